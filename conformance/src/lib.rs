@@ -1,0 +1,1 @@
+//! The conformance suite: scripts by RFC section and incident scenarios, run by `cargo test`.

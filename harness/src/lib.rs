@@ -1,0 +1,1 @@
+//! `harness`: drives TCP stacks — simulator, scripts, oracles, pcap, hunt — and the CLI.

@@ -1,0 +1,107 @@
+//! TCP (RFC 9293, with RFC 1122, RFC 1337, RFC 5961, RFC 6191, RFC 6298 where policies say so).
+
+use core::fmt;
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+/// A connection's identity: (local address:port, remote address:port).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FourTuple {
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+}
+
+impl FourTuple {
+    pub fn new(local: Ipv4Addr, local_port: u16, remote: Ipv4Addr, remote_port: u16) -> Self {
+        FourTuple {
+            local: SocketAddrV4::new(local, local_port),
+            remote: SocketAddrV4::new(remote, remote_port),
+        }
+    }
+    /// The same connection seen from the other end.
+    pub fn reversed(self) -> Self {
+        FourTuple {
+            local: self.remote,
+            remote: self.local,
+        }
+    }
+}
+
+/// `a.b.c.d:p-e.f.g.h:q` (local first), the form findings use.
+impl fmt::Display for FourTuple {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.local, self.remote)
+    }
+}
+
+/// The connection states, with RFC 9293 §3.3.2 names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum State {
+    Closed,
+    Listen,
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+}
+
+impl State {
+    pub const ALL: [State; 11] = [
+        State::Closed,
+        State::Listen,
+        State::SynSent,
+        State::SynReceived,
+        State::Established,
+        State::FinWait1,
+        State::FinWait2,
+        State::CloseWait,
+        State::Closing,
+        State::LastAck,
+        State::TimeWait,
+    ];
+
+    /// RFC 9293 §3.3.2 name, e.g. `SYN-RECEIVED`.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSED",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN-SENT",
+            State::SynReceived => "SYN-RECEIVED",
+            State::Established => "ESTABLISHED",
+            State::FinWait1 => "FIN-WAIT-1",
+            State::FinWait2 => "FIN-WAIT-2",
+            State::CloseWait => "CLOSE-WAIT",
+            State::Closing => "CLOSING",
+            State::LastAck => "LAST-ACK",
+            State::TimeWait => "TIME-WAIT",
+        }
+    }
+
+    /// Synchronized states (RFC 9293 §3.5.2: ESTABLISHED and later, not TIME-WAIT's cousin CLOSED).
+    pub fn is_synchronized(self) -> bool {
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// TCP-layer events (filled in by the TCP implementation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TcpEvent {}
+
+impl fmt::Display for TcpEvent {
+    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {}
+    }
+}
