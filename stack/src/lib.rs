@@ -8,6 +8,7 @@
 pub mod arp;
 pub mod event;
 pub mod ip;
+pub mod policy;
 pub mod rand;
 pub mod tcp;
 pub mod time;
