@@ -1,13 +1,19 @@
-//! ARP neighbour cache and the RFC 1122 §2.3.2.2 pending-packet queue.
+//! ARP (RFC 826) for Ethernet/IPv4: the neighbour cache, request retransmission and the
+//! RFC 1122 §2.3.2.2 pending-packet queue per unresolved address.
+//!
+//! Sans-IO, at the `Repr` level: the cache never parses or builds bytes. It takes
+//! [`crate::wire::ArpRepr`]s in ([`Neighbors::process`]), IPv4 packets to send
+//! ([`Neighbors::send`]) and the time (`now`), and hands out [`Transmit`]s (an ARP packet or an
+//! IPv4 packet, each with its destination MAC) for the interface to frame.
+//!
+//! Events are kept in an **internal queue drained by the caller** ([`Neighbors::take_events`] or
+//! [`Neighbors::drain_events_into`]), each stamped with the `now` that caused it.
+//!
+//! Polling order after every input: drain [`Neighbors::poll_transmit`], drain events, then sleep
+//! until [`Neighbors::poll_at`] and call [`Neighbors::handle_timeout`].
 
-use core::fmt;
+mod cache;
+mod event;
 
-/// ARP-layer events (filled in by the ARP implementation).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ArpEvent {}
-
-impl fmt::Display for ArpEvent {
-    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {}
-    }
-}
+pub use cache::{EntryState, NeighborEntry, Neighbors, Transmit};
+pub use event::{ArpDropReason, ArpEvent};

@@ -1,0 +1,563 @@
+//! The neighbour cache: entries, the RFC 826 merge rule, request retransmission and the
+//! RFC 1122 §2.3.2.2 pending queue.
+
+use super::event::{ArpDropReason, ArpEvent};
+use crate::event::{Event, EventKind, PacketSummary};
+use crate::policy::{ArpPolicy, QueueOverflow};
+use crate::time::Instant;
+use crate::wire::{ArpOperation, ArpRepr, EthernetAddress, IpProtocol, Ipv4Addr};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Something the ARP layer wants on the wire; the interface adds the Ethernet header
+/// (source = our MAC, destination = `dst_mac`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transmit {
+    /// An ARP packet (ethertype 0x0806).
+    Arp {
+        dst_mac: EthernetAddress,
+        repr: ArpRepr,
+    },
+    /// An IPv4 packet (ethertype 0x0800) whose next hop is now resolved.
+    Ipv4 {
+        dst_mac: EthernetAddress,
+        packet: Vec<u8>,
+    },
+}
+
+/// The state of one cache entry, for introspection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    /// Configured by hand: never expires, never overwritten by ARP.
+    Static { mac: EthernetAddress },
+    /// Learned from ARP; usable until `expires_at` (RFC 1122 §2.3.2.1 timeout).
+    Reachable {
+        mac: EthernetAddress,
+        expires_at: Instant,
+    },
+    /// Being resolved: `requests_sent` requests so far, the next action at `next_at`,
+    /// `queued` packets (`queued_bytes` bytes) waiting.
+    Incomplete {
+        requests_sent: u32,
+        next_at: Instant,
+        queued: usize,
+        queued_bytes: usize,
+    },
+}
+
+/// One cache entry as seen from outside.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NeighborEntry {
+    pub addr: Ipv4Addr,
+    pub state: EntryState,
+}
+
+impl NeighborEntry {
+    /// The MAC address if the entry can be used to send now.
+    pub fn mac(&self) -> Option<EthernetAddress> {
+        match self.state {
+            EntryState::Static { mac } | EntryState::Reachable { mac, .. } => Some(mac),
+            EntryState::Incomplete { .. } => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    requests_sent: u32,
+    next_at: Instant,
+    queue: VecDeque<Vec<u8>>,
+    bytes: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Entry {
+    Static(EthernetAddress),
+    Reachable {
+        mac: EthernetAddress,
+        expires_at: Instant,
+    },
+    Incomplete(Pending),
+}
+
+/// The neighbour cache of one interface (RFC 826, RFC 1122 §2.3.2).
+///
+/// Inputs: [`send`](Self::send), [`process`](Self::process),
+/// [`handle_timeout`](Self::handle_timeout). Outputs: [`poll_transmit`](Self::poll_transmit),
+/// [`take_events`](Self::take_events) (internal queue drained by the caller),
+/// [`poll_at`](Self::poll_at). Entries live in a `BTreeMap`, so timers fire in address order
+/// and output is deterministic.
+#[derive(Clone, Debug)]
+pub struct Neighbors {
+    policy: ArpPolicy,
+    mac: EthernetAddress,
+    addr: Ipv4Addr,
+    entries: BTreeMap<Ipv4Addr, Entry>,
+    transmit: VecDeque<Transmit>,
+    events: Vec<Event>,
+}
+
+impl Neighbors {
+    /// A cache for the interface with hardware address `mac` and protocol address `addr`.
+    pub fn new(policy: ArpPolicy, mac: EthernetAddress, addr: Ipv4Addr) -> Self {
+        Neighbors {
+            policy,
+            mac,
+            addr,
+            entries: BTreeMap::new(),
+            transmit: VecDeque::new(),
+            events: Vec::new(),
+        }
+    }
+
+    pub fn policy(&self) -> &ArpPolicy {
+        &self.policy
+    }
+
+    /// Our protocol address (the one we answer requests for).
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    /// Our hardware address.
+    pub fn mac(&self) -> EthernetAddress {
+        self.mac
+    }
+
+    /// Send the IPv4 `packet` to next hop `next_hop`: out now if the next hop is resolved, else
+    /// queued (and a request sent if none is outstanding). An expired dynamic entry is removed
+    /// here and re-resolved (RFC 1122 §2.3.2.1: entries time out).
+    pub fn send(&mut self, now: Instant, next_hop: Ipv4Addr, packet: Vec<u8>) {
+        self.expire_due(now, Some(next_hop));
+        match self.entries.get_mut(&next_hop) {
+            Some(Entry::Static(mac)) | Some(Entry::Reachable { mac, .. }) => {
+                let dst_mac = *mac;
+                self.transmit.push_back(Transmit::Ipv4 { dst_mac, packet });
+            }
+            Some(Entry::Incomplete(pending)) => {
+                let mut events = Vec::new();
+                enqueue(&self.policy, next_hop, pending, packet, &mut events);
+                self.push_events(now, events);
+            }
+            None => {
+                let mut pending = Pending {
+                    requests_sent: 0,
+                    next_at: now,
+                    queue: VecDeque::new(),
+                    bytes: 0,
+                };
+                self.send_request(now, next_hop, &mut pending);
+                let mut events = Vec::new();
+                enqueue(&self.policy, next_hop, &mut pending, packet, &mut events);
+                self.push_events(now, events);
+                self.entries.insert(next_hop, Entry::Incomplete(pending));
+            }
+        }
+    }
+
+    /// Handle a received ARP packet (RFC 826 "Packet Reception").
+    pub fn process(&mut self, now: Instant, arp: &ArpRepr) {
+        let sender = arp.source_protocol_addr;
+        let sender_mac = arp.source_hardware_addr;
+        // Not in RFC 826: never learn a broadcast/multicast hardware address, the unspecified
+        // sender of an RFC 5227 probe, or our own address (a conflict, not a neighbour).
+        let learnable = sender_mac.0[0] & 0x01 == 0
+            && sender_mac != EthernetAddress::ZERO
+            && !sender.is_unspecified()
+            && !sender.is_broadcast()
+            && !sender.is_multicast()
+            && sender != self.addr;
+        self.expire_due(now, Some(sender));
+        let for_us = arp.target_protocol_addr == self.addr;
+        if learnable {
+            // RFC 826: "If the pair <protocol type, sender protocol address> is already in my
+            // translation table, update the sender hardware address field of the entry with
+            // the new information in the packet and set Merge_flag to true."
+            let merged = self.merge(now, sender, sender_mac);
+            // RFC 826: "Am I the target protocol address? Yes: If Merge_flag is false, add the
+            // triplet <protocol type, sender protocol address, sender hardware address> to the
+            // translation table."
+            if !merged && for_us {
+                self.entries.insert(
+                    sender,
+                    Entry::Reachable {
+                        mac: sender_mac,
+                        expires_at: now + self.policy.reachable_time,
+                    },
+                );
+                self.event(
+                    now,
+                    ArpEvent::Learned {
+                        addr: sender,
+                        mac: sender_mac,
+                    },
+                );
+            }
+        }
+        // RFC 826: "Is the opcode ares_op$REQUEST? Yes: Swap hardware and protocol fields,
+        // putting the local hardware and protocol addresses in the sender fields. Set the
+        // ar$op field to ares_op$REPLY. Send the packet to the (new) target hardware address."
+        if for_us && arp.operation == ArpOperation::Request && sender_mac.0[0] & 0x01 == 0 {
+            let repr = ArpRepr {
+                operation: ArpOperation::Reply,
+                source_hardware_addr: self.mac,
+                source_protocol_addr: self.addr,
+                target_hardware_addr: sender_mac,
+                target_protocol_addr: sender,
+            };
+            self.transmit.push_back(Transmit::Arp {
+                dst_mac: sender_mac,
+                repr,
+            });
+            self.event(now, ArpEvent::ReplySent { to: sender });
+        }
+    }
+
+    /// Fire every due timer: retransmit requests, give up on silent addresses, expire entries.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire_due(now, None);
+        let due: Vec<Ipv4Addr> = self
+            .entries
+            .iter()
+            .filter_map(|(addr, e)| match e {
+                Entry::Incomplete(p) if p.next_at <= now => Some(*addr),
+                _ => None,
+            })
+            .collect();
+        for addr in due {
+            let Some(Entry::Incomplete(mut pending)) = self.entries.remove(&addr) else {
+                continue;
+            };
+            if pending.requests_sent >= self.max_requests() {
+                self.give_up(now, addr, pending);
+            } else {
+                self.send_request(now, addr, &mut pending);
+                self.entries.insert(addr, Entry::Incomplete(pending));
+            }
+        }
+    }
+
+    /// The earliest deadline: a request retransmission, a give-up or an entry expiry.
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.entries
+            .values()
+            .filter_map(|e| match e {
+                Entry::Static(_) => None,
+                Entry::Reachable { expires_at, .. } => Some(*expires_at),
+                Entry::Incomplete(p) => Some(p.next_at),
+            })
+            .min()
+    }
+
+    /// The next thing to put on the wire, oldest first.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmit.pop_front()
+    }
+
+    /// Take every event logged since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Move every event logged since the last call to the end of `out`.
+    pub fn drain_events_into(&mut self, out: &mut Vec<Event>) {
+        out.append(&mut self.events);
+    }
+
+    /// Install a static entry (it replaces whatever was there; packets waiting for this
+    /// address go out at once).
+    pub fn add_static(&mut self, now: Instant, addr: Ipv4Addr, mac: EthernetAddress) {
+        let old = self.entries.insert(addr, Entry::Static(mac));
+        self.event(now, ArpEvent::StaticEntry { addr, mac });
+        if let Some(Entry::Incomplete(pending)) = old {
+            self.flush(addr, mac, pending);
+        }
+    }
+
+    /// Put a dynamic entry in the reachable state as if it had just been confirmed (for tests
+    /// and scenarios); packets waiting for it go out.
+    pub fn insert_dynamic(&mut self, now: Instant, addr: Ipv4Addr, mac: EthernetAddress) {
+        let expires_at = now + self.policy.reachable_time;
+        let old = self
+            .entries
+            .insert(addr, Entry::Reachable { mac, expires_at });
+        self.event(now, ArpEvent::Learned { addr, mac });
+        if let Some(Entry::Incomplete(pending)) = old {
+            self.flush(addr, mac, pending);
+        }
+    }
+
+    /// Expire the dynamic entry for `addr` now (as if `reachable_time` had run out). Returns
+    /// whether there was such an entry. Static and incomplete entries are left alone.
+    pub fn expire(&mut self, now: Instant, addr: Ipv4Addr) -> bool {
+        if matches!(self.entries.get(&addr), Some(Entry::Reachable { .. })) {
+            self.entries.remove(&addr);
+            self.event(now, ArpEvent::Expired { addr });
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Remove any entry for `addr` (a pending one drops its queue silently). Returns whether
+    /// there was one.
+    pub fn remove(&mut self, addr: Ipv4Addr) -> bool {
+        self.entries.remove(&addr).is_some()
+    }
+
+    /// The entry for `addr`, if any.
+    pub fn lookup(&self, addr: Ipv4Addr) -> Option<NeighborEntry> {
+        self.entries.get(&addr).map(|e| NeighborEntry {
+            addr,
+            state: entry_state(e),
+        })
+    }
+
+    /// Every entry, in address order.
+    pub fn entries(&self) -> Vec<NeighborEntry> {
+        self.entries
+            .iter()
+            .map(|(addr, e)| NeighborEntry {
+                addr: *addr,
+                state: entry_state(e),
+            })
+            .collect()
+    }
+
+    /// `max_requests`, at least 1: the first request is always sent.
+    fn max_requests(&self) -> u32 {
+        self.policy.max_requests.max(1)
+    }
+
+    /// RFC 826 merge: update an existing entry for `addr`. Returns Merge_flag.
+    fn merge(&mut self, now: Instant, addr: Ipv4Addr, mac: EthernetAddress) -> bool {
+        let expires_at = now + self.policy.reachable_time;
+        match self.entries.get_mut(&addr) {
+            None => false,
+            // Static entries are configuration: ARP never overwrites them.
+            Some(Entry::Static(_)) => true,
+            Some(Entry::Reachable {
+                mac: old,
+                expires_at: exp,
+            }) => {
+                *old = mac;
+                *exp = expires_at;
+                self.event(now, ArpEvent::Learned { addr, mac });
+                true
+            }
+            Some(Entry::Incomplete(_)) => {
+                let Some(Entry::Incomplete(pending)) = self
+                    .entries
+                    .insert(addr, Entry::Reachable { mac, expires_at })
+                else {
+                    return true;
+                };
+                self.event(now, ArpEvent::Resolved { addr, mac });
+                self.flush(addr, mac, pending);
+                true
+            }
+        }
+    }
+
+    /// RFC 1122 §2.3.2.2: queued packets go out, in order, once the address resolves.
+    fn flush(&mut self, _addr: Ipv4Addr, mac: EthernetAddress, pending: Pending) {
+        for packet in pending.queue {
+            self.transmit.push_back(Transmit::Ipv4 {
+                dst_mac: mac,
+                packet,
+            });
+        }
+    }
+
+    fn send_request(&mut self, now: Instant, target: Ipv4Addr, pending: &mut Pending) {
+        pending.requests_sent += 1;
+        pending.next_at = now + self.policy.retransmit_interval;
+        let repr = ArpRepr {
+            operation: ArpOperation::Request,
+            source_hardware_addr: self.mac,
+            source_protocol_addr: self.addr,
+            target_hardware_addr: EthernetAddress::ZERO,
+            target_protocol_addr: target,
+        };
+        self.transmit.push_back(Transmit::Arp {
+            dst_mac: EthernetAddress::BROADCAST,
+            repr,
+        });
+        self.event(
+            now,
+            ArpEvent::RequestSent {
+                target,
+                attempt: pending.requests_sent,
+            },
+        );
+    }
+
+    fn give_up(&mut self, now: Instant, addr: Ipv4Addr, pending: Pending) {
+        let dropped = pending.queue.len();
+        for packet in &pending.queue {
+            self.event(
+                now,
+                ArpEvent::Dropped {
+                    addr,
+                    packet: summarize(packet),
+                    reason: ArpDropReason::ResolutionFailed,
+                },
+            );
+        }
+        self.event(now, ArpEvent::GaveUp { addr, dropped });
+    }
+
+    /// Remove dynamic entries whose time is up (all of them, or only `only`).
+    fn expire_due(&mut self, now: Instant, only: Option<Ipv4Addr>) {
+        let due: Vec<Ipv4Addr> = self
+            .entries
+            .iter()
+            .filter(|(addr, _)| only.is_none_or(|o| o == **addr))
+            .filter_map(|(addr, e)| match e {
+                Entry::Reachable { expires_at, .. } if *expires_at <= now => Some(*addr),
+                _ => None,
+            })
+            .collect();
+        for addr in due {
+            self.entries.remove(&addr);
+            self.event(now, ArpEvent::Expired { addr });
+        }
+    }
+
+    fn event(&mut self, time: Instant, e: ArpEvent) {
+        self.events.push(Event {
+            time,
+            kind: EventKind::Arp(e),
+        });
+    }
+
+    fn push_events(&mut self, time: Instant, events: Vec<ArpEvent>) {
+        for e in events {
+            self.event(time, e);
+        }
+    }
+}
+
+fn entry_state(e: &Entry) -> EntryState {
+    match e {
+        Entry::Static(mac) => EntryState::Static { mac: *mac },
+        Entry::Reachable { mac, expires_at } => EntryState::Reachable {
+            mac: *mac,
+            expires_at: *expires_at,
+        },
+        Entry::Incomplete(p) => EntryState::Incomplete {
+            requests_sent: p.requests_sent,
+            next_at: p.next_at,
+            queued: p.queue.len(),
+            queued_bytes: p.bytes,
+        },
+    }
+}
+
+/// RFC 1122 §2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the
+/// latest) packet of each set of packets destined to the same unresolved IP address".
+/// Depth and byte bounds and the overflow policy come from [`ArpPolicy`]; a depth of 0 holds
+/// nothing (every packet is dropped as an overflow).
+fn enqueue(
+    policy: &ArpPolicy,
+    addr: Ipv4Addr,
+    pending: &mut Pending,
+    packet: Vec<u8>,
+    events: &mut Vec<ArpEvent>,
+) {
+    let overflow = ArpDropReason::QueueOverflow {
+        policy: policy.overflow,
+    };
+    let len = packet.len();
+    let byte_limited = policy.queue_bytes > 0;
+    let drop = |p: &[u8], reason, events: &mut Vec<ArpEvent>| {
+        events.push(ArpEvent::Dropped {
+            addr,
+            packet: summarize(p),
+            reason,
+        })
+    };
+    if policy.queue_depth == 0 {
+        return drop(&packet, overflow, events);
+    }
+    if byte_limited && len > policy.queue_bytes {
+        return drop(&packet, ArpDropReason::QueueBytes, events);
+    }
+    let depth_full = |p: &Pending| p.queue.len() >= policy.queue_depth;
+    let bytes_full = |p: &Pending| byte_limited && p.bytes + len > policy.queue_bytes;
+    match policy.overflow {
+        QueueOverflow::DropNewest => {
+            if depth_full(pending) {
+                return drop(&packet, overflow, events);
+            }
+            if bytes_full(pending) {
+                return drop(&packet, ArpDropReason::QueueBytes, events);
+            }
+        }
+        QueueOverflow::DropOldest => {
+            while depth_full(pending) || bytes_full(pending) {
+                let reason = if depth_full(pending) {
+                    overflow
+                } else {
+                    ArpDropReason::QueueBytes
+                };
+                let Some(old) = pending.queue.pop_front() else {
+                    break;
+                };
+                pending.bytes -= old.len();
+                drop(&old, reason, events);
+            }
+        }
+        QueueOverflow::KeepNewest => {
+            let reason = if depth_full(pending) {
+                Some(overflow)
+            } else if bytes_full(pending) {
+                Some(ArpDropReason::QueueBytes)
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                for old in pending.queue.drain(..) {
+                    drop(&old, reason, events);
+                }
+                pending.bytes = 0;
+            }
+        }
+    }
+    pending.bytes += len;
+    pending.queue.push_back(packet);
+    events.push(ArpEvent::Queued {
+        addr,
+        queued: pending.queue.len(),
+    });
+}
+
+/// Say which packet an event is about. Packets reach the cache from our own IP layer, so they
+/// parse; for anything else the fixed IPv4 header fields that are present are used.
+fn summarize(packet: &[u8]) -> PacketSummary {
+    let addr = |at: usize| {
+        packet
+            .get(at..at + 4)
+            .map(|b| Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    };
+    let protocol = match packet.get(9).copied() {
+        Some(1) => IpProtocol::Icmp,
+        Some(6) => IpProtocol::Tcp,
+        Some(17) => IpProtocol::Udp,
+        Some(p) => IpProtocol::Unknown(p),
+        None => IpProtocol::Unknown(0),
+    };
+    PacketSummary {
+        src: addr(12),
+        dst: addr(16),
+        protocol,
+        src_port: 0,
+        dst_port: 0,
+        flags: crate::wire::TcpFlags::NONE,
+        seq: crate::wire::SeqNumber(0),
+        len: packet.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
