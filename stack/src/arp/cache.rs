@@ -534,6 +534,12 @@ fn enqueue(
 /// Say which packet an event is about. Packets reach the cache from our own IP layer, so they
 /// parse; for anything else the fixed IPv4 header fields that are present are used.
 fn summarize(packet: &[u8]) -> PacketSummary {
+    crate::wire::summarize_ipv4(packet).unwrap_or_else(|| raw_summary(packet))
+}
+
+/// Best effort for bytes `summarize_ipv4` refuses: addresses and protocol from their fixed
+/// offsets (unspecified/unknown where the bytes are missing), the whole length.
+fn raw_summary(packet: &[u8]) -> PacketSummary {
     let addr = |at: usize| {
         packet
             .get(at..at + 4)

@@ -34,6 +34,8 @@ fn cache(p: ArpPolicy) -> Neighbors {
 fn pkt(id: u8, len: usize) -> Vec<u8> {
     let mut p = vec![0u8; len.max(20)];
     p[0] = 0x45;
+    let total = p.len() as u16;
+    p[2..4].copy_from_slice(&total.to_be_bytes());
     p[4] = id;
     p[9] = 6;
     p[12..16].copy_from_slice(&OUR_IP.octets());
