@@ -264,9 +264,13 @@ impl Interface {
     }
 
     /// RFC 1122 §3.3.1.1: on-link destinations are reached directly, the rest through the
-    /// default gateway; `None` when there is no route.
+    /// default gateway. `None` (no route) when off-link without a gateway, and for destinations
+    /// this interface cannot put on Ethernet: 0.0.0.0, 127/8 (RFC 1122 §3.2.1.3 (g): loopback
+    /// MUST NOT appear outside a host), multicast (no group support) and our own address.
     pub fn next_hop(&self, dst: Ipv4Addr) -> Option<NextHop> {
-        if self.is_broadcast(dst) {
+        if dst.is_unspecified() || dst.is_loopback() || dst.is_multicast() || dst == self.addr() {
+            None
+        } else if self.is_broadcast(dst) {
             Some(NextHop::Broadcast)
         } else if self.is_on_link(dst) {
             Some(NextHop::Direct(dst))
@@ -471,6 +475,12 @@ impl Interface {
     /// The ARP entry for `ip`, if any.
     pub fn neighbor(&self, ip: Ipv4Addr) -> Option<NeighborEntry> {
         self.neighbors.lookup(ip)
+    }
+
+    /// Replace the ARP policy (queue bounds apply to packets queued from now on).
+    pub fn set_arp_policy(&mut self, policy: ArpPolicy) {
+        self.config.arp = policy.clone();
+        self.neighbors.set_policy(policy);
     }
 
     /// The neighbour cache, for introspection.

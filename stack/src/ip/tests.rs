@@ -144,6 +144,10 @@ fn ip_events(i: &mut Interface) -> Vec<IpEvent> {
 #[case::directed_broadcast(Ipv4Addr::new(192, 168, 1, 255), Some(NextHop::Broadcast))]
 #[case::limited_broadcast(Ipv4Addr::BROADCAST, Some(NextHop::Broadcast))]
 #[case::neighbouring_subnet(Ipv4Addr::new(192, 168, 2, 7), Some(NextHop::Gateway(GW)))]
+#[case::ourselves(ADDR, None)]
+#[case::unspecified(Ipv4Addr::UNSPECIFIED, None)]
+#[case::loopback(Ipv4Addr::LOCALHOST, None)]
+#[case::multicast(Ipv4Addr::new(224, 0, 0, 251), None)]
 fn next_hop_choice(#[case] dst: Ipv4Addr, #[case] hop: Option<NextHop>) {
     assert_eq!(iface().next_hop(dst), hop);
 }
@@ -543,4 +547,43 @@ proptest! {
         let _ = drain(&mut i);
         let _ = i.take_events();
     }
+}
+
+#[rstest]
+#[case(IpEvent::NoRoute { dst: REMOTE }, "no-route 203.0.113.5")]
+#[case(IpEvent::Dropped { reason: IpDropReason::Malformed(wire::Error::BadChecksum { layer: "tcp" }), packet: None }, "drop reason=malformed(tcp: bad checksum)")]
+#[case(IpEvent::Dropped { reason: IpDropReason::Fragment { offset: 185, more: false }, packet: None }, "drop reason=fragment(offset=185 more=false)")]
+#[case(IpEvent::Dropped { reason: IpDropReason::NotOurMac { dst: PEER_MAC }, packet: None }, "drop reason=not-our-mac(02:00:00:00:00:07)")]
+#[case(IpEvent::Dropped { reason: IpDropReason::BadSource { src: Ipv4Addr::BROADCAST }, packet: None }, "drop reason=bad-source(255.255.255.255)")]
+#[case(IpEvent::Dropped { reason: IpDropReason::TooLong { len: 70000 }, packet: None }, "drop reason=too-long(70000)")]
+fn ip_events_display(#[case] e: IpEvent, #[case] text: &str) {
+    assert_eq!(e.to_string(), text);
+}
+
+#[test]
+fn sending_to_ourselves_is_no_route_not_an_arp_for_us() {
+    let mut i = iface();
+    assert_eq!(
+        i.send_tcp(t(0), ADDR, &seg(1, TcpFlags::SYN, 1)),
+        Err(SendError::NoRoute(ADDR))
+    );
+    assert!(drain(&mut i).is_empty());
+}
+
+#[test]
+fn arp_policy_can_be_changed() {
+    let mut i = iface();
+    let p = ArpPolicy {
+        queue_depth: 1,
+        overflow: QueueOverflow::DropNewest,
+        ..ArpPolicy::default()
+    };
+    i.set_arp_policy(p.clone());
+    assert_eq!(i.config().arp, p);
+    for s in 1..=3 {
+        i.send_tcp(t(0), PEER, &seg(1, TcpFlags::ACK, s))
+            .expect("route");
+    }
+    i.handle_frame(t(1), &reply_from(PEER, PEER_MAC));
+    assert_eq!(tcp_out(&drain(&mut i)), vec![(PEER_MAC, PEER, 1)]);
 }

@@ -485,6 +485,32 @@ fn timers_fire_in_address_order() {
     assert_eq!(requests(&drain(&mut c)), vec![GW, OTHER]);
 }
 
+#[test]
+fn unparseable_packet_is_still_named_in_its_drop() {
+    let mut c = cache(policy(1, 0, QueueOverflow::DropNewest));
+    c.send(t(0), GW, pkt(1, 40));
+    // Version 6 nibble: summarize_ipv4 refuses it; the raw fields are used.
+    let mut odd = pkt(2, 33);
+    odd[0] = 0x65;
+    c.send(t(0), GW, odd);
+    c.send(t(0), GW, vec![0x45, 0, 0]);
+    let ev = arp_events(&mut c);
+    let named: Vec<(Ipv4Addr, usize)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            ArpEvent::Dropped { packet, .. } => Some((packet.dst, packet.len)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            (Ipv4Addr::new(203, 0, 113, 5), 33),
+            (Ipv4Addr::UNSPECIFIED, 3)
+        ]
+    );
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Send(u8, usize),
