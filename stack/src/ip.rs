@@ -287,9 +287,7 @@ impl Interface {
         tcp: &TcpRepr,
     ) -> Result<(), SendError> {
         let len = tcp.buffer_len();
-        let Some(hop) = self.route(now, dst, len)? else {
-            return Ok(());
-        };
+        let hop = self.route(now, dst, len)?;
         let ip = self.header(dst, IpProtocol::Tcp, len);
         let packet = wire::build_ipv4_tcp(&ip, tcp);
         self.hand_off(now, hop, packet);
@@ -306,22 +304,15 @@ impl Interface {
         protocol: IpProtocol,
         payload: &[u8],
     ) -> Result<(), SendError> {
-        let Some(hop) = self.route(now, dst, payload.len())? else {
-            return Ok(());
-        };
+        let hop = self.route(now, dst, payload.len())?;
         let ip = self.header(dst, protocol, payload.len());
         let packet = wire::build_ipv4(&ip, payload);
         self.hand_off(now, hop, packet);
         Ok(())
     }
 
-    /// Check length and route; `Ok(None)` never happens today but keeps callers simple.
-    fn route(
-        &mut self,
-        now: Instant,
-        dst: Ipv4Addr,
-        len: usize,
-    ) -> Result<Option<NextHop>, SendError> {
+    /// Check the payload length and find the next hop; each refusal is logged as an event.
+    fn route(&mut self, now: Instant, dst: Ipv4Addr, len: usize) -> Result<NextHop, SendError> {
         if len > MAX_PAYLOAD {
             self.ip_event(
                 now,
@@ -333,7 +324,7 @@ impl Interface {
             return Err(SendError::TooLong(len));
         }
         match self.next_hop(dst) {
-            Some(hop) => Ok(Some(hop)),
+            Some(hop) => Ok(hop),
             None => {
                 self.ip_event(now, IpEvent::NoRoute { dst });
                 Err(SendError::NoRoute(dst))
