@@ -583,3 +583,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn give_up_timeline_renders_line_by_line() {
+    let mut c = cache(ArpPolicy {
+        max_requests: 2,
+        ..policy(10, 0, QueueOverflow::DropOldest)
+    });
+    c.send(t(0), GW, pkt(7, 40));
+    while let Some(at) = c.poll_at() {
+        c.handle_timeout(at);
+    }
+    let lines: Vec<String> = c.take_events().iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "0.000000s arp request who-has 10.0.0.1 attempt=1",
+            "0.000000s arp queued 10.0.0.1 queued=1",
+            "1.000000s arp request who-has 10.0.0.1 attempt=2",
+            "2.000000s arp drop 10.0.0.1 reason=resolution-failed packet=10.0.0.2:0>203.0.113.5:0 none seq=0 len=40",
+            "2.000000s arp gave-up 10.0.0.1 dropped=1",
+        ]
+    );
+}
