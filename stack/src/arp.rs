@@ -16,4 +16,5 @@ mod cache;
 mod event;
 
 pub use cache::{EntryState, NeighborEntry, Neighbors, Transmit};
+pub(crate) use event::write_summary;
 pub use event::{ArpDropReason, ArpEvent};

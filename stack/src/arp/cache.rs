@@ -113,6 +113,11 @@ impl Neighbors {
         &self.policy
     }
 
+    /// Replace the policy. Bounds apply to packets queued from now on; what is queued stays.
+    pub fn set_policy(&mut self, policy: ArpPolicy) {
+        self.policy = policy;
+    }
+
     /// Our protocol address (the one we answer requests for).
     pub fn addr(&self) -> Ipv4Addr {
         self.addr
@@ -368,6 +373,9 @@ impl Neighbors {
         }
     }
 
+    /// RFC 1122 §2.3.2.1: "A mechanism to prevent ARP flooding (repeatedly sending an ARP
+    /// Request for the same IP address, at a high rate) MUST be included": one request per
+    /// `retransmit_interval` per address, `max_requests` in all.
     fn send_request(&mut self, now: Instant, target: Ipv4Addr, pending: &mut Pending) {
         pending.requests_sent += 1;
         pending.next_at = now + self.policy.retransmit_interval;
@@ -406,7 +414,9 @@ impl Neighbors {
         self.event(now, ArpEvent::GaveUp { addr, dropped });
     }
 
-    /// Remove dynamic entries whose time is up (all of them, or only `only`).
+    /// RFC 1122 §2.3.2.1: cache entries time out so a changed mapping is noticed ("Timeout
+    /// -- Periodically time out cache entries, even if they are in use"). Removes dynamic
+    /// entries whose time is up (all of them, or only `only`); the next send re-resolves.
     fn expire_due(&mut self, now: Instant, only: Option<Ipv4Addr>) {
         let due: Vec<Ipv4Addr> = self
             .entries
@@ -534,6 +544,12 @@ fn enqueue(
 /// Say which packet an event is about. Packets reach the cache from our own IP layer, so they
 /// parse; for anything else the fixed IPv4 header fields that are present are used.
 fn summarize(packet: &[u8]) -> PacketSummary {
+    crate::wire::summarize_ipv4(packet).unwrap_or_else(|| raw_summary(packet))
+}
+
+/// Best effort for bytes `summarize_ipv4` refuses: addresses and protocol from their fixed
+/// offsets (unspecified/unknown where the bytes are missing), the whole length.
+fn raw_summary(packet: &[u8]) -> PacketSummary {
     let addr = |at: usize| {
         packet
             .get(at..at + 4)

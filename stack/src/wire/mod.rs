@@ -16,6 +16,10 @@ pub mod frame;
 pub mod ipv4;
 pub mod seq;
 pub mod tcp;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
