@@ -1,1 +1,3 @@
 //! `harness`: drives TCP stacks — simulator, scripts, oracles, pcap, hunt — and the CLI.
+
+pub mod pcap;
