@@ -1,5 +1,6 @@
 //! Ethernet II frames (no 802.1Q, no FCS).
 
+use super::{Error, Result};
 use core::fmt;
 
 /// A 48-bit MAC address.
@@ -66,4 +67,113 @@ pub struct EthernetRepr {
     pub src_addr: EthernetAddress,
     pub dst_addr: EthernetAddress,
     pub ethertype: EtherType,
+}
+
+mod field {
+    use core::ops::{Range, RangeFrom};
+    pub const DESTINATION: Range<usize> = 0..6;
+    pub const SOURCE: Range<usize> = 6..12;
+    pub const ETHERTYPE: Range<usize> = 12..14;
+    pub const PAYLOAD: RangeFrom<usize> = 14..;
+}
+
+/// Length of an Ethernet II header (destination, source, ethertype).
+pub const HEADER_LEN: usize = field::PAYLOAD.start;
+
+/// Minimum Ethernet frame length without FCS (IEEE 802.3 §3.2.8: 64 octets including the FCS).
+/// [`build_ethernet`](super::build_ethernet) does **not** pad to this; parsing accepts both.
+pub const MIN_FRAME_LEN: usize = 60;
+
+impl<T: AsRef<[u8]>> EthernetFrame<T> {
+    /// Wrap a buffer without checking its length.
+    pub const fn new_unchecked(buffer: T) -> Self {
+        EthernetFrame { buffer }
+    }
+
+    /// Wrap a buffer and check that it holds a whole Ethernet header.
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let f = Self::new_unchecked(buffer);
+        f.check_len()?;
+        Ok(f)
+    }
+
+    /// `Err(Truncated)` unless the buffer holds the 14-byte header; after `Ok`, no getter panics.
+    pub fn check_len(&self) -> Result<()> {
+        if self.buffer.as_ref().len() < HEADER_LEN {
+            Err(Error::Truncated { layer: "ethernet" })
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    fn addr(&self, r: core::ops::Range<usize>) -> EthernetAddress {
+        let mut a = [0u8; 6];
+        a.copy_from_slice(&self.buffer.as_ref()[r]);
+        EthernetAddress(a)
+    }
+
+    pub fn dst_addr(&self) -> EthernetAddress {
+        self.addr(field::DESTINATION)
+    }
+
+    pub fn src_addr(&self) -> EthernetAddress {
+        self.addr(field::SOURCE)
+    }
+
+    pub fn ethertype(&self) -> EtherType {
+        let b = &self.buffer.as_ref()[field::ETHERTYPE];
+        EtherType::from(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    /// Everything after the header (including any padding the sender added).
+    pub fn payload(&self) -> &[u8] {
+        &self.buffer.as_ref()[field::PAYLOAD]
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
+    pub fn set_dst_addr(&mut self, a: EthernetAddress) {
+        self.buffer.as_mut()[field::DESTINATION].copy_from_slice(&a.0);
+    }
+
+    pub fn set_src_addr(&mut self, a: EthernetAddress) {
+        self.buffer.as_mut()[field::SOURCE].copy_from_slice(&a.0);
+    }
+
+    pub fn set_ethertype(&mut self, t: EtherType) {
+        self.buffer.as_mut()[field::ETHERTYPE].copy_from_slice(&u16::from(t).to_be_bytes());
+    }
+
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        &mut self.buffer.as_mut()[field::PAYLOAD]
+    }
+}
+
+impl EthernetRepr {
+    /// Read the header of a frame (any ethertype, `Unknown` included).
+    pub fn parse<T: AsRef<[u8]>>(frame: &EthernetFrame<T>) -> Result<Self> {
+        frame.check_len()?;
+        Ok(EthernetRepr {
+            src_addr: frame.src_addr(),
+            dst_addr: frame.dst_addr(),
+            ethertype: frame.ethertype(),
+        })
+    }
+
+    /// Header length: 14.
+    pub const fn buffer_len(&self) -> usize {
+        HEADER_LEN
+    }
+
+    /// Write the header; the frame must be at least [`HEADER_LEN`] long (a broken invariant of
+    /// the caller otherwise).
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, frame: &mut EthernetFrame<T>) {
+        frame.set_dst_addr(self.dst_addr);
+        frame.set_src_addr(self.src_addr);
+        frame.set_ethertype(self.ethertype);
+    }
 }

@@ -12,12 +12,17 @@
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod frame;
 pub mod ipv4;
 pub mod seq;
 pub mod tcp;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
+pub use frame::{
+    build_arp_frame, build_ethernet, build_ipv4, build_ipv4_tcp, parse_frame, parse_ipv4_tcp,
+    summarize_ipv4, Frame,
+};
 pub use ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 pub use seq::SeqNumber;
 pub use tcp::{TcpFlags, TcpOption, TcpRepr, TcpSegment};

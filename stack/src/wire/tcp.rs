@@ -1,6 +1,8 @@
 //! TCP segments (RFC 9293 §3.1) with options (RFC 9293 §3.2, RFC 7323, RFC 2018).
 
-use super::SeqNumber;
+use super::checksum;
+use super::{ChecksumMode, Error, IpProtocol, Result, SeqNumber};
+use core::net::Ipv4Addr;
 
 /// TCP control bits, including ECE/CWR (RFC 3168) and NS (RFC 3540).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -74,14 +76,375 @@ pub enum TcpOption {
     Unknown { kind: u8, data: Vec<u8> },
 }
 
-/// A checked view of a TCP segment.
+/// RFC 9293 §3.1 header layout.
+mod field {
+    use core::ops::Range;
+    pub const SRC_PORT: Range<usize> = 0..2;
+    pub const DST_PORT: Range<usize> = 2..4;
+    pub const SEQ_NUM: Range<usize> = 4..8;
+    pub const ACK_NUM: Range<usize> = 8..12;
+    /// Data offset (4 bits), reserved (3 bits), NS (1 bit, RFC 3540).
+    pub const OFFSET_NS: usize = 12;
+    /// CWR ECE URG ACK PSH RST SYN FIN.
+    pub const FLAGS: usize = 13;
+    pub const WINDOW: Range<usize> = 14..16;
+    pub const CHECKSUM: Range<usize> = 16..18;
+    pub const URGENT: Range<usize> = 18..20;
+}
+
+/// Length of a TCP header without options.
+pub const HEADER_LEN: usize = field::URGENT.end;
+/// Largest TCP header: data offset 15 (RFC 9293 §3.1, 4-bit field).
+pub const MAX_HEADER_LEN: usize = 60;
+/// Room for options: 40 bytes.
+pub const MAX_OPTIONS_LEN: usize = MAX_HEADER_LEN - HEADER_LEN;
+
+/// A checked view of a TCP segment (the whole IPv4 payload: header, options and data).
 #[derive(Debug, Clone)]
 pub struct TcpSegment<T: AsRef<[u8]>> {
     buffer: T,
 }
 
+impl<T: AsRef<[u8]>> TcpSegment<T> {
+    pub const fn new_unchecked(buffer: T) -> Self {
+        TcpSegment { buffer }
+    }
+
+    pub fn new_checked(buffer: T) -> Result<Self> {
+        let s = Self::new_unchecked(buffer);
+        s.check_len()?;
+        Ok(s)
+    }
+
+    /// `Truncated` unless the 20-byte fixed header is present; `BadDataOffset` unless the data
+    /// offset is at least 5 and the header it describes fits in the buffer (RFC 9293 §3.1).
+    /// After `Ok`, no getter panics.
+    pub fn check_len(&self) -> Result<()> {
+        let len = self.buffer.as_ref().len();
+        if len < HEADER_LEN {
+            return Err(Error::Truncated { layer: "tcp" });
+        }
+        let off = self.data_offset();
+        if off < 5 || self.header_len() > len {
+            return Err(Error::BadDataOffset(off));
+        }
+        Ok(())
+    }
+
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    fn u16_at(&self, r: core::ops::Range<usize>) -> u16 {
+        let b = &self.buffer.as_ref()[r];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+    fn u32_at(&self, r: core::ops::Range<usize>) -> u32 {
+        let b = &self.buffer.as_ref()[r];
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    pub fn src_port(&self) -> u16 {
+        self.u16_at(field::SRC_PORT)
+    }
+    pub fn dst_port(&self) -> u16 {
+        self.u16_at(field::DST_PORT)
+    }
+    pub fn seq_number(&self) -> SeqNumber {
+        SeqNumber(self.u32_at(field::SEQ_NUM))
+    }
+    pub fn ack_number(&self) -> SeqNumber {
+        SeqNumber(self.u32_at(field::ACK_NUM))
+    }
+    /// Data offset in 32-bit words.
+    pub fn data_offset(&self) -> u8 {
+        self.buffer.as_ref()[field::OFFSET_NS] >> 4
+    }
+    /// Header length in bytes (data offset * 4).
+    pub fn header_len(&self) -> usize {
+        usize::from(self.data_offset()) * 4
+    }
+    /// The 3 reserved bits between the data offset and NS (RFC 9293 §3.1: must be zero on send).
+    pub fn reserved(&self) -> u8 {
+        (self.buffer.as_ref()[field::OFFSET_NS] >> 1) & 0x7
+    }
+    /// All nine control bits, NS included.
+    pub fn flags(&self) -> TcpFlags {
+        let b = self.buffer.as_ref();
+        TcpFlags((u16::from(b[field::OFFSET_NS] & 1) << 8) | u16::from(b[field::FLAGS]))
+    }
+    pub fn window_len(&self) -> u16 {
+        self.u16_at(field::WINDOW)
+    }
+    pub fn checksum(&self) -> u16 {
+        self.u16_at(field::CHECKSUM)
+    }
+    pub fn urgent_at(&self) -> u16 {
+        self.u16_at(field::URGENT)
+    }
+    /// The raw options area (between the fixed header and data offset * 4).
+    pub fn options(&self) -> &[u8] {
+        self.buffer
+            .as_ref()
+            .get(HEADER_LEN..self.header_len())
+            .unwrap_or(&[])
+    }
+    /// The data after the header.
+    pub fn payload(&self) -> &[u8] {
+        self.buffer.as_ref().get(self.header_len()..).unwrap_or(&[])
+    }
+    /// RFC 9293 §3.1: the checksum over pseudo-header, header and data verifies. The TCP
+    /// length in the pseudo-header is the whole buffer.
+    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        let b = self.buffer.as_ref();
+        let Ok(len) = u32::try_from(b.len()) else {
+            return false;
+        };
+        let pseudo = checksum::pseudo_header(src, dst, IpProtocol::Tcp, len);
+        checksum::combine(&[pseudo, checksum::sum(b)]) == 0xffff
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpSegment<T> {
+    pub fn set_src_port(&mut self, v: u16) {
+        self.buffer.as_mut()[field::SRC_PORT].copy_from_slice(&v.to_be_bytes());
+    }
+    pub fn set_dst_port(&mut self, v: u16) {
+        self.buffer.as_mut()[field::DST_PORT].copy_from_slice(&v.to_be_bytes());
+    }
+    pub fn set_seq_number(&mut self, v: SeqNumber) {
+        self.buffer.as_mut()[field::SEQ_NUM].copy_from_slice(&v.0.to_be_bytes());
+    }
+    pub fn set_ack_number(&mut self, v: SeqNumber) {
+        self.buffer.as_mut()[field::ACK_NUM].copy_from_slice(&v.0.to_be_bytes());
+    }
+    /// Sets the data offset (32-bit words) and clears the reserved bits, keeping NS.
+    pub fn set_data_offset(&mut self, words: u8) {
+        let b = &mut self.buffer.as_mut()[field::OFFSET_NS];
+        *b = (words << 4) | (*b & 1);
+    }
+    /// Sets all nine control bits (bits above NS are ignored).
+    pub fn set_flags(&mut self, f: TcpFlags) {
+        let b = self.buffer.as_mut();
+        b[field::OFFSET_NS] = (b[field::OFFSET_NS] & 0xfe) | ((f.0 >> 8) & 1) as u8;
+        b[field::FLAGS] = (f.0 & 0xff) as u8;
+    }
+    pub fn set_window_len(&mut self, v: u16) {
+        self.buffer.as_mut()[field::WINDOW].copy_from_slice(&v.to_be_bytes());
+    }
+    pub fn set_checksum(&mut self, v: u16) {
+        self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&v.to_be_bytes());
+    }
+    pub fn set_urgent_at(&mut self, v: u16) {
+        self.buffer.as_mut()[field::URGENT].copy_from_slice(&v.to_be_bytes());
+    }
+    pub fn options_mut(&mut self) -> &mut [u8] {
+        let hl = self.header_len();
+        &mut self.buffer.as_mut()[HEADER_LEN..hl]
+    }
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        let hl = self.header_len();
+        &mut self.buffer.as_mut()[hl..]
+    }
+    /// RFC 9293 §3.1: zero the field, then store the complement of the sum over the
+    /// pseudo-header and the whole buffer.
+    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+        self.set_checksum(0);
+        let b = self.buffer.as_ref();
+        let len = u32::try_from(b.len()).unwrap_or(u32::MAX);
+        let pseudo = checksum::pseudo_header(src, dst, IpProtocol::Tcp, len);
+        let c = !checksum::combine(&[pseudo, checksum::sum(b)]);
+        self.set_checksum(c);
+    }
+}
+
+/// RFC 9293 §3.2 option kinds.
+mod kind {
+    pub const EOL: u8 = 0;
+    pub const NOP: u8 = 1;
+    pub const MSS: u8 = 2;
+    pub const WSCALE: u8 = 3;
+    pub const SACK_PERMITTED: u8 = 4;
+    pub const SACK: u8 = 5;
+    pub const TIMESTAMPS: u8 = 8;
+}
+
+impl TcpOption {
+    /// The option's kind byte.
+    pub fn kind(&self) -> u8 {
+        match self {
+            TcpOption::EndOfList => kind::EOL,
+            TcpOption::NoOp => kind::NOP,
+            TcpOption::MaxSegmentSize(_) => kind::MSS,
+            TcpOption::WindowScale(_) => kind::WSCALE,
+            TcpOption::SackPermitted => kind::SACK_PERMITTED,
+            TcpOption::SackRange(_) => kind::SACK,
+            TcpOption::Timestamps { .. } => kind::TIMESTAMPS,
+            TcpOption::Unknown { kind, .. } => *kind,
+        }
+    }
+
+    /// Encoded length in bytes (kind, length and data).
+    pub fn buffer_len(&self) -> usize {
+        match self {
+            TcpOption::EndOfList | TcpOption::NoOp => 1,
+            TcpOption::MaxSegmentSize(_) => 4,
+            TcpOption::WindowScale(_) => 3,
+            TcpOption::SackPermitted => 2,
+            TcpOption::SackRange(blocks) => 2 + 8 * blocks.len(),
+            TcpOption::Timestamps { .. } => 10,
+            TcpOption::Unknown { data, .. } => 2 + data.len(),
+        }
+    }
+
+    /// Parse one option at the start of `buf` (the rest of the options area). Returns the
+    /// option and the number of bytes it used.
+    ///
+    /// RFC 9293 §3.2: kinds 0 and 1 are a single octet; every other option has a length octet
+    /// that counts kind and length, so a length of 0 or 1, or one running past the header, is
+    /// `BadOptionLength`. Known kinds with the wrong length are `BadOptionValue`: MSS 4
+    /// (RFC 9293 §3.2), window scale 3 (RFC 7323 §2.2), SACK-permitted 2 (RFC 2018 §2),
+    /// SACK 2+8n with n in 1..=4 (RFC 2018 §3), timestamps 10 (RFC 7323 §3.2).
+    pub fn parse(buf: &[u8]) -> Result<(TcpOption, usize)> {
+        let Some(&k) = buf.first() else {
+            return Err(Error::BadOptionLength { kind: kind::EOL });
+        };
+        match k {
+            kind::EOL => return Ok((TcpOption::EndOfList, 1)),
+            kind::NOP => return Ok((TcpOption::NoOp, 1)),
+            _ => {}
+        }
+        let Some(&len) = buf.get(1) else {
+            return Err(Error::BadOptionLength { kind: k });
+        };
+        let len = usize::from(len);
+        if len < 2 || len > buf.len() {
+            return Err(Error::BadOptionLength { kind: k });
+        }
+        let data = &buf[2..len];
+        let bad = Error::BadOptionValue { kind: k };
+        let be16 = |d: &[u8]| u16::from_be_bytes([d[0], d[1]]);
+        let be32 = |d: &[u8]| u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+        let opt = match k {
+            kind::MSS => {
+                if len != 4 {
+                    return Err(bad);
+                }
+                TcpOption::MaxSegmentSize(be16(data))
+            }
+            kind::WSCALE => {
+                if len != 3 {
+                    return Err(bad);
+                }
+                TcpOption::WindowScale(data[0])
+            }
+            kind::SACK_PERMITTED => {
+                if len != 2 {
+                    return Err(bad);
+                }
+                TcpOption::SackPermitted
+            }
+            kind::SACK => {
+                let n = data.len() / 8;
+                if data.len() % 8 != 0 || !(1..=4).contains(&n) {
+                    return Err(bad);
+                }
+                TcpOption::SackRange(
+                    data.chunks_exact(8)
+                        .map(|c| (be32(&c[..4]), be32(&c[4..])))
+                        .collect(),
+                )
+            }
+            kind::TIMESTAMPS => {
+                if len != 10 {
+                    return Err(bad);
+                }
+                TcpOption::Timestamps {
+                    tsval: be32(&data[..4]),
+                    tsecr: be32(&data[4..]),
+                }
+            }
+            other => TcpOption::Unknown {
+                kind: other,
+                data: data.to_vec(),
+            },
+        };
+        Ok((opt, len))
+    }
+
+    /// Write the option at the start of `buf`, which must hold [`TcpOption::buffer_len`] bytes.
+    /// Returns the bytes written. The length octet of an `Unknown` option with more than 253
+    /// data bytes would overflow; such an option never fits a header and is a caller bug.
+    pub fn emit(&self, buf: &mut [u8]) -> usize {
+        let len = self.buffer_len();
+        buf[0] = self.kind();
+        if len > 1 {
+            buf[1] = u8::try_from(len).unwrap_or(u8::MAX);
+        }
+        match self {
+            TcpOption::EndOfList | TcpOption::NoOp | TcpOption::SackPermitted => {}
+            TcpOption::MaxSegmentSize(m) => buf[2..4].copy_from_slice(&m.to_be_bytes()),
+            TcpOption::WindowScale(s) => buf[2] = *s,
+            TcpOption::SackRange(blocks) => {
+                for (i, (l, r)) in blocks.iter().enumerate() {
+                    let at = 2 + 8 * i;
+                    buf[at..at + 4].copy_from_slice(&l.to_be_bytes());
+                    buf[at + 4..at + 8].copy_from_slice(&r.to_be_bytes());
+                }
+            }
+            TcpOption::Timestamps { tsval, tsecr } => {
+                buf[2..6].copy_from_slice(&tsval.to_be_bytes());
+                buf[6..10].copy_from_slice(&tsecr.to_be_bytes());
+            }
+            TcpOption::Unknown { data, .. } => buf[2..2 + data.len()].copy_from_slice(data),
+        }
+        len
+    }
+}
+
+/// Parse a whole options area into the canonical list (see [`TcpRepr`]).
+///
+/// RFC 9293 §3.2: "End of Option List ... used at the end of all options, not the end of each
+/// option"; parsing stops at EOL and what follows is padding. An EOL that is exactly the zero
+/// padding [`TcpRepr::emit`] would write (it starts mid-word, the options area ends at the next
+/// word boundary and every byte from it on is zero) is not represented; any other EOL is
+/// represented as a final [`TcpOption::EndOfList`].
+pub fn parse_options(area: &[u8]) -> Result<Vec<TcpOption>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < area.len() {
+        let (opt, used) = TcpOption::parse(&area[at..])?;
+        if opt == TcpOption::EndOfList {
+            let implicit = at % 4 != 0
+                && area.len() == at.next_multiple_of(4)
+                && area[at..].iter().all(|&b| b == 0);
+            if !implicit {
+                out.push(opt);
+            }
+            break;
+        }
+        out.push(opt);
+        at += used;
+    }
+    Ok(out)
+}
+
 /// A TCP segment as plain data. The payload is owned so segments can be queued, logged and
 /// replayed without borrowing the frame they came from.
+///
+/// # Canonical form
+/// `TcpRepr::parse(emit(r)) == r` holds for every *canonical* `r`:
+/// - `flags` uses only the nine defined bits (`0x1ff`); the reserved bits are emitted as zero
+///   and not represented;
+/// - the options fit in 40 bytes (emit drops whole options that would not fit, see
+///   [`TcpRepr::emitted_options`]);
+/// - every option is well-formed (SACK with 1 to 4 blocks, `Unknown` kinds other than 0-5 and
+///   8), and `EndOfList`, if present, is the last option and starts a 32-bit word (its offset in
+///   the options area is a multiple of 4). An EOL that would start mid-word is simply left out:
+///   emit pads the options with zeros to a multiple of 4 and parse treats that trailing zero
+///   run as padding (see [`parse_options`]).
+///
+/// Options are emitted in list order. On parse, bytes after an EOL are ignored.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct TcpRepr {
     pub src_port: u16,
@@ -119,5 +482,87 @@ impl TcpRepr {
     /// True when the SACK-permitted option is present.
     pub fn sack_permitted(&self) -> bool {
         self.options.contains(&TcpOption::SackPermitted)
+    }
+}
+
+impl TcpRepr {
+    /// Parse a segment (the whole IPv4 payload) sent from `src` to `dst`: lengths
+    /// ([`TcpSegment::check_len`]), then the checksum over the pseudo-header unless `mode` is
+    /// [`ChecksumMode::Ignore`] (RFC 9293 §3.1, `BadChecksum`), then options ([`parse_options`]).
+    pub fn parse<T: AsRef<[u8]>>(
+        segment: &TcpSegment<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        mode: ChecksumMode,
+    ) -> Result<Self> {
+        segment.check_len()?;
+        if mode == ChecksumMode::Verify && !segment.verify_checksum(src, dst) {
+            return Err(Error::BadChecksum { layer: "tcp" });
+        }
+        let options = parse_options(segment.options())?;
+        Ok(TcpRepr {
+            src_port: segment.src_port(),
+            dst_port: segment.dst_port(),
+            seq: segment.seq_number(),
+            ack: segment.ack_number(),
+            flags: segment.flags(),
+            window: segment.window_len(),
+            urgent: segment.urgent_at(),
+            options,
+            payload: segment.payload().to_vec(),
+        })
+    }
+
+    /// The prefix of `options` that [`TcpRepr::emit`] writes and its encoded length: options
+    /// are taken in order while they fit in the 40-byte options area (RFC 9293 §3.1: the data
+    /// offset is a 4-bit count of 32-bit words).
+    pub fn emitted_options(&self) -> (&[TcpOption], usize) {
+        let mut len = 0;
+        for (i, o) in self.options.iter().enumerate() {
+            let l = o.buffer_len();
+            if len + l > MAX_OPTIONS_LEN {
+                return (&self.options[..i], len);
+            }
+            len += l;
+        }
+        (&self.options[..], len)
+    }
+
+    /// Header length as emitted: 20 plus the options padded to a multiple of 4.
+    pub fn header_len(&self) -> usize {
+        HEADER_LEN + self.emitted_options().1.next_multiple_of(4)
+    }
+
+    /// Header plus payload.
+    pub fn buffer_len(&self) -> usize {
+        self.header_len() + self.payload.len()
+    }
+
+    /// Write the segment, from `src` to `dst` for the checksum. The buffer must be exactly
+    /// [`TcpRepr::buffer_len`] bytes long (the pseudo-header length is the buffer's length).
+    /// Options are zero-padded to a 32-bit boundary (RFC 9293 §3.1 "Padding").
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        segment: &mut TcpSegment<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+    ) {
+        let hl = self.header_len();
+        segment.set_src_port(self.src_port);
+        segment.set_dst_port(self.dst_port);
+        segment.set_seq_number(self.seq);
+        segment.set_ack_number(self.ack);
+        segment.set_data_offset((hl / 4) as u8);
+        segment.set_flags(self.flags);
+        segment.set_window_len(self.window);
+        segment.set_urgent_at(self.urgent);
+        let area = segment.options_mut();
+        area.fill(0);
+        let mut at = 0;
+        for o in self.emitted_options().0 {
+            at += o.emit(&mut area[at..]);
+        }
+        segment.payload_mut()[..self.payload.len()].copy_from_slice(&self.payload);
+        segment.fill_checksum(src, dst);
     }
 }
