@@ -353,3 +353,66 @@ proptest! {
         prop_assert_eq!(read_pcap_bytes(&bytes).expect("read"), as_captured(&frames));
     }
 }
+
+/// Runs tshark over a capture of real frames with checksum validation on. Skipped (with a
+/// message) when tshark is not installed.
+#[test]
+fn tshark_opens_capture_and_checksums_verify() {
+    let dir = TempDir::new("tshark");
+    let path = dir.path("handshake.pcap");
+    let frames = crate::render::testframes::handshake(0xfedc_ba98, 12345);
+    write_pcap_file(&path, &frames).expect("write");
+    let out = match std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args([
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-V",
+        ])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!(
+                "skipped: tshark not runnable ({e}); install with `apt-get install -y tshark`"
+            );
+            return;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "tshark failed: {stderr}");
+    // tshark warns on stderr when run as root; anything else there is a problem.
+    for line in stderr.lines() {
+        assert!(
+            line.contains("Running as user") || line.trim().is_empty(),
+            "tshark stderr: {line}"
+        );
+    }
+    let lower = stdout.to_lowercase();
+    for bad in [
+        "incorrect",
+        "bad checksum",
+        "malformed",
+        "expert info (error",
+    ] {
+        assert!(
+            !lower.contains(bad),
+            "tshark output mentions {bad:?}:\n{stdout}"
+        );
+    }
+    // Every frame was decoded, and the protocols we wrote were recognised.
+    assert_eq!(
+        stdout.matches("\nFrame ").count() + usize::from(stdout.starts_with("Frame ")),
+        frames.len()
+    );
+    assert!(
+        stdout.contains("[Good: True]") || stdout.contains("[Checksum Status: Good]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Transmission Control Protocol, Src Port: 40000, Dst Port: 8080"));
+    assert!(stdout.contains("Address Resolution Protocol (request)"));
+}
