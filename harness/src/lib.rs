@@ -1,1 +1,5 @@
 //! `harness`: drives TCP stacks — simulator, scripts, oracles, pcap, hunt — and the CLI.
+
+pub mod ladder;
+pub mod pcap;
+pub mod render;
