@@ -1,1 +1,2 @@
 //! `harness`: drives TCP stacks — simulator, scripts, oracles, pcap, hunt — and the CLI.
+pub mod script;

@@ -1,0 +1,1 @@
+//! Tests of the whole parser: malformed corpus, well-formed scripts, round trips, proptests.
