@@ -307,7 +307,10 @@ pub enum Directive {
     /// `%applies rfc793 rfc9293 linux`: the profiles this script is valid for (header only).
     Applies(Vec<String>),
     /// `%assert state [fd=4|[c2]] TIME-WAIT`: the connection's state at this point.
-    AssertState { conn: Option<ConnTag>, state: TcpStateName },
+    AssertState {
+        conn: Option<ConnTag>,
+        state: TcpStateName,
+    },
     /// `%expect finding time-wait-assassination`: an oracle finding the run must produce.
     ExpectFinding(String),
     /// `%expect no-finding`: the run must produce no finding at all.

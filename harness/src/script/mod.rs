@@ -73,10 +73,7 @@ pub fn parse_bytes(file: &str, data: &[u8]) -> Result<Script, ScriptError> {
         Err(e) => {
             let good = &data[..e.valid_up_to()];
             let line = 1 + good.iter().filter(|b| **b == b'\n').count();
-            let line_start = good
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(0, |p| p + 1);
+            let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
             let col = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
             Err(ScriptError {
                 file: file.to_string(),

@@ -298,9 +298,7 @@ impl Parser {
                 time: Some(time),
                 command: self.shell()?,
             }),
-            _ => {
-                return Err(self.expected(&t, "a packet, system call or command after the time"))
-            }
+            _ => return Err(self.expected(&t, "a packet, system call or command after the time")),
         };
         let outbound = match &kind {
             StatementKind::Tcp(p) => p.packet.direction == Direction::Outbound,

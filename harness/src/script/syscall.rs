@@ -138,8 +138,8 @@ impl Parser {
             return Ok(out);
         }
         loop {
-            let named = matches!(self.peek()?.tok, Tok::Word(_))
-                && self.peek_at(1)?.tok == Tok::Punct('=');
+            let named =
+                matches!(self.peek()?.tok, Tok::Word(_)) && self.peek_at(1)?.tok == Tok::Punct('=');
             let name = if named {
                 let (_, w) = self.expect_word("a field name")?;
                 self.pos_advance();
