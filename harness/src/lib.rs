@@ -3,3 +3,4 @@
 pub mod ladder;
 pub mod pcap;
 pub mod render;
+pub mod script;
