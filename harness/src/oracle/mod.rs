@@ -109,7 +109,11 @@ fn half_open(trace: &Trace, facts: &Facts, cfg: &OracleConfig, out: &mut Vec<Fin
         if trace.meta.node_names.is_empty() {
             continue;
         }
-        let peer = facts.peer_of(node, conn);
+        // Without a known peer (a scripted peer, a host outside the trace) nothing can be said.
+        let Some(peer) = facts.peer_of(node, conn) else {
+            continue;
+        };
+        let peer = Some(peer);
         // Breakpoints where the predicate can change.
         let mut points: Vec<Instant> = tl.changes.iter().map(|c| c.0).collect();
         if let Some(p) = &peer {
