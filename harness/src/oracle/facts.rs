@@ -383,15 +383,15 @@ impl Facts {
             .and_then(|x| x.expired)
     }
 
-    /// When `node` last received a segment of `conn` before `t`.
+    /// When `conn`'s local end last received a segment before `t`; with `data_only`, only
+    /// segments carrying payload count (what an application heartbeat sees).
     pub fn last_heard(
         &self,
         trace: &Trace,
-        node: NodeId,
         conn: FourTuple,
         t: Instant,
+        data_only: bool,
     ) -> Option<Instant> {
-        let _ = node;
         trace
             .events
             .iter()
@@ -401,7 +401,8 @@ impl Facts {
                     match wire::parse_frame(&fr.bytes, ChecksumMode::Ignore) {
                         Ok(wire::Frame::Tcp { ip, tcp, .. })
                             if SocketAddrV4::new(ip.dst_addr, tcp.dst_port) == conn.local
-                                && SocketAddrV4::new(ip.src_addr, tcp.src_port) == conn.remote =>
+                                && SocketAddrV4::new(ip.src_addr, tcp.src_port) == conn.remote
+                                && (!data_only || !tcp.payload.is_empty()) =>
                         {
                             fr.delivered_at
                         }

@@ -51,6 +51,18 @@ pub fn analyze(trace: &Trace, cfg: &OracleConfig) -> Vec<Finding> {
 /// RST loss: an RST a stack generated that was dropped on its way (ARP queue, link, NAT).
 fn rst_loss(trace: &Trace, facts: &Facts, out: &mut Vec<Finding>) {
     for rst in &facts.rsts_sent {
+        // Only an RST the peer needed counts: one whose peer is down (or never had the
+        // connection) leaves nobody half-open.
+        let needed = facts.peer_of(rst.node, rst.conn).is_some_and(|p| {
+            facts.host_up_at(p.node, rst.time)
+                && facts
+                    .timeline(p.node, p.conn)
+                    .and_then(|tl| tl.state_at(rst.time))
+                    .is_some_and(|s| s != State::Closed)
+        });
+        if !needed {
+            continue;
+        }
         if let Some(drop) = facts.find_rst_drop(rst) {
             let mut f = Finding::new(
                 FindingKind::RstLoss,
@@ -308,8 +320,8 @@ fn nat_expiry(trace: &Trace, facts: &Facts, out: &mut Vec<Finding>) {
 /// Keepalive (stack) and heartbeat (application) detections, with the time from the last
 /// segment heard on the connection.
 fn keepalive(trace: &Trace, facts: &Facts, out: &mut Vec<Finding>) {
-    let mut emit = |node: NodeId, conn: FourTuple, t: Instant, how: &str| {
-        let last = facts.last_heard(trace, node, conn, t);
+    let mut emit = |node: NodeId, conn: FourTuple, t: Instant, how: &str, data_only: bool| {
+        let last = facts.last_heard(trace, conn, t, data_only);
         let peer_alive = facts.peer_of(node, conn).is_some_and(|p| {
             facts.host_up_at(p.node, t)
                 && facts
@@ -337,7 +349,7 @@ fn keepalive(trace: &Trace, facts: &Facts, out: &mut Vec<Finding>) {
         out.push(f);
     };
     for d in &facts.keepalive_drops {
-        emit(d.1, d.2, d.0, "keepalive");
+        emit(d.1, d.2, d.0, "keepalive", false);
     }
     for ev in &trace.events {
         if let TraceKind::App {
@@ -346,7 +358,7 @@ fn keepalive(trace: &Trace, facts: &Facts, out: &mut Vec<Finding>) {
         } = &ev.kind
         {
             if why == "heartbeat lost" {
-                emit(*node, *conn, ev.time, "application heartbeat");
+                emit(*node, *conn, ev.time, "application heartbeat", true);
             }
         }
     }

@@ -226,7 +226,10 @@ impl App for Server {
             // Heartbeat (OpenSSH ClientAliveInterval x ClientAliveCountMax).
             if let (Some((iv, max)), Some(t)) = (self.cfg.heartbeat, self.conns[i].next_ping) {
                 if now >= t {
-                    if self.conns[i].pings_unanswered >= max {
+                    // sshd_config(5): the server disconnects when the count of unanswered
+                    // client-alive messages reaches ClientAliveCountMax, i.e. interval x max
+                    // after the client was last heard.
+                    if self.conns[i].pings_unanswered + 1 >= max {
                         self.close_conn(now, dut, i, CloseBy::Fin, "heartbeat lost", log);
                         continue;
                     }
