@@ -45,7 +45,7 @@ pub enum Reply {
     /// <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
     RstAck,
     /// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
-    SynAckReply,
+    SynAckSent,
 }
 
 pub fn make(k: &Kit, kind: Kind) -> crate::wire::TcpRepr {
@@ -91,7 +91,7 @@ pub fn check_reply(k: &mut Kit, seg: &crate::wire::TcpRepr, reply: Reply) {
             assert_eq!(r.seq.0, 0);
             assert_eq!(r.ack, seg.seq + seg.seg_len());
         }
-        Reply::SynAckReply => {
+        Reply::SynAckSent => {
             let r = k.expect();
             assert_eq!(r.flags, fl(&[S, A]), "{r:?}");
             assert_eq!(r.seq, k.ours(0));
@@ -129,7 +129,7 @@ use State as St;
 // RFC 9293 §3.10.7.2 LISTEN: RST ignored, ACK -> RST, SYN -> SYN-RECEIVED.
 #[case::s3_10_7_2_listen_rst_in(Fx::Listen, RstIn, Nothing, St::Listen)]
 #[case::s3_10_7_2_listen_rst_out(Fx::Listen, RstOut, Nothing, St::Listen)]
-#[case::s3_10_7_2_listen_syn(Fx::Listen, Syn, SynAckReply, St::SynReceived)]
+#[case::s3_10_7_2_listen_syn(Fx::Listen, Syn, SynAckSent, St::SynReceived)]
 #[case::s3_10_7_2_listen_bad_ack(Fx::Listen, BadAck, RstAtSegAck, St::Listen)]
 #[case::s3_10_7_2_listen_good_ack(Fx::Listen, GoodAck, RstAtSegAck, St::Listen)]
 #[case::s3_10_7_2_listen_data(Fx::Listen, Data, RstAtSegAck, St::Listen)]
@@ -137,7 +137,7 @@ use State as St;
 // RFC 9293 §3.10.7.3 SYN-SENT: ACK check, RST check, SYN check.
 #[case::s3_10_7_3_synsent_rst_in(Fx::SynSent, RstIn, Nothing, St::Closed)]
 #[case::s3_10_7_3_synsent_rst_bad_ack(Fx::SynSent, RstOut, Nothing, St::SynSent)]
-#[case::s3_10_7_3_synsent_syn_simultaneous(Fx::SynSent, Syn, SynAckReply, St::SynReceived)]
+#[case::s3_10_7_3_synsent_syn_simultaneous(Fx::SynSent, Syn, SynAckSent, St::SynReceived)]
 #[case::s3_10_7_3_synsent_bad_ack(Fx::SynSent, BadAck, RstAtSegAck, St::SynSent)]
 #[case::s3_10_7_3_synsent_good_ack_no_syn(Fx::SynSent, GoodAck, Nothing, St::SynSent)]
 #[case::s3_10_7_3_synsent_data_no_syn(Fx::SynSent, Data, Nothing, St::SynSent)]

@@ -5,7 +5,6 @@ use crate::policy::{Profile, TcpPolicy};
 use crate::rand::Rng;
 use crate::tcp::{SocketHandle, State, Tcp, TcpEvent};
 use crate::time::{Duration, Instant};
-use crate::EventKind;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 pub const A_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
@@ -52,14 +51,10 @@ impl Pair {
             self.put(false, o);
         }
         while let Some(e) = self.a.poll_event() {
-            if let EventKind::Tcp(t) = e.kind {
-                self.events_a.push(t);
-            }
+            self.events_a.extend(super::kit::tcp_event(e));
         }
         while let Some(e) = self.b.poll_event() {
-            if let EventKind::Tcp(t) = e.kind {
-                self.events_b.push(t);
-            }
+            self.events_b.extend(super::kit::tcp_event(e));
         }
     }
 

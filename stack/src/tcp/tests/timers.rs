@@ -88,7 +88,10 @@ fn rtt_sample_sets_rto_per_rfc6298() {
     let h = k.tcp.lookup(k.tuple()).expect("conn");
     // First sample R = 100 ms (RFC 6298 §2.2): SRTT = R, RTTVAR = R/2,
     // RTO = SRTT + max(G, 4*RTTVAR) = 300 ms (above Linux's 200 ms floor).
-    assert_eq!(k.tcp.tcb_info(h).expect("info").rto, Duration::from_millis(300));
+    assert_eq!(
+        k.tcp.tcb_info(h).expect("info").rto,
+        Duration::from_millis(300)
+    );
     // Second sample R = 20 ms (§2.3): RTTVAR = 3/4*50 + 1/4*80 = 57.5, SRTT = 7/8*100 + 20/8 = 90,
     // RTO = 90 + 230 = 320 ms.
     let c = k.tcp.accept(k.now, k.listener.expect("l")).expect("accept");
@@ -96,7 +99,10 @@ fn rtt_sample_sets_rto_per_rfc6298() {
     recv!(k, fl(&[P, A]), 1, 1);
     k.advance(Duration::from_millis(20));
     send!(k, A, 1, 4);
-    assert_eq!(k.tcp.tcb_info(c).expect("info").rto, Duration::from_millis(320));
+    assert_eq!(
+        k.tcp.tcb_info(c).expect("info").rto,
+        Duration::from_millis(320)
+    );
 }
 
 #[test]
@@ -207,8 +213,14 @@ fn connect_errors_and_ephemeral_ports_are_deterministic() {
     let mut a = Kit::new(test_policy("rfc9293"), 1, 1);
     let mut b = Kit::new(test_policy("rfc9293"), 1, 1);
     let remote = SocketAddrV4::new(REMOTE, 80);
-    let ha = a.tcp.connect(a.now, SocketAddrV4::new(LOCAL, 0), remote).expect("a");
-    let hb = b.tcp.connect(b.now, SocketAddrV4::new(LOCAL, 0), remote).expect("b");
+    let ha = a
+        .tcp
+        .connect(a.now, SocketAddrV4::new(LOCAL, 0), remote)
+        .expect("a");
+    let hb = b
+        .tcp
+        .connect(b.now, SocketAddrV4::new(LOCAL, 0), remote)
+        .expect("b");
     let pa = a.tcp.four_tuple(ha).expect("tuple").local.port();
     assert_eq!(pa, b.tcp.four_tuple(hb).expect("tuple").local.port());
     assert!(pa >= 49152);
@@ -217,7 +229,11 @@ fn connect_errors_and_ephemeral_ports_are_deterministic() {
         Err(crate::tcp::ConnectError::AddressInUse)
     );
     assert_eq!(
-        a.tcp.connect(a.now, SocketAddrV4::new(LOCAL, 0), SocketAddrV4::new(REMOTE, 0)),
+        a.tcp.connect(
+            a.now,
+            SocketAddrV4::new(LOCAL, 0),
+            SocketAddrV4::new(REMOTE, 0)
+        ),
         Err(crate::tcp::ConnectError::InvalidRemote)
     );
 }
