@@ -130,7 +130,7 @@ fn so_linger_zero_aborts_with_rst_and_no_time_wait() {
     assert!(evs.iter().any(|e| matches!(
         e,
         TcpEvent::ConnectionDropped {
-            reason: DropCause::UserAbort,
+            reason: DropCause::ZeroLinger,
             ..
         }
     )));
