@@ -20,6 +20,15 @@ pub enum Command {
     Profiles {
         name: Option<String>,
     },
+    Hunt {
+        family: String,
+        profile: String,
+        set: Vec<String>,
+        runs: Option<u64>,
+        seconds: Option<f64>,
+        seed: u64,
+        out: PathBuf,
+    },
     Ladder {
         file: PathBuf,
         svg: Option<PathBuf>,
@@ -45,6 +54,38 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             seed,
         } => run_cmd(paths, stack, profile, set, pcap_dir, json, jobs, seed),
         Command::Profiles { name } => profiles(name.as_deref()),
+        Command::Hunt {
+            family,
+            profile,
+            set,
+            runs,
+            seconds,
+            seed,
+            out,
+        } => {
+            Profile::named(&profile).map_err(|e| e.to_string())?;
+            let knobs = parse_sets(&set)?;
+            if seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+                return Err("--seconds must be a positive number".into());
+            }
+            let seconds = if runs.is_none() && seconds.is_none() {
+                Some(30.0)
+            } else {
+                seconds
+            };
+            crate::hunt::command(
+                &family,
+                crate::hunt::HuntConfig {
+                    families: Vec::new(),
+                    profile,
+                    knobs,
+                    seed,
+                    runs,
+                    seconds,
+                    out,
+                },
+            )
+        }
         Command::Ladder { file, svg } => ladder(&file, svg.as_deref()),
         Command::Record { file, stack, pcap } => record(&file, &stack, &pcap),
     }

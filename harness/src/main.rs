@@ -61,6 +61,29 @@ enum Cmd {
         #[arg(long)]
         svg: Option<PathBuf>,
     },
+    /// Search for failures: rst-loss | time-wait-assassination | half-open | all.
+    /// Writes each minimised finding as a scenario + pcap and prints the command that replays it.
+    Hunt {
+        family: String,
+        /// The profile searched (the stack configuration of every host).
+        #[arg(long, default_value = "rfc9293")]
+        profile: String,
+        /// Override one knob, repeatable.
+        #[arg(long = "set", value_name = "KNOB=VALUE")]
+        set: Vec<String>,
+        /// Budget: number of runs.
+        #[arg(long)]
+        runs: Option<u64>,
+        /// Budget: wall-clock seconds (default 30 when --runs is not given).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Same seed, same search.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where minimised reproducers go.
+        #[arg(long, default_value = "corpora/findings")]
+        out: PathBuf,
+    },
     /// Run a script or scenario once and keep the capture.
     Record {
         file: PathBuf,
@@ -106,6 +129,23 @@ impl From<Cmd> for harness::cli::Command {
                 seed,
             },
             Cmd::Profiles { name } => C::Profiles { name },
+            Cmd::Hunt {
+                family,
+                profile,
+                set,
+                runs,
+                seconds,
+                seed,
+                out,
+            } => C::Hunt {
+                family,
+                profile,
+                set,
+                runs,
+                seconds,
+                seed,
+                out,
+            },
             Cmd::Ladder { file, svg } => C::Ladder { file, svg },
             Cmd::Record { file, stack, pcap } => C::Record { file, stack, pcap },
         }

@@ -498,7 +498,7 @@ impl Profile {
         let mut p = Profile::rfc9293();
         p.name = "hardened".into();
         p.description =
-            "RFC 1337 + RFC 5961, keepalive on at 300 s, SYN in TIME-WAIT rejected, deep ARP queue"
+            "RFC 1337 + RFC 5961, keepalive on at 300 s, user timeout 120 s, SYN in TIME-WAIT rejected, deep ARP queue"
                 .into();
         let t = &mut p.tcp;
         t.time_wait_rst = TimeWaitRst::Ignore;
@@ -512,6 +512,9 @@ impl Profile {
             probe_garbage_byte: false,
             rst_on_drop: true,
         };
+        // RFC 5482 / Linux TCP_USER_TIMEOUT: keepalive stops while data is outstanding, so a
+        // dead peer met by a write would otherwise take R2 (Linux: ~15 min) to notice.
+        t.user_timeout = Some(Duration::from_secs(120));
         p.arp.queue_depth = 256;
         p.arp.overflow = QueueOverflow::DropOldest;
         p

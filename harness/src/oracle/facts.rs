@@ -167,11 +167,22 @@ impl Facts {
                         evidence: format!("{t} on {}: {event}", trace.node_name(*node)),
                     }),
                 },
-                TraceKind::HostDown { node, reboot } => f
-                    .host_events
-                    .entry(node.0)
-                    .or_default()
-                    .push((t, false, *reboot)),
+                TraceKind::HostDown { node, reboot } => {
+                    f.host_events
+                        .entry(node.0)
+                        .or_default()
+                        .push((t, false, *reboot));
+                    if *reboot {
+                        // A reboot forgets every connection without a word on the wire.
+                        for ((n, _), tl) in f.timelines.iter_mut() {
+                            if *n == node.0
+                                && tl.changes.last().is_some_and(|c| c.1 != State::Closed)
+                            {
+                                tl.changes.push((t, State::Closed, "reboot"));
+                            }
+                        }
+                    }
+                }
                 TraceKind::HostUp { node } => f
                     .host_events
                     .entry(node.0)

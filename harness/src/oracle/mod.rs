@@ -128,6 +128,7 @@ fn half_open(trace: &Trace, facts: &Facts, cfg: &OracleConfig, out: &mut Vec<Fin
         let peer = Some(peer);
         // Breakpoints where the predicate can change.
         let mut points: Vec<Instant> = tl.changes.iter().map(|c| c.0).collect();
+        points.extend(facts.host_transitions(node));
         if let Some(p) = &peer {
             if let Some(ptl) = facts.timeline(p.node, p.conn) {
                 points.extend(ptl.changes.iter().map(|c| c.0));

@@ -16,6 +16,8 @@ use stack::{Duration, Instant};
 pub trait App {
     fn poll(&mut self, now: Instant, dut: &mut dyn Dut, log: &mut Vec<AppEvent>);
     fn poll_at(&self) -> Option<Instant>;
+    /// The host rebooted: every socket is gone; start over as a freshly started program.
+    fn reset(&mut self, now: Instant);
 }
 
 /// Keepalive settings an application puts on its sockets (`SO_KEEPALIVE` + `TCP_KEEP*`).
@@ -164,6 +166,12 @@ impl Server {
 }
 
 impl App for Server {
+    fn reset(&mut self, now: Instant) {
+        self.listener = None;
+        self.conns.clear();
+        self.next_tick = now + self.cfg.tick;
+    }
+
     fn poll(&mut self, now: Instant, dut: &mut dyn Dut, log: &mut Vec<AppEvent>) {
         if self.listener.is_none() {
             match dut.listen(now, self.cfg.port, 1024) {
@@ -373,6 +381,11 @@ impl Client {
 }
 
 impl App for Client {
+    fn reset(&mut self, _now: Instant) {
+        self.pool = None;
+        self.flight = None;
+    }
+
     fn poll(&mut self, now: Instant, dut: &mut dyn Dut, log: &mut Vec<AppEvent>) {
         // Answer heartbeats and watch pooled connections for a close by the server.
         if let Some(p) = &mut self.pool {

@@ -51,6 +51,9 @@ impl HostNode {
         self.up = false;
         if reboot {
             self.dut.reboot(now);
+            for app in self.apps.iter_mut() {
+                app.reset(now);
+            }
         }
         self.pending.push(TraceEvent {
             time: now,
