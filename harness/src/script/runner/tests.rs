@@ -1,0 +1,1 @@
+//! Runner tests: tiny scripts against the reference stack.
