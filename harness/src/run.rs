@@ -69,7 +69,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for p in entries {
         if p.is_dir() {
             walk(&p, out)?;
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("pkt" | "toml")) {
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("pkt" | "toml"))
+            && p.file_name().and_then(|n| n.to_str()) != Some("Cargo.toml")
+        {
+            // A crate manifest next to the scripts (conformance/Cargo.toml) is not a scenario.
             out.push(p);
         }
     }

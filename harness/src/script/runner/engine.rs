@@ -1,0 +1,722 @@
+//! The clock, the frames and the main loop of one run.
+
+use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE};
+use super::ScriptOutcome;
+use crate::dut::{Dut, SockId, SockOpt};
+use crate::oracle::{self, FindingKind, OracleConfig};
+use crate::render::{render_timeline, Direction as RDir};
+use crate::run::{RunError, RunOptions};
+use crate::script::{
+    ArpLine, ConnTag, Direction, Directive, EventTime, Location, Script, Statement, StatementKind,
+    Syscall, TcpPacket, TcpStateName,
+};
+use crate::stacks::{self, HostParams};
+use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind, TraceMeta};
+use core::net::Ipv4Addr;
+use stack::tcp::FourTuple;
+use stack::wire::EthernetAddress;
+use stack::{Duration, Instant};
+use std::collections::{BTreeMap, VecDeque};
+
+/// The stack under test's address (RFC 5737 documentation range).
+pub const STACK_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// The scripted peer's address.
+pub const PEER_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+pub const STACK_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+pub const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+/// packetdrill's default server port (bind and connect).
+pub const DEFAULT_PORT: u16 = 8080;
+/// The peer's port on the first passively opened connection; later ones count up.
+pub const PEER_PORT_BASE: u16 = 40000;
+/// After the last line, the stack may send nothing for this long.
+pub const DRAIN_WINDOW: Duration = Duration::from_millis(100);
+/// How far `*` looks ahead for an outbound packet.
+const ANY_HORIZON: Duration = Duration::from_secs(3600);
+/// Timeouts at one instant without the stack's deadline moving before we call it a livelock.
+const SPIN_LIMIT: u32 = 10_000;
+
+/// Why a run stopped early.
+pub(super) enum Stop {
+    /// A mismatch: the script's expectation failed (the run's verdict).
+    Fail(String),
+    /// Bad input: the script asks for something the runner cannot do.
+    Input(RunError),
+}
+
+impl From<RunError> for Stop {
+    fn from(e: RunError) -> Self {
+        Stop::Input(e)
+    }
+}
+
+/// One TCP connection as the script sees it.
+#[derive(Clone, Debug)]
+pub(super) struct Conn {
+    pub peer_port: u16,
+    pub stack_port: Option<u16>,
+    /// Live minus scripted sequence number of the stack's side (learned from its SYN).
+    pub seq_offset: Option<u32>,
+}
+
+/// A file descriptor of the script.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Fd {
+    pub sock: Option<SockId>,
+    pub nonblocking: bool,
+    pub port: Option<u16>,
+    /// Options set before the socket existed in the stack (before listen/connect).
+    pub opts: Vec<SockOpt>,
+    pub conn: Option<usize>,
+}
+
+/// A blocking call waiting for the stack.
+pub(super) struct Pending {
+    pub loc: Location,
+    pub call: Syscall,
+    pub end: Option<Instant>,
+    pub kind: PendingKind,
+}
+
+pub(super) enum PendingKind {
+    Accept {
+        listener: SockId,
+    },
+    Connect {
+        sock: SockId,
+    },
+    Read {
+        sock: SockId,
+        max: usize,
+    },
+    Write {
+        sock: SockId,
+        left: usize,
+        done: usize,
+    },
+}
+
+pub(super) struct Engine {
+    pub dut: Box<dyn Dut>,
+    pub now: Instant,
+    /// Time of the previous event (relative times count from it).
+    pub last: Instant,
+    pub tol: Duration,
+    pub events: Vec<TraceEvent>,
+    pub frames: Vec<(Instant, Option<RDir>, Vec<u8>)>,
+    pub out_q: VecDeque<(Instant, Vec<u8>)>,
+    pub conns: Vec<Conn>,
+    pub labels: BTreeMap<String, usize>,
+    pub current: Option<usize>,
+    pub fds: BTreeMap<i64, Fd>,
+    /// 4-tuples of closed descriptors, for `%assert state fd=N` after `close`.
+    pub closed: BTreeMap<i64, FourTuple>,
+    pub listen_port: Option<u16>,
+    pub bind_port: u16,
+    pub connect_port: u16,
+    pub pending: Option<Pending>,
+    pub ip_ident: u16,
+    pub notes: Vec<String>,
+    /// `%expect` lines: `None` = `no-finding`.
+    pub expects: Vec<(Location, Option<FindingKind>)>,
+}
+
+/// Runs the flattened statements of `script` under `profile`.
+pub(super) fn execute(
+    script: &Script,
+    stmts: &[Statement],
+    profile: &str,
+    opts: &RunOptions,
+) -> Result<ScriptOutcome, RunError> {
+    let header = Header::read(script)?;
+    let (prof, notes) = build_profile(&header, stmts, profile, opts)?;
+    let has_arp = stmts
+        .iter()
+        .any(|s| matches!(s.kind, StatementKind::Arp(_)));
+    let kind = opts
+        .stack
+        .clone()
+        .or(header.stack.clone())
+        .unwrap_or_else(|| "reference".into());
+    let dut = stacks::make(
+        &kind,
+        HostParams {
+            mac: STACK_MAC,
+            addr: STACK_IP,
+            prefix_len: 24,
+            gateway: None,
+            profile: prof,
+            seed: opts.overrides.seed.unwrap_or(0x5eed),
+            static_arp: if has_arp {
+                Vec::new()
+            } else {
+                vec![(PEER_IP, PEER_MAC)]
+            },
+        },
+    )
+    .map_err(|e| RunError::Input(format!("{}: {e}", script.file)))?;
+    let mut eng = Engine {
+        dut,
+        now: Instant::ZERO,
+        last: Instant::ZERO,
+        tol: header.tolerance.unwrap_or(DEFAULT_TOLERANCE),
+        events: Vec::new(),
+        frames: Vec::new(),
+        out_q: VecDeque::new(),
+        conns: Vec::new(),
+        labels: BTreeMap::new(),
+        current: None,
+        fds: BTreeMap::new(),
+        closed: BTreeMap::new(),
+        listen_port: None,
+        bind_port: header.bind_port.unwrap_or(DEFAULT_PORT),
+        connect_port: header.connect_port.unwrap_or(DEFAULT_PORT),
+        pending: None,
+        ip_ident: 1,
+        notes,
+        expects: Vec::new(),
+    };
+    let mut failures = Vec::new();
+    match eng.run(stmts) {
+        Ok(()) => {}
+        Err(Stop::Fail(m)) => failures.push(m),
+        Err(Stop::Input(e)) => return Err(e),
+    }
+    let trace = eng.trace(&kind);
+    let findings = oracle::analyze(&trace, &OracleConfig::default());
+    if failures.is_empty() {
+        failures.extend(judge(&eng.expects, &findings));
+    }
+    Ok(ScriptOutcome {
+        file: script.file.to_string(),
+        profile: profile.to_string(),
+        passed: failures.is_empty(),
+        failures,
+        notes: eng.notes,
+        findings,
+        timeline: render_timeline(&eng.frames),
+        trace,
+    })
+}
+
+/// `%expect` against the findings: each expected kind must occur; every finding must be
+/// expected (as the scenarios judge); `%expect no-finding` allows none.
+fn judge(
+    expects: &[(Location, Option<FindingKind>)],
+    findings: &[crate::oracle::Finding],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (loc, want) in expects {
+        match want {
+            Some(k) if !findings.iter().any(|f| f.kind == *k) => out.push(format!(
+                "{}: expected finding {k}, but the oracles reported {}",
+                at(loc),
+                if findings.is_empty() {
+                    "none".to_string()
+                } else {
+                    findings
+                        .iter()
+                        .map(|f| f.kind.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )),
+            _ => {}
+        }
+    }
+    for f in findings {
+        if !expects.iter().any(|(_, k)| *k == Some(f.kind)) {
+            let why = match expects.iter().find(|(_, k)| k.is_none()) {
+                Some((loc, _)) => format!("{}: %expect no-finding, but", at(loc)),
+                None => "no %expect line covers".to_string(),
+            };
+            out.push(format!("{why} finding: {f}"));
+        }
+    }
+    out
+}
+
+/// Maps a stack state onto the script's state names (same RFC 9293 §3.3.2 spelling).
+pub(super) fn state_name(s: Option<stack::tcp::State>) -> TcpStateName {
+    s.and_then(|s| TcpStateName::from_name(s.name()))
+        .unwrap_or(TcpStateName::Closed)
+}
+
+impl Engine {
+    fn run(&mut self, stmts: &[Statement]) -> Result<(), Stop> {
+        for s in stmts {
+            match &s.kind {
+                StatementKind::Tcp(t) => {
+                    let (n, lo, hi) = self.window(t.time);
+                    match t.packet.direction {
+                        Direction::Inbound => {
+                            self.wait_until(n, s)?;
+                            let conn = self.conn_for(&t.packet.conn, &s.loc)?;
+                            let bytes = self.build_tcp(conn, &t.packet, &s.loc)?;
+                            self.inject(bytes)?;
+                        }
+                        Direction::Outbound => self.expect_tcp(s, &t.packet, lo, hi)?,
+                    }
+                }
+                StatementKind::Arp(a) => {
+                    let (n, lo, hi) = self.window(a.time);
+                    match a.arp.direction {
+                        Direction::Inbound => {
+                            self.wait_until(n, s)?;
+                            let bytes = self.build_arp(&a.arp);
+                            self.inject(bytes)?;
+                        }
+                        Direction::Outbound => self.expect_arp(s, &a.arp, lo, hi)?,
+                    }
+                }
+                StatementKind::Syscall(c) => {
+                    let (n, _, _) = self.window(c.time);
+                    self.wait_until(n, s)?;
+                    self.syscall(&s.loc, &c.call)?;
+                }
+                StatementKind::Shell(sh) => {
+                    if let Some(t) = sh.time {
+                        let (n, _, _) = self.window(t);
+                        self.wait_until(n, s)?;
+                        self.notes.push(format!(
+                            "{}: shell command `{}` at {} not run (only sysctl writes before \
+                             the first event are applied)",
+                            at(&s.loc),
+                            sh.command.raw,
+                            self.now
+                        ));
+                    }
+                }
+                StatementKind::Directive(d) => self.directive(&s.loc, d)?,
+                StatementKind::Option(_) | StatementKind::IfProfile(_) => {}
+            }
+        }
+        // The drain window: nothing more may come out.
+        let end = self.now.max(self.last) + DRAIN_WINDOW;
+        self.advance(end)?;
+        if let Some((t, bytes)) = self.out_q.front().cloned() {
+            return Err(Stop::Fail(format!(
+                "{}: unexpected outbound packet at {} after the last line of the script \
+                 (drain window {DRAIN_WINDOW})\n  actual:   {} {}",
+                stmts.last().map_or_else(String::new, |s| at(&s.loc)),
+                crate::render::fmt_time(t),
+                crate::render::fmt_time(t),
+                self.render_actual(&bytes, self.current)
+            )));
+        }
+        if let Some(p) = &self.pending {
+            return Err(Stop::Fail(format!(
+                "{}: blocking call `{}` never returned (still blocked at the end, {})",
+                at(&p.loc),
+                p.call,
+                self.now
+            )));
+        }
+        Ok(())
+    }
+
+    fn directive(&mut self, loc: &Location, d: &Directive) -> Result<(), Stop> {
+        match d {
+            Directive::AssertState { conn, state } => {
+                self.advance(self.now)?;
+                let (what, got) = self.state_of(conn.as_ref(), loc)?;
+                if got != *state {
+                    return Err(Stop::Fail(format!(
+                        "{}: {what} is in state {}, expected {}",
+                        at(loc),
+                        got,
+                        state
+                    )));
+                }
+            }
+            Directive::ExpectFinding(k) => {
+                let kind = FindingKind::from_name(k).ok_or_else(|| {
+                    let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.name()).collect();
+                    input(
+                        loc,
+                        format!("unknown finding `{k}` (one of: {})", names.join(", ")),
+                    )
+                })?;
+                self.expects.push((loc.clone(), Some(kind)));
+            }
+            Directive::ExpectNoFinding => self.expects.push((loc.clone(), None)),
+            Directive::Profile(_)
+            | Directive::Set { .. }
+            | Directive::Stack(_)
+            | Directive::Applies(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The state `%assert state` looks at: the fd's socket, else the connection table.
+    fn state_of(
+        &self,
+        tag: Option<&ConnTag>,
+        loc: &Location,
+    ) -> Result<(String, TcpStateName), Stop> {
+        match tag {
+            Some(ConnTag::Fd(fd)) => {
+                let fd = i64::from(*fd);
+                if let Some(f) = self.fds.get(&fd) {
+                    if let Some(s) = f.sock {
+                        return Ok((format!("fd={fd}"), state_name(self.dut.state(s))));
+                    }
+                    if let Some(c) = f.conn {
+                        return Ok((format!("fd={fd}"), self.conn_state(c)));
+                    }
+                    return Ok((format!("fd={fd}"), TcpStateName::Closed));
+                }
+                match self.closed.get(&fd) {
+                    Some(t) => Ok((
+                        format!("fd={fd} (closed; connection {t})"),
+                        self.tuple_state(*t),
+                    )),
+                    None => Err(Stop::Input(input(loc, format!("no socket fd={fd}")))),
+                }
+            }
+            Some(ConnTag::Name(n)) => match self.labels.get(n) {
+                Some(&c) => Ok((format!("connection [{n}]"), self.conn_state(c))),
+                None => Err(Stop::Input(input(loc, format!("no connection [{n}] yet")))),
+            },
+            None => match self.current {
+                Some(c) => Ok(("the connection".into(), self.conn_state(c))),
+                None => match self.fds.iter().next_back() {
+                    Some((fd, f)) => Ok((
+                        format!("fd={fd}"),
+                        state_name(f.sock.and_then(|s| self.dut.state(s))),
+                    )),
+                    None => Err(Stop::Input(input(
+                        loc,
+                        "%assert state: no connection or socket yet",
+                    ))),
+                },
+            },
+        }
+    }
+
+    fn conn_tuple(&self, c: usize) -> Option<FourTuple> {
+        let conn = self.conns.get(c)?;
+        Some(FourTuple::new(
+            STACK_IP,
+            conn.stack_port?,
+            PEER_IP,
+            conn.peer_port,
+        ))
+    }
+
+    fn conn_state(&self, c: usize) -> TcpStateName {
+        // A user-held socket on this connection knows best.
+        for f in self.fds.values() {
+            if f.conn == Some(c) {
+                if let Some(s) = f.sock {
+                    return state_name(self.dut.state(s));
+                }
+            }
+        }
+        match self.conn_tuple(c) {
+            Some(t) => self.tuple_state(t),
+            None => TcpStateName::Closed,
+        }
+    }
+
+    fn tuple_state(&self, t: FourTuple) -> TcpStateName {
+        state_name(
+            self.dut
+                .connections()
+                .into_iter()
+                .rev()
+                .find(|(tt, _)| *tt == t)
+                .map(|(_, s)| s),
+        )
+    }
+
+    /// (nominal, earliest, latest) time of an event.
+    fn window(&self, t: EventTime) -> (Instant, Instant, Instant) {
+        let z = Instant::ZERO;
+        match t {
+            EventTime::Absolute(d) => {
+                let n = z + d;
+                (n, n - self.tol, n + self.tol)
+            }
+            EventTime::Relative(d) => {
+                let n = self.last + d;
+                (n, n - self.tol, n + self.tol)
+            }
+            EventTime::AbsoluteRange(a, b) => (z + a, z + a, z + b),
+            EventTime::RelativeRange(a, b) => (self.last + a, self.last + a, self.last + b),
+            EventTime::Any => (self.now, z, self.now + ANY_HORIZON),
+        }
+    }
+
+    /// Runs the clock to `n` for an inbound packet or call; nothing may come out meanwhile.
+    fn wait_until(&mut self, n: Instant, s: &Statement) -> Result<(), Stop> {
+        self.advance(n.max(self.now))?;
+        if let Some((t, bytes)) = self.out_q.front().cloned() {
+            return Err(Stop::Fail(format!(
+                "{}: unexpected outbound packet at {} before this line ran\n  expected: {}\n  \
+                 actual:   {} {}",
+                at(&s.loc),
+                crate::render::fmt_time(t),
+                s,
+                crate::render::fmt_time(t),
+                self.render_actual(&bytes, self.current)
+            )));
+        }
+        self.last = self.now;
+        Ok(())
+    }
+
+    /// Fires the stack's timers up to `target` (the clock ends there), stopping early at the
+    /// first frame the stack sends.
+    pub(super) fn advance(&mut self, target: Instant) -> Result<(), Stop> {
+        let mut spins = 0u32;
+        loop {
+            self.settle()?;
+            if !self.out_q.is_empty() {
+                return Ok(());
+            }
+            match self.dut.poll_at() {
+                Some(t) if t <= target => {
+                    if t <= self.now {
+                        spins += 1;
+                        if spins > SPIN_LIMIT {
+                            return Err(Stop::Input(RunError::Input(format!(
+                                "stack under test keeps asking for a timeout at {} without \
+                                 progress",
+                                self.now
+                            ))));
+                        }
+                    } else {
+                        spins = 0;
+                        self.now = t;
+                    }
+                    self.dut.handle_timeout(self.now);
+                }
+                _ => {
+                    self.now = self.now.max(target);
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Collects what the stack sends now and lets a blocking call finish if it can.
+    pub(super) fn settle(&mut self) -> Result<(), Stop> {
+        self.drain();
+        if self.pending.is_some() {
+            self.poll_pending()?;
+            self.drain();
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self) {
+        while let Some(f) = self.dut.poll_transmit(self.now) {
+            self.record(NodeId(0), f.clone());
+            self.out_q.push_back((self.now, f));
+        }
+        self.collect_events();
+    }
+
+    pub(super) fn collect_events(&mut self) {
+        for e in self.dut.take_events() {
+            self.events.push(TraceEvent {
+                time: e.time,
+                kind: TraceKind::Stack {
+                    node: NodeId(0),
+                    event: e,
+                },
+            });
+        }
+    }
+
+    fn record(&mut self, from: NodeId, bytes: Vec<u8>) {
+        let number = self.frames.len() + 1;
+        let dir = if from.0 == 0 {
+            RDir::Outbound
+        } else {
+            RDir::Inbound
+        };
+        self.frames.push((self.now, Some(dir), bytes.clone()));
+        self.events.push(TraceEvent {
+            time: self.now,
+            kind: TraceKind::Frame(FrameRecord {
+                time: self.now,
+                segment: SegmentId(0),
+                number,
+                from,
+                bytes,
+                fate: Fate::Delivered,
+                delivered_at: Some(self.now),
+            }),
+        });
+    }
+
+    fn inject(&mut self, bytes: Vec<u8>) -> Result<(), Stop> {
+        self.record(NodeId(1), bytes.clone());
+        self.dut.handle_frame(self.now, &bytes);
+        self.settle()
+    }
+
+    /// Waits for the next outbound frame within `[lo, hi]`.
+    fn next_out(
+        &mut self,
+        s: &Statement,
+        lo: Instant,
+        hi: Instant,
+    ) -> Result<(Instant, Vec<u8>), Stop> {
+        if self.out_q.is_empty() && hi >= self.now {
+            self.advance(hi)?;
+        }
+        let Some((t, bytes)) = self.out_q.pop_front() else {
+            return Err(Stop::Fail(format!(
+                "{}: expected outbound packet by {}, but the stack sent nothing\n  expected: {}",
+                at(&s.loc),
+                crate::render::fmt_time(hi),
+                s
+            )));
+        };
+        if t < lo {
+            return Err(Stop::Fail(format!(
+                "{}: outbound packet at {} is too early (expected from {})\n  expected: {}\n  \
+                 actual:   {} {}",
+                at(&s.loc),
+                crate::render::fmt_time(t),
+                crate::render::fmt_time(lo),
+                s,
+                crate::render::fmt_time(t),
+                self.render_actual(&bytes, self.current)
+            )));
+        }
+        self.last = t;
+        Ok((t, bytes))
+    }
+
+    fn expect_tcp(
+        &mut self,
+        s: &Statement,
+        p: &TcpPacket,
+        lo: Instant,
+        hi: Instant,
+    ) -> Result<(), Stop> {
+        let (t, bytes) = self.next_out(s, lo, hi)?;
+        let conn = self.conn_for(&p.conn, &s.loc)?;
+        if let Err(why) = self.match_tcp(conn, p, &bytes) {
+            return Err(Stop::Fail(format!(
+                "{}: outbound packet at {} does not match: {why}\n  expected: {}\n  actual:   {} {}",
+                at(&s.loc),
+                crate::render::fmt_time(t),
+                s,
+                crate::render::fmt_time(t),
+                self.render_actual(&bytes, Some(conn))
+            )));
+        }
+        Ok(())
+    }
+
+    fn expect_arp(
+        &mut self,
+        s: &Statement,
+        a: &ArpLine,
+        lo: Instant,
+        hi: Instant,
+    ) -> Result<(), Stop> {
+        let (t, bytes) = self.next_out(s, lo, hi)?;
+        if let Err(why) = self.match_arp(a, &bytes) {
+            return Err(Stop::Fail(format!(
+                "{}: outbound packet at {} does not match: {why}\n  expected: {}\n  actual:   {} {}",
+                at(&s.loc),
+                crate::render::fmt_time(t),
+                s,
+                crate::render::fmt_time(t),
+                self.render_actual(&bytes, self.current)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The connection a packet line means (creating it on first use).
+    pub(super) fn conn_for(
+        &mut self,
+        tag: &Option<ConnTag>,
+        loc: &Location,
+    ) -> Result<usize, Stop> {
+        match tag {
+            None => Ok(match self.current {
+                Some(c) => c,
+                None => self.new_conn(None, None),
+            }),
+            Some(ConnTag::Name(n)) => Ok(match self.labels.get(n) {
+                Some(&c) => c,
+                None => {
+                    let c = self.new_conn(None, None);
+                    self.labels.insert(n.clone(), c);
+                    c
+                }
+            }),
+            Some(ConnTag::Fd(fd)) => {
+                let fd = i64::from(*fd);
+                let f =
+                    self.fds.get(&fd).cloned().ok_or_else(|| {
+                        Stop::Input(input(loc, format!("[fd={fd}]: no such socket")))
+                    })?;
+                if let Some(c) = f.conn {
+                    return Ok(c);
+                }
+                match f.sock.and_then(|s| self.dut.four_tuple(s)) {
+                    Some(t) => {
+                        let c = self.conn_of_tuple(t);
+                        if let Some(e) = self.fds.get_mut(&fd) {
+                            e.conn = Some(c);
+                        }
+                        Ok(c)
+                    }
+                    None => Err(Stop::Input(input(
+                        loc,
+                        format!("[fd={fd}]: the socket has no connection"),
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// A new connection; it becomes the current one.
+    pub(super) fn new_conn(&mut self, peer_port: Option<u16>, stack_port: Option<u16>) -> usize {
+        let n = u16::try_from(self.conns.len()).unwrap_or(u16::MAX - PEER_PORT_BASE);
+        self.conns.push(Conn {
+            peer_port: peer_port.unwrap_or(PEER_PORT_BASE.saturating_add(n)),
+            stack_port: stack_port.or(self.listen_port),
+            seq_offset: None,
+        });
+        let c = self.conns.len() - 1;
+        self.current = Some(c);
+        c
+    }
+
+    /// The connection with this 4-tuple, created if new.
+    pub(super) fn conn_of_tuple(&mut self, t: FourTuple) -> usize {
+        let found = self.conns.iter().rposition(|c| {
+            c.peer_port == t.remote.port() && c.stack_port.is_none_or(|p| p == t.local.port())
+        });
+        match found {
+            Some(c) => {
+                self.conns[c].stack_port = Some(t.local.port());
+                c
+            }
+            None => self.new_conn(Some(t.remote.port()), Some(t.local.port())),
+        }
+    }
+
+    fn trace(&self, kind: &str) -> Trace {
+        let mut events = self.events.clone();
+        events.sort_by_key(|e| e.time);
+        Trace {
+            meta: TraceMeta {
+                node_names: vec![kind.to_string(), "peer".to_string()],
+                node_addrs: vec![vec![STACK_IP], vec![PEER_IP]],
+                segment_names: vec!["lan".to_string()],
+            },
+            events,
+            end: self.now,
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Before the first event: the script's header (`%profile`, `%applies`, `%set`, `%stack`,
+//! option lines, sysctl lines) turned into a stack configuration.
+
+use crate::run::{RunError, RunOptions};
+use crate::script::{Directive, Location, Script, Statement, StatementKind};
+use stack::policy::Profile;
+use stack::Duration;
+
+/// packetdrill's default `--tolerance_usecs` (its `config.c` sets 4000 µs).
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_micros(4_000);
+
+/// `file:line:col`.
+pub(super) fn at(loc: &Location) -> String {
+    format!("{}:{}:{}", loc.file, loc.line, loc.col)
+}
+
+pub(super) fn input(loc: &Location, msg: impl AsRef<str>) -> RunError {
+    RunError::Input(format!("{}: {}", at(loc), msg.as_ref()))
+}
+
+/// What the header lines say.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Header {
+    pub profile: Option<String>,
+    pub applies: Option<Vec<String>>,
+    pub stack: Option<String>,
+    pub sets: Vec<(Location, String, String)>,
+    pub tolerance: Option<Duration>,
+    pub bind_port: Option<u16>,
+    pub connect_port: Option<u16>,
+}
+
+fn check_profile(loc: &Location, name: &str) -> Result<(), RunError> {
+    Profile::named(name)
+        .map(|_| ())
+        .map_err(|e| input(loc, e.to_string()))
+}
+
+impl Header {
+    pub fn read(script: &Script) -> Result<Header, RunError> {
+        let mut h = Header::default();
+        for s in &script.statements {
+            match &s.kind {
+                StatementKind::Directive(Directive::Profile(p)) => {
+                    check_profile(&s.loc, p)?;
+                    h.profile = Some(p.clone());
+                }
+                StatementKind::Directive(Directive::Applies(list)) => {
+                    for p in list {
+                        check_profile(&s.loc, p)?;
+                    }
+                    h.applies = Some(list.clone());
+                }
+                StatementKind::Directive(Directive::Stack(n)) => h.stack = Some(n.clone()),
+                StatementKind::Directive(Directive::Set { key, value }) => {
+                    h.sets.push((s.loc.clone(), key.clone(), value.clone()))
+                }
+                StatementKind::Option(o) => h.option(&s.loc, &o.name, o.value.as_deref())?,
+                _ => {}
+            }
+        }
+        Ok(h)
+    }
+
+    /// packetdrill command-line options we honour; the ones that describe our fixed setup are
+    /// accepted when they agree with it; anything else is an error.
+    fn option(&mut self, loc: &Location, name: &str, value: Option<&str>) -> Result<(), RunError> {
+        let v = value.unwrap_or("");
+        let num = |what: &str| -> Result<u64, RunError> {
+            v.parse::<u64>()
+                .map_err(|_| input(loc, format!("--{what} needs a number, got `{v}`")))
+        };
+        let port = |what: &str| -> Result<u16, RunError> {
+            v.parse::<u16>()
+                .map_err(|_| input(loc, format!("--{what} needs a port number, got `{v}`")))
+        };
+        match name {
+            "tolerance_usecs" => self.tolerance = Some(Duration::from_micros(num(name)?)),
+            "bind_port" => self.bind_port = Some(port(name)?),
+            "connect_port" => self.connect_port = Some(port(name)?),
+            "ip_version" if v == "ipv4" => {}
+            "local_ip" if v == "192.0.2.1" => {}
+            "remote_ip" if v == "192.0.2.2" => {}
+            "mtu" if v == "1500" => {}
+            _ => {
+                return Err(input(
+                    loc,
+                    format!(
+                        "unsupported option --{name}{} (supported: --tolerance_usecs, \
+                         --bind_port, --connect_port, --ip_version=ipv4, \
+                         --local_ip=192.0.2.1, --remote_ip=192.0.2.2, --mtu=1500)",
+                        value.map_or(String::new(), |v| format!("={v}"))
+                    ),
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True for statements that are events (take time).
+pub(super) fn is_event(s: &Statement) -> bool {
+    matches!(
+        s.kind,
+        StatementKind::Tcp(_) | StatementKind::Arp(_) | StatementKind::Syscall(_)
+    ) || matches!(&s.kind, StatementKind::Shell(sh) if sh.time.is_some())
+}
+
+/// Builds the profile a run uses: the named profile, then `%set` lines, then the sysctl lines
+/// before the first event, then `opts.overrides.knobs`. Returns notes for sysctls it skipped.
+pub(super) fn build_profile(
+    header: &Header,
+    stmts: &[Statement],
+    name: &str,
+    opts: &RunOptions,
+) -> Result<(Profile, Vec<String>), RunError> {
+    let mut p = Profile::named(name).map_err(|e| RunError::Input(e.to_string()))?;
+    for (loc, k, v) in &header.sets {
+        p.set(k, v)
+            .map_err(|e| input(loc, format!("%set {k}={v}: {e}")))?;
+    }
+    let mut notes = Vec::new();
+    for s in stmts {
+        if is_event(s) && !matches!(&s.kind, StatementKind::Shell(_)) {
+            break;
+        }
+        if let StatementKind::Shell(sh) = &s.kind {
+            match &sh.command.sysctls {
+                Some(list) => {
+                    for sc in list {
+                        match map_sysctl(&mut p, &sc.name, &sc.value) {
+                            Ok(true) => {}
+                            Ok(false) => notes.push(format!(
+                                "{}: sysctl {}={} is not modelled; skipped",
+                                at(&s.loc),
+                                sc.name,
+                                sc.value
+                            )),
+                            Err(e) => return Err(input(&s.loc, e)),
+                        }
+                    }
+                }
+                None => notes.push(format!(
+                    "{}: shell command `{}` not run (only sysctl writes are understood)",
+                    at(&s.loc),
+                    sh.command.raw
+                )),
+            }
+        }
+    }
+    for (k, v) in &opts.overrides.knobs {
+        p.set(k, v)
+            .map_err(|e| RunError::Input(format!("--set {k}={v}: {e}")))?;
+    }
+    Ok((p, notes))
+}
+
+fn set(p: &mut Profile, knob: &str, value: &str) -> Result<bool, String> {
+    p.set(knob, value).map_err(|e| e.to_string())?;
+    Ok(true)
+}
+
+fn secs(v: &str) -> Result<String, String> {
+    v.trim()
+        .parse::<u64>()
+        .map(|n| format!("{n}s"))
+        .map_err(|_| format!("expected a number of seconds, got `{v}`"))
+}
+
+fn millis(v: &str) -> Result<String, String> {
+    v.trim()
+        .parse::<u64>()
+        .map(|n| format!("{n}ms"))
+        .map_err(|_| format!("expected a number of milliseconds, got `{v}`"))
+}
+
+fn flag(v: &str) -> Result<bool, String> {
+    match v.trim() {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        other => Err(format!("expected 0 or 1, got `{other}`")),
+    }
+}
+
+/// Applies one Linux or FreeBSD sysctl to a profile. `Ok(false)` when the sysctl is not
+/// modelled (the caller notes and skips it); `Err` when it is known but the value is bad.
+pub fn map_sysctl(p: &mut Profile, name: &str, value: &str) -> Result<bool, String> {
+    let v = value.trim();
+    match name {
+        // Linux ip-sysctl.rst.
+        "net.ipv4.tcp_rfc1337" => set(
+            p,
+            "tcp.time_wait_rst",
+            if flag(v)? { "ignore" } else { "close" },
+        ),
+        "net.ipv4.tcp_keepalive_time" => set(p, "tcp.keepalive.idle", &secs(v)?),
+        "net.ipv4.tcp_keepalive_intvl" => set(p, "tcp.keepalive.intvl", &secs(v)?),
+        "net.ipv4.tcp_keepalive_probes" => set(p, "tcp.keepalive.probes", v),
+        "net.ipv4.tcp_syn_retries" | "net.ipv4.tcp_synack_retries" => set(p, "tcp.syn_retries", v),
+        "net.ipv4.tcp_retries2" => set(p, "tcp.max_retries", v),
+        "net.ipv4.tcp_challenge_ack_limit" => set(p, "tcp.challenge_ack_limit", v),
+        "net.ipv4.tcp_window_scaling" => {
+            if !flag(v)? {
+                set(p, "tcp.window_scale", "off")
+            } else if p.tcp.window_scale.is_none() {
+                set(p, "tcp.window_scale", "7")
+            } else {
+                Ok(true)
+            }
+        }
+        "net.ipv4.tcp_rmem" | "net.ipv4.tcp_wmem" => {
+            let parts: Vec<&str> = v.split_whitespace().collect();
+            let default = match parts.as_slice() {
+                [_, d, _] => *d,
+                _ => return Err(format!("expected `min default max`, got `{v}`")),
+            };
+            let knob = if name.ends_with("rmem") {
+                "tcp.rcv_buf"
+            } else {
+                "tcp.snd_buf"
+            };
+            set(p, knob, default)
+        }
+        // We send neither timestamps nor SACK: turning them off changes nothing.
+        "net.ipv4.tcp_timestamps" | "net.ipv4.tcp_sack" | "net.ipv4.tcp_dsack" => Ok(!flag(v)?),
+        // FreeBSD tcp(4).
+        "net.inet.tcp.insecure_rst" => set(p, "tcp.rfc5961", if flag(v)? { "off" } else { "on" }),
+        "net.inet.tcp.keepidle" => set(p, "tcp.keepalive.idle", &millis(v)?),
+        "net.inet.tcp.keepintvl" => set(p, "tcp.keepalive.intvl", &millis(v)?),
+        "net.inet.tcp.keepcnt" => set(p, "tcp.keepalive.probes", v),
+        "net.inet.tcp.always_keepalive" => set(
+            p,
+            "tcp.keepalive.enabled",
+            if flag(v)? { "on" } else { "off" },
+        ),
+        "net.inet.tcp.msl" => set(p, "tcp.msl", &millis(v)?),
+        "net.inet.tcp.delayed_ack" => {
+            if flag(v)? {
+                Ok(p.tcp.delayed_ack.is_some())
+            } else {
+                set(p, "tcp.delayed_ack", "off")
+            }
+        }
+        "net.inet.tcp.delacktime" => set(p, "tcp.delayed_ack", &millis(v)?),
+        "net.inet.tcp.rfc1323" => {
+            if flag(v)? {
+                Ok(p.tcp.window_scale.is_some())
+            } else {
+                set(p, "tcp.window_scale", "off")
+            }
+        }
+        _ => Ok(false),
+    }
+}

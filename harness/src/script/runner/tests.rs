@@ -1,0 +1,326 @@
+//! Runner tests: tiny scripts against the reference stack, one behaviour each.
+
+use super::*;
+use crate::scenario::Overrides;
+use rstest::rstest;
+
+const HANDSHAKE: &str = "\
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 32792 <mss 1000>
++0 > S. 0:0(0) ack 1 win 65535 <mss 1460>
++.1 < . 1:1(0) ack 1 win 32792
++0 accept(3, ..., ...) = 4
+";
+
+fn run(text: &str) -> ScriptOutcome {
+    run_script(text, "t.pkt", None, &RunOptions::default()).expect("valid script")
+}
+
+fn fail_text(text: &str) -> String {
+    let o = run(text);
+    assert!(!o.passed, "script unexpectedly passed:\n{text}");
+    o.failures.join("\n")
+}
+
+#[test]
+fn handshake_passes_and_renders_a_timeline() {
+    let o = run(HANDSHAKE);
+    assert!(o.passed, "{:?}", o.failures);
+    let lines: Vec<&str> = o.timeline.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", o.timeline);
+    assert!(lines[1].contains("> 192.0.2.1:8080 > 192.0.2.2:40000 S. seq 0:0(0) ack 1"));
+    assert!(lines[2].starts_with("  0.100000 <"));
+}
+
+#[rstest]
+#[case::window(
+    "win 65535 <mss 1460>",
+    "win 29200 <mss 1460>",
+    "win 65535 (expected 29200)"
+)]
+#[case::options(
+    "win 65535 <mss 1460>",
+    "<mss 1460,nop,wscale 7>",
+    "options <mss 1460> (expected <mss 1460,nop,wscale 7>)"
+)]
+#[case::ack("ack 1 win", "ack 7 win", "ack 1 (expected 7)")]
+#[case::flags("> S. 0:0(0) ack 1", "> S 0:0(0)", "flags S. (expected S)")]
+fn outbound_field_mismatch_names_the_field(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] needle: &str,
+) {
+    let text = HANDSHAKE.replacen(from, to, 1);
+    let f = fail_text(&text);
+    assert!(
+        f.starts_with("t.pkt:5:1: outbound packet at 0.000000 does not match: "),
+        "{f}"
+    );
+    assert!(f.contains(needle), "{f}");
+    assert!(f.contains("\n  expected: +0 > S"), "{f}");
+    assert!(
+        f.contains("\n  actual:   0.000000 > S. 0:0(0) ack 1 win 65535 <mss 1460>"),
+        "{f}"
+    );
+}
+
+#[test]
+fn seq_mismatch_after_the_syn_is_relative_to_the_isn() {
+    let text = format!("{HANDSHAKE}+0 write(4, ..., 10) = 10\n+0 > P. 2:12(10) ack 1\n");
+    let f = fail_text(&text);
+    assert!(f.contains("does not match: seq 1 (expected 2)"), "{f}");
+    assert!(
+        f.contains("actual:   0.100000 > P. 1:11(10) ack 1 win 65535"),
+        "{f}"
+    );
+}
+
+#[test]
+fn options_any_matches() {
+    let o = run(&HANDSHAKE.replace("win 65535 <mss 1460>", "<...>"));
+    assert!(o.passed, "{:?}", o.failures);
+}
+
+#[test]
+fn missing_outbound_packet_is_reported() {
+    let text = format!("{HANDSHAKE}+0 > . 1:1(0) ack 1\n");
+    let f = fail_text(&text);
+    assert!(
+        f.starts_with(
+            "t.pkt:8:1: expected outbound packet by 0.104000, but the stack sent nothing"
+        ),
+        "{f}"
+    );
+}
+
+#[test]
+fn unexpected_outbound_packet_is_reported() {
+    // A data segment the script does not mention, before the next inbound line.
+    let text = format!("{HANDSHAKE}+0 write(4, ..., 10) = 10\n+.1 < . 1:1(0) ack 1 win 32792\n");
+    let f = fail_text(&text);
+    assert!(
+        f.starts_with("t.pkt:9:1: unexpected outbound packet at 0.100000 before this line ran"),
+        "{f}"
+    );
+    assert!(f.contains("actual:   0.100000 > P. 1:11(10) ack 1"), "{f}");
+}
+
+#[test]
+fn unexpected_packet_in_drain_window_is_reported() {
+    let text = format!("{HANDSHAKE}+0 write(4, ..., 10) = 10\n");
+    let f = fail_text(&text);
+    assert!(f.contains("after the last line of the script"), "{f}");
+}
+
+#[test]
+fn timing_outside_tolerance_fails_and_inside_passes() {
+    // The retransmission comes 1 s after the data; 1.003 is inside the 4 ms tolerance, 1.01 not.
+    let base = format!("{HANDSHAKE}+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n");
+    let ok = run(&format!(
+        "{base}+1.003 > P. 1:11(10) ack 1\n+0 < . 1:1(0) ack 11 win 100\n"
+    ));
+    assert!(ok.passed, "{:?}", ok.failures);
+    let f = fail_text(&format!("{base}+1.01 > P. 1:11(10) ack 1\n"));
+    assert!(f.contains("is too early (expected from 1.106000)"), "{f}");
+    let tol = run(&format!(
+        "--tolerance_usecs=20000\n{base}+1.01 > P. 1:11(10) ack 1\n+0 < . 1:1(0) ack 11 win 100\n"
+    ));
+    assert!(tol.passed, "{:?}", tol.failures);
+}
+
+#[test]
+fn syscall_result_mismatch() {
+    let f = fail_text(&HANDSHAKE.replace("accept(3, ..., ...) = 4", "accept(3, ..., ...) = 5"));
+    assert!(
+        f.starts_with("t.pkt:7:1: accept(...) returned 4 at 0.100000s, expected 5"),
+        "{f}"
+    );
+    let f = fail_text(&format!("{HANDSHAKE}+0 read(4, ..., 10) = -1 EAGAIN\n"));
+    // Blocking read on an empty socket never returns.
+    assert!(f.contains("never returned"), "{f}");
+}
+
+#[test]
+fn nonblocking_read_returns_eagain() {
+    let text = format!(
+        "{HANDSHAKE}+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n\
+         +0 fcntl(4, F_GETFL) = O_RDWR|O_NONBLOCK\n\
+         +0 read(4, ..., 10) = -1 EAGAIN (Resource temporarily unavailable)\n"
+    );
+    let o = run(&text);
+    assert!(o.passed, "{:?}", o.failures);
+}
+
+#[test]
+fn blocking_accept_returns_when_the_handshake_completes() {
+    let text = "\
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0...0.200 accept(3, ..., ...) = 4
++.1 < S 0:0(0) win 32792 <mss 1000>
++0 > S. 0:0(0) ack 1 <mss 1460>
++.1 < . 1:1(0) ack 1 win 32792
+%assert state fd=4 ESTABLISHED
+";
+    let o = run(text);
+    assert!(o.passed, "{:?}", o.failures);
+    let late = text.replace("...0.200", "...0.100");
+    let f = fail_text(&late);
+    assert!(
+        f.contains("returned at 0.200000s, expected at 0.100000s"),
+        "{f}"
+    );
+}
+
+#[test]
+fn assert_state_mismatch_names_both_states() {
+    let f = fail_text(&format!("{HANDSHAKE}%assert state fd=4 CLOSE-WAIT\n"));
+    assert_eq!(
+        f,
+        "t.pkt:8:1: fd=4 is in state ESTABLISHED, expected CLOSE-WAIT"
+    );
+}
+
+#[test]
+fn expect_finding_that_does_not_happen_fails() {
+    let f = fail_text(&format!(
+        "{HANDSHAKE}%expect finding time-wait-assassination\n"
+    ));
+    assert!(
+        f.starts_with(
+            "t.pkt:8:1: expected finding time-wait-assassination, but the oracles reported none"
+        ),
+        "{f}"
+    );
+}
+
+#[rstest]
+#[case::unknown_call(
+    "+0 frobnicate(3) = 0\n",
+    "t.pkt:8:1: unsupported system call `frobnicate`"
+)]
+#[case::unknown_option(
+    "+0 setsockopt(4, SOL_SOCKET, SO_FOO, [1], 4) = 0\n",
+    "t.pkt:8:1: unsupported socket option `SO_FOO`"
+)]
+#[case::unknown_finding("%expect finding nope\n", "t.pkt:8:1: unknown finding `nope`")]
+fn bad_input_is_an_error_with_location(#[case] tail: &str, #[case] needle: &str) {
+    let e = run_script(
+        &format!("{HANDSHAKE}{tail}"),
+        "t.pkt",
+        None,
+        &RunOptions::default(),
+    )
+    .expect_err("must be an input error");
+    assert!(e.to_string().starts_with(needle), "{e}");
+}
+
+#[test]
+fn unsupported_option_line_is_an_error() {
+    let e = run_script(
+        "--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+        "t.pkt",
+        None,
+        &RunOptions::default(),
+    )
+    .expect_err("ipv6 is not supported");
+    assert!(
+        e.to_string()
+            .starts_with("t.pkt:1:1: unsupported option --ip_version=ipv6"),
+        "{e}"
+    );
+}
+
+#[test]
+fn profiles_follow_applies_and_the_override() {
+    let s = crate::script::parse(
+        "t.pkt",
+        "%applies rfc793 rfc1337\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    )
+    .expect("parses");
+    let all = profiles_to_run(&s, &RunOptions::default()).expect("valid");
+    assert_eq!(all, vec!["rfc793".to_string(), "rfc1337".to_string()]);
+    let mut opts = RunOptions {
+        overrides: Overrides {
+            profile: Some("linux".into()),
+            ..Overrides::default()
+        },
+        ..RunOptions::default()
+    };
+    assert!(profiles_to_run(&s, &opts).expect("valid").is_empty());
+    opts.overrides.profile = Some("rfc1337".into());
+    assert_eq!(
+        profiles_to_run(&s, &opts).expect("valid"),
+        vec!["rfc1337".to_string()]
+    );
+    let plain = crate::script::parse("t.pkt", "%profile linux\n").expect("parses");
+    assert_eq!(
+        profiles_to_run(&plain, &RunOptions::default()).expect("valid"),
+        vec!["linux".to_string()]
+    );
+    assert_eq!(
+        profiles_to_run(&plain, &opts).expect("valid"),
+        vec!["rfc1337".to_string()]
+    );
+}
+
+#[rstest]
+#[case("net.ipv4.tcp_rfc1337", "1", "tcp.time_wait_rst", "ignore")]
+#[case("net.ipv4.tcp_keepalive_time", "60", "tcp.keepalive.idle", "60s")]
+#[case("net.ipv4.tcp_keepalive_probes", "3", "tcp.keepalive.probes", "3")]
+#[case("net.ipv4.tcp_retries2", "5", "tcp.max_retries", "5")]
+#[case("net.ipv4.tcp_window_scaling", "0", "tcp.window_scale", "off")]
+#[case("net.ipv4.tcp_rmem", "4096 87380 6291456", "tcp.rcv_buf", "87380")]
+#[case("net.inet.tcp.insecure_rst", "1", "tcp.rfc5961", "off")]
+#[case("net.inet.tcp.keepidle", "5000", "tcp.keepalive.idle", "5s")]
+fn sysctls_map_onto_knobs(
+    #[case] name: &str,
+    #[case] value: &str,
+    #[case] knob: &str,
+    #[case] want: &str,
+) {
+    let mut p = stack::policy::Profile::linux();
+    assert_eq!(map_sysctl(&mut p, name, value), Ok(true));
+    assert_eq!(p.get(knob).expect("knob"), want);
+}
+
+#[test]
+fn unknown_sysctl_is_a_note_and_bad_value_an_error() {
+    let mut p = stack::policy::Profile::rfc9293();
+    assert_eq!(map_sysctl(&mut p, "net.ipv4.tcp_fastopen", "1"), Ok(false));
+    assert!(map_sysctl(&mut p, "net.ipv4.tcp_rfc1337", "2").is_err());
+    let o = run(&format!("`sysctl -w net.ipv4.tcp_fastopen=1`\n{HANDSHAKE}"));
+    assert!(o.passed);
+    assert_eq!(o.notes.len(), 1);
+    assert!(
+        o.notes[0].contains("net.ipv4.tcp_fastopen=1 is not modelled"),
+        "{:?}",
+        o.notes
+    );
+}
+
+#[test]
+fn inbound_ack_is_mapped_onto_the_live_isn() {
+    // The stack's ISN is not zero (RFC 6528), yet `ack 1` completes the handshake: the runner
+    // adds the learned offset. The trace holds the live numbers.
+    let o = run(HANDSHAKE);
+    let isn = o
+        .trace
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            crate::trace::TraceKind::Frame(f) if f.from.0 == 0 => {
+                match stack::wire::parse_frame(&f.bytes, stack::wire::ChecksumMode::Verify) {
+                    Ok(stack::wire::Frame::Tcp { tcp, .. }) => Some(tcp.seq.0),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .expect("a SYN-ACK");
+    assert_ne!(isn, 0);
+    assert!(o.passed);
+}
