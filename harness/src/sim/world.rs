@@ -6,7 +6,7 @@ use core::net::Ipv4Addr;
 use stack::rand::Rng;
 use stack::{Duration, Instant};
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Anything attached to segments: a host, a router, a NAT box.
 pub trait Node {
@@ -38,6 +38,10 @@ struct Segment {
     rules: Vec<Rule>,
     ports: Vec<(NodeId, usize)>,
     sent: usize,
+    /// Learning-switch table: source MAC seen -> the port it came from. Unicast frames go to
+    /// the learned port only; broadcast and unknown destinations are flooded. Nodes filter by
+    /// MAC anyway, so this changes no outcome, only the cost of large segments.
+    fdb: BTreeMap<[u8; 6], (NodeId, usize)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -68,6 +72,11 @@ pub struct World {
     trace: Trace,
     steps_at_now: usize,
     events_processed: u64,
+    /// Each node's current `poll_at`, and the same as an ordered index.
+    deadline: Vec<Option<Instant>>,
+    timers: BTreeSet<(Instant, usize)>,
+    /// Nodes touched in the current step (their output and deadline need refreshing).
+    dirty: BTreeSet<usize>,
 }
 
 impl World {
@@ -83,6 +92,23 @@ impl World {
             trace: Trace::default(),
             steps_at_now: 0,
             events_processed: 0,
+            deadline: Vec::new(),
+            timers: BTreeSet::new(),
+            dirty: BTreeSet::new(),
+        }
+    }
+
+    /// Re-reads node `i`'s deadline into the index.
+    fn refresh(&mut self, i: usize) {
+        let new = self.nodes[i].poll_at();
+        if self.deadline[i] != new {
+            if let Some(old) = self.deadline[i] {
+                self.timers.remove(&(old, i));
+            }
+            if let Some(t) = new {
+                self.timers.insert((t, i));
+            }
+            self.deadline[i] = new;
         }
     }
 
@@ -98,6 +124,7 @@ impl World {
             rules: Vec::new(),
             ports: Vec::new(),
             sent: 0,
+            fdb: BTreeMap::new(),
         });
         self.trace.meta.segment_names.push(name.to_string());
         SegmentId(self.segments.len() - 1)
@@ -112,7 +139,10 @@ impl World {
         self.trace.meta.node_names.push(node.name().to_string());
         self.trace.meta.node_addrs.push(node.addrs());
         self.nodes.push(node);
-        NodeId(self.nodes.len() - 1)
+        self.deadline.push(None);
+        let i = self.nodes.len() - 1;
+        self.refresh(i);
+        NodeId(i)
     }
 
     /// Plugs `port` of `node` into `seg`.
@@ -122,11 +152,13 @@ impl World {
     }
 
     pub fn node_mut(&mut self, id: NodeId) -> &mut dyn Node {
+        self.dirty.insert(id.0);
         self.nodes[id.0].as_mut()
     }
 
     /// Downcasts a node (e.g. to a [`super::HostNode`]) for scenario actions.
     pub fn node_as<T: 'static>(&mut self, id: NodeId) -> Option<&mut T> {
+        self.dirty.insert(id.0);
         self.nodes[id.0].as_any_mut().downcast_mut::<T>()
     }
 
@@ -159,12 +191,20 @@ impl World {
         };
         let at = self.now + seg.delay + outcome.delay;
         if outcome.dropped.is_none() {
-            let targets: Vec<(NodeId, usize)> = seg
-                .ports
-                .iter()
-                .copied()
-                .filter(|&(n, p)| !(n == from && p == port))
-                .collect();
+            let mac = |r: core::ops::Range<usize>| -> Option<[u8; 6]> { bytes.get(r)?.try_into().ok() };
+            if let Some(src) = mac(6..12) {
+                seg.fdb.insert(src, (from, port));
+            }
+            let learned = mac(0..6).filter(|d| d != &[0xff; 6]).and_then(|d| seg.fdb.get(&d).copied());
+            let targets: Vec<(NodeId, usize)> = match learned {
+                Some(t) if t != (from, port) => vec![t],
+                _ => seg
+                    .ports
+                    .iter()
+                    .copied()
+                    .filter(|&(n, p)| !(n == from && p == port))
+                    .collect(),
+            };
             for &(n, p) in &targets {
                 self.enqueue(at, n, p, bytes.clone());
                 if let Some(d) = outcome.duplicate {
@@ -212,7 +252,7 @@ impl World {
     /// The next instant anything happens, if anything will.
     pub fn next_deadline(&self) -> Option<Instant> {
         let q = self.queue.keys().next().map(|k| k.time);
-        let n = self.nodes.iter().filter_map(|n| n.poll_at()).min();
+        let n = self.timers.first().map(|t| t.0);
         match (q, n) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -256,28 +296,42 @@ impl World {
             let d = entry.remove();
             self.events_processed += 1;
             self.nodes[d.node.0].handle_frame(now, d.port, &d.bytes);
+            self.dirty.insert(d.node.0);
         }
         // 2. Fire due timers.
-        for n in self.nodes.iter_mut() {
-            if n.poll_at().is_some_and(|t| t <= now) {
-                self.events_processed += 1;
-                n.handle_timeout(now);
+        while let Some(&(t, i)) = self.timers.first() {
+            if t > now {
+                break;
             }
+            self.timers.remove(&(t, i));
+            self.deadline[i] = None;
+            self.events_processed += 1;
+            self.nodes[i].handle_timeout(now);
+            self.dirty.insert(i);
         }
-        // 3. Collect what the nodes want to send, and what they logged.
-        self.flush(now)?;
+        // 3. Collect what the touched nodes want to send, and what they logged.
+        while let Some(i) = self.dirty.pop_first() {
+            self.flush_node(i, now)?;
+        }
         Ok(true)
     }
 
+    fn flush_node(&mut self, i: usize, now: Instant) -> Result<(), SimError> {
+        while let Some((port, bytes)) = self.nodes[i].poll_transmit(now) {
+            self.transmit(NodeId(i), port, bytes)?;
+        }
+        let mut evs = Vec::new();
+        self.nodes[i].drain_trace(NodeId(i), &mut evs);
+        self.trace.events.extend(evs);
+        self.refresh(i);
+        Ok(())
+    }
+
     /// Moves every node's pending frames onto the wire and its events into the trace.
+    /// Used after scenario actions, which may touch any node.
     pub fn flush(&mut self, now: Instant) -> Result<(), SimError> {
         for i in 0..self.nodes.len() {
-            while let Some((port, bytes)) = self.nodes[i].poll_transmit(now) {
-                self.transmit(NodeId(i), port, bytes)?;
-            }
-            let mut evs = Vec::new();
-            self.nodes[i].drain_trace(NodeId(i), &mut evs);
-            self.trace.events.extend(evs);
+            self.flush_node(i, now)?;
         }
         Ok(())
     }
