@@ -1,1 +1,4 @@
 //! `harness`: drives TCP stacks — simulator, scripts, oracles, pcap, hunt — and the CLI.
+
+pub mod pcap;
+pub mod render;
