@@ -1,0 +1,421 @@
+//! The typed syntax tree of a script. Every statement carries its [`Location`].
+//!
+//! The tree records what the script *says*, not what it means: sequence numbers stay
+//! script-relative, symbols stay names, and the runner decides what they resolve to.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use stack::wire::{EthernetAddress, TcpFlags};
+use stack::Duration;
+
+/// Where a statement (or an error) starts: file name, 1-based line and 1-based column
+/// (columns count characters, not bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A parsed script: its statements in source order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    pub file: Arc<str>,
+    pub statements: Vec<Statement>,
+}
+
+/// One line of a script (or one `%if` block).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub loc: Location,
+    pub kind: StatementKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatementKind {
+    /// `--name[=value]`: a packetdrill command-line option, only before the first event.
+    Option(CliOption),
+    /// `` [time] `command` ``: a shell command (packetdrill runs it with `/bin/sh`).
+    Shell(ShellLine),
+    /// `time < S 0:0(0) win 1000 <mss 1460>`: a TCP segment injected or expected.
+    Tcp(TimedTcp),
+    /// Extension: `time > arp who-has 192.0.2.1 tell 192.0.2.2`.
+    Arp(TimedArp),
+    /// `time name(args) = ret [ERRNO (text)]`: a socket call.
+    Syscall(TimedSyscall),
+    /// Extension: a `%` directive other than `%if`.
+    Directive(Directive),
+    /// Extension: `%if profile=NAME` ... [`%else` ...] `%endif`.
+    IfProfile(IfProfile),
+}
+
+/// When an event happens (packetdrill's event time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventTime {
+    /// `0.100`: seconds since the start of the script.
+    Absolute(Duration),
+    /// `+0.1`: seconds after the previous event.
+    Relative(Duration),
+    /// `0.1~0.2`: an outbound packet expected anywhere in this absolute window.
+    AbsoluteRange(Duration, Duration),
+    /// `+0~+0.2`: an outbound packet expected in this window after the previous event.
+    RelativeRange(Duration, Duration),
+    /// `*`: an outbound packet expected at any time.
+    Any,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CliOption {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShellLine {
+    /// Packetdrill allows an init command without a time; events have one.
+    pub time: Option<EventTime>,
+    pub command: ShellCommand,
+}
+
+/// A backtick command. `raw` is the text between the backticks, exactly as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShellCommand {
+    pub raw: String,
+    /// `Some` when every `;`-separated part is a `sysctl [-q] [-w] name=value ...` write;
+    /// the pairs in order. `None` for anything else (the runner decides what to do).
+    pub sysctls: Option<Vec<Sysctl>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sysctl {
+    pub name: String,
+    pub value: String,
+}
+
+/// Which way a frame travels, seen from the stack under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// `<`: the script injects the frame into the stack under test.
+    Inbound,
+    /// `>`: the stack under test is expected to send the frame.
+    Outbound,
+}
+
+/// Extension: which connection a packet line belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnTag {
+    /// `[c2]`: a label; the runner binds it to the connection first seen on a line with it.
+    Name(String),
+    /// `[fd=4]`: the connection of the socket with this file descriptor.
+    Fd(u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimedTcp {
+    pub time: EventTime,
+    pub packet: TcpPacket,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpPacket {
+    pub direction: Direction,
+    pub conn: Option<ConnTag>,
+    /// `-` is the empty set.
+    pub flags: TcpFlags,
+    pub seq: SeqSpec,
+    pub ack: Option<u32>,
+    pub win: Option<u16>,
+    pub urg: Option<u16>,
+    /// `None`: no `<...>` list at all (no options).
+    pub options: Option<TcpOptions>,
+}
+
+/// The sequence-number field, script-relative (the runner maps it onto the live ISN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeqSpec {
+    /// `start:end(len)`, with `end == start + len` checked at parse time.
+    Range { start: u32, end: u32, len: u16 },
+    /// `start` alone (our extension): no payload.
+    Bare(u32),
+}
+
+impl SeqSpec {
+    pub fn start(&self) -> u32 {
+        match *self {
+            SeqSpec::Range { start, .. } | SeqSpec::Bare(start) => start,
+        }
+    }
+    pub fn payload_len(&self) -> u16 {
+        match *self {
+            SeqSpec::Range { len, .. } => len,
+            SeqSpec::Bare(_) => 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TcpOptions {
+    /// `<...>`: any options (outbound only, as in packetdrill).
+    Any,
+    /// `<mss 1460,nop,...>`: exactly these, in this order.
+    List(Vec<TcpOpt>),
+}
+
+/// One entry in a `<...>` option list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TcpOpt {
+    /// `nop`: RFC 9293 §3.2 kind 1.
+    Nop,
+    /// `eol`: RFC 9293 §3.2 kind 0.
+    Eol,
+    /// `mss N`: RFC 9293 §3.7.1 kind 2.
+    Mss(u16),
+    /// `wscale N`: RFC 7323 §2 kind 3.
+    WindowScale(u8),
+    /// `sackOK`: RFC 2018 §2 kind 4.
+    SackPermitted,
+    /// `sack a:b c:d`: RFC 2018 §3 kind 5, one to four blocks.
+    Sack(Vec<(u32, u32)>),
+    /// `TS val X ecr Y`: RFC 7323 §3 kind 8.
+    Timestamp { val: u32, ecr: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimedArp {
+    pub time: EventTime,
+    pub arp: ArpLine,
+}
+
+/// Extension: an ARP frame (RFC 826).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArpLine {
+    pub direction: Direction,
+    pub op: ArpOp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArpOp {
+    /// `arp who-has TARGET tell SENDER`: a request.
+    Request { target: Ipv4Addr, sender: Ipv4Addr },
+    /// `arp reply IP is-at MAC`: a reply.
+    Reply { ip: Ipv4Addr, mac: EthernetAddress },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimedSyscall {
+    pub time: EventTime,
+    pub call: Syscall,
+}
+
+/// `[...END] name(args) = result [ERRNO] [(note)]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Syscall {
+    /// `...0.200` before the name: a blocking call that returns at this time.
+    pub end_time: Option<Duration>,
+    pub name: String,
+    pub args: Vec<Expr>,
+    pub result: Expr,
+    /// `ECONNRESET` after the result.
+    pub errno: Option<String>,
+    /// `(Connection reset by peer)`: free text, words joined by single spaces.
+    pub note: Option<String>,
+}
+
+impl Syscall {
+    /// The call by name, if it is one the harness knows; unknown names still parse.
+    pub fn known(&self) -> Option<KnownCall> {
+        KnownCall::from_name(&self.name)
+    }
+}
+
+/// The socket calls the runner is expected to implement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KnownCall {
+    Socket,
+    Bind,
+    Listen,
+    Accept,
+    Connect,
+    Write,
+    Read,
+    Close,
+    Shutdown,
+    Setsockopt,
+    Getsockopt,
+    Fcntl,
+}
+
+impl KnownCall {
+    pub fn from_name(name: &str) -> Option<KnownCall> {
+        Some(match name {
+            "socket" => KnownCall::Socket,
+            "bind" => KnownCall::Bind,
+            "listen" => KnownCall::Listen,
+            "accept" => KnownCall::Accept,
+            "connect" => KnownCall::Connect,
+            "write" => KnownCall::Write,
+            "read" => KnownCall::Read,
+            "close" => KnownCall::Close,
+            "shutdown" => KnownCall::Shutdown,
+            "setsockopt" => KnownCall::Setsockopt,
+            "getsockopt" => KnownCall::Getsockopt,
+            "fcntl" => KnownCall::Fcntl,
+            _ => return None,
+        })
+    }
+}
+
+/// A system-call argument or result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expr {
+    /// `...`: anything / don't care.
+    Ellipsis,
+    /// `42`, `-1`.
+    Int(i64),
+    /// `0x1f` (kept apart from `Int` so it prints back the same way).
+    Hex(u64),
+    /// `"text"` (escapes `\"`, `\\`, `\n`, `\t` decoded).
+    Str(String),
+    /// `SOL_SOCKET`, `O_NONBLOCK`, `AF_INET`.
+    Symbol(String),
+    /// `[1]`, `[]`, `[a, b]`.
+    List(Vec<Expr>),
+    /// `{l_onoff=1, l_linger=0}` or `{..., 4}`: named and positional fields in order.
+    Struct(Vec<Field>),
+    /// `htons(8080)`, `inet_addr("192.0.2.1")`.
+    Call { name: String, args: Vec<Expr> },
+    /// `O_RDWR|O_NONBLOCK`: two or more operands.
+    BitOr(Vec<Expr>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: Option<String>,
+    pub value: Expr,
+}
+
+/// Extension directives (lines starting with `%`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Directive {
+    /// `%profile linux`: the policy profile the stack under test runs with (header only).
+    Profile(String),
+    /// `%set tcp.time_wait_rst=ignore`: one policy knob (header only).
+    Set { key: String, value: String },
+    /// `%stack reference`: the stack under test (header only).
+    Stack(String),
+    /// `%applies rfc793 rfc9293 linux`: the profiles this script is valid for (header only).
+    Applies(Vec<String>),
+    /// `%assert state [fd=4|[c2]] TIME-WAIT`: the connection's state at this point.
+    AssertState {
+        conn: Option<ConnTag>,
+        state: TcpStateName,
+    },
+    /// `%expect finding time-wait-assassination`: an oracle finding the run must produce.
+    ExpectFinding(String),
+    /// `%expect no-finding`: the run must produce no finding at all.
+    ExpectNoFinding,
+}
+
+/// `%if profile=a|b` ... `%else` ... `%endif`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfProfile {
+    /// Runs `then` when the active profile is any of these.
+    pub profiles: Vec<String>,
+    pub then: Vec<Statement>,
+    pub otherwise: Vec<Statement>,
+}
+
+/// The eleven TCP states of RFC 9293 §3.3.2, spelled as the RFC spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpStateName {
+    Closed,
+    Listen,
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+}
+
+impl TcpStateName {
+    pub const ALL: [TcpStateName; 11] = [
+        TcpStateName::Closed,
+        TcpStateName::Listen,
+        TcpStateName::SynSent,
+        TcpStateName::SynReceived,
+        TcpStateName::Established,
+        TcpStateName::FinWait1,
+        TcpStateName::FinWait2,
+        TcpStateName::CloseWait,
+        TcpStateName::Closing,
+        TcpStateName::LastAck,
+        TcpStateName::TimeWait,
+    ];
+
+    /// RFC 9293 §3.3.2 spelling, e.g. `SYN-RECEIVED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpStateName::Closed => "CLOSED",
+            TcpStateName::Listen => "LISTEN",
+            TcpStateName::SynSent => "SYN-SENT",
+            TcpStateName::SynReceived => "SYN-RECEIVED",
+            TcpStateName::Established => "ESTABLISHED",
+            TcpStateName::FinWait1 => "FIN-WAIT-1",
+            TcpStateName::FinWait2 => "FIN-WAIT-2",
+            TcpStateName::CloseWait => "CLOSE-WAIT",
+            TcpStateName::Closing => "CLOSING",
+            TcpStateName::LastAck => "LAST-ACK",
+            TcpStateName::TimeWait => "TIME-WAIT",
+        }
+    }
+
+    /// Accepts the RFC spelling and the Linux one (`TIME_WAIT`, `SYN_RECV`), any case.
+    pub fn from_name(s: &str) -> Option<TcpStateName> {
+        let norm = s.to_ascii_uppercase().replace('_', "-");
+        let norm = match norm.as_str() {
+            "SYN-RECV" => "SYN-RECEIVED",
+            "FIN-WAIT1" => "FIN-WAIT-1",
+            "FIN-WAIT2" => "FIN-WAIT-2",
+            other => other,
+        }
+        .to_string();
+        Self::ALL.into_iter().find(|s| s.as_str() == norm)
+    }
+}
+
+impl Script {
+    /// A copy with every location set to line 0, column 0: for comparing trees that came from
+    /// different text (for example, `parse(print(ast))` against `ast`).
+    pub fn without_locations(&self) -> Script {
+        Script {
+            file: self.file.clone(),
+            statements: strip(&self.statements),
+        }
+    }
+}
+
+fn strip(stmts: &[Statement]) -> Vec<Statement> {
+    stmts
+        .iter()
+        .map(|s| Statement {
+            loc: Location {
+                file: s.loc.file.clone(),
+                line: 0,
+                col: 0,
+            },
+            kind: match &s.kind {
+                StatementKind::IfProfile(b) => StatementKind::IfProfile(IfProfile {
+                    profiles: b.profiles.clone(),
+                    then: strip(&b.then),
+                    otherwise: strip(&b.otherwise),
+                }),
+                other => other.clone(),
+            },
+        })
+        .collect()
+}

@@ -1,0 +1,3 @@
+//! Tests of the whole parser: malformed corpus, well-formed scripts, round trips, proptests.
+
+mod wellformed;
