@@ -66,3 +66,831 @@ impl Default for ArpPolicy {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// TCP policy
+// ------------------------------------------------------------------------------------------------
+
+/// What an RST does to a connection in TIME-WAIT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeWaitRst {
+    /// RFC 793 / RFC 9293 §3.10.7.4 (second check, TIME-WAIT): "If the RST bit is set then, enter
+    /// the CLOSED state, delete the TCB, and return." This is the behaviour behind incident D.
+    Close,
+    /// RFC 1337 §3 fix F1: "Ignore RST segments in TIME-WAIT state" (Linux `tcp_rfc1337=1`).
+    Ignore,
+}
+
+/// What a SYN does to a connection in TIME-WAIT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SynInTimeWait {
+    /// Treat it as in any synchronized state (RFC 9293 §3.10.7.4 fourth check; with RFC 5961 a
+    /// challenge ACK).
+    Reject,
+    /// RFC 1122 §4.2.2.13 / RFC 6191 / Linux `tcp_timewait_state_process`: a SYN whose sequence
+    /// number is above the old RCV.NXT reopens the pair as a new connection (TIME-WAIT ends early),
+    /// with an ISS above the old SND.NXT.
+    Accept,
+}
+
+/// How initial sequence numbers are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IsnMode {
+    /// RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs
+    /// clock; the secret comes from the endpoint seed.
+    Rfc6528,
+    /// Uniformly random from the seeded generator.
+    Random,
+    /// Always 0 (readable tests).
+    Zero,
+    /// Always this value (tests near the 2^32 wrap).
+    Fixed(u32),
+}
+
+/// The form of a zero-window probe (RFC 9293 §3.8.6.1 persist timer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ZeroWindowProbe {
+    /// RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: send one byte of new data past the window.
+    DataByte,
+    /// Linux `tcp_xmit_probe_skb`: an empty segment with SEQ = SND.UNA−1 that forces an ACK.
+    UnaMinusOne,
+}
+
+/// Keepalive defaults (RFC 1122 §4.2.3.6); per-socket options override them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeepalivePolicy {
+    /// SO_KEEPALIVE on new sockets. RFC 1122 §4.2.3.6: "MUST default to off".
+    pub enabled: bool,
+    /// Idle time before the first probe. RFC 1122: "MUST be configurable and MUST default to no
+    /// less than two hours" (Linux `tcp_keepalive_time` 7200, Windows `KeepAliveTime` 7200000 ms).
+    pub idle: Duration,
+    /// Time between unanswered probes (Linux `tcp_keepalive_intvl` 75, Windows 1 s).
+    pub interval: Duration,
+    /// Unanswered probes before the connection is dropped (Linux 9, Windows Vista+ 10).
+    pub probes: u32,
+    /// RFC 1122 §4.2.3.6: a probe MAY carry one garbage octet (for peers that ignore empty ones).
+    pub probe_garbage_byte: bool,
+    /// Send an RST when the last probe went unanswered (Linux `tcp_keepalive_timer` calls
+    /// `tcp_send_active_reset` then `tcp_write_err`).
+    pub rst_on_drop: bool,
+}
+
+/// Every TCP behaviour that RFCs or real stacks disagree on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TcpPolicy {
+    /// RST in TIME-WAIT: close (RFC 793) or ignore (RFC 1337).
+    pub time_wait_rst: TimeWaitRst,
+    /// RFC 5961 §3–§5: RST must match RCV.NXT exactly (else challenge ACK when in window), SYN in a
+    /// synchronized state draws a challenge ACK, ACKs outside [SND.UNA−MAX.SND.WND, SND.NXT] draw
+    /// a challenge ACK.
+    pub rfc5961: bool,
+    /// RFC 5961 §7: challenge ACKs sent per second at most (Linux `tcp_challenge_ack_limit`,
+    /// 1000 before 4.7's per-socket rate); 0 = unlimited.
+    pub challenge_ack_limit: u32,
+    /// SYN arriving in TIME-WAIT: reject or accept as a new incarnation.
+    pub syn_in_time_wait: SynInTimeWait,
+    /// ISN generator.
+    pub isn: IsnMode,
+    /// RFC 9293 §3.10.7.4 fifth check, SYN-RECEIVED: an unacceptable ACK draws
+    /// `<SEQ=SEG.ACK><CTL=RST>`; when false such segments are dropped silently.
+    pub rst_on_bad_synrecv: bool,
+    /// Keepalive defaults.
+    pub keepalive: KeepalivePolicy,
+    /// RFC 1122 §4.2.3.2 / RFC 9293 §3.8.6.3: delayed-ACK timeout (MUST be < 0.5 s); `None` = ACK
+    /// every segment at once.
+    pub delayed_ack: Option<Duration>,
+    /// Maximum segment lifetime; TIME-WAIT lasts 2·MSL (RFC 9293 §3.4.2: MSL 2 minutes).
+    pub msl: Duration,
+    /// RFC 6298 §2.1: initial RTO (1 s).
+    pub rto_initial: Duration,
+    /// RFC 6298 §2.4: lower bound on RTO (1 s; Linux `TCP_RTO_MIN` 200 ms).
+    pub rto_min: Duration,
+    /// RFC 6298 §2.5: upper bound on RTO (at least 60 s; Linux `TCP_RTO_MAX` 120 s).
+    pub rto_max: Duration,
+    /// RFC 1122 §4.2.3.5 R2: retransmissions of one segment before the connection is aborted
+    /// (Linux `tcp_retries2` 15, Windows `TcpMaxDataRetransmissions` 5).
+    pub max_retries: u32,
+    /// SYN (and SYN-ACK) retransmissions before giving up (Linux `tcp_syn_retries` 6).
+    pub syn_retries: u32,
+    /// MSS announced on SYN (RFC 9293 §3.7.1; 1460 for Ethernet).
+    pub mss: u16,
+    /// Receive buffer in bytes (the largest window offered).
+    pub rcv_buf: usize,
+    /// Send buffer in bytes.
+    pub snd_buf: usize,
+    /// RFC 7323 §2: window-scale shift offered on SYN; `None` = option not sent.
+    pub window_scale: Option<u8>,
+    /// RFC 1122 §4.2.3.4 / RFC 896: Nagle on by default (TCP_NODELAY off).
+    pub nagle: bool,
+    /// Zero-window probe form.
+    pub zero_window_probe: ZeroWindowProbe,
+    /// RFC 5482 / RFC 9293 §3.8.3 user timeout default: abort when sent data stays unacknowledged
+    /// this long; `None` = only R2 applies.
+    pub user_timeout: Option<Duration>,
+}
+
+impl Default for TcpPolicy {
+    /// The `rfc9293` profile's TCP policy.
+    fn default() -> Self {
+        TcpPolicy {
+            time_wait_rst: TimeWaitRst::Close,
+            // RFC 9293 §3.10.7.4: RFC 5961 mitigations are a SHOULD; we choose to apply them in
+            // the RFC 9293 profile (the `rfc793` profile keeps the old behaviour).
+            rfc5961: true,
+            challenge_ack_limit: 1000,
+            syn_in_time_wait: SynInTimeWait::Reject,
+            isn: IsnMode::Rfc6528,
+            rst_on_bad_synrecv: true,
+            keepalive: KeepalivePolicy {
+                enabled: false,
+                idle: Duration::from_secs(7200),
+                interval: Duration::from_secs(75),
+                probes: 9,
+                probe_garbage_byte: false,
+                rst_on_drop: false,
+            },
+            delayed_ack: Some(Duration::from_millis(200)),
+            msl: Duration::from_secs(120),
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_secs(1),
+            rto_max: Duration::from_secs(60),
+            max_retries: 15,
+            syn_retries: 6,
+            mss: 1460,
+            rcv_buf: 65_535,
+            snd_buf: 65_535,
+            window_scale: None,
+            nagle: true,
+            zero_window_probe: ZeroWindowProbe::DataByte,
+            user_timeout: None,
+        }
+    }
+}
+
+impl TimeWaitRst {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeWaitRst::Close => "close",
+            TimeWaitRst::Ignore => "ignore",
+        }
+    }
+}
+impl SynInTimeWait {
+    pub fn name(self) -> &'static str {
+        match self {
+            SynInTimeWait::Reject => "reject",
+            SynInTimeWait::Accept => "accept",
+        }
+    }
+}
+impl ZeroWindowProbe {
+    pub fn name(self) -> &'static str {
+        match self {
+            ZeroWindowProbe::DataByte => "data-byte",
+            ZeroWindowProbe::UnaMinusOne => "una-minus-one",
+        }
+    }
+}
+impl core::fmt::Display for IsnMode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            IsnMode::Rfc6528 => f.write_str("rfc6528"),
+            IsnMode::Random => f.write_str("random"),
+            IsnMode::Zero => f.write_str("zero"),
+            IsnMode::Fixed(n) => write!(f, "fixed:{n}"),
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Profiles and knobs by name
+// ------------------------------------------------------------------------------------------------
+
+/// Why a profile, knob or value was refused. Each message names what would have been accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicyError {
+    /// No profile with this name.
+    UnknownProfile {
+        name: String,
+        known: &'static [&'static str],
+    },
+    /// No knob with this dotted name.
+    UnknownKnob {
+        name: String,
+        known: Vec<&'static str>,
+    },
+    /// The knob exists but the value does not parse; `expected` describes the allowed values.
+    BadValue {
+        knob: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// `knob=value` text without `=`.
+    MissingEquals(String),
+}
+
+impl core::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PolicyError::UnknownProfile { name, known } => {
+                write!(f, "unknown profile `{name}` (known: {})", known.join(", "))
+            }
+            PolicyError::UnknownKnob { name, known } => {
+                write!(f, "unknown knob `{name}` (known: {})", known.join(", "))
+            }
+            PolicyError::BadValue {
+                knob,
+                value,
+                expected,
+            } => write!(f, "bad value `{value}` for `{knob}`: expected {expected}"),
+            PolicyError::MissingEquals(s) => write!(f, "expected `knob=value`, got `{s}`"),
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// One knob as text: dotted name, current value (in the syntax [`Profile::set`] accepts) and
+/// what it models.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Knob {
+    pub name: &'static str,
+    pub value: String,
+    pub doc: &'static str,
+}
+
+/// A named bundle of policies for one host. Plain data: printable (one knob per line),
+/// comparable, and every knob settable by its dotted name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    pub tcp: TcpPolicy,
+    pub arp: ArpPolicy,
+}
+
+const PROFILE_NAMES: &[&str] = &[
+    "rfc793", "rfc1337", "rfc5961", "rfc9293", "linux", "windows", "hardened",
+];
+
+impl Default for Profile {
+    /// The `rfc9293` profile.
+    fn default() -> Self {
+        Profile::rfc9293()
+    }
+}
+
+impl Profile {
+    /// Names accepted by [`Profile::named`], in a fixed order.
+    pub fn names() -> &'static [&'static str] {
+        PROFILE_NAMES
+    }
+
+    /// The profile called `name`, or an error listing the known names.
+    pub fn named(name: &str) -> Result<Profile, PolicyError> {
+        match name {
+            "rfc793" => Ok(Profile::rfc793()),
+            "rfc1337" => Ok(Profile::rfc1337()),
+            "rfc5961" => Ok(Profile::rfc5961()),
+            "rfc9293" => Ok(Profile::rfc9293()),
+            "linux" => Ok(Profile::linux()),
+            "windows" => Ok(Profile::windows()),
+            "hardened" => Ok(Profile::hardened()),
+            _ => Err(PolicyError::UnknownProfile {
+                name: name.to_string(),
+                known: PROFILE_NAMES,
+            }),
+        }
+    }
+
+    /// RFC 9293 defaults; RFC 5961 (a SHOULD in RFC 9293 §3.10.7.4) is applied.
+    pub fn rfc9293() -> Profile {
+        Profile {
+            name: "rfc9293".into(),
+            description: "RFC 9293 defaults (RFC 5961 mitigations on, RST closes TIME-WAIT)".into(),
+            tcp: TcpPolicy::default(),
+            arp: ArpPolicy::default(),
+        }
+    }
+
+    /// RFC 793 as written: RST closes TIME-WAIT, no RFC 5961 checks.
+    pub fn rfc793() -> Profile {
+        let mut p = Profile::rfc9293();
+        p.name = "rfc793".into();
+        p.description = "RFC 793 as written: RST in TIME-WAIT closes it, no RFC 5961".into();
+        p.tcp.rfc5961 = false;
+        p.tcp.challenge_ack_limit = 0;
+        p
+    }
+
+    /// RFC 793 plus RFC 1337 fix F1 (ignore RST in TIME-WAIT).
+    pub fn rfc1337() -> Profile {
+        let mut p = Profile::rfc793();
+        p.name = "rfc1337".into();
+        p.description = "RFC 793 with RFC 1337 F1: RST in TIME-WAIT ignored".into();
+        p.tcp.time_wait_rst = TimeWaitRst::Ignore;
+        p
+    }
+
+    /// RFC 9293 with RFC 5961 on (explicitly; identical TCP knobs to `rfc9293` today).
+    pub fn rfc5961() -> Profile {
+        let mut p = Profile::rfc9293();
+        p.name = "rfc5961".into();
+        p.description = "RFC 9293 with RFC 5961 challenge ACKs".into();
+        p.tcp.rfc5961 = true;
+        p
+    }
+
+    /// A current Linux kernel with default sysctls (Documentation/networking/ip-sysctl.rst,
+    /// net/ipv4/tcp_timer.c, tcp_minisocks.c, include/net/tcp.h).
+    pub fn linux() -> Profile {
+        let mut p = Profile::rfc9293();
+        p.name = "linux".into();
+        p.description = "Linux default sysctls (tcp_rfc1337=0, RFC 5961, 60 s TIME-WAIT)".into();
+        let t = &mut p.tcp;
+        // ip-sysctl.rst tcp_rfc1337: "default: 0" -> RST in TIME-WAIT kills it.
+        t.time_wait_rst = TimeWaitRst::Close;
+        t.rfc5961 = true;
+        // tcp_challenge_ack_limit: 1000 per second (older kernels; now per-socket rate).
+        t.challenge_ack_limit = 1000;
+        // tcp_minisocks.c tcp_timewait_state_process: SYN with after(seq, rcv_nxt) reopens.
+        t.syn_in_time_wait = SynInTimeWait::Accept;
+        t.isn = IsnMode::Rfc6528;
+        t.rst_on_bad_synrecv = true;
+        // ip-sysctl.rst: tcp_keepalive_time 7200, tcp_keepalive_intvl 75, tcp_keepalive_probes 9;
+        // tcp_timer.c tcp_keepalive_timer: tcp_send_active_reset() then tcp_write_err().
+        t.keepalive = KeepalivePolicy {
+            enabled: false,
+            idle: Duration::from_secs(7200),
+            interval: Duration::from_secs(75),
+            probes: 9,
+            probe_garbage_byte: false,
+            rst_on_drop: true,
+        };
+        // include/net/tcp.h TCP_DELACK_MIN (HZ/25 = 40 ms).
+        t.delayed_ack = Some(Duration::from_millis(40));
+        // TCP_TIMEWAIT_LEN 60 s (independent of MSL): modelled as MSL 30 s.
+        t.msl = Duration::from_secs(30);
+        // TCP_TIMEOUT_INIT 1 s, TCP_RTO_MIN 200 ms, TCP_RTO_MAX 120 s.
+        t.rto_initial = Duration::from_secs(1);
+        t.rto_min = Duration::from_millis(200);
+        t.rto_max = Duration::from_secs(120);
+        // tcp_retries2 15, tcp_syn_retries 6 (counted, not converted to time: a simplification).
+        t.max_retries = 15;
+        t.syn_retries = 6;
+        t.mss = 1460;
+        t.rcv_buf = 131_072;
+        t.snd_buf = 16_384 * 4;
+        // tcp_window_scaling 1; shift 7 for a ~128 KiB-6 MiB buffer.
+        t.window_scale = Some(7);
+        t.nagle = true;
+        // tcp_output.c tcp_xmit_probe_skb: SEQ = SND.UNA - 1, no data.
+        t.zero_window_probe = ZeroWindowProbe::UnaMinusOne;
+        t.user_timeout = None;
+        // neigh unres_qlen 101, drop oldest.
+        p.arp = ArpPolicy::default();
+        p
+    }
+
+    /// Windows (Server 2008+) defaults from the Tcpip\Parameters registry documentation.
+    pub fn windows() -> Profile {
+        let mut p = Profile::rfc9293();
+        p.name = "windows".into();
+        p.description = "Windows Server 2008+ registry defaults; ARP keeps one packet".into();
+        let t = &mut p.tcp;
+        t.time_wait_rst = TimeWaitRst::Close;
+        t.rfc5961 = true;
+        t.syn_in_time_wait = SynInTimeWait::Reject;
+        t.isn = IsnMode::Rfc6528;
+        // KeepAliveTime 7200000 ms, KeepAliveInterval 1000 ms, 10 probes (TcpMaxDataRetransmissions
+        // for keepalives on Vista+).
+        t.keepalive = KeepalivePolicy {
+            enabled: false,
+            idle: Duration::from_secs(7200),
+            interval: Duration::from_secs(1),
+            probes: 10,
+            probe_garbage_byte: true,
+            rst_on_drop: false,
+        };
+        // TcpAckFrequency/TcpDelAckTicks: 200 ms delayed ACK.
+        t.delayed_ack = Some(Duration::from_millis(200));
+        // TcpTimedWaitDelay 240 s = 2 * MSL with MSL 120 s.
+        t.msl = Duration::from_secs(120);
+        // TcpInitialRtt 3 s on old systems; 1 s (RFC 6298) on Vista+; min RTO 300 ms.
+        t.rto_initial = Duration::from_secs(1);
+        t.rto_min = Duration::from_millis(300);
+        t.rto_max = Duration::from_secs(60);
+        // TcpMaxDataRetransmissions 5, TcpMaxConnectRetransmissions 2.
+        t.max_retries = 5;
+        t.syn_retries = 2;
+        t.window_scale = Some(8);
+        t.rcv_buf = 65_535;
+        t.zero_window_probe = ZeroWindowProbe::DataByte;
+        // Incident A: one packet per unresolved address, the newest one kept.
+        p.arp.queue_depth = 1;
+        p.arp.overflow = QueueOverflow::KeepNewest;
+        p
+    }
+
+    /// A configuration that avoids the three failure families: RFC 1337 F1, RFC 5961,
+    /// keepalive on with idle shorter than common NAT timeouts, deep ARP queue.
+    pub fn hardened() -> Profile {
+        let mut p = Profile::rfc9293();
+        p.name = "hardened".into();
+        p.description =
+            "RFC 1337 + RFC 5961, keepalive on at 300 s, SYN in TIME-WAIT rejected, deep ARP queue"
+                .into();
+        let t = &mut p.tcp;
+        t.time_wait_rst = TimeWaitRst::Ignore;
+        t.rfc5961 = true;
+        t.syn_in_time_wait = SynInTimeWait::Reject;
+        t.keepalive = KeepalivePolicy {
+            enabled: true,
+            idle: Duration::from_secs(300),
+            interval: Duration::from_secs(75),
+            probes: 9,
+            probe_garbage_byte: false,
+            rst_on_drop: true,
+        };
+        p.arp.queue_depth = 256;
+        p.arp.overflow = QueueOverflow::DropOldest;
+        p
+    }
+
+    /// Every knob with its current value, in a fixed order.
+    pub fn knobs(&self) -> Vec<Knob> {
+        KNOBS
+            .iter()
+            .map(|k| Knob {
+                name: k.name,
+                value: (k.get)(self),
+                doc: k.doc,
+            })
+            .collect()
+    }
+
+    /// All knob names, in the order [`Profile::knobs`] uses.
+    pub fn knob_names() -> Vec<&'static str> {
+        KNOBS.iter().map(|k| k.name).collect()
+    }
+
+    /// The value of one knob as text.
+    pub fn get(&self, knob: &str) -> Result<String, PolicyError> {
+        let k = find_knob(knob)?;
+        Ok((k.get)(self))
+    }
+
+    /// Set one knob by dotted name (`tcp.time_wait_rst`, `tcp.keepalive.idle`, `arp.overflow`).
+    pub fn set(&mut self, knob: &str, value: &str) -> Result<(), PolicyError> {
+        let k = find_knob(knob)?;
+        (k.set)(self, value.trim()).map_err(|expected| PolicyError::BadValue {
+            knob: k.name,
+            value: value.to_string(),
+            expected,
+        })
+    }
+
+    /// Apply `knob=value`.
+    pub fn apply(&mut self, assignment: &str) -> Result<(), PolicyError> {
+        let (k, v) = assignment
+            .split_once('=')
+            .ok_or_else(|| PolicyError::MissingEquals(assignment.to_string()))?;
+        self.set(k.trim(), v)
+    }
+}
+
+/// `profile <name>: <description>` then one `knob = value` line per knob.
+impl core::fmt::Display for Profile {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        writeln!(f, "profile {}: {}", self.name, self.description)?;
+        for k in self.knobs() {
+            writeln!(f, "{} = {}", k.name, k.value)?;
+        }
+        Ok(())
+    }
+}
+
+fn find_knob(name: &str) -> Result<&'static KnobDef, PolicyError> {
+    KNOBS
+        .iter()
+        .find(|k| k.name == name)
+        .ok_or_else(|| PolicyError::UnknownKnob {
+            name: name.to_string(),
+            known: Profile::knob_names(),
+        })
+}
+
+struct KnobDef {
+    name: &'static str,
+    doc: &'static str,
+    get: fn(&Profile) -> String,
+    set: fn(&mut Profile, &str) -> Result<(), &'static str>,
+}
+
+const BOOL: &str = "on|off (or true|false, yes|no, 1|0)";
+const DUR: &str = "a duration such as 300s, 250ms, 1.5s, 100us";
+const OPT_DUR: &str = "off, or a duration such as 300s, 250ms, 1.5s";
+const UINT: &str = "a non-negative integer";
+
+/// Parse `on/off/true/false/yes/no/1/0`.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "on" | "true" | "yes" | "1" => Some(true),
+        "off" | "false" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parse `300s`, `250ms`, `1.5s`, `100us`, `2m`; no unit is an error.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (num, unit) = s.split_at(split);
+    let scale: u64 = match unit {
+        "us" => 1,
+        "ms" => 1_000,
+        "s" => 1_000_000,
+        "m" | "min" => 60_000_000,
+        "h" => 3_600_000_000,
+        _ => return None,
+    };
+    let (int, frac) = match num.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (num, ""),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let int: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut micros = int.checked_mul(scale)?;
+    let mut place = scale;
+    for c in frac.chars() {
+        let d = u64::from(c.to_digit(10)?);
+        place /= 10;
+        if place == 0 {
+            if d != 0 {
+                return None; // finer than a microsecond
+            }
+            continue;
+        }
+        micros = micros.checked_add(d * place)?;
+    }
+    Some(Duration::from_micros(micros))
+}
+
+/// The shortest exact text form of a duration (`300s`, `250ms`, `1500us`).
+pub fn format_duration(d: Duration) -> String {
+    let us = d.total_micros();
+    if us % 1_000_000 == 0 {
+        format!("{}s", us / 1_000_000)
+    } else if us % 1_000 == 0 {
+        format!("{}ms", us / 1_000)
+    } else {
+        format!("{us}us")
+    }
+}
+
+fn parse_opt_duration(s: &str) -> Option<Option<Duration>> {
+    match s {
+        "off" | "none" => Some(None),
+        _ => parse_duration(s).map(Some),
+    }
+}
+fn format_opt_duration(d: Option<Duration>) -> String {
+    d.map_or_else(|| "off".to_string(), format_duration)
+}
+fn onoff(b: bool) -> String {
+    if b { "on" } else { "off" }.to_string()
+}
+
+macro_rules! knob {
+    ($name:literal, $doc:literal, |$p:ident| $get:expr, |$q:ident, $v:ident| $set:expr) => {
+        KnobDef {
+            name: $name,
+            doc: $doc,
+            get: |$p: &Profile| $get,
+            set: |$q: &mut Profile, $v: &str| $set,
+        }
+    };
+}
+
+macro_rules! bool_knob {
+    ($name:literal, $doc:literal, $($field:ident).+) => {
+        knob!($name, $doc, |p| onoff(p.$($field).+), |p, v| {
+            p.$($field).+ = parse_bool(v).ok_or(BOOL)?;
+            Ok(())
+        })
+    };
+}
+macro_rules! dur_knob {
+    ($name:literal, $doc:literal, $($field:ident).+) => {
+        knob!($name, $doc, |p| format_duration(p.$($field).+), |p, v| {
+            p.$($field).+ = parse_duration(v).ok_or(DUR)?;
+            Ok(())
+        })
+    };
+}
+macro_rules! opt_dur_knob {
+    ($name:literal, $doc:literal, $($field:ident).+) => {
+        knob!($name, $doc, |p| format_opt_duration(p.$($field).+), |p, v| {
+            p.$($field).+ = parse_opt_duration(v).ok_or(OPT_DUR)?;
+            Ok(())
+        })
+    };
+}
+macro_rules! num_knob {
+    ($name:literal, $doc:literal, $($field:ident).+) => {
+        knob!($name, $doc, |p| p.$($field).+.to_string(), |p, v| {
+            p.$($field).+ = v.parse().map_err(|_| UINT)?;
+            Ok(())
+        })
+    };
+}
+
+static KNOBS: &[KnobDef] = &[
+    knob!(
+        "tcp.time_wait_rst",
+        "RST in TIME-WAIT: close (RFC 793/9293 §3.10.7.4) | ignore (RFC 1337 F1, Linux tcp_rfc1337=1)",
+        |p| p.tcp.time_wait_rst.name().to_string(),
+        |p, v| {
+            p.tcp.time_wait_rst = match v {
+                "close" => TimeWaitRst::Close,
+                "ignore" => TimeWaitRst::Ignore,
+                _ => return Err("close|ignore"),
+            };
+            Ok(())
+        }
+    ),
+    bool_knob!(
+        "tcp.rfc5961",
+        "RFC 5961 §3-§5: exact-match RST else challenge ACK, challenge ACK for SYN and bad ACKs",
+        tcp.rfc5961
+    ),
+    num_knob!(
+        "tcp.challenge_ack_limit",
+        "RFC 5961 §7: challenge ACKs per second (Linux tcp_challenge_ack_limit 1000); 0 = unlimited",
+        tcp.challenge_ack_limit
+    ),
+    knob!(
+        "tcp.syn_in_time_wait",
+        "SYN in TIME-WAIT: reject (RFC 9293) | accept if SEQ > RCV.NXT (RFC 6191, Linux)",
+        |p| p.tcp.syn_in_time_wait.name().to_string(),
+        |p, v| {
+            p.tcp.syn_in_time_wait = match v {
+                "reject" => SynInTimeWait::Reject,
+                "accept" => SynInTimeWait::Accept,
+                _ => return Err("reject|accept"),
+            };
+            Ok(())
+        }
+    ),
+    knob!(
+        "tcp.isn",
+        "ISN generator: rfc6528 (hash + 4 us clock) | random (seeded) | zero | fixed:<u32>",
+        |p| p.tcp.isn.to_string(),
+        |p, v| {
+            p.tcp.isn = match v {
+                "rfc6528" => IsnMode::Rfc6528,
+                "random" => IsnMode::Random,
+                "zero" => IsnMode::Zero,
+                _ => IsnMode::Fixed(
+                    v.strip_prefix("fixed:")
+                        .and_then(|n| n.parse().ok())
+                        .ok_or("rfc6528|random|zero|fixed:<u32>")?,
+                ),
+            };
+            Ok(())
+        }
+    ),
+    bool_knob!(
+        "tcp.rst_on_bad_synrecv",
+        "RFC 9293 §3.10.7.4: unacceptable ACK in SYN-RECEIVED draws <SEQ=SEG.ACK><CTL=RST> (off: drop)",
+        tcp.rst_on_bad_synrecv
+    ),
+    bool_knob!(
+        "tcp.keepalive.enabled",
+        "SO_KEEPALIVE default for new sockets (RFC 1122 §4.2.3.6: MUST default to off)",
+        tcp.keepalive.enabled
+    ),
+    dur_knob!(
+        "tcp.keepalive.idle",
+        "idle before the first probe (RFC 1122 >= 2 h; Linux tcp_keepalive_time, Windows KeepAliveTime)",
+        tcp.keepalive.idle
+    ),
+    dur_knob!(
+        "tcp.keepalive.intvl",
+        "between unanswered probes (Linux tcp_keepalive_intvl 75 s, Windows KeepAliveInterval 1 s)",
+        tcp.keepalive.interval
+    ),
+    num_knob!(
+        "tcp.keepalive.probes",
+        "unanswered probes before the drop (Linux tcp_keepalive_probes 9, Windows 10)",
+        tcp.keepalive.probes
+    ),
+    bool_knob!(
+        "tcp.keepalive.probe_garbage_byte",
+        "RFC 1122 §4.2.3.6: probe carries one garbage octet",
+        tcp.keepalive.probe_garbage_byte
+    ),
+    bool_knob!(
+        "tcp.keepalive.rst_on_drop",
+        "send RST when keepalive gives up (Linux tcp_keepalive_timer: tcp_send_active_reset)",
+        tcp.keepalive.rst_on_drop
+    ),
+    opt_dur_knob!(
+        "tcp.delayed_ack",
+        "RFC 1122 §4.2.3.2 delayed-ACK timeout (< 500 ms) or off",
+        tcp.delayed_ack
+    ),
+    dur_knob!(
+        "tcp.msl",
+        "maximum segment lifetime; TIME-WAIT = 2*MSL (RFC 9293 §3.4.2: 2 min)",
+        tcp.msl
+    ),
+    dur_knob!("tcp.rto_initial", "RFC 6298 §2.1 initial RTO (1 s)", tcp.rto_initial),
+    dur_knob!("tcp.rto_min", "RFC 6298 §2.4 RTO lower bound (1 s; Linux 200 ms)", tcp.rto_min),
+    dur_knob!("tcp.rto_max", "RFC 6298 §2.5 RTO upper bound (>= 60 s; Linux 120 s)", tcp.rto_max),
+    num_knob!(
+        "tcp.max_retries",
+        "RFC 1122 §4.2.3.5 R2 as a count (Linux tcp_retries2 15, Windows TcpMaxDataRetransmissions 5)",
+        tcp.max_retries
+    ),
+    num_knob!(
+        "tcp.syn_retries",
+        "SYN / SYN-ACK retransmissions (Linux tcp_syn_retries 6)",
+        tcp.syn_retries
+    ),
+    num_knob!("tcp.mss", "MSS option on SYN (RFC 9293 §3.7.1)", tcp.mss),
+    num_knob!("tcp.rcv_buf", "receive buffer bytes (largest window offered)", tcp.rcv_buf),
+    num_knob!("tcp.snd_buf", "send buffer bytes", tcp.snd_buf),
+    knob!(
+        "tcp.window_scale",
+        "RFC 7323 §2 window-scale shift offered (0-14) or off",
+        |p| p.tcp.window_scale.map_or_else(|| "off".into(), |s| s.to_string()),
+        |p, v| {
+            p.tcp.window_scale = match v {
+                "off" | "none" => None,
+                _ => Some(v.parse::<u8>().ok().filter(|s| *s <= 14).ok_or("off or 0-14")?),
+            };
+            Ok(())
+        }
+    ),
+    bool_knob!(
+        "tcp.nagle",
+        "RFC 1122 §4.2.3.4 Nagle algorithm default (off = TCP_NODELAY)",
+        tcp.nagle
+    ),
+    knob!(
+        "tcp.zero_window_probe",
+        "persist probe: data-byte (RFC 9293 §3.8.6.1) | una-minus-one (Linux tcp_xmit_probe_skb)",
+        |p| p.tcp.zero_window_probe.name().to_string(),
+        |p, v| {
+            p.tcp.zero_window_probe = match v {
+                "data-byte" => ZeroWindowProbe::DataByte,
+                "una-minus-one" => ZeroWindowProbe::UnaMinusOne,
+                _ => return Err("data-byte|una-minus-one"),
+            };
+            Ok(())
+        }
+    ),
+    opt_dur_knob!(
+        "tcp.user_timeout",
+        "RFC 5482 / RFC 9293 §3.8.3 user timeout default, or off",
+        tcp.user_timeout
+    ),
+    num_knob!(
+        "arp.queue_depth",
+        "packets held per unresolved address (RFC 1122 §2.3.2.2: at least 1)",
+        arp.queue_depth
+    ),
+    num_knob!(
+        "arp.queue_bytes",
+        "bytes held per unresolved address (Linux unres_qlen_bytes); 0 = no bound",
+        arp.queue_bytes
+    ),
+    knob!(
+        "arp.overflow",
+        "full pending queue: keep-newest (Windows) | drop-oldest (Linux) | drop-newest",
+        |p| p.arp.overflow.name().to_string(),
+        |p, v| {
+            p.arp.overflow =
+                QueueOverflow::from_name(v).ok_or("keep-newest|drop-oldest|drop-newest")?;
+            Ok(())
+        }
+    ),
+    dur_knob!(
+        "arp.reachable_time",
+        "dynamic entry lifetime after confirmation (Linux base_reachable_time 30 s)",
+        arp.reachable_time
+    ),
+    dur_knob!(
+        "arp.retransmit_interval",
+        "time between ARP requests (Linux retrans_time 1 s)",
+        arp.retransmit_interval
+    ),
+    num_knob!(
+        "arp.max_requests",
+        "ARP requests before giving up (Linux mcast_solicit 3)",
+        arp.max_requests
+    ),
+];

@@ -1,4 +1,32 @@
 //! TCP (RFC 9293, with RFC 1122, RFC 1337, RFC 5961, RFC 6191, RFC 6298 where policies say so).
+//!
+//! The layer works on parsed segments ([`TcpRepr`] plus the IPv4 source and destination); the
+//! host parses and emits bytes. [`Tcp`] is the whole TCP layer of one host. Modules:
+//! `tcb` (the control block and `set_state`), `arrive` (SEGMENT ARRIVES, RFC 9293 §3.10.7),
+//! `send` (output), `timers` (RTO, persist, delayed ACK, TIME-WAIT, keepalive, user timeout),
+//! `endpoint` (demux, CLOSED/LISTEN, user calls), `socket` (handles, options, errors),
+//! `event` (what is logged).
+
+mod arrive;
+mod endpoint;
+pub mod event;
+mod send;
+pub mod socket;
+mod tcb;
+#[cfg(test)]
+mod tests;
+mod timers;
+
+pub use endpoint::{reset_for, TcbInfo, Tcp};
+pub use event::{
+    Cause, ChallengeTrigger, DropCause, DropReason, RstAction, RstReason, TcpEvent, TimeWaitCause,
+};
+pub use socket::{
+    AcceptError, CloseError, ConnectError, ListenError, OptionError, OptionName, RecvError,
+    SendError, SocketError, SocketHandle, SocketOption,
+};
+
+use crate::wire::TcpRepr;
 
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -96,12 +124,10 @@ impl fmt::Display for State {
     }
 }
 
-/// TCP-layer events (filled in by the TCP implementation).
+/// A segment to send, with the IPv4 addresses it goes between.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TcpEvent {}
-
-impl fmt::Display for TcpEvent {
-    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {}
-    }
+pub struct Outgoing {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub seg: TcpRepr,
 }

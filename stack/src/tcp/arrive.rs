@@ -1,0 +1,516 @@
+//! SEGMENT ARRIVES (RFC 9293 §3.10.7) for a connection that has a TCB: SYN-SENT (§3.10.7.3)
+//! and the other states (§3.10.7.4), checked in the RFC's order. CLOSED and LISTEN, which have
+//! no TCB of their own, are in `endpoint.rs`.
+
+use super::event::{
+    Cause, ChallengeTrigger, DropCause, DropReason, RstAction, RstReason, TcpEvent, TimeWaitCause,
+};
+use super::socket::SocketError;
+use super::tcb::{Ctx, Tcb};
+use super::State;
+use crate::policy::{SynInTimeWait, TimeWaitRst};
+use crate::wire::{SeqNumber, TcpRepr};
+
+/// What the endpoint must do after a segment was handled by a TCB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arrival {
+    Done,
+    /// TIME-WAIT ended because of a new SYN (RFC 6191); the endpoint hands the SYN to the
+    /// listener with an ISS above `old_snd_nxt`.
+    Reopen {
+        old_snd_nxt: SeqNumber,
+    },
+}
+
+impl Tcb {
+    /// Process one segment addressed to this connection.
+    pub fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr) -> Arrival {
+        let r = match self.state {
+            State::Closed | State::Listen => {
+                self.dropped(ctx, DropReason::Unexpected);
+                Arrival::Done
+            }
+            State::SynSent => {
+                self.arrive_syn_sent(ctx, seg);
+                Arrival::Done
+            }
+            _ => self.arrive_synchronized(ctx, seg),
+        };
+        self.update_timers(ctx.now, ctx.policy);
+        r
+    }
+
+    /// RFC 9293 §3.10.7.3 SYN-SENT.
+    fn arrive_syn_sent(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr) {
+        let f = seg.flags;
+        // First: check the ACK bit.
+        if f.ack() {
+            // "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set,
+            // if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
+            if seg.ack.le(self.iss) || seg.ack.gt(self.snd_nxt) {
+                if f.rst() {
+                    self.rst_event(ctx, seg, RstAction::Ignored);
+                } else {
+                    self.dropped(ctx, DropReason::AckTooNew);
+                    self.send_rst(ctx, seg.ack, None, RstReason::BadAckInSynSent);
+                }
+                return;
+            }
+        }
+        // Second: check the RST bit. "If the ACK was acceptable, then signal to the user
+        // 'error: connection reset', drop the segment, enter CLOSED state, delete TCB, and
+        // return. Otherwise (no ACK), drop the segment and return." (RFC 5961 §3.2 agrees.)
+        if f.rst() {
+            if f.ack() {
+                self.rst_event(ctx, seg, RstAction::Accepted);
+                self.drop_connection(
+                    ctx,
+                    DropCause::Reset,
+                    Some(SocketError::ConnectionRefused),
+                    Cause::RstReceived,
+                );
+            } else {
+                self.rst_event(ctx, seg, RstAction::Ignored);
+            }
+            return;
+        }
+        // Fourth: check the SYN bit.
+        if f.syn() {
+            self.irs = seg.seq;
+            self.rcv_nxt = seg.seq + 1u32;
+            let offered = ctx.policy.window_scale.is_some();
+            self.take_syn_options(ctx.policy, seg, offered);
+            self.last_recv = ctx.now;
+            // RFC 9293 §3.10.7.3: the window in a SYN is never scaled (RFC 7323 §2.2).
+            self.snd_wnd = u32::from(seg.window);
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = seg.ack;
+            if f.ack() {
+                self.ack_advances(ctx, seg.ack);
+            }
+            if self.snd_una.gt(self.iss) {
+                // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to
+                // ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>".
+                self.set_state(ctx, State::Established, Cause::SynAckReceived);
+                self.ack_now = true;
+                // "...continue processing at the sixth step below where the URG bit is checked".
+                self.text_and_fin(ctx, seg.seq + 1u32, &seg.payload, f.fin());
+            } else {
+                // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment
+                // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it". Text in the SYN is not
+                // queued by this stack (the peer retransmits it).
+                self.set_state(ctx, State::SynReceived, Cause::SynReceived);
+                self.snd_cur = self.iss;
+            }
+            return;
+        }
+        // Fifth: "If neither of the SYN or RST bits is set, then drop the segment and return."
+        self.dropped(ctx, DropReason::Unexpected);
+    }
+
+    fn rst_event(&self, ctx: &mut Ctx<'_>, seg: &TcpRepr, action: RstAction) {
+        ctx.emit(TcpEvent::RstReceived {
+            conn: self.tuple,
+            state: self.state,
+            seq: seg.seq,
+            action,
+        });
+    }
+
+    /// RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.
+    fn arrive_synchronized(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr) -> Arrival {
+        let f = seg.flags;
+        let len = seg.seg_len();
+
+        // TIME-WAIT special cases that real stacks check before the window test.
+        if self.state == State::TimeWait && !f.rst() {
+            // RFC 1122 §4.2.2.13 / RFC 6191 (Linux tcp_timewait_state_process): a SYN above the
+            // old RCV.NXT may reopen the connection.
+            if f.syn()
+                && !f.ack()
+                && ctx.policy.syn_in_time_wait == SynInTimeWait::Accept
+                && seg.seq.gt(self.rcv_nxt)
+            {
+                let old_snd_nxt = self.snd_nxt;
+                self.end_time_wait(ctx, TimeWaitCause::SynReuse, Cause::SynReuse);
+                return Arrival::Reopen { old_snd_nxt };
+            }
+            // "The only thing that can arrive in this state is a retransmission of the remote
+            // FIN. Acknowledge it, and restart the 2 MSL timeout."
+            if f.fin() && !f.syn() && seg.seq + len == self.rcv_nxt {
+                self.send_ack_now(ctx);
+                self.start_time_wait(ctx.now, ctx.policy);
+                return Arrival::Done;
+            }
+        }
+        // SYN-RECEIVED: a retransmitted SYN means our SYN-ACK was lost: send it again.
+        if self.state == State::SynReceived
+            && f.syn()
+            && !f.ack()
+            && !f.rst()
+            && seg.seq == self.irs
+        {
+            self.snd_cur = self.iss;
+            return Arrival::Done;
+        }
+
+        // First: check sequence number.
+        let mut zero_window_allowance = false;
+        if !self.seq_acceptable(seg.seq, len) {
+            // "If the RCV.WND is zero, no segments will be acceptable, but special allowance
+            // should be made to accept valid ACKs, URGs, and RSTs."
+            if self.rcv_wnd() == 0 && seg.seq == self.rcv_nxt && !f.syn() {
+                zero_window_allowance = true;
+                if len > 0 {
+                    self.ack_now = true;
+                }
+            } else if f.rst() {
+                // "...unless the RST bit is set, if so drop the segment and return".
+                self.rst_event(ctx, seg, RstAction::Ignored);
+                self.dropped(ctx, DropReason::RstOutOfWindow);
+                return Arrival::Done;
+            } else {
+                // "an acknowledgment should be sent in reply <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>"
+                // (in TIME-WAIT this is the ACK that starts incident D).
+                self.dropped(ctx, DropReason::OutOfWindow);
+                if self.state == State::SynReceived && !ctx.policy.rst_on_bad_synrecv {
+                    return Arrival::Done;
+                }
+                self.send_ack_now(ctx);
+                return Arrival::Done;
+            }
+        }
+        // The peer is alive: RFC 1122 §4.2.3.6 keepalive cycle restarts.
+        self.last_recv = ctx.now;
+        self.ka_probes = 0;
+
+        // Second: check the RST bit.
+        if f.rst() {
+            if ctx.policy.rfc5961 && seg.seq != self.rcv_nxt {
+                // RFC 5961 §3.2: in window but not exact: challenge ACK.
+                self.rst_event(ctx, seg, RstAction::ChallengeAck);
+                self.challenge_ack(ctx, ChallengeTrigger::Rst);
+                return Arrival::Done;
+            }
+            self.rst_accepted(ctx, seg);
+            return Arrival::Done;
+        }
+
+        // Fourth: check the SYN bit (third, security, is not modelled).
+        if f.syn() {
+            if self.state == State::SynReceived && self.passive {
+                // "If the connection was initiated with a passive OPEN, then return this
+                // connection to the LISTEN state and return." (The listener is still there;
+                // this embryonic connection is deleted.)
+                self.dropped(ctx, DropReason::Unexpected);
+                self.set_state(ctx, State::Closed, Cause::SynInWindow);
+                return Arrival::Done;
+            }
+            if ctx.policy.rfc5961 {
+                // RFC 5961 §4.2: "send a 'challenge ACK'" whatever the sequence number.
+                self.challenge_ack(ctx, ChallengeTrigger::Syn);
+                return Arrival::Done;
+            }
+            // RFC 793: "If the SYN is in the window it is an error, send a reset, any
+            // outstanding RECEIVEs and SEND should receive 'reset' responses ... enter CLOSED".
+            let seq = if f.ack() { seg.ack } else { self.snd_nxt };
+            self.send_rst(ctx, seq, None, RstReason::SynInWindow);
+            if self.state == State::TimeWait {
+                self.end_time_wait(ctx, TimeWaitCause::SynInWindow, Cause::SynInWindow);
+            } else {
+                self.drop_connection(
+                    ctx,
+                    DropCause::Reset,
+                    Some(SocketError::ConnectionReset),
+                    Cause::SynInWindow,
+                );
+            }
+            return Arrival::Done;
+        }
+
+        // Fifth: check the ACK field. "if the ACK bit is off, drop the segment and return".
+        if !f.ack() {
+            self.dropped(ctx, DropReason::NoAck);
+            return Arrival::Done;
+        }
+        if self.state == State::SynReceived {
+            // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and continue
+            // processing ... If the segment acknowledgment is not acceptable, form a reset segment
+            // <SEQ=SEG.ACK><CTL=RST>".
+            if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_nxt) {
+                self.set_state(ctx, State::Established, Cause::AckOfSyn);
+                self.snd_wnd = u32::from(seg.window) << self.snd_scale;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seg.seq;
+                self.snd_wl2 = seg.ack;
+                if self.fin_queued {
+                    // CLOSE was called in SYN-RECEIVED: the FIN goes out now (RFC 9293 §3.10.4).
+                    self.set_state(ctx, State::FinWait1, Cause::UserClose);
+                }
+            } else {
+                self.dropped(ctx, DropReason::AckTooNew);
+                if ctx.policy.rst_on_bad_synrecv {
+                    self.send_rst(ctx, seg.ack, None, RstReason::BadAckInSynReceived);
+                }
+                return Arrival::Done;
+            }
+        }
+        if ctx.policy.rfc5961 {
+            // RFC 5961 §5.2: acceptable iff (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT;
+            // otherwise challenge ACK and drop.
+            let lo = self.snd_una - self.max_snd_wnd.max(1);
+            if seg.ack.lt(lo) || seg.ack.gt(self.snd_nxt) {
+                self.dropped(
+                    ctx,
+                    if seg.ack.lt(lo) {
+                        DropReason::AckTooOld
+                    } else {
+                        DropReason::AckTooNew
+                    },
+                );
+                self.challenge_ack(ctx, ChallengeTrigger::Ack);
+                return Arrival::Done;
+            }
+        }
+        // ESTABLISHED ACK processing (shared by the later states).
+        if seg.ack.gt(self.snd_nxt) {
+            // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK, drop
+            // the segment, and return."
+            self.dropped(ctx, DropReason::AckTooNew);
+            self.send_ack_now(ctx);
+            return Arrival::Done;
+        }
+        if self.snd_una.lt(seg.ack) {
+            self.ack_advances(ctx, seg.ack);
+        }
+        // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
+        // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
+        if self.snd_una.le(seg.ack)
+            && (self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(seg.ack)))
+        {
+            let old = self.snd_wnd;
+            self.snd_wnd = u32::from(seg.window) << self.snd_scale;
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = seg.ack;
+            if old == 0 && self.snd_wnd > 0 {
+                // Window reopened: resume from the oldest unacknowledged byte.
+                self.snd_cur = self.snd_una;
+            }
+        }
+        match self.state {
+            State::FinWait1 if self.our_fin_acked() => {
+                // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2".
+                self.set_state(ctx, State::FinWait2, Cause::AckOfFin);
+            }
+            State::Closing => {
+                // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state".
+                if self.our_fin_acked() {
+                    self.set_state(ctx, State::TimeWait, Cause::AckOfFin);
+                }
+                return Arrival::Done;
+            }
+            State::LastAck => {
+                // "If our FIN is now acknowledged, delete the TCB, enter the CLOSED state".
+                if self.our_fin_acked() {
+                    self.set_state(ctx, State::Closed, Cause::AckOfFin);
+                }
+                return Arrival::Done;
+            }
+            _ => {}
+        }
+        if zero_window_allowance {
+            return Arrival::Done;
+        }
+        // Sixth (URG) is parsed by `wire` and ignored here. Seventh and eighth: text and FIN.
+        self.text_and_fin(ctx, seg.seq, &seg.payload, f.fin());
+        Arrival::Done
+    }
+
+    /// RFC 9293 §3.10.7.4 second check, an acceptable RST, per state.
+    fn rst_accepted(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr) {
+        match self.state {
+            State::TimeWait => match ctx.policy.time_wait_rst {
+                TimeWaitRst::Close => {
+                    self.rst_event(ctx, seg, RstAction::Accepted);
+                    self.end_time_wait(ctx, TimeWaitCause::RstReceived, Cause::RstReceived);
+                }
+                TimeWaitRst::Ignore => {
+                    // RFC 1337 §3 F1: "Ignore RST segments in TIME-WAIT state."
+                    self.rst_event(ctx, seg, RstAction::Ignored);
+                    self.dropped(ctx, DropReason::RstInTimeWait);
+                }
+            },
+            State::SynReceived => {
+                self.rst_event(ctx, seg, RstAction::Accepted);
+                if self.passive {
+                    // "return this connection to the LISTEN state" (the listener persists).
+                    self.set_state(ctx, State::Closed, Cause::RstReceived);
+                } else {
+                    // "If this connection was initiated with an active OPEN ... connection
+                    // refused".
+                    self.drop_connection(
+                        ctx,
+                        DropCause::Reset,
+                        Some(SocketError::ConnectionRefused),
+                        Cause::RstReceived,
+                    );
+                }
+            }
+            State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                self.rst_event(ctx, seg, RstAction::Accepted);
+                self.drop_connection(
+                    ctx,
+                    DropCause::Reset,
+                    Some(SocketError::ConnectionReset),
+                    Cause::RstReceived,
+                );
+            }
+            _ => {
+                // CLOSING, LAST-ACK: "enter the CLOSED state, delete the TCB, and return".
+                self.rst_event(ctx, seg, RstAction::Accepted);
+                self.drop_connection(ctx, DropCause::Reset, None, Cause::RstReceived);
+            }
+        }
+    }
+
+    /// Leave TIME-WAIT before 2·MSL, saying why (what oracles call an assassination).
+    fn end_time_wait(&mut self, ctx: &mut Ctx<'_>, cause: TimeWaitCause, state_cause: Cause) {
+        ctx.emit(TcpEvent::TimeWaitEnded {
+            conn: self.tuple,
+            after: ctx.now.saturating_since(self.tw_start),
+            early: true,
+            cause,
+        });
+        self.set_state(ctx, State::Closed, state_cause);
+    }
+
+    /// SND.UNA advances to `ack` (already checked: SND.UNA < ack =< SND.NXT).
+    pub(crate) fn ack_advances(&mut self, ctx: &mut Ctx<'_>, ack: SeqNumber) {
+        if !(self.snd_una.lt(ack) && ack.le(self.snd_nxt)) {
+            return;
+        }
+        let acked_data = (ack.diff(self.tx_seq).max(0) as usize).min(self.tx.len());
+        self.tx.drain(..acked_data);
+        self.tx_seq = self.tx_seq + acked_data;
+        self.snd_una = ack;
+        if self.snd_cur.lt(ack) {
+            self.snd_cur = ack;
+        }
+        // RFC 6298 §2 with Karn's algorithm: only segments never retransmitted are timed.
+        if let Some((end, sent)) = self.rtt_probe {
+            if end.le(ack) {
+                self.rtt_sample(ctx.now.saturating_since(sent), ctx.policy);
+                self.rtt_probe = None;
+            }
+        }
+        self.retries = 0;
+        // RFC 6298 §5.2/§5.3: stop the timer when all data is acked, else restart it.
+        if self.snd_una == self.snd_nxt {
+            self.rtx_at = None;
+            self.ut_since = None;
+        } else {
+            self.rtx_at = Some(ctx.now + self.rto);
+            self.ut_since = Some(ctx.now);
+        }
+    }
+
+    /// Seventh and eighth steps: segment text and FIN, for a segment whose text starts at `seq`.
+    fn text_and_fin(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seq: crate::wire::SeqNumber,
+        payload: &[u8],
+        fin: bool,
+    ) {
+        let ahead = seq.diff(self.rcv_nxt);
+        if ahead > 0 {
+            // Out of order: this stack keeps no reassembly queue; a duplicate ACK tells the
+            // sender where we are (RFC 9293 §3.10.7.4 permits dropping such segments).
+            if !payload.is_empty() || fin {
+                self.dropped(ctx, DropReason::OutOfOrder);
+                self.ack_now = true;
+            }
+            return;
+        }
+        let skip = (-ahead) as usize;
+        let mut fin_in_order = fin && skip <= payload.len();
+        if skip < payload.len() {
+            let fresh = &payload[skip..];
+            let accepting = matches!(
+                self.state,
+                State::Established | State::FinWait1 | State::FinWait2
+            );
+            if accepting {
+                let room = self.opts.rcv_buf.saturating_sub(self.rx.len());
+                let take = fresh.len().min(room);
+                if self.user_closed {
+                    // Orphaned: acknowledge and discard.
+                } else {
+                    self.rx.extend(&fresh[..take]);
+                }
+                self.rcv_nxt = self.rcv_nxt + take;
+                if take < fresh.len() {
+                    self.dropped(ctx, DropReason::NoBufferSpace);
+                    fin_in_order = false;
+                    self.ack_now = true;
+                }
+                self.schedule_ack(ctx);
+            } else {
+                fin_in_order = false;
+            }
+        } else if !payload.is_empty() {
+            // Entirely old data: acknowledge so the peer stops resending it.
+            self.ack_now = true;
+        }
+        if fin_in_order && !self.fin_received_here() {
+            self.receive_fin(ctx);
+        }
+    }
+
+    fn fin_received_here(&self) -> bool {
+        matches!(
+            self.state,
+            State::CloseWait | State::Closing | State::LastAck | State::TimeWait
+        )
+    }
+
+    /// Eighth step: "advance RCV.NXT over the FIN, and send an acknowledgment for the FIN".
+    fn receive_fin(&mut self, ctx: &mut Ctx<'_>) {
+        self.rcv_nxt = self.rcv_nxt + 1u32;
+        self.fin_received = true;
+        self.ack_now = true;
+        match self.state {
+            State::SynReceived | State::Established => {
+                self.set_state(ctx, State::CloseWait, Cause::FinReceived)
+            }
+            State::FinWait1 => {
+                // "If our FIN has been ACKed ... enter TIME-WAIT ... otherwise, enter CLOSING".
+                if self.our_fin_acked() {
+                    self.set_state(ctx, State::TimeWait, Cause::FinReceived);
+                } else {
+                    self.set_state(ctx, State::Closing, Cause::FinReceived);
+                }
+            }
+            State::FinWait2 => self.set_state(ctx, State::TimeWait, Cause::FinReceived),
+            _ => {}
+        }
+    }
+
+    /// RFC 1122 §4.2.3.2 delayed ACK: at least every second full segment, and within the
+    /// delayed-ACK timeout.
+    fn schedule_ack(&mut self, ctx: &mut Ctx<'_>) {
+        match ctx.policy.delayed_ack {
+            None => self.ack_now = true,
+            Some(d) => {
+                self.unacked_segs += 1;
+                if self.unacked_segs >= 2 {
+                    self.ack_now = true;
+                } else if self.delack_at.is_none() {
+                    self.delack_at = Some(ctx.now + d);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! The transmission control block (RFC 9293 §3.3.1): send/receive sequence variables, buffers,
+//! timers, and the single state-setting function that logs every transition.
+
+use super::event::{Cause, ChallengeTrigger, DropCause, DropReason, RstReason, TcpEvent};
+use super::socket::{Options, SocketError, SocketHandle};
+use super::{FourTuple, Outgoing, State};
+use crate::event::{Event, EventKind};
+use crate::policy::TcpPolicy;
+use crate::time::{Duration, Instant};
+use crate::wire::{SeqNumber, TcpFlags, TcpOption, TcpRepr};
+use std::collections::VecDeque;
+
+/// RFC 9293 §3.7.1: "If an MSS Option is not received at connection setup, TCP implementations
+/// MUST assume a default send MSS of 536".
+pub(crate) const DEFAULT_MSS: usize = 536;
+/// Floor on the send MSS so a peer's MSS 0 cannot make us emit empty data segments forever
+/// (Linux `TCP_MIN_SND_MSS` is 48).
+pub(crate) const MIN_MSS: usize = 48;
+/// RFC 7323 §2.3: shift counts above 14 are treated as 14.
+pub(crate) const MAX_WSCALE: u8 = 14;
+
+/// Everything a TCB needs from its endpoint while handling one input.
+pub(crate) struct Ctx<'a> {
+    pub now: Instant,
+    pub policy: &'a TcpPolicy,
+    pub events: &'a mut VecDeque<Event>,
+    /// Control segments (RSTs, challenge ACKs, probes) leave through the endpoint's queue so
+    /// they survive the TCB that generated them.
+    pub out: &'a mut VecDeque<Outgoing>,
+    pub limiter: &'a mut RateLimiter,
+}
+
+impl Ctx<'_> {
+    pub fn emit(&mut self, e: TcpEvent) {
+        self.events.push_back(Event {
+            time: self.now,
+            kind: EventKind::Tcp(e),
+        });
+    }
+}
+
+/// RFC 5961 §7: challenge ACKs per second, endpoint-wide (the pre-4.7 Linux behaviour).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RateLimiter {
+    window_start: Instant,
+    count: u32,
+}
+
+impl RateLimiter {
+    pub fn allow(&mut self, now: Instant, limit: u32) -> bool {
+        if limit == 0 {
+            return true;
+        }
+        if now.saturating_since(self.window_start) >= Duration::from_secs(1) {
+            self.window_start = now;
+            self.count = 0;
+        }
+        if self.count < limit {
+            self.count += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One connection.
+#[derive(Clone, Debug)]
+pub(crate) struct Tcb {
+    pub tuple: FourTuple,
+    pub state: State,
+    /// Opened by a listener (RFC 9293: "initiated with a passive OPEN").
+    pub passive: bool,
+    pub parent: Option<SocketHandle>,
+    pub queued_for_accept: bool,
+    pub opts: Options,
+    /// The user holds a handle to this socket (false for unaccepted children and after close()).
+    pub user_owned: bool,
+    /// The user called close() (the socket is orphaned; data that still arrives is discarded).
+    pub user_closed: bool,
+    pub pending_error: Option<SocketError>,
+
+    // --- send sequence space (RFC 9293 §3.3.1) ---
+    pub iss: SeqNumber,
+    pub snd_una: SeqNumber,
+    /// Highest sequence number sent so far plus one.
+    pub snd_nxt: SeqNumber,
+    /// Next sequence number to transmit (go-back-N: rewound to SND.UNA on a retransmission
+    /// timeout; always SND.UNA <= snd_cur <= SND.NXT).
+    pub snd_cur: SeqNumber,
+    /// Send window in bytes (already scaled).
+    pub snd_wnd: u32,
+    pub max_snd_wnd: u32,
+    pub snd_wl1: SeqNumber,
+    pub snd_wl2: SeqNumber,
+    pub snd_mss: usize,
+    pub snd_scale: u8,
+    pub rcv_scale: u8,
+    pub ws_active: bool,
+    /// Unacknowledged and unsent data; `tx[0]` has sequence number `tx_seq`.
+    pub tx: VecDeque<u8>,
+    pub tx_seq: SeqNumber,
+    /// The user closed the write side: a FIN follows the last byte of `tx`.
+    pub fin_queued: bool,
+
+    // --- receive sequence space ---
+    pub irs: SeqNumber,
+    pub rcv_nxt: SeqNumber,
+    pub rx: VecDeque<u8>,
+    pub fin_received: bool,
+    /// Window we last advertised (bytes), for window-update decisions.
+    pub rcv_adv: u32,
+
+    // --- ACK generation ---
+    pub ack_now: bool,
+    pub unacked_segs: u32,
+
+    // --- timers ---
+    pub rto: Duration,
+    pub srtt: Option<Duration>,
+    pub rttvar: Duration,
+    pub rtt_probe: Option<(SeqNumber, Instant)>,
+    pub retries: u32,
+    pub rtx_at: Option<Instant>,
+    pub persist_at: Option<Instant>,
+    pub persist_n: u32,
+    pub delack_at: Option<Instant>,
+    pub tw_at: Option<Instant>,
+    pub tw_start: Instant,
+    pub last_recv: Instant,
+    pub ka_probes: u32,
+    /// When the oldest unacknowledged data was sent (user timeout, RFC 5482).
+    pub ut_since: Option<Instant>,
+}
+
+impl Tcb {
+    /// A TCB in CLOSED, ready for `open_active` or `open_passive`.
+    pub fn new(
+        tuple: FourTuple,
+        opts: Options,
+        policy: &TcpPolicy,
+        iss: SeqNumber,
+        now: Instant,
+    ) -> Tcb {
+        Tcb {
+            tuple,
+            state: State::Closed,
+            passive: false,
+            parent: None,
+            queued_for_accept: false,
+            opts,
+            user_owned: true,
+            user_closed: false,
+            pending_error: None,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_cur: iss,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: iss,
+            snd_mss: DEFAULT_MSS,
+            snd_scale: 0,
+            rcv_scale: policy.window_scale.unwrap_or(0).min(MAX_WSCALE),
+            ws_active: false,
+            tx: VecDeque::new(),
+            tx_seq: iss + 1u32,
+            fin_queued: false,
+            irs: SeqNumber(0),
+            rcv_nxt: SeqNumber(0),
+            rx: VecDeque::new(),
+            fin_received: false,
+            rcv_adv: 0,
+            ack_now: false,
+            unacked_segs: 0,
+            rto: policy.rto_initial.max(policy.rto_min).min(policy.rto_max),
+            srtt: None,
+            rttvar: Duration::ZERO,
+            rtt_probe: None,
+            retries: 0,
+            rtx_at: None,
+            persist_at: None,
+            persist_n: 0,
+            delack_at: None,
+            tw_at: None,
+            tw_start: now,
+            last_recv: now,
+            ka_probes: 0,
+            ut_since: None,
+        }
+    }
+
+    /// The one place a state changes: logs `(from, to, cause)` and does the entry actions
+    /// (RFC 9293 §3.10.7.4 TIME-WAIT: "start the time-wait timer, turn off the other timers";
+    /// CLOSED: "delete the TCB", modelled as clearing every timer and the send queue).
+    pub fn set_state(&mut self, ctx: &mut Ctx<'_>, to: State, cause: Cause) {
+        let from = self.state;
+        if from == to {
+            return;
+        }
+        self.state = to;
+        ctx.emit(TcpEvent::StateChange {
+            conn: self.tuple,
+            from,
+            to,
+            cause,
+        });
+        match to {
+            State::TimeWait => {
+                self.clear_timers();
+                self.start_time_wait(ctx.now, ctx.policy);
+            }
+            State::Closed => {
+                self.clear_timers();
+                self.tw_at = None;
+                self.tx.clear();
+                self.ack_now = false;
+            }
+            State::Established | State::CloseWait => {
+                self.last_recv = ctx.now;
+                self.ka_probes = 0;
+            }
+            _ => {}
+        }
+    }
+
+    pub fn start_time_wait(&mut self, now: Instant, policy: &TcpPolicy) {
+        self.tw_start = now;
+        self.tw_at = Some(now + policy.msl * 2);
+    }
+
+    pub fn clear_timers(&mut self) {
+        self.rtx_at = None;
+        self.persist_at = None;
+        self.delack_at = None;
+        self.ut_since = None;
+    }
+
+    /// Kill the connection with an error for the user (reported once) and an event.
+    pub fn drop_connection(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        reason: DropCause,
+        error: Option<SocketError>,
+        cause: Cause,
+    ) {
+        ctx.emit(TcpEvent::ConnectionDropped {
+            conn: self.tuple,
+            state: self.state,
+            reason,
+        });
+        if error.is_some() {
+            self.pending_error = error;
+            self.rx.clear();
+        }
+        self.set_state(ctx, State::Closed, cause);
+    }
+
+    // --- windows -------------------------------------------------------------------------------
+
+    /// RCV.WND: free receive buffer, capped at what the header can advertise.
+    pub fn rcv_wnd(&self) -> u32 {
+        let free = self.opts.rcv_buf.saturating_sub(self.rx.len());
+        let shift = if self.ws_active { self.rcv_scale } else { 0 };
+        let max = 65_535u64 << shift;
+        (free as u64).min(max) as u32
+    }
+
+    /// The 16-bit window field (RFC 7323 §2.2: never scaled on SYN segments).
+    pub fn window_field(&self, syn: bool) -> u16 {
+        let w = self.rcv_wnd();
+        if syn || !self.ws_active {
+            w.min(65_535) as u16
+        } else {
+            (w >> self.rcv_scale).min(65_535) as u16
+        }
+    }
+
+    /// Sequence number just past the last byte of queued data (where our FIN goes).
+    pub fn data_end(&self) -> SeqNumber {
+        self.tx_seq + self.tx.len()
+    }
+
+    /// Our FIN has been sent and acknowledged.
+    pub fn our_fin_acked(&self) -> bool {
+        self.fin_queued && self.tx.is_empty() && self.snd_una == self.tx_seq + 1u32
+    }
+
+    /// States in which we may send data (RFC 9293 §3.10.2 SEND).
+    pub fn can_send_data(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        )
+    }
+
+    /// Data bytes not yet acknowledged (sent or not).
+    pub fn unacked_data(&self) -> usize {
+        let acked_in_tx = self.snd_una.diff(self.tx_seq).max(0) as usize;
+        self.tx.len().saturating_sub(acked_in_tx)
+    }
+
+    // --- segments ------------------------------------------------------------------------------
+
+    /// A segment from this connection with ACK = RCV.NXT and the current window.
+    pub fn segment(&self, seq: SeqNumber, flags: TcpFlags, payload: Vec<u8>) -> TcpRepr {
+        let has_ack = flags.ack();
+        TcpRepr {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            seq,
+            ack: if has_ack { self.rcv_nxt } else { SeqNumber(0) },
+            flags,
+            window: self.window_field(flags.syn()),
+            urgent: 0,
+            options: Vec::new(),
+            payload,
+        }
+    }
+
+    pub fn outgoing(&self, seg: TcpRepr) -> Outgoing {
+        Outgoing {
+            src: *self.tuple.local.ip(),
+            dst: *self.tuple.remote.ip(),
+            seg,
+        }
+    }
+
+    /// Queue an RST from this connection and log it. RFC 9293 §3.10.7: never in reply to an RST
+    /// (callers check).
+    pub fn send_rst(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seq: SeqNumber,
+        ack: Option<SeqNumber>,
+        reason: RstReason,
+    ) {
+        let mut seg = self.segment(seq, TcpFlags::RST, Vec::new());
+        seg.window = 0;
+        if let Some(a) = ack {
+            seg.flags |= TcpFlags::ACK;
+            seg.ack = a;
+        }
+        ctx.emit(TcpEvent::RstSent {
+            conn: self.tuple,
+            seq,
+            ack,
+            reason,
+        });
+        ctx.out.push_back(self.outgoing(seg));
+    }
+
+    /// An immediate `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` through the control queue.
+    pub fn send_ack_now(&mut self, ctx: &mut Ctx<'_>) {
+        let seg = self.segment(self.snd_nxt, TcpFlags::ACK, Vec::new());
+        self.note_ack_sent();
+        ctx.out.push_back(self.outgoing(seg));
+    }
+
+    /// RFC 5961 §3.2/§4.2/§5.2 challenge ACK, rate-limited per §7.
+    pub fn challenge_ack(&mut self, ctx: &mut Ctx<'_>, trigger: ChallengeTrigger) {
+        if ctx.limiter.allow(ctx.now, ctx.policy.challenge_ack_limit) {
+            ctx.emit(TcpEvent::ChallengeAck {
+                conn: self.tuple,
+                trigger,
+            });
+            self.send_ack_now(ctx);
+        } else {
+            self.dropped(ctx, DropReason::ChallengeAckRateLimited);
+        }
+    }
+
+    pub fn dropped(&self, ctx: &mut Ctx<'_>, reason: DropReason) {
+        ctx.emit(TcpEvent::SegmentDropped {
+            conn: self.tuple,
+            state: self.state,
+            reason,
+        });
+    }
+
+    pub fn note_ack_sent(&mut self) {
+        self.ack_now = false;
+        self.unacked_segs = 0;
+        self.delack_at = None;
+        self.rcv_adv = self.rcv_wnd();
+    }
+
+    /// Options for our SYN / SYN-ACK: MSS always (RFC 9293 §3.7.1 SHOULD), window scale per
+    /// RFC 7323 §2.2 (on SYN-ACK only if the peer offered it).
+    pub fn syn_options(&self, policy: &TcpPolicy, syn_ack: bool) -> Vec<TcpOption> {
+        let mut o = vec![TcpOption::MaxSegmentSize(policy.mss)];
+        if let Some(s) = policy.window_scale {
+            if !syn_ack || self.ws_active {
+                o.push(TcpOption::NoOp);
+                o.push(TcpOption::WindowScale(s.min(MAX_WSCALE)));
+            }
+        }
+        o
+    }
+
+    /// Take the peer's SYN options: MSS (RFC 9293 §3.7.1) and window scale (RFC 7323 §2.2).
+    pub fn take_syn_options(&mut self, policy: &TcpPolicy, seg: &TcpRepr, we_offered_ws: bool) {
+        let peer_mss = seg.mss().map_or(DEFAULT_MSS, usize::from);
+        self.snd_mss = peer_mss.min(usize::from(policy.mss)).max(MIN_MSS);
+        match (seg.window_scale(), policy.window_scale) {
+            (Some(peer), Some(ours)) if we_offered_ws => {
+                self.ws_active = true;
+                self.snd_scale = peer.min(MAX_WSCALE);
+                self.rcv_scale = ours.min(MAX_WSCALE);
+            }
+            _ => {
+                self.ws_active = false;
+                self.snd_scale = 0;
+                self.rcv_scale = 0;
+            }
+        }
+    }
+
+    /// RFC 9293 §3.10.7.4 first check: the four-case acceptability test.
+    pub fn seq_acceptable(&self, seq: SeqNumber, len: usize) -> bool {
+        let wnd = self.rcv_wnd();
+        let lo = self.rcv_nxt;
+        let hi = lo + wnd;
+        match (len, wnd) {
+            (0, 0) => seq == lo,
+            (0, _) => seq.in_range(lo, hi),
+            (_, 0) => false,
+            (_, _) => seq.in_range(lo, hi) || (seq + (len as u32 - 1)).in_range(lo, hi),
+        }
+    }
+}
