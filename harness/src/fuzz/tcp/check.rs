@@ -119,8 +119,12 @@ pub fn connections(index: usize, tcp: &Tcp) -> Result<(), Violation> {
     Ok(())
 }
 
-/// After `handle_timeout(now)` every due timer has run: the next deadline is in the future
-/// (otherwise a driver loop calling `handle_timeout` at `poll_at` would spin).
+/// How many extra `handle_timeout(now)` calls a due deadline may take to clear.
+pub const MAX_TIMEOUT_ROUNDS: usize = 16;
+
+/// After `handle_timeout(now)` (repeated at most [`MAX_TIMEOUT_ROUNDS`] times while a deadline
+/// is still due) the next deadline is in the future: otherwise a driver loop calling
+/// `handle_timeout` at `poll_at` would spin.
 pub fn deadline_after_timeout(
     index: usize,
     now: Instant,
