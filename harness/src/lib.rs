@@ -1,6 +1,17 @@
 //! `harness`: drives TCP stacks — simulator, scripts, oracles, pcap, hunt — and the CLI.
 
+pub mod capture;
+pub mod cli;
+pub mod dut;
 pub mod fuzz;
+pub mod ladder;
+pub mod location;
+pub mod oracle;
 pub mod pcap;
 pub mod render;
+pub mod run;
+pub mod scenario;
 pub mod script;
+pub mod sim;
+pub mod stacks;
+pub mod trace;

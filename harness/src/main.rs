@@ -1,3 +1,113 @@
-fn main() {
-    println!("harness: under construction");
+//! The `harness` command line. See `harness --help` and the project README.
+//! Exit codes for every subcommand: 0 all passed / nothing found, 1 a failure, divergence or
+//! finding, 2 bad usage or bad input.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Fuzzing and conformance harness for TCP and ARP",
+    long_about = "Runs packetdrill-style conformance scripts and multi-host scenarios against TCP \
+stacks on a virtual clock, reports RST loss, TIME-WAIT assassination and half-open connections, \
+and draws exchanges as ladder diagrams.\n\nExit codes: 0 all passed / nothing found, 1 a failure \
+or finding, 2 bad usage or bad input."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run scripts (.pkt) and scenarios (.toml); directories are searched recursively.
+    Run {
+        /// Files or directories (default: conformance/).
+        paths: Vec<PathBuf>,
+        /// The stack under test.
+        #[arg(long, default_value = "reference")]
+        stack: String,
+        /// A named profile for every host/stack (default: what each file asks for).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Override one knob, e.g. tcp.time_wait_rst=ignore (repeatable).
+        #[arg(long = "set", value_name = "KNOB=VALUE")]
+        set: Vec<String>,
+        /// Write pcaps of every run into this directory.
+        #[arg(long)]
+        pcap_dir: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+        /// Parallel workers (runs are independent; output order does not change).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Seed for scenarios (default: what each file says).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// List profiles, or print every knob of one profile.
+    Profiles {
+        /// A profile name.
+        name: Option<String>,
+    },
+    /// Draw a pcap, script or scenario run as a ladder diagram.
+    Ladder {
+        file: PathBuf,
+        /// Also write SVG here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+    /// Run a script or scenario once and keep the capture.
+    Record {
+        file: PathBuf,
+        #[arg(long, default_value = "reference")]
+        stack: String,
+        #[arg(long)]
+        pcap: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match harness::cli::dispatch(cli.cmd.into()) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("harness: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+impl From<Cmd> for harness::cli::Command {
+    fn from(c: Cmd) -> Self {
+        use harness::cli::Command as C;
+        match c {
+            Cmd::Run {
+                paths,
+                stack,
+                profile,
+                set,
+                pcap_dir,
+                format,
+                jobs,
+                seed,
+            } => C::Run {
+                paths,
+                stack,
+                profile,
+                set,
+                pcap_dir,
+                json: format == "json",
+                jobs,
+                seed,
+            },
+            Cmd::Profiles { name } => C::Profiles { name },
+            Cmd::Ladder { file, svg } => C::Ladder { file, svg },
+            Cmd::Record { file, stack, pcap } => C::Record { file, stack, pcap },
+        }
+    }
 }

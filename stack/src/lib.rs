@@ -7,6 +7,7 @@
 
 pub mod arp;
 pub mod event;
+pub mod host;
 pub mod ip;
 pub mod policy;
 pub mod rand;

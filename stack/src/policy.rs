@@ -894,3 +894,204 @@ static KNOBS: &[KnobDef] = &[
         arp.max_requests
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[test]
+    fn every_profile_name_resolves_and_is_named() {
+        for n in Profile::names() {
+            let p = Profile::named(n).expect("known");
+            assert_eq!(p.name, *n);
+        }
+        assert_eq!(Profile::default(), Profile::rfc9293());
+    }
+
+    #[test]
+    fn unknown_profile_lists_the_names() {
+        let e = Profile::named("bsd").unwrap_err();
+        let msg = e.to_string();
+        for n in Profile::names() {
+            assert!(msg.contains(n), "{msg}");
+        }
+    }
+
+    /// Every knob: set it to a value different from the current one, read it back.
+    #[rstest]
+    fn every_knob_settable_and_read_back(
+        #[values(
+            "rfc793", "rfc1337", "rfc5961", "rfc9293", "linux", "windows", "hardened"
+        )]
+        name: &str,
+    ) {
+        let mut p = Profile::named(name).expect("profile");
+        for k in p.knobs() {
+            let candidates = [
+                "on",
+                "off",
+                "7",
+                "1",
+                "300s",
+                "250ms",
+                "1.5s",
+                "ignore",
+                "close",
+                "accept",
+                "reject",
+                "random",
+                "fixed:4294967295",
+                "keep-newest",
+                "drop-newest",
+                "una-minus-one",
+                "data-byte",
+                "3",
+            ];
+            let mut changed = false;
+            for c in candidates {
+                let before = p.clone();
+                if p.set(k.name, c).is_ok() {
+                    let now = p.get(k.name).expect("get");
+                    if now != k.value {
+                        changed = true;
+                        // Round trip: setting the printed value gives the same profile.
+                        let mut q = p.clone();
+                        q.set(k.name, &now).expect("printed value parses");
+                        assert_eq!(q, p);
+                        break;
+                    }
+                } else {
+                    assert_eq!(p, before, "failed set must not change {}", k.name);
+                }
+            }
+            assert!(changed, "knob {} could not be changed", k.name);
+        }
+    }
+
+    #[rstest]
+    #[case("tcp.time_wait_rst", "ignore")]
+    #[case("tcp.keepalive.idle", "300s")]
+    #[case("tcp.keepalive.intvl", "1.5s")]
+    #[case("tcp.delayed_ack", "off")]
+    #[case("tcp.delayed_ack", "40ms")]
+    #[case("arp.queue_depth", "1")]
+    #[case("arp.overflow", "keep-newest")]
+    #[case("tcp.isn", "zero")]
+    #[case("tcp.window_scale", "14")]
+    #[case("tcp.user_timeout", "30s")]
+    fn named_examples(#[case] knob: &str, #[case] value: &str) {
+        let mut p = Profile::rfc9293();
+        p.apply(&format!("{knob}={value}")).expect("apply");
+        let want = if value == "1.5s" { "1500ms" } else { value };
+        assert_eq!(p.get(knob).expect("get"), want);
+    }
+
+    #[rstest]
+    #[case("tcp.time_wait_rst", "maybe", "close|ignore")]
+    #[case("tcp.rfc5961", "perhaps", "on|off")]
+    #[case("tcp.keepalive.idle", "300", "duration")]
+    #[case("tcp.keepalive.idle", "5 parsecs", "duration")]
+    #[case("tcp.mss", "-1", "integer")]
+    #[case("tcp.window_scale", "15", "0-14")]
+    #[case("arp.overflow", "drop-all", "keep-newest|drop-oldest|drop-newest")]
+    #[case("tcp.isn", "fixed:x", "fixed:<u32>")]
+    fn bad_values_name_the_allowed_ones(
+        #[case] knob: &str,
+        #[case] value: &str,
+        #[case] hint: &str,
+    ) {
+        let mut p = Profile::rfc9293();
+        let e = p.set(knob, value).unwrap_err();
+        assert!(matches!(e, PolicyError::BadValue { .. }));
+        assert!(e.to_string().contains(hint), "{e}");
+        assert_eq!(p, Profile::rfc9293());
+    }
+
+    #[test]
+    fn unknown_knob_and_missing_equals() {
+        let mut p = Profile::rfc9293();
+        let e = p.set("tcp.nonsense", "1").unwrap_err();
+        assert!(matches!(e, PolicyError::UnknownKnob { .. }));
+        assert!(e.to_string().contains("tcp.time_wait_rst"));
+        assert!(matches!(
+            p.apply("tcp.msl"),
+            Err(PolicyError::MissingEquals(_))
+        ));
+    }
+
+    #[test]
+    fn display_prints_every_knob_once_in_order() {
+        let p = Profile::linux();
+        let text = p.to_string();
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        let names = Profile::knob_names();
+        assert_eq!(lines.len(), names.len());
+        for (l, n) in lines.iter().zip(names) {
+            assert!(l.starts_with(&format!("{n} = ")), "{l}");
+        }
+        assert!(Profile::knobs(&p).iter().all(|k| !k.doc.is_empty()));
+    }
+
+    #[test]
+    fn profiles_differ_where_documented() {
+        let (r793, r1337, linux, win, hard) = (
+            Profile::rfc793(),
+            Profile::rfc1337(),
+            Profile::linux(),
+            Profile::windows(),
+            Profile::hardened(),
+        );
+        assert_eq!(r793.tcp.time_wait_rst, TimeWaitRst::Close);
+        assert!(!r793.tcp.rfc5961);
+        assert_eq!(r1337.tcp.time_wait_rst, TimeWaitRst::Ignore);
+        assert!(Profile::rfc5961().tcp.rfc5961);
+        assert_eq!(linux.tcp.msl * 2, Duration::from_secs(60));
+        assert_eq!(linux.tcp.rto_min, Duration::from_millis(200));
+        assert_eq!(linux.tcp.rto_max, Duration::from_secs(120));
+        assert_eq!((linux.tcp.max_retries, linux.tcp.syn_retries), (15, 6));
+        assert_eq!(linux.tcp.keepalive.probes, 9);
+        assert!(linux.tcp.keepalive.rst_on_drop);
+        assert_eq!(linux.tcp.syn_in_time_wait, SynInTimeWait::Accept);
+        assert_eq!(linux.arp.queue_depth, 101);
+        assert_eq!(win.tcp.msl * 2, Duration::from_secs(240));
+        assert_eq!(win.tcp.keepalive.interval, Duration::from_secs(1));
+        assert_eq!(win.tcp.keepalive.probes, 10);
+        assert_eq!(win.tcp.max_retries, 5);
+        assert_eq!(
+            (win.arp.queue_depth, win.arp.overflow),
+            (1, QueueOverflow::KeepNewest)
+        );
+        assert!(hard.tcp.keepalive.enabled);
+        assert_eq!(hard.tcp.keepalive.idle, Duration::from_secs(300));
+        assert_eq!(hard.tcp.time_wait_rst, TimeWaitRst::Ignore);
+        assert_eq!(hard.tcp.syn_in_time_wait, SynInTimeWait::Reject);
+        assert_ne!(r793, r1337, "diffable");
+    }
+
+    #[rstest]
+    #[case("300s", 300_000_000)]
+    #[case("250ms", 250_000)]
+    #[case("1.5s", 1_500_000)]
+    #[case("100us", 100)]
+    #[case("2m", 120_000_000)]
+    #[case(".5s", 500_000)]
+    fn durations_parse(#[case] s: &str, #[case] us: u64) {
+        assert_eq!(parse_duration(s), Some(Duration::from_micros(us)));
+        assert_eq!(
+            parse_duration(&format_duration(Duration::from_micros(us))),
+            Some(Duration::from_micros(us))
+        );
+    }
+
+    #[rstest]
+    #[case("")]
+    #[case("s")]
+    #[case("10")]
+    #[case("1.0000001s")]
+    #[case("1.2.3s")]
+    #[case("99999999999999999999s")]
+    fn bad_durations_rejected(#[case] s: &str) {
+        assert_eq!(parse_duration(s), None);
+    }
+}

@@ -56,6 +56,7 @@ mod lexer;
 mod packet;
 mod parser;
 mod print;
+pub mod runner;
 mod syscall;
 
 #[cfg(test)]

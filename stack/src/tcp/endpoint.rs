@@ -707,9 +707,14 @@ impl Tcp {
         Ok(())
     }
 
-    fn abort_inner(&mut self, now: Instant, h: SocketHandle, _linger: bool) {
+    fn abort_inner(&mut self, now: Instant, h: SocketHandle, linger: bool) {
         let Some(Sock::Conn(tcb)) = self.sockets.get_mut(&h) else {
             return;
+        };
+        let why = if linger {
+            DropCause::ZeroLinger
+        } else {
+            DropCause::UserAbort
         };
         let mut ctx = ctx!(self, now);
         match tcb.state {
@@ -720,10 +725,10 @@ impl Tcp {
             | State::CloseWait => {
                 let seq = tcb.snd_nxt;
                 tcb.send_rst(&mut ctx, seq, None, RstReason::UserAbort);
-                tcb.drop_connection(&mut ctx, DropCause::UserAbort, None, Cause::UserAbort);
+                tcb.drop_connection(&mut ctx, why, None, Cause::UserAbort);
             }
             State::Closed => {}
-            _ => tcb.drop_connection(&mut ctx, DropCause::UserAbort, None, Cause::UserAbort),
+            _ => tcb.drop_connection(&mut ctx, why, None, Cause::UserAbort),
         }
         tcb.rx.clear();
     }

@@ -208,8 +208,11 @@ pub enum DropCause {
     UserTimeout,
     /// An RST arrived (or we reset the connection in reply to a bad segment).
     Reset,
-    /// The user aborted (ABORT, or CLOSE with SO_LINGER 0): deliberate, not an assassination.
+    /// The user called ABORT: deliberate, not an assassination.
     UserAbort,
+    /// The user called CLOSE with SO_LINGER 0 (RFC 9293 §3.10.4 turned into ABORT): the RST
+    /// replaces the FIN and TIME-WAIT is skipped on purpose.
+    ZeroLinger,
 }
 
 impl DropCause {
@@ -220,6 +223,7 @@ impl DropCause {
             DropCause::UserTimeout => "user-timeout",
             DropCause::Reset => "reset",
             DropCause::UserAbort => "user-abort",
+            DropCause::ZeroLinger => "zero-linger",
         }
     }
 }

@@ -260,7 +260,7 @@ impl Driver {
         // A deadline still due after `handle_timeout` is tolerated a bounded number of times
         // (a call may run one timer at a time); one that never clears would spin a driver loop.
         for _ in 0..check::MAX_TIMEOUT_ROUNDS {
-            if !self.tcp.poll_at().is_some_and(|t| t <= to) {
+            if self.tcp.poll_at().is_none_or(|t| t > to) {
                 break;
             }
             self.tcp.handle_timeout(to);

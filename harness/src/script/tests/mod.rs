@@ -1,3 +1,4 @@
 //! Tests of the whole parser: malformed corpus, well-formed scripts, round trips, proptests.
 
+mod malformed;
 mod wellformed;

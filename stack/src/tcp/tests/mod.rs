@@ -1,1 +1,12 @@
+//! TCP tests: a packetdrill-like kit (`send!`, `recv!`, `recv_nothing!`), state fixtures, rstest
+//! tables of SEGMENT ARRIVES per state, proptest invariants, two-endpoint transfers, keepalive,
+//! incident D and profiles.
 
+#[macro_use]
+mod kit;
+mod arrive_table;
+mod incident_d;
+mod keepalive;
+mod pair;
+mod props;
+mod timers;

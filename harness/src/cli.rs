@@ -1,0 +1,207 @@
+//! The subcommands behind `harness` (kept in the library so tests can call them).
+
+use crate::run::{self, FileResult, RunError, RunOptions};
+use crate::scenario::Overrides;
+use stack::policy::Profile;
+use std::path::{Path, PathBuf};
+
+/// A parsed command line.
+pub enum Command {
+    Run {
+        paths: Vec<PathBuf>,
+        stack: String,
+        profile: Option<String>,
+        set: Vec<String>,
+        pcap_dir: Option<PathBuf>,
+        json: bool,
+        jobs: usize,
+        seed: Option<u64>,
+    },
+    Profiles {
+        name: Option<String>,
+    },
+    Ladder {
+        file: PathBuf,
+        svg: Option<PathBuf>,
+    },
+    Record {
+        file: PathBuf,
+        stack: String,
+        pcap: PathBuf,
+    },
+}
+
+/// Runs a command; `Ok(exit code)`, or `Err` for bad input (exit 2).
+pub fn dispatch(cmd: Command) -> Result<u8, String> {
+    match cmd {
+        Command::Run {
+            paths,
+            stack,
+            profile,
+            set,
+            pcap_dir,
+            json,
+            jobs,
+            seed,
+        } => run_cmd(paths, stack, profile, set, pcap_dir, json, jobs, seed),
+        Command::Profiles { name } => profiles(name.as_deref()),
+        Command::Ladder { file, svg } => ladder(&file, svg.as_deref()),
+        Command::Record { file, stack, pcap } => record(&file, &stack, &pcap),
+    }
+}
+
+fn parse_sets(set: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for s in set {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| format!("--set {s}: expected KNOB=VALUE"))?;
+        // Validate the knob and value now, against the default profile.
+        Profile::default()
+            .set(k.trim(), v.trim())
+            .map_err(|e| format!("--set {s}: {e}"))?;
+        out.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    Ok(out)
+}
+
+/// Runs one file of any kind.
+pub fn run_file(path: &Path, opts: &RunOptions) -> Result<Vec<FileResult>, RunError> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => Ok(vec![run::run_scenario(path, opts)?]),
+        Some("pkt") => crate::script::runner::run_script_file(path, opts),
+        _ => Err(RunError::Input(format!(
+            "{}: not a .pkt script or .toml scenario",
+            path.display()
+        ))),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_cmd(
+    paths: Vec<PathBuf>,
+    stack: String,
+    profile: Option<String>,
+    set: Vec<String>,
+    pcap_dir: Option<PathBuf>,
+    json: bool,
+    jobs: usize,
+    seed: Option<u64>,
+) -> Result<u8, String> {
+    if !crate::stacks::KINDS.contains(&stack.as_str()) {
+        return Err(format!(
+            "unknown or unavailable stack `{stack}` (available: {})",
+            crate::stacks::KINDS.join(", ")
+        ));
+    }
+    if let Some(p) = &profile {
+        Profile::named(p).map_err(|e| e.to_string())?;
+    }
+    let knobs = parse_sets(&set)?;
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("conformance")]
+    } else {
+        paths
+    };
+    let files = run::collect(&paths).map_err(|e| e.to_string())?;
+    if files.is_empty() {
+        return Err(format!(
+            "no .pkt or .toml files under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let opts = RunOptions {
+        stack: Some(stack),
+        overrides: Overrides {
+            profile,
+            knobs,
+            seed,
+        },
+        pcap_dir,
+    };
+    let results = run_parallel(&files, &opts, jobs.max(1))?;
+    if json {
+        println!("{}", run::render_json(&results));
+    } else {
+        print!("{}", run::render_text(&results));
+    }
+    Ok(if results.iter().all(|r| r.passed) {
+        0
+    } else {
+        1
+    })
+}
+
+/// Runs files on `jobs` threads; results come back in file order.
+fn run_parallel(
+    files: &[PathBuf],
+    opts: &RunOptions,
+    jobs: usize,
+) -> Result<Vec<FileResult>, String> {
+    let mut slots: Vec<Option<Result<Vec<FileResult>, RunError>>> =
+        (0..files.len()).map(|_| None).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots_m = std::sync::Mutex::new(&mut slots);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(files.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(f) = files.get(i) else { break };
+                let r = run_file(f, opts);
+                if let Ok(mut g) = slots_m.lock() {
+                    g[i] = Some(r);
+                }
+            });
+        }
+    });
+    let mut out = Vec::new();
+    for (i, s) in slots.into_iter().enumerate() {
+        match s {
+            Some(Ok(v)) => out.extend(v),
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err(format!("{}: not run", files[i].display())),
+        }
+    }
+    Ok(out)
+}
+
+fn profiles(name: Option<&str>) -> Result<u8, String> {
+    match name {
+        None => {
+            for n in Profile::names() {
+                let p = Profile::named(n).map_err(|e| e.to_string())?;
+                println!("{n:<10} {}", p.description);
+            }
+        }
+        Some(n) => {
+            let p = Profile::named(n).map_err(|e| e.to_string())?;
+            println!("profile {}: {}", p.name, p.description);
+            for k in p.knobs() {
+                println!("{:<32} = {:<14} # {}", k.name, k.value, k.doc);
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn ladder(file: &Path, svg: Option<&Path>) -> Result<u8, String> {
+    let ladder = crate::capture::ladder_of(file)?;
+    print!("{}", crate::ladder::ladder_text(&ladder));
+    if let Some(out) = svg {
+        std::fs::write(out, crate::ladder::ladder_svg(&ladder))
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    Ok(0)
+}
+
+fn record(file: &Path, stack: &str, pcap: &Path) -> Result<u8, String> {
+    let _ = stack;
+    let frames = crate::capture::frames_of(file)?;
+    crate::pcap::write_pcap_file(pcap, &frames).map_err(|e| e.to_string())?;
+    println!("wrote {} frames to {}", frames.len(), pcap.display());
+    Ok(0)
+}

@@ -1,0 +1,162 @@
+//! The stack-under-test trait: everything the simulator and the script runner need from a TCP
+//! stack — frames in, frames out, deadlines, a small socket API and optional introspection.
+//!
+//! Errors are POSIX `errno`s ([`Errno`]) because that is the vocabulary packetdrill scripts and
+//! real kernels share, so one script can run against every stack.
+
+use core::fmt;
+use core::net::SocketAddrV4;
+use stack::tcp::{FourTuple, State};
+use stack::{Duration, Event, Instant};
+
+/// A socket descriptor inside one stack under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SockId(pub u32);
+
+/// The errors a socket call can return, by POSIX name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Errno {
+    /// Resource temporarily unavailable (nothing to accept/read, buffer full).
+    EAGAIN,
+    EINPROGRESS,
+    ECONNRESET,
+    ECONNREFUSED,
+    ETIMEDOUT,
+    ENOTCONN,
+    EPIPE,
+    EINVAL,
+    EBADF,
+    EADDRINUSE,
+    EISCONN,
+    EALREADY,
+    ENOPROTOOPT,
+    EOPNOTSUPP,
+}
+
+impl Errno {
+    pub const ALL: [Errno; 14] = [
+        Errno::EAGAIN,
+        Errno::EINPROGRESS,
+        Errno::ECONNRESET,
+        Errno::ECONNREFUSED,
+        Errno::ETIMEDOUT,
+        Errno::ENOTCONN,
+        Errno::EPIPE,
+        Errno::EINVAL,
+        Errno::EBADF,
+        Errno::EADDRINUSE,
+        Errno::EISCONN,
+        Errno::EALREADY,
+        Errno::ENOPROTOOPT,
+        Errno::EOPNOTSUPP,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Errno::EAGAIN => "EAGAIN",
+            Errno::EINPROGRESS => "EINPROGRESS",
+            Errno::ECONNRESET => "ECONNRESET",
+            Errno::ECONNREFUSED => "ECONNREFUSED",
+            Errno::ETIMEDOUT => "ETIMEDOUT",
+            Errno::ENOTCONN => "ENOTCONN",
+            Errno::EPIPE => "EPIPE",
+            Errno::EINVAL => "EINVAL",
+            Errno::EBADF => "EBADF",
+            Errno::EADDRINUSE => "EADDRINUSE",
+            Errno::EISCONN => "EISCONN",
+            Errno::EALREADY => "EALREADY",
+            Errno::ENOPROTOOPT => "ENOPROTOOPT",
+            Errno::EOPNOTSUPP => "EOPNOTSUPP",
+        }
+    }
+
+    /// Parses a name such as `ECONNRESET` (`EWOULDBLOCK` is an alias of `EAGAIN`).
+    pub fn from_name(s: &str) -> Option<Errno> {
+        if s == "EWOULDBLOCK" {
+            return Some(Errno::EAGAIN);
+        }
+        Errno::ALL.into_iter().find(|e| e.name() == s)
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Socket options the harness can set, with the values scripts and scenarios use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockOpt {
+    KeepAlive(bool),
+    KeepIdle(Duration),
+    KeepIntvl(Duration),
+    KeepCnt(u32),
+    /// `SO_LINGER`: `None` = off, `Some(0)` = abort with RST on close.
+    Linger(Option<Duration>),
+    NoDelay(bool),
+    UserTimeout(Duration),
+    ReuseAddr(bool),
+    RecvBuf(usize),
+    SendBuf(usize),
+}
+
+/// Which option to read back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockOptName {
+    KeepAlive,
+    KeepIdle,
+    KeepIntvl,
+    KeepCnt,
+    Linger,
+    NoDelay,
+    UserTimeout,
+    ReuseAddr,
+    RecvBuf,
+    SendBuf,
+}
+
+/// A stack under test. Polling order each step: `handle_frame` for every arriving frame,
+/// `handle_timeout` when `poll_at` is due, then `poll_transmit` until it returns `None`.
+pub trait Dut {
+    /// Short name for reports (`reference`, `smoltcp`, `linux`).
+    fn kind(&self) -> &'static str;
+    fn handle_frame(&mut self, now: Instant, frame: &[u8]);
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>>;
+    fn poll_at(&self) -> Option<Instant>;
+    /// Stack events since the last call (empty for stacks that log none).
+    fn take_events(&mut self) -> Vec<Event>;
+
+    fn listen(&mut self, now: Instant, port: u16, backlog: usize) -> Result<SockId, Errno>;
+    fn accept(&mut self, now: Instant, listener: SockId) -> Result<SockId, Errno>;
+    /// Starts an active open from an ephemeral (or given, if non-zero) local port.
+    fn connect(
+        &mut self,
+        now: Instant,
+        local_port: u16,
+        remote: SocketAddrV4,
+    ) -> Result<SockId, Errno>;
+    fn send(&mut self, now: Instant, s: SockId, data: &[u8]) -> Result<usize, Errno>;
+    /// Reads into `buf`; `Ok(0)` is end of stream, `Err(EAGAIN)` nothing yet.
+    fn recv(&mut self, now: Instant, s: SockId, buf: &mut [u8]) -> Result<usize, Errno>;
+    fn close(&mut self, now: Instant, s: SockId) -> Result<(), Errno>;
+    fn shutdown_write(&mut self, now: Instant, s: SockId) -> Result<(), Errno>;
+    fn abort(&mut self, now: Instant, s: SockId) -> Result<(), Errno>;
+    fn set_option(&mut self, s: SockId, opt: SockOpt) -> Result<(), Errno>;
+    fn get_option(&self, s: SockId, name: SockOptName) -> Result<SockOpt, Errno>;
+    /// `SO_ERROR`: the pending error, reported once.
+    fn take_error(&mut self, s: SockId) -> Option<Errno>;
+    /// TCP state of a socket, where the stack can tell.
+    fn state(&self, s: SockId) -> Option<State>;
+    fn four_tuple(&self, s: SockId) -> Option<FourTuple>;
+    /// Every connection the stack holds (for oracles), in a deterministic order.
+    fn connections(&self) -> Vec<(FourTuple, State)>;
+    /// Forgets every connection without sending anything (a reboot / crash).
+    fn reboot(&mut self, now: Instant);
+    /// Removes a dynamic ARP entry so the next packet to `addr` must resolve it again.
+    /// Returns false when the stack cannot do that.
+    fn expire_neighbor(&mut self, _now: Instant, _addr: core::net::Ipv4Addr) -> bool {
+        false
+    }
+}

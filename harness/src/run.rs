@@ -1,0 +1,228 @@
+//! `harness run`: runs scripts (`.pkt`) and scenarios (`.toml`), judges them, and reports a
+//! per-group pass/fail table (text) or one JSON object.
+
+use crate::oracle::Finding;
+use crate::scenario::{Overrides, Scenario};
+use crate::trace::{Fate, Trace, TraceKind};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// What one file produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileResult {
+    /// `scenario` or `script`.
+    pub kind: &'static str,
+    pub name: String,
+    pub file: String,
+    /// The group the file is reported under (its RFC folder, or `scenarios`).
+    pub group: String,
+    /// The profile the file ran under (scripts may run under several).
+    pub profile: Option<String>,
+    pub passed: bool,
+    /// Failed expectations or the first mismatch, human-readable.
+    pub failures: Vec<String>,
+    pub findings: Vec<Finding>,
+    /// Pcap files written for this run.
+    pub pcaps: Vec<String>,
+}
+
+/// Bad input that stops a run (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Input(String),
+}
+
+/// Settings shared by every file of a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub stack: Option<String>,
+    pub overrides: Overrides,
+    pub pcap_dir: Option<PathBuf>,
+}
+
+/// Collects `.pkt` and `.toml` files below `paths`, sorted (directories recursively).
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out).map_err(|e| RunError::Input(format!("{}: {e}", p.display())))?;
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(RunError::Input(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("pkt" | "toml")) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// The group a file belongs to: `scenarios` for scenarios, else its parent folder's name.
+pub fn group_of(path: &Path) -> String {
+    if path.extension().and_then(|e| e.to_str()) == Some("toml") {
+        return "scenarios".into();
+    }
+    path.parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| ".".into())
+}
+
+/// Writes one pcap per segment of `trace` into `dir` as `<stem>.pcap` (one segment) or
+/// `<stem>.<segment>.pcap`, returning the paths.
+pub fn write_pcaps(dir: &Path, stem: &str, trace: &Trace) -> Result<Vec<String>, RunError> {
+    std::fs::create_dir_all(dir).map_err(|e| RunError::Input(format!("{}: {e}", dir.display())))?;
+    let nsegs = trace.meta.segment_names.len();
+    let mut written = Vec::new();
+    for (i, seg) in trace.meta.segment_names.iter().enumerate() {
+        let frames: Vec<(stack::Instant, Vec<u8>)> = trace
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                TraceKind::Frame(f) if f.segment.0 == i => Some((f.time, f.bytes.clone())),
+                _ => None,
+            })
+            .collect();
+        let name = if nsegs == 1 {
+            format!("{stem}.pcap")
+        } else {
+            format!("{stem}.{seg}.pcap")
+        };
+        let path = dir.join(name);
+        crate::pcap::write_pcap_file(&path, &frames).map_err(|e| RunError::Input(e.to_string()))?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
+}
+
+/// Runs one scenario file.
+pub fn run_scenario(path: &Path, opts: &RunOptions) -> Result<FileResult, RunError> {
+    let sc = Scenario::load(path).map_err(|e| RunError::Input(e.to_string()))?;
+    let mut ov = opts.overrides.clone();
+    if ov.profile.is_none() {
+        ov.profile = None;
+    }
+    let res = sc.run(&ov).map_err(|e| RunError::Input(e.to_string()))?;
+    let pcaps = match &opts.pcap_dir {
+        Some(d) => write_pcaps(d, &res.name, &res.trace)?,
+        None => Vec::new(),
+    };
+    Ok(FileResult {
+        kind: "scenario",
+        name: res.name.clone(),
+        file: path.display().to_string(),
+        group: group_of(path),
+        profile: opts.overrides.profile.clone(),
+        passed: res.passed(),
+        failures: res
+            .verdicts
+            .iter()
+            .filter(|v| !v.ok)
+            .map(|v| format!("{}: got {}", v.what, v.detail))
+            .collect(),
+        findings: res.findings,
+        pcaps,
+    })
+}
+
+/// Frames dropped by impairments in a trace (for summaries).
+pub fn dropped_frames(trace: &Trace) -> usize {
+    trace
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, TraceKind::Frame(f) if matches!(f.fate, Fate::Dropped(_))))
+        .count()
+}
+
+/// Per-group counts, in group order.
+pub fn table(results: &[FileResult]) -> Vec<(String, usize, usize)> {
+    let mut groups: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for r in results {
+        let g = groups.entry(r.group.clone()).or_default();
+        if r.passed {
+            g.0 += 1;
+        } else {
+            g.1 += 1;
+        }
+    }
+    groups.into_iter().map(|(k, (p, f))| (k, p, f)).collect()
+}
+
+/// The text report.
+pub fn render_text(results: &[FileResult]) -> String {
+    let mut s = String::new();
+    for r in results {
+        let status = if r.passed { "ok  " } else { "FAIL" };
+        let prof = r
+            .profile
+            .as_ref()
+            .map_or(String::new(), |p| format!(" [{p}]"));
+        s.push_str(&format!("{status} {}{prof}\n", r.file));
+        for f in &r.failures {
+            s.push_str(&format!("       {f}\n"));
+        }
+        for f in &r.findings {
+            s.push_str(&format!("       finding: {f}\n"));
+        }
+    }
+    s.push('\n');
+    s.push_str(&format!(
+        "{:<24} {:>6} {:>6}\n",
+        "group", "passed", "failed"
+    ));
+    let (mut tp, mut tf) = (0, 0);
+    for (g, p, f) in table(results) {
+        s.push_str(&format!("{g:<24} {p:>6} {f:>6}\n"));
+        tp += p;
+        tf += f;
+    }
+    s.push_str(&format!("{:<24} {tp:>6} {tf:>6}\n", "total"));
+    s.push_str(&format!("{tp} passed, {tf} failed\n"));
+    s
+}
+
+/// The JSON report: `{"summary": {...}, "results": [...], "findings": [...]}`.
+pub fn render_json(results: &[FileResult]) -> String {
+    let passed = results.iter().filter(|r| r.passed).count();
+    let findings: Vec<serde_json::Value> = results
+        .iter()
+        .flat_map(|r| {
+            r.findings.iter().map(move |f| {
+                let mut v = serde_json::to_value(f).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("file".into(), serde_json::Value::String(r.file.clone()));
+                }
+                v
+            })
+        })
+        .collect();
+    let groups: Vec<serde_json::Value> = table(results)
+        .into_iter()
+        .map(|(g, p, f)| serde_json::json!({"group": g, "passed": p, "failed": f}))
+        .collect();
+    let obj = serde_json::json!({
+        "summary": {"total": results.len(), "passed": passed, "failed": results.len() - passed, "groups": groups},
+        "results": results,
+        "findings": findings,
+    });
+    serde_json::to_string_pretty(&obj).unwrap_or_default()
+}

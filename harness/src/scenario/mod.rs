@@ -1,0 +1,272 @@
+//! Scenarios: multi-host worlds described in TOML (`conformance/scenarios/*.toml`) — topology,
+//! stacks and profiles per host, applications, impairments, scheduled events, duration, seed —
+//! and the findings they expect. See [`spec`] for the format.
+
+mod build;
+pub mod spec;
+
+pub use build::{build, Built};
+
+use crate::location::{parse_duration, Location};
+use crate::oracle::{self, Finding, FindingKind, OracleConfig};
+use crate::trace::{AppEvent, Trace, TraceKind};
+use spec::ScenarioSpec;
+use stack::{Duration, Instant};
+use std::path::Path;
+
+/// A scenario error with its location.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{loc}: {msg}")]
+pub struct ScenarioError {
+    pub loc: Location,
+    pub msg: String,
+}
+
+/// A parsed scenario, ready to build and run.
+pub struct Scenario {
+    pub file: String,
+    pub text: String,
+    pub spec: ScenarioSpec,
+}
+
+/// Options that override what the file says.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub profile: Option<String>,
+    pub knobs: Vec<(String, String)>,
+    pub seed: Option<u64>,
+}
+
+impl Scenario {
+    pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let spec: ScenarioSpec = toml::from_str(text).map_err(|e| ScenarioError {
+            loc: Location::from_offset(file, text, e.span().map_or(0, |s| s.start)),
+            msg: e.message().to_string(),
+        })?;
+        Ok(Scenario {
+            file: file.to_string(),
+            text: text.to_string(),
+            spec,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            loc: Location {
+                file: file.clone(),
+                line: 0,
+                col: 0,
+            },
+            msg: format!("cannot read: {e}"),
+        })?;
+        Scenario::parse(&file, &text)
+    }
+
+    /// An error at a span of this file.
+    pub fn err(&self, span: core::ops::Range<usize>, msg: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            loc: Location::from_offset(&self.file, &self.text, span.start),
+            msg: msg.into(),
+        }
+    }
+
+    pub fn duration(&self, s: &toml::Spanned<String>) -> Result<Duration, ScenarioError> {
+        parse_duration(s.get_ref()).map_err(|m| self.err(s.span(), m))
+    }
+
+    pub fn name(&self) -> String {
+        self.spec.name.clone().unwrap_or_else(|| {
+            Path::new(&self.file)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Builds, runs and judges the scenario.
+    pub fn run(&self, ov: &Overrides) -> Result<ScenarioResult, ScenarioError> {
+        let built = build(self, ov)?;
+        let end = Instant::ZERO + built.duration;
+        let mut world = built.world;
+        let mut actions = built.actions;
+        actions.sort_by_key(|a| a.at);
+        let mut next = 0;
+        loop {
+            let stop = actions.get(next).map_or(end, |a| a.at.min(end));
+            world
+                .run_until(stop)
+                .map_err(|e| self.err(0..0, e.to_string()))?;
+            if stop >= end && actions.get(next).is_none_or(|a| a.at > end) {
+                break;
+            }
+            let a = &actions[next];
+            (a.apply)(&mut world);
+            world
+                .flush(world.now())
+                .map_err(|e| self.err(0..0, e.to_string()))?;
+            next += 1;
+        }
+        let events = world.events_processed();
+        let trace = world.into_trace();
+        let grace = match &self.spec.half_open_grace {
+            Some(g) => self.duration(g)?,
+            None => Duration::from_secs(5),
+        };
+        let findings = oracle::analyze(
+            &trace,
+            &OracleConfig {
+                half_open_grace: grace,
+            },
+        );
+        let verdicts = self.judge(&findings, &trace)?;
+        Ok(ScenarioResult {
+            name: self.name(),
+            file: self.file.clone(),
+            trace,
+            findings,
+            verdicts,
+            events_processed: events,
+        })
+    }
+
+    /// Compares findings and outcomes with what the file expects.
+    fn judge(&self, findings: &[Finding], trace: &Trace) -> Result<Vec<Verdict>, ScenarioError> {
+        let mut out = Vec::new();
+        let mut covered = vec![false; findings.len()];
+        for e in &self.spec.expect {
+            let Some(kind) = FindingKind::from_name(e.kind.get_ref()) else {
+                let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.name()).collect();
+                return Err(self.err(
+                    e.kind.span(),
+                    format!(
+                        "unknown finding kind `{}` (one of: {})",
+                        e.kind.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
+            };
+            let want_dur = match &e.duration {
+                Some(d) => Some(self.duration(d)?),
+                None => None,
+            };
+            let matching: Vec<usize> = findings
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| {
+                    f.kind == kind
+                        && e.host
+                            .as_ref()
+                            .is_none_or(|h| &f.host == h || f.host.starts_with(&format!("{h}-")))
+                        && e.cause.as_ref().is_none_or(|c| {
+                            f.cause.as_deref().is_some_and(|fc| fc.contains(c.as_str()))
+                        })
+                })
+                .map(|(i, _)| i)
+                .collect();
+            for &i in &matching {
+                covered[i] = true;
+            }
+            let mut ok = matching.len() == e.count;
+            let mut detail = format!("{} × {}", matching.len(), kind);
+            if let Some(d) = want_dur {
+                let bad: Vec<String> = matching
+                    .iter()
+                    .filter(|&&i| findings[i].duration_us != Some(d.total_micros()))
+                    .map(|&i| {
+                        findings[i]
+                            .duration_us
+                            .map_or("none".into(), |u| Duration::from_micros(u).to_string())
+                    })
+                    .collect();
+                if !bad.is_empty() {
+                    ok = false;
+                    detail.push_str(&format!(", durations {} (want {d})", bad.join(", ")));
+                }
+            }
+            out.push(Verdict {
+                ok,
+                what: format!(
+                    "expect {} {}{}",
+                    e.count,
+                    kind,
+                    e.host
+                        .as_ref()
+                        .map_or(String::new(), |h| format!(" on {h}"))
+                ),
+                detail,
+            });
+        }
+        // Every finding must have been expected.
+        let unexpected: Vec<&Finding> = findings
+            .iter()
+            .zip(&covered)
+            .filter(|(_, c)| !**c)
+            .map(|(f, _)| f)
+            .collect();
+        if !unexpected.is_empty() {
+            out.push(Verdict {
+                ok: false,
+                what: "no unexpected findings".into(),
+                detail: unexpected
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+        if let Some(o) = &self.spec.outcome {
+            let (mut ok_n, mut failed_n, mut opened) = (0, 0, 0);
+            for ev in &trace.events {
+                if let TraceKind::App { event, .. } = &ev.kind {
+                    match event {
+                        AppEvent::RequestDone { .. } => ok_n += 1,
+                        AppEvent::RequestFailed { .. } | AppEvent::ConnectFailed { .. } => {
+                            failed_n += 1
+                        }
+                        AppEvent::Connected { .. } => opened += 1,
+                        _ => {}
+                    }
+                }
+            }
+            for (name, want, got) in [
+                ("requests_ok", o.requests_ok, ok_n),
+                ("requests_failed", o.requests_failed, failed_n),
+                ("connections_opened", o.connections_opened, opened),
+            ] {
+                if let Some(w) = want {
+                    out.push(Verdict {
+                        ok: w == got,
+                        what: format!("{name} = {w}"),
+                        detail: format!("{name} = {got}"),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One checked expectation.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Verdict {
+    pub ok: bool,
+    pub what: String,
+    pub detail: String,
+}
+
+/// What a scenario run produced.
+pub struct ScenarioResult {
+    pub name: String,
+    pub file: String,
+    pub trace: Trace,
+    pub findings: Vec<Finding>,
+    pub verdicts: Vec<Verdict>,
+    pub events_processed: u64,
+}
+
+impl ScenarioResult {
+    pub fn passed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.ok)
+    }
+}

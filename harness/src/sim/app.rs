@@ -1,0 +1,543 @@
+//! Applications that run on simulated hosts, enough to replay the founding incidents:
+//! a request/response client with a keep-alive pool and its own idle timeout, a server whose
+//! idle connections are reaped on a periodic tick (IIS: 120 s timeout, 5 s tick), and an
+//! application-level heartbeat (OpenSSH `ClientAliveInterval` × `ClientAliveCountMax`).
+//!
+//! The wire format is a minimal HTTP/1.1 so captures read naturally in Wireshark.
+
+use crate::dut::{Dut, Errno, SockId, SockOpt};
+use crate::trace::AppEvent;
+use core::net::SocketAddrV4;
+use stack::tcp::FourTuple;
+use stack::{Duration, Instant};
+
+/// An application on a host. `poll` is called after every change the host sees and at the
+/// app's own deadline.
+pub trait App {
+    fn poll(&mut self, now: Instant, dut: &mut dyn Dut, log: &mut Vec<AppEvent>);
+    fn poll_at(&self) -> Option<Instant>;
+}
+
+/// Keepalive settings an application puts on its sockets (`SO_KEEPALIVE` + `TCP_KEEP*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    pub idle: Duration,
+    pub interval: Duration,
+    pub probes: u32,
+}
+
+fn apply_keepalive(dut: &mut dyn Dut, s: SockId, ka: Option<Keepalive>) {
+    if let Some(k) = ka {
+        // Errors here mean the stack lacks the option; the run shows the consequence.
+        let _ = dut.set_option(s, SockOpt::KeepAlive(true));
+        let _ = dut.set_option(s, SockOpt::KeepIdle(k.idle));
+        let _ = dut.set_option(s, SockOpt::KeepIntvl(k.interval));
+        let _ = dut.set_option(s, SockOpt::KeepCnt(k.probes));
+    }
+}
+
+const PING: &[u8] = b"PING\n";
+const PONG: &[u8] = b"PONG\n";
+const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+fn request(n: usize, close: bool) -> Vec<u8> {
+    format!(
+        "GET /{n} HTTP/1.1\r\nHost: sim\r\nConnection: {}\r\n\r\n",
+        if close { "close" } else { "keep-alive" }
+    )
+    .into_bytes()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Removes every `token` from `buf`, returning how many there were.
+fn strip_all(buf: &mut Vec<u8>, token: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(i) = find(buf, token) {
+        buf.drain(i..i + token.len());
+        n += 1;
+    }
+    n
+}
+
+/// Reads everything available. `Ok(true)` = end of stream seen.
+fn drain_recv(
+    now: Instant,
+    dut: &mut dyn Dut,
+    s: SockId,
+    into: &mut Vec<u8>,
+) -> Result<bool, Errno> {
+    let mut buf = [0u8; 2048];
+    loop {
+        match dut.recv(now, s, &mut buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => into.extend_from_slice(&buf[..n]),
+            Err(Errno::EAGAIN) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How the server ends a connection it reaps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseBy {
+    /// Abortive close: RST (IIS / http.sys connection timeout).
+    Rst,
+    /// Orderly close: FIN.
+    Fin,
+}
+
+/// Server configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    pub port: u16,
+    /// Keep connections open after a response (HTTP keep-alive).
+    pub keep_alive: bool,
+    /// Idle time after which the reaper closes a connection (`None` = never).
+    pub idle_timeout: Option<Duration>,
+    /// Reaper period (IIS http.sys: 5 s).
+    pub tick: Duration,
+    pub close_by: CloseBy,
+    /// Application heartbeat: (interval, count max), as OpenSSH's ClientAlive*.
+    pub heartbeat: Option<(Duration, u32)>,
+    pub keepalive: Option<Keepalive>,
+}
+
+struct ServerConn {
+    sock: SockId,
+    buf: Vec<u8>,
+    last_activity: Instant,
+    pings_unanswered: u32,
+    next_ping: Option<Instant>,
+}
+
+/// A request/response server with an idle-connection reaper and an optional heartbeat.
+pub struct Server {
+    cfg: ServerConfig,
+    listener: Option<SockId>,
+    conns: Vec<ServerConn>,
+    next_tick: Instant,
+}
+
+impl Server {
+    pub fn new(cfg: ServerConfig) -> Server {
+        let next_tick = Instant::ZERO + cfg.tick;
+        Server {
+            cfg,
+            listener: None,
+            conns: Vec::new(),
+            next_tick,
+        }
+    }
+
+    fn close_conn(
+        &mut self,
+        now: Instant,
+        dut: &mut dyn Dut,
+        i: usize,
+        by: CloseBy,
+        why: &str,
+        log: &mut Vec<AppEvent>,
+    ) {
+        let c = self.conns.remove(i);
+        let tuple = dut.four_tuple(c.sock);
+        let how = match by {
+            CloseBy::Rst => {
+                let _ = dut.abort(now, c.sock);
+                "reset"
+            }
+            CloseBy::Fin => {
+                let _ = dut.close(now, c.sock);
+                "closed"
+            }
+        };
+        if let Some(conn) = tuple {
+            log.push(AppEvent::Closed {
+                conn,
+                how: how.into(),
+                why: why.into(),
+            });
+        }
+    }
+}
+
+impl App for Server {
+    fn poll(&mut self, now: Instant, dut: &mut dyn Dut, log: &mut Vec<AppEvent>) {
+        if self.listener.is_none() {
+            match dut.listen(now, self.cfg.port, 1024) {
+                Ok(l) => self.listener = Some(l),
+                Err(e) => {
+                    log.push(AppEvent::Note(format!("listen failed: {e}")));
+                    return;
+                }
+            }
+        }
+        let l = self.listener.expect("set above");
+        while let Ok(s) = dut.accept(now, l) {
+            apply_keepalive(dut, s, self.cfg.keepalive);
+            self.conns.push(ServerConn {
+                sock: s,
+                buf: Vec::new(),
+                last_activity: now,
+                pings_unanswered: 0,
+                next_ping: self.cfg.heartbeat.map(|(iv, _)| now + iv),
+            });
+        }
+        let mut i = 0;
+        while i < self.conns.len() {
+            let sock = self.conns[i].sock;
+            let before = self.conns[i].buf.len();
+            let r = drain_recv(now, dut, sock, &mut self.conns[i].buf);
+            let c = &mut self.conns[i];
+            let got = c.buf.len() > before;
+            if got {
+                c.last_activity = now;
+                c.pings_unanswered = 0;
+                c.next_ping = self.cfg.heartbeat.map(|(iv, _)| now + iv);
+            }
+            strip_all(&mut c.buf, PONG);
+            let mut close_after = false;
+            while let Some(end) = find(&c.buf, b"\r\n\r\n") {
+                let req: Vec<u8> = c.buf.drain(..end + 4).collect();
+                let _ = dut.send(now, sock, RESPONSE);
+                if !self.cfg.keep_alive || find(&req, b"Connection: close").is_some() {
+                    close_after = true;
+                }
+            }
+            match r {
+                Err(_) => {
+                    // The stack dropped the connection (reset, timeout): forget it.
+                    let _ = dut.close(now, sock);
+                    self.conns.remove(i);
+                    continue;
+                }
+                Ok(true) => {
+                    self.close_conn(now, dut, i, CloseBy::Fin, "peer closed", log);
+                    continue;
+                }
+                Ok(false) => {}
+            }
+            if close_after {
+                self.close_conn(now, dut, i, CloseBy::Fin, "connection: close", log);
+                continue;
+            }
+            // Heartbeat (OpenSSH ClientAliveInterval x ClientAliveCountMax).
+            if let (Some((iv, max)), Some(t)) = (self.cfg.heartbeat, self.conns[i].next_ping) {
+                if now >= t {
+                    // sshd_config(5): the server disconnects when the count of unanswered
+                    // client-alive messages reaches ClientAliveCountMax, i.e. interval x max
+                    // after the client was last heard.
+                    if self.conns[i].pings_unanswered + 1 >= max {
+                        self.close_conn(now, dut, i, CloseBy::Fin, "heartbeat lost", log);
+                        continue;
+                    }
+                    self.conns[i].pings_unanswered += 1;
+                    self.conns[i].next_ping = Some(now + iv);
+                    let _ = dut.send(now, sock, PING);
+                }
+            }
+            i += 1;
+        }
+        // The reaper tick (http.sys timer list).
+        if now >= self.next_tick {
+            while self.next_tick <= now {
+                self.next_tick += self.cfg.tick;
+            }
+            if let Some(timeout) = self.cfg.idle_timeout {
+                let mut i = 0;
+                while i < self.conns.len() {
+                    if now.saturating_since(self.conns[i].last_activity) >= timeout {
+                        self.close_conn(now, dut, i, self.cfg.close_by, "idle timeout", log);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        let hb = self.conns.iter().filter_map(|c| c.next_ping).min();
+        let tick = if self.cfg.idle_timeout.is_some() && !self.conns.is_empty() {
+            Some(self.next_tick)
+        } else {
+            None
+        };
+        match (hb, tick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Client configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientConfig {
+    pub server: SocketAddrV4,
+    /// When each request is issued.
+    pub schedule: Vec<Instant>,
+    /// Reuse connections (HTTP keep-alive). Off: every request says `Connection: close`.
+    pub keep_alive: bool,
+    /// Say `Connection: close` on a request followed by a gap longer than this (or by no
+    /// request at all): the application knows it is about to go idle (incident C's fix).
+    pub close_before_idle: Option<Duration>,
+    /// Close with `SO_LINGER` 0 (abort with RST, no TIME-WAIT).
+    pub linger_zero: bool,
+    /// Close a pooled connection after this much idle time (`None` = never).
+    pub idle_timeout: Option<Duration>,
+    /// A request with no answer after this long fails.
+    pub request_timeout: Duration,
+    /// Keep a connection in the pool even after an error on it (the .NET 1.1 WebRequest bug).
+    pub sticky_pool: bool,
+    pub keepalive: Option<Keepalive>,
+}
+
+struct Pooled {
+    sock: SockId,
+    conn: Option<FourTuple>,
+    idle_since: Instant,
+    dead: bool,
+}
+
+struct InFlight {
+    sock: SockId,
+    conn: Option<FourTuple>,
+    fresh: bool,
+    started: Instant,
+    sent: bool,
+    close: bool,
+    buf: Vec<u8>,
+    number: usize,
+}
+
+/// A request/response client with a keep-alive connection pool of one connection.
+pub struct Client {
+    cfg: ClientConfig,
+    next: usize,
+    pool: Option<Pooled>,
+    flight: Option<InFlight>,
+}
+
+impl Client {
+    pub fn new(cfg: ClientConfig) -> Client {
+        Client {
+            cfg,
+            next: 0,
+            pool: None,
+            flight: None,
+        }
+    }
+
+    fn fail(&mut self, dut: &mut dyn Dut, now: Instant, error: String, log: &mut Vec<AppEvent>) {
+        let Some(f) = self.flight.take() else { return };
+        log.push(AppEvent::RequestFailed {
+            conn: f.conn.or_else(|| dut.four_tuple(f.sock)),
+            error,
+        });
+        if self.cfg.sticky_pool {
+            self.pool = Some(Pooled {
+                sock: f.sock,
+                conn: f.conn,
+                idle_since: now,
+                dead: true,
+            });
+        } else {
+            self.close_sock(now, dut, f.sock);
+        }
+    }
+}
+
+impl Client {
+    fn close_sock(&self, now: Instant, dut: &mut dyn Dut, sock: SockId) {
+        if self.cfg.linger_zero {
+            let _ = dut.set_option(sock, SockOpt::Linger(Some(Duration::ZERO)));
+        }
+        let _ = dut.close(now, sock);
+    }
+
+    /// Whether request `n` of the schedule should say `Connection: close`.
+    fn closes_after(&self, n: usize) -> bool {
+        if !self.cfg.keep_alive {
+            return true;
+        }
+        match self.cfg.close_before_idle {
+            None => false,
+            Some(gap) => match self.cfg.schedule.get(n + 1) {
+                None => true,
+                Some(next) => next.saturating_since(self.cfg.schedule[n]) > gap,
+            },
+        }
+    }
+}
+
+impl App for Client {
+    fn poll(&mut self, now: Instant, dut: &mut dyn Dut, log: &mut Vec<AppEvent>) {
+        // Answer heartbeats and watch pooled connections for a close by the server.
+        if let Some(p) = &mut self.pool {
+            if !p.dead {
+                let mut buf = Vec::new();
+                let r = drain_recv(now, dut, p.sock, &mut buf);
+                let pings = strip_all(&mut buf, PING);
+                for _ in 0..pings {
+                    let _ = dut.send(now, p.sock, PONG);
+                }
+                match r {
+                    // Orderly close by the server: the pool drops the connection.
+                    Ok(true) => {
+                        let sock = p.sock;
+                        self.pool = None;
+                        self.close_sock(now, dut, sock);
+                    }
+                    // Reset while idle: a careful pool notices; a sticky one keeps it.
+                    Err(_) if !self.cfg.sticky_pool => {
+                        let sock = p.sock;
+                        self.pool = None;
+                        let _ = dut.close(now, sock);
+                    }
+                    Err(_) => p.dead = true,
+                    Ok(false) => {}
+                }
+            }
+        }
+        // Client-side idle timeout.
+        if let (Some(t), Some(p)) = (self.cfg.idle_timeout, &self.pool) {
+            if !p.dead && now.saturating_since(p.idle_since) >= t {
+                let sock = p.sock;
+                if let Some(conn) = p.conn {
+                    log.push(AppEvent::Closed {
+                        conn,
+                        how: "closed".into(),
+                        why: "client idle timeout".into(),
+                    });
+                }
+                self.pool = None;
+                self.close_sock(now, dut, sock);
+            }
+        }
+        // Start the next request.
+        if self.flight.is_none()
+            && self.next < self.cfg.schedule.len()
+            && now >= self.cfg.schedule[self.next]
+        {
+            let n = self.next;
+            self.next += 1;
+            let close = self.closes_after(n);
+            let sock = match self.pool.take() {
+                Some(p) => {
+                    if let Some(conn) = p.conn {
+                        log.push(AppEvent::ReusedPooled {
+                            conn,
+                            idle_for: now.saturating_since(p.idle_since),
+                        });
+                    }
+                    Some((p.sock, p.conn, false))
+                }
+                None => match dut.connect(now, 0, self.cfg.server) {
+                    Ok(s) => {
+                        apply_keepalive(dut, s, self.cfg.keepalive);
+                        Some((s, dut.four_tuple(s), true))
+                    }
+                    Err(e) => {
+                        log.push(AppEvent::ConnectFailed {
+                            remote: self.cfg.server,
+                            error: e.to_string(),
+                        });
+                        None
+                    }
+                },
+            };
+            if let Some((sock, conn, fresh)) = sock {
+                self.flight = Some(InFlight {
+                    sock,
+                    conn,
+                    fresh,
+                    started: now,
+                    sent: false,
+                    close,
+                    buf: Vec::new(),
+                    number: n,
+                });
+            }
+        }
+        // Drive the request in flight.
+        if let Some(f) = &mut self.flight {
+            let sock = f.sock;
+            if !f.sent {
+                match dut.state(sock) {
+                    Some(stack::tcp::State::SynSent) | Some(stack::tcp::State::SynReceived) => {}
+                    _ => {
+                        let req = request(f.number, f.close);
+                        match dut.send(now, sock, &req) {
+                            Ok(_) => {
+                                f.sent = true;
+                                if f.fresh {
+                                    if let Some(conn) = f.conn.or_else(|| dut.four_tuple(sock)) {
+                                        f.conn = Some(conn);
+                                        log.push(AppEvent::Connected { conn });
+                                    }
+                                }
+                            }
+                            Err(Errno::EAGAIN) => {}
+                            Err(e) => {
+                                self.fail(dut, now, e.to_string(), log);
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+            let Some(f) = &mut self.flight else { return };
+            let r = drain_recv(now, dut, sock, &mut f.buf);
+            let pings = strip_all(&mut f.buf, PING);
+            for _ in 0..pings {
+                let _ = dut.send(now, sock, PONG);
+            }
+            if let Some(i) = find(&f.buf, RESPONSE) {
+                f.buf.drain(..i + RESPONSE.len());
+                let latency = now.saturating_since(f.started);
+                if let Some(conn) = f.conn.or_else(|| dut.four_tuple(sock)) {
+                    log.push(AppEvent::RequestDone { conn, latency });
+                }
+                let f = self.flight.take().expect("present");
+                if f.close {
+                    self.close_sock(now, dut, sock);
+                } else {
+                    self.pool = Some(Pooled {
+                        sock,
+                        conn: f.conn,
+                        idle_since: now,
+                        dead: false,
+                    });
+                }
+                return;
+            }
+            match r {
+                Err(e) => self.fail(dut, now, e.to_string(), log),
+                Ok(true) => self.fail(dut, now, "connection closed before response".into(), log),
+                Ok(false) => {
+                    if now.saturating_since(f.started) >= self.cfg.request_timeout {
+                        self.fail(dut, now, "timeout".into(), log);
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        let mut consider = |x: Instant| t = Some(t.map_or(x, |y: Instant| y.min(x)));
+        if let Some(f) = &self.flight {
+            consider(f.started + self.cfg.request_timeout);
+        } else if let Some(&at) = self.cfg.schedule.get(self.next) {
+            consider(at);
+        }
+        if let (Some(idle), Some(p)) = (self.cfg.idle_timeout, &self.pool) {
+            if !p.dead {
+                consider(p.idle_since + idle);
+            }
+        }
+        t
+    }
+}

@@ -1,0 +1,150 @@
+//! A host in the world: one stack under test plus the applications running on it.
+
+use super::app::App;
+use super::world::Node;
+use crate::dut::Dut;
+use crate::trace::{AppEvent, NodeId, TraceEvent, TraceKind};
+use core::net::Ipv4Addr;
+use stack::Instant;
+use std::any::Any;
+
+/// A host: a [`Dut`] on port 0 and its applications.
+pub struct HostNode {
+    name: String,
+    addr: Ipv4Addr,
+    pub dut: Box<dyn Dut>,
+    apps: Vec<Box<dyn App>>,
+    /// False while crashed: frames in are ignored, nothing goes out, timers stop.
+    up: bool,
+    app_log: Vec<(Instant, AppEvent)>,
+    pending: Vec<TraceEvent>,
+}
+
+impl HostNode {
+    pub fn new(name: &str, addr: Ipv4Addr, dut: Box<dyn Dut>) -> HostNode {
+        HostNode {
+            name: name.to_string(),
+            addr,
+            dut,
+            apps: Vec::new(),
+            up: true,
+            app_log: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    pub fn add_app(&mut self, app: Box<dyn App>) {
+        self.apps.push(app);
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// Stops the host without telling anyone (power loss); `reboot` also forgets every
+    /// connection, so that the host answers old segments with RST once it is back.
+    pub fn go_down(&mut self, now: Instant, reboot: bool, me: NodeId) {
+        self.up = false;
+        if reboot {
+            self.dut.reboot(now);
+        }
+        self.pending.push(TraceEvent {
+            time: now,
+            kind: TraceKind::HostDown { node: me, reboot },
+        });
+    }
+
+    pub fn come_up(&mut self, now: Instant, me: NodeId) {
+        self.up = true;
+        self.pending.push(TraceEvent {
+            time: now,
+            kind: TraceKind::HostUp { node: me },
+        });
+    }
+
+    fn run_apps(&mut self, now: Instant) {
+        if !self.up {
+            return;
+        }
+        // Apps may react to each other's effects on the stack; two passes settle the common
+        // request/response exchanges without looping.
+        for _ in 0..2 {
+            for app in self.apps.iter_mut() {
+                let mut log = Vec::new();
+                app.poll(now, self.dut.as_mut(), &mut log);
+                self.app_log.extend(log.into_iter().map(|e| (now, e)));
+            }
+        }
+    }
+}
+
+impl Node for HostNode {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn addrs(&self) -> Vec<Ipv4Addr> {
+        vec![self.addr]
+    }
+
+    fn handle_frame(&mut self, now: Instant, _port: usize, frame: &[u8]) {
+        if !self.up {
+            return;
+        }
+        self.dut.handle_frame(now, frame);
+        self.run_apps(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if !self.up {
+            return;
+        }
+        if self.dut.poll_at().is_some_and(|t| t <= now) {
+            self.dut.handle_timeout(now);
+        }
+        self.run_apps(now);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<(usize, Vec<u8>)> {
+        if !self.up {
+            return None;
+        }
+        self.dut.poll_transmit(now).map(|f| (0, f))
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        if !self.up {
+            return None;
+        }
+        let d = self.dut.poll_at();
+        let a = self.apps.iter().filter_map(|a| a.poll_at()).min();
+        match (d, a) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        }
+    }
+
+    fn drain_trace(&mut self, me: NodeId, out: &mut Vec<TraceEvent>) {
+        out.append(&mut self.pending);
+        for event in self.dut.take_events() {
+            out.push(TraceEvent {
+                time: event.time,
+                kind: TraceKind::Stack { node: me, event },
+            });
+        }
+        for (time, event) in self.app_log.drain(..) {
+            out.push(TraceEvent {
+                time,
+                kind: TraceKind::App { node: me, event },
+            });
+        }
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}

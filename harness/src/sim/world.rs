@@ -1,0 +1,313 @@
+//! The world: nodes, segments, the event queue and the stepping loop.
+
+use super::fault::{self, Rule};
+use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind};
+use core::net::Ipv4Addr;
+use stack::rand::Rng;
+use stack::{Duration, Instant};
+use std::any::Any;
+use std::collections::BTreeMap;
+
+/// Anything attached to segments: a host, a router, a NAT box.
+pub trait Node {
+    fn name(&self) -> &str;
+    /// IPv4 addresses the node owns (for reports and oracles).
+    fn addrs(&self) -> Vec<Ipv4Addr>;
+    fn handle_frame(&mut self, now: Instant, port: usize, frame: &[u8]);
+    fn handle_timeout(&mut self, now: Instant);
+    /// A frame to put on the segment attached to `port`.
+    fn poll_transmit(&mut self, now: Instant) -> Option<(usize, Vec<u8>)>;
+    fn poll_at(&self) -> Option<Instant>;
+    /// Moves the node's logged events (stack, NAT, application) into `out`.
+    fn drain_trace(&mut self, me: NodeId, out: &mut Vec<TraceEvent>);
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// Why a run could not finish.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SimError {
+    #[error("livelock at {time}: more than {steps} steps without time advancing")]
+    Livelock { time: Instant, steps: usize },
+    #[error("node {0} has no port {1}")]
+    NoSuchPort(String, usize),
+}
+
+struct Segment {
+    name: String,
+    delay: Duration,
+    rules: Vec<Rule>,
+    ports: Vec<(NodeId, usize)>,
+    sent: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct QueueKey {
+    time: Instant,
+    order: u64,
+}
+
+struct Delivery {
+    node: NodeId,
+    port: usize,
+    bytes: Vec<u8>,
+}
+
+/// Steps without time advancing before a run is declared livelocked.
+const LIVELOCK_STEPS: usize = 100_000;
+
+/// The simulated world.
+pub struct World {
+    now: Instant,
+    nodes: Vec<Box<dyn Node>>,
+    /// (node, port) -> segment.
+    attach: BTreeMap<(usize, usize), usize>,
+    segments: Vec<Segment>,
+    queue: BTreeMap<QueueKey, Delivery>,
+    order: u64,
+    rng: Rng,
+    trace: Trace,
+    steps_at_now: usize,
+    events_processed: u64,
+}
+
+impl World {
+    pub fn new(seed: u64) -> World {
+        World {
+            now: Instant::ZERO,
+            nodes: Vec::new(),
+            attach: BTreeMap::new(),
+            segments: Vec::new(),
+            queue: BTreeMap::new(),
+            order: 0,
+            rng: Rng::new(seed),
+            trace: Trace::default(),
+            steps_at_now: 0,
+            events_processed: 0,
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Adds an L2 segment with a one-way delay.
+    pub fn add_segment(&mut self, name: &str, delay: Duration) -> SegmentId {
+        self.segments.push(Segment {
+            name: name.to_string(),
+            delay,
+            rules: Vec::new(),
+            ports: Vec::new(),
+            sent: 0,
+        });
+        self.trace.meta.segment_names.push(name.to_string());
+        SegmentId(self.segments.len() - 1)
+    }
+
+    /// Appends an impairment rule to a segment's chain.
+    pub fn add_rule(&mut self, seg: SegmentId, rule: Rule) {
+        self.segments[seg.0].rules.push(rule);
+    }
+
+    pub fn add_node(&mut self, node: Box<dyn Node>) -> NodeId {
+        self.trace.meta.node_names.push(node.name().to_string());
+        self.trace.meta.node_addrs.push(node.addrs());
+        self.nodes.push(node);
+        NodeId(self.nodes.len() - 1)
+    }
+
+    /// Plugs `port` of `node` into `seg`.
+    pub fn attach(&mut self, node: NodeId, port: usize, seg: SegmentId) {
+        self.attach.insert((node.0, port), seg.0);
+        self.segments[seg.0].ports.push((node, port));
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> &mut dyn Node {
+        self.nodes[id.0].as_mut()
+    }
+
+    /// Downcasts a node (e.g. to a [`super::HostNode`]) for scenario actions.
+    pub fn node_as<T: 'static>(&mut self, id: NodeId) -> Option<&mut T> {
+        self.nodes[id.0].as_any_mut().downcast_mut::<T>()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    pub fn segment_name(&self, seg: SegmentId) -> &str {
+        &self.segments[seg.0].name
+    }
+
+    /// Frame deliveries plus node wake-ups processed so far.
+    pub fn events_processed(&self) -> u64 {
+        self.events_processed
+    }
+
+    /// Puts a frame on a segment as if `from` had sent it (used for injected segments too).
+    pub fn transmit(&mut self, from: NodeId, port: usize, bytes: Vec<u8>) -> Result<(), SimError> {
+        let seg_idx = *self
+            .attach
+            .get(&(from.0, port))
+            .ok_or_else(|| SimError::NoSuchPort(self.nodes[from.0].name().to_string(), port))?;
+        let seg = &mut self.segments[seg_idx];
+        seg.sent += 1;
+        let number = seg.sent;
+        let outcome = fault::apply(&seg.rules, self.now, number, &mut self.rng);
+        let fate = match &outcome.dropped {
+            Some(why) => Fate::Dropped(why.clone()),
+            None => Fate::Delivered,
+        };
+        let at = self.now + seg.delay + outcome.delay;
+        if outcome.dropped.is_none() {
+            let targets: Vec<(NodeId, usize)> = seg
+                .ports
+                .iter()
+                .copied()
+                .filter(|&(n, p)| !(n == from && p == port))
+                .collect();
+            for &(n, p) in &targets {
+                self.enqueue(at, n, p, bytes.clone());
+                if let Some(d) = outcome.duplicate {
+                    self.enqueue(at + d, n, p, bytes.clone());
+                }
+            }
+        }
+        self.trace.events.push(TraceEvent {
+            time: self.now,
+            kind: TraceKind::Frame(FrameRecord {
+                time: self.now,
+                segment: SegmentId(seg_idx),
+                number,
+                from,
+                bytes,
+                delivered_at: (fate == Fate::Delivered).then_some(at),
+                fate,
+            }),
+        });
+        Ok(())
+    }
+
+    /// Puts a copy of an earlier frame back on its segment, from the port that first sent it.
+    pub fn replay(&mut self, f: &FrameRecord) -> Result<(), SimError> {
+        let port = self
+            .attach
+            .iter()
+            .find(|((n, _), s)| *n == f.from.0 && **s == f.segment.0)
+            .map(|((_, p), _)| *p)
+            .ok_or_else(|| SimError::NoSuchPort(self.nodes[f.from.0].name().to_string(), 0))?;
+        self.transmit(f.from, port, f.bytes.clone())
+    }
+
+    fn enqueue(&mut self, time: Instant, node: NodeId, port: usize, bytes: Vec<u8>) {
+        self.order += 1;
+        self.queue.insert(
+            QueueKey {
+                time,
+                order: self.order,
+            },
+            Delivery { node, port, bytes },
+        );
+    }
+
+    /// The next instant anything happens, if anything will.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let q = self.queue.keys().next().map(|k| k.time);
+        let n = self.nodes.iter().filter_map(|n| n.poll_at()).min();
+        match (q, n) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Advances to `at` (never backwards) without doing anything else.
+    pub fn advance_to(&mut self, at: Instant) {
+        if at > self.now {
+            self.now = at;
+            self.steps_at_now = 0;
+        }
+    }
+
+    /// Processes everything due at the next deadline, if it is not after `limit`.
+    /// Returns false when nothing is due up to `limit`.
+    pub fn step(&mut self, limit: Instant) -> Result<bool, SimError> {
+        let Some(next) = self.next_deadline() else {
+            return Ok(false);
+        };
+        if next > limit {
+            return Ok(false);
+        }
+        if next > self.now {
+            self.now = next;
+            self.steps_at_now = 0;
+        }
+        self.steps_at_now += 1;
+        if self.steps_at_now > LIVELOCK_STEPS {
+            return Err(SimError::Livelock {
+                time: self.now,
+                steps: LIVELOCK_STEPS,
+            });
+        }
+        let now = self.now;
+        // 1. Deliver every frame due now, in queue order.
+        while let Some(entry) = self.queue.first_entry() {
+            if entry.key().time > now {
+                break;
+            }
+            let d = entry.remove();
+            self.events_processed += 1;
+            self.nodes[d.node.0].handle_frame(now, d.port, &d.bytes);
+        }
+        // 2. Fire due timers.
+        for n in self.nodes.iter_mut() {
+            if n.poll_at().is_some_and(|t| t <= now) {
+                self.events_processed += 1;
+                n.handle_timeout(now);
+            }
+        }
+        // 3. Collect what the nodes want to send, and what they logged.
+        self.flush(now)?;
+        Ok(true)
+    }
+
+    /// Moves every node's pending frames onto the wire and its events into the trace.
+    pub fn flush(&mut self, now: Instant) -> Result<(), SimError> {
+        for i in 0..self.nodes.len() {
+            while let Some((port, bytes)) = self.nodes[i].poll_transmit(now) {
+                self.transmit(NodeId(i), port, bytes)?;
+            }
+            let mut evs = Vec::new();
+            self.nodes[i].drain_trace(NodeId(i), &mut evs);
+            self.trace.events.extend(evs);
+        }
+        Ok(())
+    }
+
+    /// Runs until `end` (inclusive), then leaves the clock at `end`.
+    pub fn run_until(&mut self, end: Instant) -> Result<(), SimError> {
+        while self.step(end)? {}
+        self.advance_to(end);
+        Ok(())
+    }
+
+    /// Appends an event to the trace (scenario actions use this).
+    pub fn log(&mut self, kind: TraceKind) {
+        self.trace.events.push(TraceEvent {
+            time: self.now,
+            kind,
+        });
+    }
+
+    /// The trace so far.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Ends the run and hands back the trace.
+    pub fn into_trace(mut self) -> Trace {
+        self.trace.end = self.now;
+        // Nodes log events stamped with their own time; keep the trace in time order (stable,
+        // so same-instant events keep their causal order).
+        self.trace.events.sort_by_key(|e| e.time);
+        self.trace
+    }
+}

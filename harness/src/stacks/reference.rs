@@ -1,0 +1,241 @@
+//! The reference stack ([`stack::host::Host`]) as a [`Dut`].
+
+use super::HostParams;
+use crate::dut::{Dut, Errno, SockId, SockOpt, SockOptName};
+use core::net::{Ipv4Addr, SocketAddrV4};
+use stack::host::{Host, HostConfig};
+use stack::tcp::{
+    AcceptError, CloseError, ConnectError, FourTuple, ListenError, OptionError, OptionName,
+    RecvError, SendError, SocketError, SocketHandle, SocketOption, State,
+};
+use stack::{Event, Instant};
+
+/// The reference host behind the [`Dut`] trait.
+pub struct ReferenceDut {
+    host: Host,
+}
+
+impl ReferenceDut {
+    pub fn new(p: HostParams) -> Result<ReferenceDut, String> {
+        let mut host = Host::new(HostConfig {
+            mac: p.mac,
+            addr: p.addr,
+            prefix_len: p.prefix_len,
+            gateway: p.gateway,
+            profile: p.profile,
+            seed: p.seed,
+        })
+        .map_err(|e| e.to_string())?;
+        for (ip, mac) in p.static_arp {
+            host.iface().add_static_neighbor(Instant::ZERO, ip, mac);
+        }
+        Ok(ReferenceDut { host })
+    }
+
+    /// The host, for introspection.
+    pub fn host(&mut self) -> &mut Host {
+        &mut self.host
+    }
+}
+
+fn h(s: SockId) -> SocketHandle {
+    SocketHandle(s.0)
+}
+
+fn sock_errno(e: SocketError) -> Errno {
+    match e {
+        SocketError::ConnectionReset => Errno::ECONNRESET,
+        SocketError::ConnectionRefused => Errno::ECONNREFUSED,
+        SocketError::TimedOut => Errno::ETIMEDOUT,
+    }
+}
+
+fn opt_errno(e: OptionError) -> Errno {
+    match e {
+        OptionError::InvalidHandle => Errno::EBADF,
+        _ => Errno::EINVAL,
+    }
+}
+
+fn close_errno(e: CloseError) -> Errno {
+    match e {
+        CloseError::NotConnected => Errno::ENOTCONN,
+        _ => Errno::EBADF,
+    }
+}
+
+impl Dut for ReferenceDut {
+    fn kind(&self) -> &'static str {
+        "reference"
+    }
+
+    fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        self.host.handle_frame(now, frame);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.host.handle_timeout(now);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.host.poll_transmit(now)
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.host.poll_at()
+    }
+
+    fn take_events(&mut self) -> Vec<Event> {
+        self.host.take_events()
+    }
+
+    fn listen(&mut self, now: Instant, port: u16, backlog: usize) -> Result<SockId, Errno> {
+        let local = SocketAddrV4::new(self.host.addr(), port);
+        self.host
+            .tcp()
+            .listen(now, local, backlog)
+            .map(|s| SockId(s.0))
+            .map_err(|e| match e {
+                ListenError::AddressInUse => Errno::EADDRINUSE,
+                _ => Errno::EINVAL,
+            })
+    }
+
+    fn accept(&mut self, now: Instant, listener: SockId) -> Result<SockId, Errno> {
+        self.host
+            .tcp()
+            .accept(now, h(listener))
+            .map(|s| SockId(s.0))
+            .map_err(|e| match e {
+                AcceptError::WouldBlock => Errno::EAGAIN,
+                AcceptError::NotListening => Errno::EINVAL,
+                _ => Errno::EBADF,
+            })
+    }
+
+    fn connect(
+        &mut self,
+        now: Instant,
+        local_port: u16,
+        remote: SocketAddrV4,
+    ) -> Result<SockId, Errno> {
+        let local = SocketAddrV4::new(self.host.addr(), local_port);
+        self.host
+            .tcp()
+            .connect(now, local, remote)
+            .map(|s| SockId(s.0))
+            .map_err(|e| match e {
+                ConnectError::AddressInUse | ConnectError::NoEphemeralPort => Errno::EADDRINUSE,
+                _ => Errno::EINVAL,
+            })
+    }
+
+    fn send(&mut self, now: Instant, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        self.host.tcp().send(now, h(s), data).map_err(|e| match e {
+            SendError::WouldBlock => Errno::EAGAIN,
+            SendError::NotConnected => Errno::EPIPE,
+            SendError::ConnectionReset => Errno::ECONNRESET,
+            SendError::ConnectionRefused => Errno::ECONNREFUSED,
+            SendError::TimedOut => Errno::ETIMEDOUT,
+            _ => Errno::EBADF,
+        })
+    }
+
+    fn recv(&mut self, now: Instant, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.host.tcp().recv(now, h(s), buf).map_err(|e| match e {
+            RecvError::WouldBlock => Errno::EAGAIN,
+            RecvError::NotConnected => Errno::ENOTCONN,
+            RecvError::ConnectionReset => Errno::ECONNRESET,
+            RecvError::ConnectionRefused => Errno::ECONNREFUSED,
+            RecvError::TimedOut => Errno::ETIMEDOUT,
+            _ => Errno::EBADF,
+        })
+    }
+
+    fn close(&mut self, now: Instant, s: SockId) -> Result<(), Errno> {
+        self.host.tcp().close(now, h(s)).map_err(close_errno)
+    }
+
+    fn shutdown_write(&mut self, now: Instant, s: SockId) -> Result<(), Errno> {
+        self.host
+            .tcp()
+            .shutdown_write(now, h(s))
+            .map_err(close_errno)
+    }
+
+    fn abort(&mut self, now: Instant, s: SockId) -> Result<(), Errno> {
+        self.host.tcp().abort(now, h(s)).map_err(close_errno)
+    }
+
+    fn set_option(&mut self, s: SockId, opt: SockOpt) -> Result<(), Errno> {
+        let o = match opt {
+            SockOpt::KeepAlive(b) => SocketOption::KeepAlive(b),
+            SockOpt::KeepIdle(d) => SocketOption::KeepIdle(d),
+            SockOpt::KeepIntvl(d) => SocketOption::KeepIntvl(d),
+            SockOpt::KeepCnt(n) => SocketOption::KeepCnt(n),
+            SockOpt::Linger(l) => SocketOption::Linger(l),
+            SockOpt::NoDelay(b) => SocketOption::NoDelay(b),
+            SockOpt::UserTimeout(d) => SocketOption::UserTimeout(d),
+            SockOpt::ReuseAddr(b) => SocketOption::ReuseAddr(b),
+            SockOpt::RecvBuf(n) => SocketOption::RecvBuf(n),
+            SockOpt::SendBuf(n) => SocketOption::SendBuf(n),
+        };
+        self.host.tcp().set_option(h(s), o).map_err(opt_errno)
+    }
+
+    fn get_option(&self, s: SockId, name: SockOptName) -> Result<SockOpt, Errno> {
+        let n = match name {
+            SockOptName::KeepAlive => OptionName::KeepAlive,
+            SockOptName::KeepIdle => OptionName::KeepIdle,
+            SockOptName::KeepIntvl => OptionName::KeepIntvl,
+            SockOptName::KeepCnt => OptionName::KeepCnt,
+            SockOptName::Linger => OptionName::Linger,
+            SockOptName::NoDelay => OptionName::NoDelay,
+            SockOptName::UserTimeout => OptionName::UserTimeout,
+            SockOptName::ReuseAddr => OptionName::ReuseAddr,
+            SockOptName::RecvBuf => OptionName::RecvBuf,
+            SockOptName::SendBuf => OptionName::SendBuf,
+        };
+        let v = self.host.tcp_ref().get_option(h(s), n).map_err(opt_errno)?;
+        Ok(match v {
+            SocketOption::KeepAlive(b) => SockOpt::KeepAlive(b),
+            SocketOption::KeepIdle(d) => SockOpt::KeepIdle(d),
+            SocketOption::KeepIntvl(d) => SockOpt::KeepIntvl(d),
+            SocketOption::KeepCnt(n) => SockOpt::KeepCnt(n),
+            SocketOption::Linger(l) => SockOpt::Linger(l),
+            SocketOption::NoDelay(b) => SockOpt::NoDelay(b),
+            SocketOption::UserTimeout(d) => SockOpt::UserTimeout(d),
+            SocketOption::ReuseAddr(b) => SockOpt::ReuseAddr(b),
+            SocketOption::RecvBuf(n) => SockOpt::RecvBuf(n),
+            SocketOption::SendBuf(n) => SockOpt::SendBuf(n),
+        })
+    }
+
+    fn take_error(&mut self, s: SockId) -> Option<Errno> {
+        self.host.tcp().take_error(h(s)).map(sock_errno)
+    }
+
+    fn state(&self, s: SockId) -> Option<State> {
+        self.host.tcp_ref().state(h(s))
+    }
+
+    fn four_tuple(&self, s: SockId) -> Option<FourTuple> {
+        self.host.tcp_ref().four_tuple(h(s))
+    }
+
+    fn connections(&self) -> Vec<(FourTuple, State)> {
+        self.host
+            .tcp_ref()
+            .connections()
+            .map(|(_, t, s)| (t, s))
+            .collect()
+    }
+
+    fn reboot(&mut self, now: Instant) {
+        self.host.reboot(now);
+    }
+
+    fn expire_neighbor(&mut self, now: Instant, addr: Ipv4Addr) -> bool {
+        self.host.iface().expire_neighbor(now, addr)
+    }
+}

@@ -1,0 +1,142 @@
+//! A host: one IPv4 [`Interface`] (with its ARP cache) and one [`Tcp`] endpoint, tied together,
+//! with a single event log. This is what the harness drives as "the reference stack".
+//!
+//! Polling order, after any input (`handle_frame`, a socket call, `handle_timeout`): drain
+//! [`Host::poll_transmit`] until `None`, drain [`Host::take_events`], then wait until
+//! [`Host::poll_at`] and call [`Host::handle_timeout`].
+
+use crate::event::Event;
+use crate::ip::{ConfigError, Inbound, Interface, InterfaceConfig};
+use crate::policy::Profile;
+use crate::tcp::Tcp;
+use crate::time::Instant;
+use crate::wire::{EthernetAddress, Ipv4Addr};
+
+/// How to build a host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostConfig {
+    pub mac: EthernetAddress,
+    pub addr: Ipv4Addr,
+    pub prefix_len: u8,
+    pub gateway: Option<Ipv4Addr>,
+    /// TCP and ARP policies.
+    pub profile: Profile,
+    /// Seeds the ISN generator and ephemeral ports.
+    pub seed: u64,
+}
+
+/// The reference host.
+#[derive(Debug)]
+pub struct Host {
+    iface: Interface,
+    tcp: Tcp,
+    profile: Profile,
+    seed: u64,
+    boots: u64,
+    events: Vec<Event>,
+}
+
+impl Host {
+    pub fn new(cfg: HostConfig) -> Result<Host, ConfigError> {
+        let mut ic = InterfaceConfig::new(cfg.mac, cfg.addr, cfg.prefix_len);
+        ic.gateway = cfg.gateway;
+        ic.arp = cfg.profile.arp.clone();
+        let iface = Interface::new(ic)?;
+        Ok(Host {
+            iface,
+            tcp: Tcp::new(cfg.profile.tcp.clone(), cfg.seed),
+            profile: cfg.profile,
+            seed: cfg.seed,
+            boots: 0,
+            events: Vec::new(),
+        })
+    }
+
+    pub fn addr(&self) -> Ipv4Addr {
+        self.iface.addr()
+    }
+
+    pub fn mac(&self) -> EthernetAddress {
+        self.iface.mac()
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The TCP endpoint, for socket calls.
+    pub fn tcp(&mut self) -> &mut Tcp {
+        &mut self.tcp
+    }
+
+    pub fn tcp_ref(&self) -> &Tcp {
+        &self.tcp
+    }
+
+    /// The IPv4 interface (ARP entries, static neighbours).
+    pub fn iface(&mut self) -> &mut Interface {
+        &mut self.iface
+    }
+
+    pub fn iface_ref(&self) -> &Interface {
+        &self.iface
+    }
+
+    /// A frame arrived from the wire.
+    pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        if let Some(Inbound::Tcp { ip, tcp }) = self.iface.handle_frame(now, frame) {
+            self.tcp.handle_segment(now, ip.src_addr, ip.dst_addr, &tcp);
+        }
+    }
+
+    /// Fires whatever timers are due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.iface.poll_at().is_some_and(|t| t <= now) {
+            self.iface.handle_timeout(now);
+        }
+        if self.tcp.poll_at().is_some_and(|t| t <= now) {
+            self.tcp.handle_timeout(now);
+        }
+    }
+
+    /// The next frame to put on the wire.
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        while let Some(out) = self.tcp.poll_transmit(now) {
+            // A failed send (no route) is logged by the interface as an event.
+            let _ = self.iface.send_tcp(now, out.dst, &out.seg);
+        }
+        self.iface.poll_transmit(now)
+    }
+
+    /// The next deadline of any layer.
+    #[must_use]
+    pub fn poll_at(&self) -> Option<Instant> {
+        match (self.iface.poll_at(), self.tcp.poll_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Every event logged since the last call, in order.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.iface.drain_events_into(&mut self.events);
+        while let Some(e) = self.tcp.poll_event() {
+            self.events.push(e);
+        }
+        self.events.sort_by_key(|e| e.time);
+        std::mem::take(&mut self.events)
+    }
+
+    /// Loses all TCP state, as a reboot does (the ARP cache is lost too). The new boot gets a
+    /// different ISN sequence.
+    pub fn reboot(&mut self, _now: Instant) {
+        self.boots += 1;
+        let seed = self.seed ^ self.boots.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.tcp = Tcp::new(self.profile.tcp.clone(), seed);
+        let cfg = self.iface.config().clone();
+        if let Ok(i) = Interface::new(cfg) {
+            self.iface = i;
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Retransmission (RFC 6298), R2 / SYN retries (RFC 1122 §4.2.3.5), delayed ACK, user timeout,
+//! RFC 5961 §7 rate limit.
+
+use super::kit::*;
+use crate::tcp::{DropCause, SocketError, SocketOption, State, TcpEvent};
+use crate::time::{Duration, Instant};
+use rstest::rstest;
+
+#[test]
+fn syn_retries_back_off_then_time_out() {
+    // linux: RTO 1 s initial, doubling, max 120 s; tcp_syn_retries 6 -> SYNs at 0,1,3,7,15,31,63,
+    // dead at 127 s.
+    let mut k = Kit::fixture(Fx::SynSent, test_policy("linux"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    let t0 = k.now;
+    let mut at = Vec::new();
+    while k.step(Instant::MAX) {
+        while let Some(o) = k.out() {
+            assert!(o.seg.flags.syn());
+            at.push((k.now - t0).secs());
+        }
+    }
+    assert_eq!(at, vec![1, 3, 7, 15, 31, 63]);
+    assert_eq!((k.now - t0).secs(), 127);
+    assert_eq!(k.tcp.state(h), Some(State::Closed));
+    assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
+}
+
+#[rstest]
+#[case::windows_5("windows", 5)]
+#[case::linux_15("linux", 15)]
+fn data_retransmissions_give_up_after_r2(#[case] profile: &str, #[case] retries: u32) {
+    let mut k = Kit::fixture(Fx::Established, test_policy(profile), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.send(k.now, h, b"hello").expect("send");
+    recv!(k, fl(&[P, A]), 1, 1);
+    let mut attempts = 0;
+    while k.step(Instant::MAX) {
+        while let Some(o) = k.out() {
+            assert_eq!(o.seg.payload, b"hello");
+            attempts += 1;
+        }
+    }
+    assert_eq!(attempts, retries);
+    assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
+    let evs = k.events();
+    assert!(evs.iter().any(|e| matches!(
+        e,
+        TcpEvent::ConnectionDropped {
+            reason: DropCause::RetransmitTimeout,
+            ..
+        }
+    )));
+    let n = evs
+        .iter()
+        .filter(|e| matches!(e, TcpEvent::Retransmit { .. }))
+        .count();
+    assert_eq!(n as u32, retries);
+}
+
+#[test]
+fn rto_is_clamped_to_rto_max() {
+    let mut p = test_policy("rfc9293");
+    p.rto_max = Duration::from_secs(4);
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.send(k.now, h, b"x").expect("send");
+    recv!(k, fl(&[P, A]), 1, 1);
+    let mut last = k.now;
+    let mut gaps = Vec::new();
+    for _ in 0..5 {
+        assert!(k.step(Instant::MAX));
+        k.expect();
+        gaps.push((k.now - last).secs());
+        last = k.now;
+    }
+    assert_eq!(gaps, vec![1, 2, 4, 4, 4]);
+}
+
+#[test]
+fn rtt_sample_sets_rto_per_rfc6298() {
+    let mut k = Kit::new(test_policy("linux"), 1000, 5000);
+    k.listen();
+    send!(k, S, 0, 0);
+    recv!(k, fl(&[S, A]), 0, 1);
+    k.advance(Duration::from_millis(100));
+    send!(k, A, 1, 1);
+    let h = k.tcp.lookup(k.tuple()).expect("conn");
+    // First sample R = 100 ms (RFC 6298 §2.2): SRTT = R, RTTVAR = R/2,
+    // RTO = SRTT + max(G, 4*RTTVAR) = 300 ms (above Linux's 200 ms floor).
+    assert_eq!(
+        k.tcp.tcb_info(h).expect("info").rto,
+        Duration::from_millis(300)
+    );
+    // Second sample R = 20 ms (§2.3): RTTVAR = 3/4*50 + 1/4*80 = 57.5, SRTT = 7/8*100 + 20/8 = 90,
+    // RTO = 90 + 230 = 320 ms.
+    let c = k.tcp.accept(k.now, k.listener.expect("l")).expect("accept");
+    k.tcp.send(k.now, c, b"abc").expect("send");
+    recv!(k, fl(&[P, A]), 1, 1);
+    k.advance(Duration::from_millis(20));
+    send!(k, A, 1, 4);
+    assert_eq!(
+        k.tcp.tcb_info(c).expect("info").rto,
+        Duration::from_millis(320)
+    );
+}
+
+#[test]
+fn delayed_ack_waits_then_fires() {
+    let mut p = test_policy("linux");
+    p.delayed_ack = Some(Duration::from_millis(40));
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    send!(k, fl(&[P, A]), 1, 1, b"one");
+    recv_nothing!(k);
+    assert_eq!(k.tcp.poll_at(), Some(k.now + Duration::from_millis(40)));
+    assert!(k.step(Instant::MAX));
+    recv!(k, A, 1, 4);
+}
+
+#[test]
+fn delayed_ack_acks_every_second_segment() {
+    let mut p = test_policy("linux");
+    p.delayed_ack = Some(Duration::from_millis(200));
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    send!(k, fl(&[P, A]), 1, 1, b"one");
+    recv_nothing!(k);
+    send!(k, fl(&[P, A]), 4, 1, b"two");
+    recv!(k, A, 1, 7);
+}
+
+#[test]
+fn user_timeout_aborts_unacknowledged_data() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("linux"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp
+        .set_option(h, SocketOption::UserTimeout(Duration::from_secs(5)))
+        .expect("opt");
+    let t0 = k.now;
+    k.tcp.send(k.now, h, b"data").expect("send");
+    recv!(k, fl(&[P, A]), 1, 1);
+    while k.step(Instant::MAX) {
+        while k.out().is_some() {}
+    }
+    assert_eq!(k.now - t0, Duration::from_secs(5));
+    assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
+    assert!(k.events().iter().any(|e| matches!(
+        e,
+        TcpEvent::ConnectionDropped {
+            reason: DropCause::UserTimeout,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn challenge_acks_are_rate_limited() {
+    let mut p = test_policy("rfc5961");
+    p.challenge_ack_limit = 3;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    let mut acks = 0;
+    for i in 0..10 {
+        send!(k, R, 100 + i, 0);
+        while k.out().is_some() {
+            acks += 1;
+        }
+    }
+    assert_eq!(acks, 3);
+    k.advance(Duration::from_secs(1));
+    send!(k, R, 100, 0);
+    assert!(k.out().is_some(), "a new second allows more");
+    assert_eq!(k.state(), State::Established);
+}
+
+#[test]
+fn out_of_order_data_is_dropped_and_dup_acked() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    send!(k, fl(&[P, A]), 11, 1, b"later");
+    recv!(k, A, 1, 1);
+    send!(k, fl(&[P, A]), 1, 1, b"0123456789");
+    recv!(k, A, 1, 11);
+}
+
+#[test]
+fn overlapping_retransmission_is_trimmed() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    send!(k, fl(&[P, A]), 1, 1, b"abcd");
+    recv!(k, A, 1, 5);
+    send!(k, fl(&[P, A]), 3, 1, b"cdef");
+    recv!(k, A, 1, 7);
+    let mut buf = [0u8; 16];
+    let n = k.tcp.recv(k.now, h, &mut buf).expect("recv");
+    assert_eq!(&buf[..n], b"abcdef");
+}
+
+#[test]
+fn zero_receive_window_accepts_only_acks() {
+    let mut p = test_policy("rfc9293");
+    p.rcv_buf = 4;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    send!(k, fl(&[P, A]), 1, 1, b"full");
+    let a = recv!(k, A, 1, 5);
+    assert_eq!(a.window, 0);
+    // RFC 9293 §3.10.7.4 first check, window 0 and SEG.LEN > 0: not acceptable -> ACK.
+    send!(k, fl(&[P, A]), 5, 1, b"x");
+    recv!(k, A, 1, 5);
+    assert_eq!(k.state(), State::Established);
+}
+
+#[test]
+fn connect_errors_and_ephemeral_ports_are_deterministic() {
+    use core::net::SocketAddrV4;
+    let mut a = Kit::new(test_policy("rfc9293"), 1, 1);
+    let mut b = Kit::new(test_policy("rfc9293"), 1, 1);
+    let remote = SocketAddrV4::new(REMOTE, 80);
+    let ha = a
+        .tcp
+        .connect(a.now, SocketAddrV4::new(LOCAL, 0), remote)
+        .expect("a");
+    let hb = b
+        .tcp
+        .connect(b.now, SocketAddrV4::new(LOCAL, 0), remote)
+        .expect("b");
+    let pa = a.tcp.four_tuple(ha).expect("tuple").local.port();
+    assert_eq!(pa, b.tcp.four_tuple(hb).expect("tuple").local.port());
+    assert!(pa >= 49152);
+    assert_eq!(
+        a.tcp.connect(a.now, SocketAddrV4::new(LOCAL, pa), remote),
+        Err(crate::tcp::ConnectError::AddressInUse)
+    );
+    assert_eq!(
+        a.tcp.connect(
+            a.now,
+            SocketAddrV4::new(LOCAL, 0),
+            SocketAddrV4::new(REMOTE, 0)
+        ),
+        Err(crate::tcp::ConnectError::InvalidRemote)
+    );
+}
+
+#[test]
+fn listen_errors() {
+    use crate::tcp::ListenError;
+    use core::net::SocketAddrV4;
+    let mut k = Kit::new(test_policy("rfc9293"), 1, 1);
+    let addr = SocketAddrV4::new(LOCAL, 80);
+    let l = k.tcp.listen(k.now, addr, 1).expect("listen");
+    assert_eq!(k.tcp.listen(k.now, addr, 1), Err(ListenError::AddressInUse));
+    assert_eq!(
+        k.tcp.listen(k.now, SocketAddrV4::new(LOCAL, 0), 1),
+        Err(ListenError::InvalidPort)
+    );
+    assert_eq!(
+        k.tcp.listen(k.now, SocketAddrV4::new(LOCAL, 81), 0),
+        Err(ListenError::InvalidBacklog)
+    );
+    assert_eq!(
+        k.tcp.accept(k.now, l),
+        Err(crate::tcp::AcceptError::WouldBlock)
+    );
+    // Backlog 1: the second SYN from another port is dropped.
+    k.listener = Some(l);
+    send!(k, S, 0, 0);
+    k.expect();
+    let mut other = k.seg(S, 0, 0, b"");
+    other.src_port = 5001;
+    k.inject(&other);
+    recv_nothing!(k);
+    assert!(k.events().iter().any(|e| matches!(
+        e,
+        TcpEvent::SegmentDropped {
+            reason: crate::tcp::DropReason::BacklogFull,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn closing_a_listener_resets_unaccepted_connections() {
+    let mut k = Kit::fixture(Fx::SynReceived, test_policy("rfc9293"), 1000, 5000);
+    send!(k, A, 1, 1);
+    let l = k.listener.expect("l");
+    k.tcp.close(k.now, l).expect("close");
+    let r = k.expect();
+    assert!(r.flags.rst());
+    assert_eq!(k.tcp.connections().count(), 0);
+}
+
+#[test]
+fn event_lines_are_single_line() {
+    let mut k = Kit::fixture(Fx::TimeWait, test_policy("rfc793"), 1000, 5000);
+    send!(k, R, 2, 0);
+    k.advance(Duration::from_secs(1));
+    let mut saw = 0;
+    while let Some(e) = k.tcp.poll_event() {
+        let s = e.to_string();
+        assert!(!s.contains('\n'));
+        assert!(s.contains("tcp "));
+        saw += 1;
+    }
+    assert!(saw >= 2);
+}
