@@ -24,9 +24,8 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     match target {
         "wire_parse" => frames(),
         "pcap_read" => pcaps(),
-        "script_parse" | "scenario_parse" => {
-            SCRIPTS.iter().map(|s| s.as_bytes().to_vec()).collect()
-        }
+        "script_parse" => SCRIPTS.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        "scenario_parse" => SCENARIOS.iter().map(|s| s.as_bytes().to_vec()).collect(),
         "tcp_segments" => tcp_cases(),
         "hunt_rst_loss" | "hunt_time_wait" | "hunt_half_open" => {
             let mut rng = Rng::new(0x4855_4e54);
@@ -68,6 +67,49 @@ pub const SCRIPTS: &[&str] = &[
      +1 < R 2:2(0) win 0\n",
     "0 > arp who-has 192.0.2.1 tell 192.0.2.2\n\
      +.01 < arp reply 192.0.2.1 is-at 02:00:00:00:00:01\n",
+];
+
+/// Scenarios in the `conformance/scenarios/*.toml` format.
+pub const SCENARIOS: &[&str] = &[
+    "name = \"seed-old-duplicate-in-time-wait\"\n\
+     description = \"an old duplicate reaches a connection in TIME-WAIT\"\n\
+     seed = 3\n\
+     duration = \"120s\"\n\
+     \n\
+     [[segment]]\n\
+     name = \"lan\"\n\
+     \n\
+     [[host]]\n\
+     name = \"server\"\n\
+     segment = \"lan\"\n\
+     addr = \"192.0.2.10/24\"\n\
+     profile = \"rfc793\"\n\
+     \n\
+     [[host.app]]\n\
+     kind = \"server\"\n\
+     port = 80\n\
+     \n\
+     [[host]]\n\
+     name = \"client\"\n\
+     segment = \"lan\"\n\
+     addr = \"192.0.2.20/24\"\n\
+     profile = \"linux\"\n\
+     \n\
+     [[host.app]]\n\
+     kind = \"client\"\n\
+     server = \"192.0.2.10:80\"\n\
+     requests = [\"1s\", \"2s\"]\n\
+     idle_timeout = \"5s\"\n\
+     \n\
+     [[event]]\n\
+     at = \"20s\"\n\
+     action = \"replay-old-segment\"\n\
+     host = \"client\"\n\
+     from = \"server\"\n\
+     \n\
+     [outcome]\n\
+     requests_ok = 2\n",
+    "name = \"seed-minimal\"\nduration = \"1s\"\n",
 ];
 
 fn eth(ethertype: EtherType) -> EthernetRepr {

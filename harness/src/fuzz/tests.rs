@@ -95,6 +95,15 @@ fn script_seeds_parse() {
 }
 
 #[test]
+fn first_scenario_seed_parses() {
+    let s = seeds::SCENARIOS[0];
+    match crate::scenario::Scenario::parse("seed.toml", s) {
+        Ok(sc) => assert_eq!(sc.name(), "seed-old-duplicate-in-time-wait"),
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
+#[test]
 fn tcp_seeds_cover_every_start_state() {
     use arbitrary::{Arbitrary, Unstructured};
     let reached: Vec<_> = seeds("tcp_segments")
