@@ -217,3 +217,113 @@ impl ArpRepr {
         packet.set_target_protocol_addr(self.target_protocol_addr);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::testutil::{arp_repr, hex};
+    use proptest::prelude::*;
+    use rstest::rstest;
+
+    /// RFC 826 request "who has 10.0.0.2, tell 10.0.0.1" (ARP body only).
+    const REQUEST: &str = "0001 0800 06 04 0001 020000000001 0a000001 000000000000 0a000002";
+    /// RFC 826 reply "10.0.0.2 is at 02:00:00:00:00:02".
+    const REPLY: &str = "0001 0800 06 04 0002 020000000002 0a000002 020000000001 0a000001";
+
+    fn parse(bytes: &[u8]) -> Result<ArpRepr> {
+        ArpRepr::parse(&ArpPacket::new_checked(bytes)?)
+    }
+
+    #[rstest]
+    #[case::request(REQUEST, ArpOperation::Request, [2, 0, 0, 0, 0, 1], [10, 0, 0, 1], [0; 6], [10, 0, 0, 2])]
+    #[case::reply(REPLY, ArpOperation::Reply, [2, 0, 0, 0, 0, 2], [10, 0, 0, 2], [2, 0, 0, 0, 0, 1], [10, 0, 0, 1])]
+    fn known_packets(
+        #[case] text: &str,
+        #[case] op: ArpOperation,
+        #[case] sha: [u8; 6],
+        #[case] spa: [u8; 4],
+        #[case] tha: [u8; 6],
+        #[case] tpa: [u8; 4],
+    ) {
+        let bytes = hex(text);
+        let repr = parse(&bytes).expect("parses");
+        assert_eq!(
+            repr,
+            ArpRepr {
+                operation: op,
+                source_hardware_addr: EthernetAddress(sha),
+                source_protocol_addr: Ipv4Addr::from(spa),
+                target_hardware_addr: EthernetAddress(tha),
+                target_protocol_addr: Ipv4Addr::from(tpa),
+            }
+        );
+        let mut out = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut ArpPacket::new_unchecked(&mut out[..]));
+        assert_eq!(out, bytes);
+    }
+
+    #[rstest]
+    #[case::empty(0, Error::Truncated { layer: "arp" })]
+    #[case::fixed_part(7, Error::Truncated { layer: "arp" })]
+    #[case::after_fixed_part(8, Error::Truncated { layer: "arp" })]
+    #[case::in_sender_hw(12, Error::Truncated { layer: "arp" })]
+    #[case::in_target_ip(27, Error::Truncated { layer: "arp" })]
+    fn truncated(#[case] len: usize, #[case] want: Error) {
+        assert_eq!(parse(&hex(REQUEST)[..len]), Err(want));
+    }
+
+    #[rstest]
+    #[case::hardware_type_ieee802(0, 0x00, 0x06, Error::UnsupportedArp)]
+    #[case::protocol_type_ipv6(2, 0x86, 0xdd, Error::UnsupportedArp)]
+    #[case::hlen_8(4, 0x08, 0x04, Error::UnsupportedArp)]
+    #[case::plen_16(4, 0x06, 0x10, Error::UnsupportedArp)]
+    #[case::opcode_0(6, 0x00, 0x00, Error::UnknownArpOperation(0))]
+    #[case::opcode_3_rarp(6, 0x00, 0x03, Error::UnknownArpOperation(3))]
+    #[case::opcode_large(6, 0xff, 0xff, Error::UnknownArpOperation(0xffff))]
+    fn malformed(#[case] at: usize, #[case] a: u8, #[case] b: u8, #[case] want: Error) {
+        let mut bytes = hex(REQUEST);
+        // Room for larger address lengths so the length check is not what fails.
+        bytes.resize(64, 0);
+        bytes[at] = a;
+        bytes[at + 1] = b;
+        assert_eq!(parse(&bytes), Err(want));
+    }
+
+    #[test]
+    fn short_address_lengths_do_not_panic_getters() {
+        // hlen 0, plen 0: only the fixed part is required; getters read zeros.
+        let bytes = hex("0001 0800 00 00 0001");
+        let p = ArpPacket::new_checked(&bytes[..]).expect("lengths consistent");
+        assert_eq!(p.source_hardware_addr(), EthernetAddress::ZERO);
+        assert_eq!(p.target_protocol_addr(), Ipv4Addr::UNSPECIFIED);
+        assert_eq!(ArpRepr::parse(&p), Err(Error::UnsupportedArp));
+    }
+
+    proptest! {
+        #[test]
+        fn repr_round_trips(r in arp_repr()) {
+            let mut buf = vec![0u8; r.buffer_len()];
+            r.emit(&mut ArpPacket::new_unchecked(&mut buf[..]));
+            prop_assert_eq!(parse(&buf), Ok(r));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(p) = ArpPacket::new_checked(&bytes[..]) {
+                let _ = (p.hardware_type(), p.protocol_type(), p.operation());
+                let _ = (p.source_hardware_addr(), p.source_protocol_addr());
+                let _ = (p.target_hardware_addr(), p.target_protocol_addr());
+                let _ = ArpRepr::parse(&p);
+            }
+        }
+
+        /// Mutating a valid packet either still parses or yields a typed error.
+        #[test]
+        fn mutated_packets_never_panic(r in arp_repr(), at in 0usize..28, v in any::<u8>()) {
+            let mut buf = vec![0u8; r.buffer_len()];
+            r.emit(&mut ArpPacket::new_unchecked(&mut buf[..]));
+            buf[at] = v;
+            let _ = parse(&buf);
+        }
+    }
+}

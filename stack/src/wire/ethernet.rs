@@ -177,3 +177,69 @@ impl EthernetRepr {
         frame.set_ethertype(self.ethertype);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::testutil::{ethernet_repr, hex};
+    use proptest::prelude::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::empty(0)]
+    #[case::mid_dst(3)]
+    #[case::mid_src(9)]
+    #[case::mid_ethertype(13)]
+    fn truncated_header(#[case] len: usize) {
+        let bytes = [0xaau8; 14];
+        let err = EthernetFrame::new_checked(&bytes[..len]).map(|_| ());
+        assert_eq!(err, Err(Error::Truncated { layer: "ethernet" }));
+    }
+
+    #[rstest]
+    #[case::ipv4("0800", EtherType::Ipv4)]
+    #[case::arp("0806", EtherType::Arp)]
+    #[case::ipv6("86dd", EtherType::Unknown(0x86dd))]
+    #[case::vlan("8100", EtherType::Unknown(0x8100))]
+    fn known_header_decodes(#[case] ty: &str, #[case] want: EtherType) {
+        let bytes = hex(&format!("ffffffffffff 020000000001 {ty} 0102"));
+        let frame = EthernetFrame::new_checked(&bytes[..]).expect("header present");
+        let repr = EthernetRepr::parse(&frame).expect("parses");
+        assert_eq!(repr.dst_addr, EthernetAddress::BROADCAST);
+        assert!(repr.dst_addr.is_broadcast());
+        assert_eq!(repr.src_addr, EthernetAddress([2, 0, 0, 0, 0, 1]));
+        assert_eq!(repr.ethertype, want);
+        assert_eq!(frame.payload(), &[1, 2]);
+        let mut out = vec![0u8; repr.buffer_len() + 2];
+        repr.emit(&mut EthernetFrame::new_unchecked(&mut out[..]));
+        out[14..].copy_from_slice(&[1, 2]);
+        assert_eq!(out, bytes);
+    }
+
+    #[test]
+    fn address_displays_as_colon_hex() {
+        let a = EthernetAddress([0x02, 0, 0xab, 0, 0, 0x1f]);
+        assert_eq!(a.to_string(), "02:00:ab:00:00:1f");
+    }
+
+    proptest! {
+        #[test]
+        fn repr_round_trips(r in ethernet_repr()) {
+            let mut buf = vec![0u8; r.buffer_len()];
+            r.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
+            let frame = EthernetFrame::new_checked(&buf[..]).expect("emitted header");
+            prop_assert_eq!(EthernetRepr::parse(&frame), Ok(r));
+            prop_assert_eq!(u16::from(r.ethertype), u16::from_be_bytes([buf[12], buf[13]]));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            if let Ok(f) = EthernetFrame::new_checked(&bytes[..]) {
+                let _ = (f.src_addr(), f.dst_addr(), f.ethertype(), f.payload());
+                prop_assert!(EthernetRepr::parse(&f).is_ok());
+            } else {
+                prop_assert!(bytes.len() < HEADER_LEN);
+            }
+        }
+    }
+}

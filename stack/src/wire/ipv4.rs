@@ -303,3 +303,160 @@ impl Ipv4Repr {
         packet.fill_checksum();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::testutil::{hex, ipv4_repr, naive_sum};
+    use proptest::prelude::*;
+    use rstest::rstest;
+
+    /// RFC 791 §3.1 header: version 4, IHL 5, tos 0, total 24, ident 0x1c46, DF, ttl 64,
+    /// TCP, checksum 0x0a98, 10.0.0.1 -> 10.0.0.2; then 4 payload bytes.
+    const PACKET: &str = "45 00 0018 1c46 4000 40 06 0a98 0a000001 0a000002 deadbeef";
+
+    fn parse(bytes: &[u8]) -> Result<Ipv4Repr> {
+        Ipv4Repr::parse(&Ipv4Packet::new_unchecked(bytes), ChecksumMode::Verify)
+    }
+
+    /// Recompute the header checksum with the naive test sum after a test edits the header.
+    fn refill(bytes: &mut [u8]) {
+        let hl = usize::from(bytes[0] & 0xf) * 4;
+        bytes[10] = 0;
+        bytes[11] = 0;
+        let c = !naive_sum(&[&bytes[..hl.min(bytes.len())]]);
+        bytes[10..12].copy_from_slice(&c.to_be_bytes());
+    }
+
+    #[test]
+    fn known_packet_decodes_and_reencodes() {
+        let bytes = hex(PACKET);
+        assert_eq!(naive_sum(&[&bytes[..20]]), 0xffff, "test vector checksum");
+        let repr = parse(&bytes).expect("parses");
+        assert_eq!(
+            repr,
+            Ipv4Repr {
+                src_addr: Ipv4Addr::new(10, 0, 0, 1),
+                dst_addr: Ipv4Addr::new(10, 0, 0, 2),
+                protocol: IpProtocol::Tcp,
+                payload_len: 4,
+                ttl: 64,
+                ident: 0x1c46,
+                dont_frag: true,
+                tos: 0,
+            }
+        );
+        let mut out = vec![0u8; 24];
+        out[20..].copy_from_slice(&bytes[20..]);
+        repr.emit(&mut Ipv4Packet::new_unchecked(&mut out[..]));
+        assert_eq!(out, bytes);
+    }
+
+    #[test]
+    fn ethernet_padding_is_trimmed() {
+        let mut bytes = hex(PACKET);
+        bytes.extend_from_slice(&[0; 22]);
+        let p = Ipv4Packet::new_checked(&bytes[..]).expect("longer buffer is fine");
+        assert_eq!(p.payload(), &hex("deadbeef")[..]);
+        assert_eq!(parse(&bytes).map(|r| r.payload_len), Ok(4));
+    }
+
+    #[test]
+    fn options_are_skipped() {
+        // IHL 6 with one option word (NOP NOP NOP EOL), total 28.
+        let mut bytes = hex("46 00 001c 0001 0000 40 06 0000 0a000001 0a000002 01010100 deadbeef");
+        refill(&mut bytes);
+        let p = Ipv4Packet::new_checked(&bytes[..]).expect("valid");
+        assert_eq!(p.options(), &[1, 1, 1, 0]);
+        assert_eq!(p.payload(), &hex("deadbeef")[..]);
+        let r = parse(&bytes).expect("parses");
+        assert_eq!(r.payload_len, 4);
+        assert!(!r.dont_frag);
+    }
+
+    #[rstest]
+    #[case::empty(0)]
+    #[case::version_only(1)]
+    #[case::before_addresses(12)]
+    #[case::mid_destination(19)]
+    fn truncated(#[case] len: usize) {
+        assert_eq!(
+            parse(&hex(PACKET)[..len]),
+            Err(Error::Truncated { layer: "ipv4" })
+        );
+    }
+
+    #[rstest]
+    #[case::version_6(0, 0x65, Error::BadVersion(6))]
+    #[case::version_0(0, 0x05, Error::BadVersion(0))]
+    #[case::ihl_0(0, 0x40, Error::BadHeaderLength(0))]
+    #[case::ihl_4(0, 0x44, Error::BadHeaderLength(4))]
+    #[case::ihl_past_buffer(0, 0x47, Error::BadHeaderLength(7))]
+    #[case::ihl_max_past_buffer(0, 0x4f, Error::BadHeaderLength(15))]
+    #[case::total_below_header(3, 19, Error::BadLength { layer: "ipv4" })]
+    #[case::total_zero(3, 0, Error::BadLength { layer: "ipv4" })]
+    #[case::total_past_buffer(3, 25, Error::BadLength { layer: "ipv4" })]
+    #[case::more_fragments(6, 0x60, Error::Fragmented { offset: 0, more: true })]
+    #[case::last_fragment(7, 0x10, Error::Fragmented { offset: 0x10, more: false })]
+    fn malformed(#[case] at: usize, #[case] v: u8, #[case] want: Error) {
+        let mut bytes = hex(PACKET);
+        bytes[at] = v;
+        refill(&mut bytes);
+        assert_eq!(parse(&bytes), Err(want));
+    }
+
+    #[rstest]
+    #[case::checksum_field(10)]
+    #[case::ttl(8)]
+    #[case::source(15)]
+    fn bad_checksum(#[case] at: usize) {
+        let mut bytes = hex(PACKET);
+        bytes[at] ^= 0x01;
+        assert_eq!(parse(&bytes), Err(Error::BadChecksum { layer: "ipv4" }));
+        let ignored = Ipv4Repr::parse(&Ipv4Packet::new_unchecked(&bytes[..]), ChecksumMode::Ignore);
+        assert!(ignored.is_ok());
+    }
+
+    #[test]
+    fn protocol_numbers_map_both_ways() {
+        for v in 0..=255u8 {
+            assert_eq!(u8::from(IpProtocol::from(v)), v);
+        }
+        assert_eq!(IpProtocol::from(6), IpProtocol::Tcp);
+        assert_eq!(IpProtocol::from(17), IpProtocol::Udp);
+        assert_eq!(IpProtocol::from(1), IpProtocol::Icmp);
+    }
+
+    proptest! {
+        #[test]
+        fn repr_round_trips(r in ipv4_repr(MAX_PAYLOAD_LEN)) {
+            let mut buf = vec![0u8; r.buffer_len() + r.payload_len];
+            r.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
+            prop_assert_eq!(naive_sum(&[&buf[..20]]), 0xffff);
+            prop_assert_eq!(parse(&buf), Ok(r));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let p = Ipv4Packet::new_unchecked(&bytes[..]);
+            let _ = Ipv4Repr::parse(&p, ChecksumMode::Verify);
+            let _ = Ipv4Repr::parse(&p, ChecksumMode::Ignore);
+            if let Ok(p) = Ipv4Packet::new_checked(&bytes[..]) {
+                let _ = (p.version(), p.tos(), p.ident(), p.dont_frag(), p.more_frags());
+                let _ = (p.frag_offset(), p.ttl(), p.protocol(), p.checksum());
+                let _ = (p.src_addr(), p.dst_addr(), p.options(), p.payload());
+                let _ = p.verify_checksum();
+            }
+        }
+
+        #[test]
+        fn mutated_headers_never_panic(at in 0usize..24, v in any::<u8>(), fix in any::<bool>()) {
+            let mut bytes = hex(PACKET);
+            bytes[at] = v;
+            if fix {
+                refill(&mut bytes);
+            }
+            let _ = parse(&bytes);
+        }
+    }
+}

@@ -1,13 +1,28 @@
 //! Frames on the wire: Ethernet II, ARP (RFC 826), IPv4 (RFC 791) and TCP (RFC 9293).
 //!
 //! Each format has two halves, in the smoltcp shape:
-//! - a checked, zero-copy view `Xxx<T: AsRef<[u8]>>` whose `new_checked` validates lengths, after
-//!   which **no getter panics** on any bytes (the rule every view in this module keeps);
+//! - a zero-copy view `Xxx<T: AsRef<[u8]>>` (`EthernetFrame`, `ArpPacket`, `Ipv4Packet`,
+//!   `TcpSegment`) with `new_unchecked`, `new_checked`, `check_len` and `into_inner`; field
+//!   offsets live in a private `mod field`; setters are in a separate
+//!   `impl<T: AsRef<[u8]> + AsMut<[u8]>>`;
 //! - a plain `XxxRepr` struct with `parse` (from a view), `buffer_len` and `emit` (into a view),
-//!   such that `parse(emit(r)) == r` for every valid `r`.
+//!   such that `parse(emit(r)) == r` for every valid (canonical) `r`.
+//!
+//! # The no-panic rule
+//! **Once `check_len()` has returned `Ok` on a view, no getter of that view panics, whatever the
+//! bytes are.** `check_len` checks every length the getters rely on (including IHL, total length
+//! and data offset); getters whose range depends on a field the check does not pin use
+//! `get(..)` and fall back to an empty slice or zero. `Repr::parse` calls `check_len` itself,
+//! so `Repr::parse(&View::new_unchecked(bytes))` is safe on any bytes. Setters and `emit` may
+//! panic if the caller's buffer is too short: that is a bug of ours, never of the input.
 //!
 //! Every malformed input is an [`Error`], never a panic. Checksums are verified unless the caller
 //! switches verification off with a [`ChecksumMode`] value (fuzz targets may), never with a `cfg`.
+//!
+//! # Convenience layer
+//! [`parse_frame`], [`parse_ipv4_tcp`], [`build_ipv4_tcp`], [`build_ipv4`], [`build_ethernet`],
+//! [`build_arp_frame`] and [`summarize_ipv4`] (in [`frame`]) handle whole frames. Built Ethernet
+//! frames carry no FCS and are **not** padded to 60 bytes; parsing accepts padded frames.
 
 pub mod arp;
 pub mod checksum;
@@ -16,6 +31,10 @@ pub mod frame;
 pub mod ipv4;
 pub mod seq;
 pub mod tcp;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
@@ -67,6 +86,7 @@ pub enum Error {
     /// ARP hardware/protocol type or address lengths other than Ethernet/IPv4.
     UnsupportedArp,
     /// IPv4 fragment (MF set or non-zero offset): recognised and reported, not reassembled.
+    /// `offset` is the header's fragment offset field, in units of 8 octets (RFC 791 §3.1).
     Fragmented { offset: u16, more: bool },
     /// IP protocol the stack does not handle.
     UnknownProtocol(u8),

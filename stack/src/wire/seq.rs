@@ -96,4 +96,47 @@ mod tests {
         assert!(S(0).in_range(near_top, wrapped));
         assert!(!wrapped.in_range(near_top, wrapped));
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Antisymmetry: for numbers less than 2^31 apart, exactly one of lt/eq/gt holds and
+        /// lt(a, b) == gt(b, a).
+        #[test]
+        fn comparisons_are_antisymmetric(a in any::<u32>(), d in 0u32..(1 << 31)) {
+            let x = S(a);
+            let y = S(a.wrapping_add(d));
+            prop_assert_eq!(x.lt(y), y.gt(x));
+            prop_assert_eq!(x.le(y), y.ge(x));
+            prop_assert!(!(x.lt(y) && y.lt(x)));
+            let exactly_one = [x.lt(y), x == y, x.gt(y)].iter().filter(|&&b| b).count();
+            prop_assert_eq!(exactly_one, 1);
+            prop_assert_eq!(x.lt(y), d != 0);
+            prop_assert_eq!(x.max(y), y);
+            prop_assert_eq!(x.min(y), x);
+        }
+
+        /// Shifting both numbers by the same amount (including across 2^32) changes nothing.
+        #[test]
+        fn comparisons_survive_the_wrap(a in any::<u32>(), b in any::<u32>(), k in any::<u32>()) {
+            let (x, y) = (S(a), S(b));
+            let (xs, ys) = (x + k, y + k);
+            prop_assert_eq!(x.lt(y), xs.lt(ys));
+            prop_assert_eq!(x.le(y), xs.le(ys));
+            prop_assert_eq!(x.gt(y), xs.gt(ys));
+            prop_assert_eq!(x.diff(y), xs.diff(ys));
+            prop_assert_eq!(x - y, xs - ys);
+        }
+
+        /// `x + n` is after `x` for 0 < n < 2^31, and `(x + n) - x == n`.
+        #[test]
+        fn add_then_sub(a in any::<u32>(), n in 1u32..(1 << 31)) {
+            let x = S(a);
+            prop_assert!((x + n).gt(x));
+            prop_assert_eq!((x + n) - x, n as usize);
+            prop_assert_eq!((x + n) - n, x);
+            prop_assert!(x.in_range(x, x + n));
+            prop_assert!(!(x + n).in_range(x, x + n));
+        }
+    }
 }
