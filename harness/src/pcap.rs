@@ -264,7 +264,10 @@ pub fn write_pcap_file(path: &Path, frames: &[(Instant, Vec<u8>)]) -> Result<(),
     };
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    // Unique per process and per call, so parallel writers never share a temporary file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tmp_name.push(format!(".{}-{n}.tmp", std::process::id()));
     let tmp = dir.join(tmp_name);
 
     let result = (|| -> Result<(), (&'static str, io::Error)> {
