@@ -1,4 +1,5 @@
 //! Tests of the whole parser: malformed corpus, well-formed scripts, round trips, proptests.
 
 mod malformed;
+mod roundtrip;
 mod wellformed;
