@@ -101,6 +101,13 @@ impl Parser {
         } else {
             None
         };
+        if self.at_punct('{') {
+            let t = self.peek()?.clone();
+            return Err(self.err_at(
+                &t,
+                ErrorKind::Unsupported("packetdrill fuzz annotations `{...}`"),
+            ));
+        }
         Ok(StatementKind::Tcp(TimedTcp {
             time,
             packet: TcpPacket {

@@ -407,12 +407,14 @@ fn seconds_to_micros(text: &str) -> Result<u64, ErrorKind> {
         .ok_or_else(too_large)
 }
 
-/// Recognises `sysctl [-q] [-w] name=value ...` parts (separated by `;` or `&&`).
+/// Recognises `sysctl [-q] [-w] name=value ...` parts (separated by `;`, `&&` or newlines;
+/// backslash-newline continues a line).
 /// `Ok(None)` when some part is something else, or a sysctl read.
 pub(super) fn parse_sysctls(raw: &str) -> Result<Option<Vec<Sysctl>>, ErrorKind> {
     let mut out = Vec::new();
-    let parts: Vec<&str> = raw
-        .split(';')
+    let joined = raw.replace("\\\n", " ");
+    let parts: Vec<&str> = joined
+        .split([';', '\n'])
         .flat_map(|p| p.split("&&"))
         .map(str::trim)
         .filter(|p| !p.is_empty())
@@ -492,6 +494,7 @@ mod tests {
     #[case("sysctl -w net.ipv4.tcp_rfc1337=1", Some(vec![("net.ipv4.tcp_rfc1337", "1")]))]
     #[case("sysctl -q a=b c=d", Some(vec![("a", "b"), ("c", "d")]))]
     #[case("sysctl -q a=1; sysctl -w b=2", Some(vec![("a", "1"), ("b", "2")]))]
+    #[case("sysctl -q a=1\nsysctl -q \\\n  b=2\n", Some(vec![("a", "1"), ("b", "2")]))]
     #[case("sysctl net.ipv4.tcp_rfc1337", None)]
     #[case("../common/defaults.sh", None)]
     #[case("sysctl -a", None)]

@@ -83,6 +83,12 @@ fn range(what: &'static str, value: i64, max: u64) -> ErrorKind {
     3, 37, range("window scale", 300, 255)
 )]
 #[case::trailing_word("0 < S 0:0(0) win 10 foo", 1, 21, ErrorKind::TrailingInput("`foo`".into()))]
+#[case::fuzz_annotation(
+    "0 > S 0:0(0) <mss 1460> { mut tcp mss }",
+    1,
+    25,
+    ErrorKind::Unsupported("packetdrill fuzz annotations `{...}`")
+)]
 #[case::udp_packet("0 < udp (100)", 1, 5, ErrorKind::Unsupported("UDP and ICMP packets"))]
 #[case::ecn_annotation(
     "0 < [ect0] S 0:0(0)",
