@@ -13,6 +13,10 @@ use super::lexer::{lex, Tok, Token};
 
 pub(super) type PResult<T> = Result<T, ScriptError>;
 
+/// Deepest nesting of `[`/`{`/`(` in expressions and of `%if` blocks: recursion on untrusted
+/// input stays bounded.
+pub const MAX_DEPTH: u32 = 32;
+
 /// Parses a whole script. `file` is only used in locations and error messages.
 pub fn parse(file: &str, src: &str) -> Result<Script, ScriptError> {
     let (toks, lex_err) = lex(file, src);
@@ -22,6 +26,7 @@ pub fn parse(file: &str, src: &str) -> Result<Script, ScriptError> {
         pos: 0,
         lex_err,
         seen_event: false,
+        depth: 0,
     };
     let statements = p.script()?;
     Ok(Script {
@@ -38,6 +43,8 @@ pub(super) struct Parser {
     lex_err: Option<ScriptError>,
     /// An event (timed line) has been seen: header-only lines are no longer allowed.
     pub(super) seen_event: bool,
+    /// Current expression nesting (see [`MAX_DEPTH`]).
+    pub(super) depth: u32,
 }
 
 /// One parsed line, before `%if` blocks are assembled.
@@ -195,6 +202,9 @@ impl Parser {
                     Some(b) => b.then.push(s),
                     None => top.push(s),
                 },
+                Line::If(loc, _) if open.len() as u32 >= MAX_DEPTH => {
+                    return Err(self.err_loc(&loc, ErrorKind::TooDeep(MAX_DEPTH)));
+                }
                 Line::If(loc, profiles) => open.push(OpenIf {
                     loc,
                     profiles,

@@ -191,6 +191,18 @@ fn malformed(#[case] src: &str, #[case] line: u32, #[case] col: u32, #[case] kin
 }
 
 #[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let src = format!("0 f({}1{}) = 0", "[".repeat(100_000), "]".repeat(100_000));
+    let err = parse("deep.pkt", &src).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooDeep(crate::script::MAX_DEPTH));
+    assert_eq!((err.line, err.col), (1, 5 + crate::script::MAX_DEPTH));
+    let src = "%if profile=a\n".repeat(10_000);
+    let err = parse("deep.pkt", &src).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooDeep(crate::script::MAX_DEPTH));
+    assert_eq!(err.line, crate::script::MAX_DEPTH + 1);
+}
+
+#[test]
 fn invalid_utf8_points_at_the_bad_byte() {
     let err = parse_bytes("u.pkt", b"0 close(3) = 0\n+0 w\xffrite").unwrap_err();
     assert_eq!(
