@@ -92,6 +92,15 @@ impl Ladder {
         l
     }
 
+    /// A diagram of frames read from a pcap file, one column per host.
+    pub fn from_captured(frames: &[crate::pcap::CapturedFrame]) -> Self {
+        let mut l = Ladder::new(ColumnKey::Host);
+        for f in frames {
+            l.frame(f.time, f.data.clone());
+        }
+        l
+    }
+
     /// Declares a column (in order), with an optional name.
     pub fn endpoint(&mut self, addr: Ipv4Addr, port: Option<u16>, name: Option<&str>) -> &mut Self {
         self.endpoints.push(Endpoint {

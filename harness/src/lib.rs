@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod cli;
 pub mod dut;
+pub mod fuzz;
 pub mod hunt;
 pub mod ladder;
 pub mod location;

@@ -264,7 +264,10 @@ pub fn write_pcap_file(path: &Path, frames: &[(Instant, Vec<u8>)]) -> Result<(),
     };
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    // Unique per process and per call, so parallel writers never share a temporary file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tmp_name.push(format!(".{}-{n}.tmp", std::process::id()));
     let tmp = dir.join(tmp_name);
 
     let result = (|| -> Result<(), (&'static str, io::Error)> {
@@ -406,11 +409,16 @@ fn truncation(index: usize, offset: usize, rest: &[u8], endianness: Endianness) 
 }
 
 /// Fuzz entry point: parse arbitrary bytes as a pcap; when they parse, the frames must survive a
-/// write/read round trip unchanged and render without panicking.
+/// write/read round trip unchanged, and render as one line each without panicking.
 pub fn fuzz_read(data: &[u8]) {
     let Ok(frames) = read_pcap_bytes(data) else {
         return;
     };
+    let mut renderer = crate::render::Renderer::relative();
+    for f in &frames {
+        let line = renderer.render(&f.data);
+        assert!(!line.contains('\n'), "a rendered frame spans lines");
+    }
     let pairs: Vec<(Instant, Vec<u8>)> = frames.iter().map(|f| (f.time, f.data.clone())).collect();
     // Frames longer than our SNAPLEN are legal in the input but cannot be written back.
     if let Ok(bytes) = write_pcap_bytes(&pairs) {

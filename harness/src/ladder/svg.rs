@@ -29,7 +29,7 @@ pub fn ladder_svg(ladder: &Ladder) -> String {
     for row in &layout.rows {
         if let Row::Note { col, text, .. } = row {
             let x = col.map_or(geo.first, |c| geo.x(c));
-            chars = chars.max(x + 2 + "note: ".len() + text.chars().count() + 1);
+            chars = chars.max(x + 2 + "note: ".len() + text.chars().count() + 3);
         }
     }
     let width = chars as f64 * CH;

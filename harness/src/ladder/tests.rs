@@ -412,3 +412,14 @@ proptest! {
         prop_assert!(check_xml(&svg).is_ok(), "{:?}\n{}", check_xml(&svg), svg);
     }
 }
+#[test]
+fn from_captured_matches_from_frames() {
+    let frames = handshake(3, 4);
+    let bytes = crate::pcap::write_pcap_bytes(&frames).expect("write");
+    let captured = crate::pcap::read_pcap_bytes(&bytes).expect("read");
+    assert_eq!(
+        ladder_text(&Ladder::from_captured(&captured)),
+        ladder_text(&Ladder::from_frames(&frames))
+    );
+    assert_eq!(Ladder::from_captured(&captured).frames.len(), 7);
+}

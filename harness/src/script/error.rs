@@ -52,6 +52,9 @@ pub enum ErrorKind {
     #[error("an event needs a time (`0`, `+0.1`, `*` ...) before it")]
     MissingTime,
 
+    #[error("nested too deeply (more than {0} levels)")]
+    TooDeep(u32),
+
     // --- times ---
     #[error("negative time")]
     NegativeTime,

@@ -105,10 +105,10 @@ impl Lexer {
         let c = self.chars.get(self.pos).copied()?;
         self.pos += 1;
         if c == '\n' {
-            self.line += 1;
+            self.line = self.line.saturating_add(1);
             self.col = 1;
         } else {
-            self.col += 1;
+            self.col = self.col.saturating_add(1);
         }
         Some(c)
     }

@@ -64,7 +64,7 @@ mod tests;
 
 pub use ast::*;
 pub use error::{ErrorKind, ScriptError};
-pub use parser::parse;
+pub use parser::{parse, MAX_DEPTH};
 pub use print::{fmt_flags, fmt_seconds};
 
 /// Parses raw bytes: invalid UTF-8 is an [`ErrorKind::InvalidUtf8`] error at its position.

@@ -101,6 +101,13 @@ impl Parser {
         } else {
             None
         };
+        if self.at_punct('{') {
+            let t = self.peek()?.clone();
+            return Err(self.err_at(
+                &t,
+                ErrorKind::Unsupported("packetdrill fuzz annotations `{...}`"),
+            ));
+        }
         Ok(StatementKind::Tcp(TimedTcp {
             time,
             packet: TcpPacket {
@@ -167,7 +174,7 @@ impl Parser {
                     let at = Token {
                         tok: t.tok.clone(),
                         line: t.line,
-                        col: t.col + i as u32,
+                        col: t.col.saturating_add(u32::try_from(i).unwrap_or(u32::MAX)),
                     };
                     let Some((_, f)) = FLAG_LETTERS.iter().find(|(l, _)| *l == c) else {
                         return Err(self.err_at(&at, ErrorKind::BadTcpFlag(c)));

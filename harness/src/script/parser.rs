@@ -13,6 +13,10 @@ use super::lexer::{lex, Tok, Token};
 
 pub(super) type PResult<T> = Result<T, ScriptError>;
 
+/// Deepest nesting of `[`/`{`/`(` in expressions and of `%if` blocks: recursion on untrusted
+/// input stays bounded.
+pub const MAX_DEPTH: u32 = 32;
+
 /// Parses a whole script. `file` is only used in locations and error messages.
 pub fn parse(file: &str, src: &str) -> Result<Script, ScriptError> {
     let (toks, lex_err) = lex(file, src);
@@ -22,6 +26,7 @@ pub fn parse(file: &str, src: &str) -> Result<Script, ScriptError> {
         pos: 0,
         lex_err,
         seen_event: false,
+        depth: 0,
     };
     let statements = p.script()?;
     Ok(Script {
@@ -38,6 +43,8 @@ pub(super) struct Parser {
     lex_err: Option<ScriptError>,
     /// An event (timed line) has been seen: header-only lines are no longer allowed.
     pub(super) seen_event: bool,
+    /// Current expression nesting (see [`MAX_DEPTH`]).
+    pub(super) depth: u32,
 }
 
 /// One parsed line, before `%if` blocks are assembled.
@@ -195,6 +202,9 @@ impl Parser {
                     Some(b) => b.then.push(s),
                     None => top.push(s),
                 },
+                Line::If(loc, _) if open.len() as u32 >= MAX_DEPTH => {
+                    return Err(self.err_loc(&loc, ErrorKind::TooDeep(MAX_DEPTH)));
+                }
                 Line::If(loc, profiles) => open.push(OpenIf {
                     loc,
                     profiles,
@@ -407,12 +417,14 @@ fn seconds_to_micros(text: &str) -> Result<u64, ErrorKind> {
         .ok_or_else(too_large)
 }
 
-/// Recognises `sysctl [-q] [-w] name=value ...` parts (separated by `;` or `&&`).
+/// Recognises `sysctl [-q] [-w] name=value ...` parts (separated by `;`, `&&` or newlines;
+/// backslash-newline continues a line).
 /// `Ok(None)` when some part is something else, or a sysctl read.
 pub(super) fn parse_sysctls(raw: &str) -> Result<Option<Vec<Sysctl>>, ErrorKind> {
     let mut out = Vec::new();
-    let parts: Vec<&str> = raw
-        .split(';')
+    let joined = raw.replace("\\\n", " ");
+    let parts: Vec<&str> = joined
+        .split([';', '\n'])
         .flat_map(|p| p.split("&&"))
         .map(str::trim)
         .filter(|p| !p.is_empty())
@@ -492,6 +504,7 @@ mod tests {
     #[case("sysctl -w net.ipv4.tcp_rfc1337=1", Some(vec![("net.ipv4.tcp_rfc1337", "1")]))]
     #[case("sysctl -q a=b c=d", Some(vec![("a", "b"), ("c", "d")]))]
     #[case("sysctl -q a=1; sysctl -w b=2", Some(vec![("a", "1"), ("b", "2")]))]
+    #[case("sysctl -q a=1\nsysctl -q \\\n  b=2\n", Some(vec![("a", "1"), ("b", "2")]))]
     #[case("sysctl net.ipv4.tcp_rfc1337", None)]
     #[case("../common/defaults.sh", None)]
     #[case("sysctl -a", None)]

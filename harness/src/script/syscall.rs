@@ -3,7 +3,7 @@
 use super::ast::*;
 use super::error::ErrorKind;
 use super::lexer::Tok;
-use super::parser::{PResult, Parser};
+use super::parser::{PResult, Parser, MAX_DEPTH};
 
 impl Parser {
     /// `[...END] name(args) = result [ERRNO] [(note)]`.
@@ -108,6 +108,16 @@ impl Parser {
 
     fn operand(&mut self) -> PResult<Expr> {
         let t = self.next()?;
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err_at(&t, ErrorKind::TooDeep(MAX_DEPTH)));
+        }
+        self.depth += 1;
+        let e = self.operand_inner(&t);
+        self.depth -= 1;
+        e
+    }
+
+    fn operand_inner(&mut self, t: &super::lexer::Token) -> PResult<Expr> {
         Ok(match &t.tok {
             Tok::Ellipsis => Expr::Ellipsis,
             Tok::Int(v) => Expr::Int(*v),
@@ -126,7 +136,7 @@ impl Parser {
             }
             Tok::Punct('[') => Expr::List(self.expr_list(']', "`,` or `]` in the list")?),
             Tok::Punct('{') => Expr::Struct(self.fields()?),
-            _ => return Err(self.expected(&t, "an expression")),
+            _ => return Err(self.expected(t, "an expression")),
         })
     }
 

@@ -83,6 +83,12 @@ fn range(what: &'static str, value: i64, max: u64) -> ErrorKind {
     3, 37, range("window scale", 300, 255)
 )]
 #[case::trailing_word("0 < S 0:0(0) win 10 foo", 1, 21, ErrorKind::TrailingInput("`foo`".into()))]
+#[case::fuzz_annotation(
+    "0 > S 0:0(0) <mss 1460> { mut tcp mss }",
+    1,
+    25,
+    ErrorKind::Unsupported("packetdrill fuzz annotations `{...}`")
+)]
 #[case::udp_packet("0 < udp (100)", 1, 5, ErrorKind::Unsupported("UDP and ICMP packets"))]
 #[case::ecn_annotation(
     "0 < [ect0] S 0:0(0)",
@@ -182,6 +188,18 @@ fn malformed(#[case] src: &str, #[case] line: u32, #[case] col: u32, #[case] kin
             .starts_with(&format!("bad.pkt:{line}:{col}: ")),
         "{err}"
     );
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let src = format!("0 f({}1{}) = 0", "[".repeat(100_000), "]".repeat(100_000));
+    let err = parse("deep.pkt", &src).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooDeep(crate::script::MAX_DEPTH));
+    assert_eq!((err.line, err.col), (1, 5 + crate::script::MAX_DEPTH));
+    let src = "%if profile=a\n".repeat(10_000);
+    let err = parse("deep.pkt", &src).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooDeep(crate::script::MAX_DEPTH));
+    assert_eq!(err.line, crate::script::MAX_DEPTH + 1);
 }
 
 #[test]
