@@ -4,7 +4,9 @@
 //! - `corpora/fuzz/<target>/*`: seeds (and whatever `cargo fuzz cmin` kept), each run through
 //!   `<target>`;
 //! - `corpora/findings/<target>/*`: minimised crashers, once fixed, run through `<target>`;
-//!   files directly in `corpora/findings/` are run through every target.
+//!   other files directly in `corpora/findings/` are run through every target;
+//! - `corpora/findings/**/*.toml` (+ `.pcap`): reproducers written by `harness hunt`, replayed as
+//!   scenarios that must still show exactly the findings they expect.
 //!
 //! The generated seeds (`harness::fuzz::seeds`) must all be present under their SHA-256 name;
 //! `FUZZ_WRITE_SEEDS=1 cargo test -p harness --test fuzz_corpora` writes them. The
@@ -93,6 +95,21 @@ fn every_corpus_file_replays_through_its_target() {
 fn every_finding_replays() {
     let root = corpora().join("findings");
     for path in files(&root) {
+        // `harness hunt` writes minimised findings as scenarios (+ their pcaps): a scenario
+        // replays as a regression (it must still show exactly what it expects), a pcap must read.
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => {
+                let sc = harness::scenario::Scenario::load(&path).expect("load reproducer");
+                let res = sc.run(&Default::default()).expect("run reproducer");
+                assert!(res.passed(), "{}: {:?}", path.display(), res.verdicts);
+                continue;
+            }
+            Some("pcap") => {
+                harness::pcap::read_pcap(&path).expect("reproducer pcap reads");
+                continue;
+            }
+            _ => {}
+        }
         let data = fs::read(&path).expect("read finding");
         let rel = path.strip_prefix(&root).expect("under findings");
         let target = rel

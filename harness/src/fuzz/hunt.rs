@@ -1,22 +1,22 @@
-//! Search targets: inputs are fault plans for the simulator, the property is the absence of
-//! a known incident shape (a lost RST leaving a half-open connection, TIME-WAIT assassination,
-//! a half-open connection that never recovers).
-//!
-//! The simulator is not in the workspace yet: these entry points accept every input and check
-//! nothing until it lands (the fuzz targets already exist so the corpus layout and CI are
-//! stable).
+//! Search targets: the input bytes draw a scenario from one failure family's space
+//! ([`crate::hunt::Case`]); the simulator runs it under the profile named by `HUNT_PROFILE`
+//! (default `hardened`, which claims immunity) and the target fails — libFuzzer's "crash" — when
+//! the oracle reports the family. `HUNT_PROFILE=windows cargo fuzz run hunt_rst_loss` therefore
+//! hunts the vulnerable configuration; the default run checks the immune one.
 
-/// RST loss: stub until the simulator lands.
+use crate::hunt::{fuzz_one, Family};
+
+/// RST loss (incident A's space).
 pub fn hunt_rst_loss(data: &[u8]) {
-    let _ = data;
+    fuzz_one(Family::RstLoss, data);
 }
 
-/// TIME-WAIT assassination (RFC 1337): stub until the simulator lands.
+/// TIME-WAIT assassination (incident D's space, RFC 1337).
 pub fn hunt_time_wait(data: &[u8]) {
-    let _ = data;
+    fuzz_one(Family::TimeWait, data);
 }
 
-/// Half-open connection recovery (RFC 9293 §3.5.1): stub until the simulator lands.
+/// Half-open connections (incident B's space: NAT expiry, crashes, reboots, outages).
 pub fn hunt_half_open(data: &[u8]) {
-    let _ = data;
+    fuzz_one(Family::HalfOpen, data);
 }

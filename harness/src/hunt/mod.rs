@@ -192,17 +192,36 @@ pub fn hunt(cfg: &HuntConfig, mut progress: impl FnMut(u64, usize)) -> Result<Hu
             if let Some(&i) = groups.get(&key) {
                 report.found[i].hits += 1;
             } else {
+                // Group by what the *minimised* case shows: shrinking can drop the detail that
+                // gave the first hit its cause (a crash next to a NAT expiry, say).
                 let small = shrink(case, &cfg.profile, &cfg.knobs, cfg.seed);
-                let (scenario, pcaps) = write_reproducer(&cfg.out, &small, cfg, &key.1)?;
-                groups.insert(key.clone(), report.found.len());
-                report.found.push(Found {
-                    family: fam,
-                    cause: key.1,
-                    hits: 1,
-                    case: small,
-                    scenario,
-                    pcaps,
-                });
+                let (_, small_findings, _) = run_case(&small, &cfg.profile, &cfg.knobs, cfg.seed)?;
+                let cause = family_findings(&small_findings, fam)
+                    .first()
+                    .map_or(key.1.clone(), |f| group_cause(f));
+                let existing = report
+                    .found
+                    .iter()
+                    .position(|f| f.case == small || (f.family == fam && f.cause == cause));
+                let i = match existing {
+                    Some(i) => {
+                        report.found[i].hits += 1;
+                        i
+                    }
+                    None => {
+                        let (scenario, pcaps) = write_reproducer(&cfg.out, &small, cfg, &cause)?;
+                        report.found.push(Found {
+                            family: fam,
+                            cause,
+                            hits: 1,
+                            case: small,
+                            scenario,
+                            pcaps,
+                        });
+                        report.found.len() - 1
+                    }
+                };
+                groups.insert(key, i);
             }
         }
         progress(report.runs, report.found.len());

@@ -191,11 +191,14 @@ impl World {
         };
         let at = self.now + seg.delay + outcome.delay;
         if outcome.dropped.is_none() {
-            let mac = |r: core::ops::Range<usize>| -> Option<[u8; 6]> { bytes.get(r)?.try_into().ok() };
+            let mac =
+                |r: core::ops::Range<usize>| -> Option<[u8; 6]> { bytes.get(r)?.try_into().ok() };
             if let Some(src) = mac(6..12) {
                 seg.fdb.insert(src, (from, port));
             }
-            let learned = mac(0..6).filter(|d| d != &[0xff; 6]).and_then(|d| seg.fdb.get(&d).copied());
+            let learned = mac(0..6)
+                .filter(|d| d != &[0xff; 6])
+                .and_then(|d| seg.fdb.get(&d).copied());
             let targets: Vec<(NodeId, usize)> = match learned {
                 Some(t) if t != (from, port) => vec![t],
                 _ => seg

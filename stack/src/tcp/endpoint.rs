@@ -328,7 +328,16 @@ impl Tcp {
             })
             .collect();
         for h in due {
-            if let Some(Sock::Conn(tcb)) = self.sockets.get_mut(&h) {
+            // One call settles every timer due by `now` (a timer may make another due, e.g.
+            // a retransmission that gives up and starts TIME-WAIT's successor), so that
+            // `poll_at()` is in the future afterwards. Bounded: each round fires at least one timer.
+            for _ in 0..16 {
+                let Some(Sock::Conn(tcb)) = self.sockets.get_mut(&h) else {
+                    break;
+                };
+                if tcb.next_deadline().is_none_or(|d| d > now) {
+                    break;
+                }
                 let mut ctx = ctx!(self, now);
                 tcb.on_timeout(&mut ctx);
             }
