@@ -20,6 +20,12 @@ pub enum Command {
     Profiles {
         name: Option<String>,
     },
+    Bench {
+        clients: u32,
+        hours: u32,
+        capture: bool,
+        print_scenario: bool,
+    },
     Hunt {
         family: String,
         profile: String,
@@ -54,6 +60,11 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             seed,
         } => run_cmd(paths, stack, profile, set, pcap_dir, json, jobs, seed),
         Command::Profiles { name } => profiles(name.as_deref()),
+        Command::Bench { clients, hours, print_scenario: true, .. } => {
+            print!("{}", crate::bench::nat_idle_scenario(clients, hours));
+            Ok(0)
+        }
+        Command::Bench { clients, hours, capture, .. } => crate::bench::command(clients, hours, capture),
         Command::Hunt {
             family,
             profile,

@@ -1,5 +1,6 @@
 //! `harness`: drives TCP stacks — simulator, scripts, oracles, pcap, hunt — and the CLI.
 
+pub mod bench;
 pub mod capture;
 pub mod cli;
 pub mod dut;

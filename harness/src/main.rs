@@ -84,6 +84,20 @@ enum Cmd {
         #[arg(long, default_value = "corpora/findings")]
         out: PathBuf,
     },
+    /// Benchmark the simulator: N clients idling H hours through a NAT with keepalive 300 s.
+    /// Prints wall time, simulated events per second and peak memory per connection.
+    Bench {
+        #[arg(long, default_value_t = 10_000)]
+        clients: u32,
+        #[arg(long, default_value_t = 2)]
+        hours: u32,
+        /// Keep every frame in the trace (as scenario runs do) and run the oracles.
+        #[arg(long)]
+        capture: bool,
+        /// Print the generated scenario instead of running it.
+        #[arg(long)]
+        print_scenario: bool,
+    },
     /// Run a script or scenario once and keep the capture.
     Record {
         file: PathBuf,
@@ -129,6 +143,7 @@ impl From<Cmd> for harness::cli::Command {
                 seed,
             },
             Cmd::Profiles { name } => C::Profiles { name },
+            Cmd::Bench { clients, hours, capture, print_scenario } => C::Bench { clients, hours, capture, print_scenario },
             Cmd::Hunt {
                 family,
                 profile,

@@ -77,6 +77,17 @@ fn mac(kind: u8, a: usize, b: usize) -> EthernetAddress {
     EthernetAddress([0x02, 0, kind, a as u8, (b >> 8) as u8, b as u8])
 }
 
+fn add_routes(sc: &Scenario, fwd: &mut Forwarder, routes: &[super::spec::RouteSpec]) -> Result<(), ScenarioError> {
+    for r in routes {
+        let (net, len) = parse_cidr(sc, &r.to)?;
+        let via = parse_ip(sc, &r.via)?;
+        if !fwd.add_route(net, len, via) {
+            return Err(sc.err(r.via.span(), format!("route via {via}: not on any interface of this node")));
+        }
+    }
+    Ok(())
+}
+
 /// Resolves the profile for a host: CLI override, else the file's, else the default.
 fn profile(
     sc: &Scenario,
@@ -272,7 +283,8 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
             rst_on_expiry: n.rst_on_expiry,
             first_port: 50_000,
         };
-        let fwd = Forwarder::new(ifaces, default, stack::policy::ArpPolicy::default());
+        let mut fwd = Forwarder::new(ifaces, default, stack::policy::ArpPolicy::default());
+        add_routes(sc, &mut fwd, &n.routes)?;
         let id = world.add_node(Box::new(Nat::new(n.name.get_ref(), fwd, cfg)));
         world.attach(id, 0, seg(&n.inside.segment)?);
         world.attach(id, 1, seg(&n.outside.segment)?);

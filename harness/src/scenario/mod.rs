@@ -86,9 +86,16 @@ impl Scenario {
 
     /// Builds, runs and judges the scenario.
     pub fn run(&self, ov: &Overrides) -> Result<ScenarioResult, ScenarioError> {
+        self.run_with(ov, true)
+    }
+
+    /// As [`Scenario::run`]; `capture: false` keeps no frames or events in the trace (for
+    /// benchmarks: the oracles then have nothing to judge).
+    pub fn run_with(&self, ov: &Overrides, capture: bool) -> Result<ScenarioResult, ScenarioError> {
         let built = build(self, ov)?;
         let end = Instant::ZERO + built.duration;
         let mut world = built.world;
+        world.set_capture(capture);
         let mut actions = built.actions;
         actions.sort_by_key(|a| a.at);
         let mut next = 0;

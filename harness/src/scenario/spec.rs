@@ -153,12 +153,22 @@ pub struct IfaceSpec {
     pub addr: S<String>,
 }
 
+/// A static route: `{ to = "10.0.0.0/8", via = "10.255.0.2" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    pub to: S<String>,
+    pub via: S<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouterSpec {
     pub name: S<String>,
     pub interfaces: Vec<IfaceSpec>,
     pub gateway: Option<S<String>>,
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
     /// Profile whose ARP knobs the router uses (default: the Linux-like defaults).
     pub profile: Option<S<String>>,
 }
@@ -170,6 +180,9 @@ pub struct NatSpec {
     pub inside: IfaceSpec,
     pub outside: IfaceSpec,
     pub gateway: Option<S<String>>,
+    /// Routes to inside networks that are not on the inside segment.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
     pub idle_timeout: S<String>,
     #[serde(default)]
     pub rst_on_expiry: bool,

@@ -40,6 +40,8 @@ pub struct Forwarder {
     ifaces: Vec<Iface>,
     /// Default route: (interface index, gateway).
     default: Option<(usize, Ipv4Addr)>,
+    /// Static routes, longest prefix first: (network, prefix length, interface, gateway).
+    routes: Vec<(Ipv4Addr, u8, usize, Ipv4Addr)>,
     out: VecDeque<(usize, Vec<u8>)>,
     events: Vec<Event>,
 }
@@ -66,6 +68,7 @@ impl Forwarder {
                 })
                 .collect(),
             default,
+            routes: Vec::new(),
             out: VecDeque::new(),
             events: Vec::new(),
         }
@@ -73,6 +76,17 @@ impl Forwarder {
 
     pub fn addrs(&self) -> Vec<Ipv4Addr> {
         self.ifaces.iter().map(|i| i.cfg.addr).collect()
+    }
+
+    /// Adds a static route to `net/len` via `gateway`, which must be on one of our interfaces.
+    /// Returns false (and adds nothing) when it is not.
+    pub fn add_route(&mut self, net: Ipv4Addr, len: u8, gateway: Ipv4Addr) -> bool {
+        let Some(port) = self.ifaces.iter().position(|i| same_prefix(i.cfg.addr, gateway, i.cfg.prefix_len)) else {
+            return false;
+        };
+        self.routes.push((net, len, port, gateway));
+        self.routes.sort_by(|a, b| b.1.cmp(&a.1));
+        true
     }
 
     pub fn iface_addr(&self, port: usize) -> Option<Ipv4Addr> {
@@ -121,6 +135,7 @@ impl Forwarder {
             .iter()
             .position(|i| same_prefix(i.cfg.addr, dst, i.cfg.prefix_len))
             .map(|p| (p, dst))
+            .or_else(|| self.routes.iter().find(|r| same_prefix(r.0, dst, r.1)).map(|r| (r.2, r.3)))
             .or(self.default);
         match hop {
             Some((port, next_hop)) => {

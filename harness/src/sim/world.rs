@@ -77,6 +77,8 @@ pub struct World {
     timers: BTreeSet<(Instant, usize)>,
     /// Nodes touched in the current step (their output and deadline need refreshing).
     dirty: BTreeSet<usize>,
+    /// Keep frames and events in the trace (off only for benchmarks).
+    capture: bool,
 }
 
 impl World {
@@ -95,7 +97,13 @@ impl World {
             deadline: Vec::new(),
             timers: BTreeSet::new(),
             dirty: BTreeSet::new(),
+            capture: true,
         }
+    }
+
+    /// Whether frames and node events are kept in the trace (default on).
+    pub fn set_capture(&mut self, on: bool) {
+        self.capture = on;
     }
 
     /// Re-reads node `i`'s deadline into the index.
@@ -215,6 +223,9 @@ impl World {
                 }
             }
         }
+        if !self.capture {
+            return Ok(());
+        }
         self.trace.events.push(TraceEvent {
             time: self.now,
             kind: TraceKind::Frame(FrameRecord {
@@ -325,7 +336,9 @@ impl World {
         }
         let mut evs = Vec::new();
         self.nodes[i].drain_trace(NodeId(i), &mut evs);
-        self.trace.events.extend(evs);
+        if self.capture {
+            self.trace.events.extend(evs);
+        }
         self.refresh(i);
         Ok(())
     }
