@@ -44,15 +44,26 @@ pub fn nat_idle_scenario(clients: u32, hours: u32) -> String {
     let segs = clients.div_ceil(100).max(1);
     let mut s = String::new();
     let dur = u64::from(hours) * 3600 + 10;
-    let _ = writeln!(s, "name = \"bench-nat-idle\"\nseed = 1\nduration = \"{dur}s\"\n");
-    let _ = writeln!(s, "[[segment]]\nname = \"wan\"\n\n[[segment]]\nname = \"core\"\n");
+    let _ = writeln!(
+        s,
+        "name = \"bench-nat-idle\"\nseed = 1\nduration = \"{dur}s\"\n"
+    );
+    let _ = writeln!(
+        s,
+        "[[segment]]\nname = \"wan\"\n\n[[segment]]\nname = \"core\"\n"
+    );
     for k in 0..segs {
         let _ = writeln!(s, "[[segment]]\nname = \"lan{k}\"\n");
     }
     let _ = writeln!(s, "[[nat]]\nname = \"nat\"\ninside = {{ segment = \"core\", addr = \"10.255.0.1/16\" }}\noutside = {{ segment = \"wan\", addr = \"198.51.100.2/24\" }}\nidle_timeout = \"600s\"\nroutes = [{{ to = \"10.0.0.0/9\", via = \"10.255.0.2\" }}]\n");
     s.push_str("[[router]]\nname = \"access\"\ngateway = \"10.255.0.1\"\ninterfaces = [\n  { segment = \"core\", addr = \"10.255.0.2/16\" },\n");
     for k in 0..segs {
-        let _ = writeln!(s, "  {{ segment = \"lan{k}\", addr = \"10.{}.{}.1/24\" }},", k / 256, k % 256);
+        let _ = writeln!(
+            s,
+            "  {{ segment = \"lan{k}\", addr = \"10.{}.{}.1/24\" }},",
+            k / 256,
+            k % 256
+        );
     }
     s.push_str("]\n\n");
     let _ = writeln!(s, "[[host]]\nname = \"server\"\nsegment = \"wan\"\naddr = \"198.51.100.20/24\"\nprofile = \"linux\"\n\n[[host.app]]\nkind = \"server\"\nport = 22\n");
@@ -80,7 +91,9 @@ pub fn nat_idle(clients: u32, hours: u32, capture: bool) -> Result<BenchReport, 
     let rss_before_kib = proc_kib("VmRSS:");
     let sc = Scenario::parse("bench.toml", &text).map_err(|e| e.to_string())?;
     let started = WallClock::now();
-    let res = sc.run_with(&Overrides::default(), capture).map_err(|e| e.to_string())?;
+    let res = sc
+        .run_with(&Overrides::default(), capture)
+        .map_err(|e| e.to_string())?;
     let wall_secs = started.elapsed().as_secs_f64();
     Ok(BenchReport {
         clients,
@@ -102,12 +115,22 @@ pub fn command(clients: u32, hours: u32, capture: bool) -> Result<u8, String> {
     let r = nat_idle(clients, hours, capture)?;
     println!("bench nat-idle: {} clients, {} h virtual, keepalive 300 s, NAT idle timeout 600 s, capture {}", r.clients, hours, if capture { "on" } else { "off" });
     println!("wall time           {:.2} s", r.wall_secs);
-    println!("virtual/wall        {:.0}x", r.virtual_secs as f64 / r.wall_secs.max(1e-9));
-    println!("simulated events    {} ({:.0} events/s)", r.events, r.events_per_sec());
+    println!(
+        "virtual/wall        {:.0}x",
+        r.virtual_secs as f64 / r.wall_secs.max(1e-9)
+    );
+    println!(
+        "simulated events    {} ({:.0} events/s)",
+        r.events,
+        r.events_per_sec()
+    );
     println!("trace entries       {}", r.frames);
     println!("findings            {}", r.findings);
     match (r.peak_rss_kib, r.bytes_per_conn()) {
-        (Some(p), Some(b)) => println!("peak memory         {} KiB ({:.0} bytes per connection)", p, b),
+        (Some(p), Some(b)) => println!(
+            "peak memory         {} KiB ({:.0} bytes per connection)",
+            p, b
+        ),
         _ => println!("peak memory         unknown (no /proc/self/status)"),
     }
     Ok(if r.findings == 0 { 0 } else { 1 })

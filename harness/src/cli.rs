@@ -60,11 +60,21 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             seed,
         } => run_cmd(paths, stack, profile, set, pcap_dir, json, jobs, seed),
         Command::Profiles { name } => profiles(name.as_deref()),
-        Command::Bench { clients, hours, print_scenario: true, .. } => {
+        Command::Bench {
+            clients,
+            hours,
+            print_scenario: true,
+            ..
+        } => {
             print!("{}", crate::bench::nat_idle_scenario(clients, hours));
             Ok(0)
         }
-        Command::Bench { clients, hours, capture, .. } => crate::bench::command(clients, hours, capture),
+        Command::Bench {
+            clients,
+            hours,
+            capture,
+            ..
+        } => crate::bench::command(clients, hours, capture),
         Command::Hunt {
             family,
             profile,

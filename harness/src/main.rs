@@ -143,7 +143,17 @@ impl From<Cmd> for harness::cli::Command {
                 seed,
             },
             Cmd::Profiles { name } => C::Profiles { name },
-            Cmd::Bench { clients, hours, capture, print_scenario } => C::Bench { clients, hours, capture, print_scenario },
+            Cmd::Bench {
+                clients,
+                hours,
+                capture,
+                print_scenario,
+            } => C::Bench {
+                clients,
+                hours,
+                capture,
+                print_scenario,
+            },
             Cmd::Hunt {
                 family,
                 profile,

@@ -68,6 +68,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     entries.sort();
     for p in entries {
         if p.is_dir() {
+            // `pending/` holds scripts that show known stack defects (they fail on purpose) and
+            // `target/` build output: neither is part of a suite run. Name such a folder
+            // explicitly to run it.
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if matches!(name, "pending" | "target" | "snapshots") {
+                continue;
+            }
             walk(&p, out)?;
         } else if matches!(p.extension().and_then(|e| e.to_str()), Some("pkt" | "toml"))
             && p.file_name().and_then(|n| n.to_str()) != Some("Cargo.toml")

@@ -77,12 +77,19 @@ fn mac(kind: u8, a: usize, b: usize) -> EthernetAddress {
     EthernetAddress([0x02, 0, kind, a as u8, (b >> 8) as u8, b as u8])
 }
 
-fn add_routes(sc: &Scenario, fwd: &mut Forwarder, routes: &[super::spec::RouteSpec]) -> Result<(), ScenarioError> {
+fn add_routes(
+    sc: &Scenario,
+    fwd: &mut Forwarder,
+    routes: &[super::spec::RouteSpec],
+) -> Result<(), ScenarioError> {
     for r in routes {
         let (net, len) = parse_cidr(sc, &r.to)?;
         let via = parse_ip(sc, &r.via)?;
         if !fwd.add_route(net, len, via) {
-            return Err(sc.err(r.via.span(), format!("route via {via}: not on any interface of this node")));
+            return Err(sc.err(
+                r.via.span(),
+                format!("route via {via}: not on any interface of this node"),
+            ));
         }
     }
     Ok(())

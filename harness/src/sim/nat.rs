@@ -11,7 +11,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use stack::wire::{self, ChecksumMode, Ipv4Repr, TcpFlags, TcpRepr};
 use stack::{Duration, Instant};
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// NAT settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +40,10 @@ pub struct Nat {
     cfg: NatConfig,
     /// Keyed by (outside port, remote) for inbound lookup; ordered for determinism.
     by_outside: BTreeMap<(u16, SocketAddrV4), Mapping>,
+    /// (inside, remote) -> key of `by_outside`, for outbound lookup.
+    by_inside: BTreeMap<(SocketAddrV4, SocketAddrV4), (u16, SocketAddrV4)>,
+    /// (expiry time, key): the next mapping to forget is the first.
+    expiry: BTreeSet<(Instant, (u16, SocketAddrV4))>,
     next_port: u16,
     log: Vec<(Instant, NatEvent)>,
 }
@@ -52,6 +56,8 @@ impl Nat {
             fwd,
             cfg,
             by_outside: BTreeMap::new(),
+            by_inside: BTreeMap::new(),
+            expiry: BTreeSet::new(),
             next_port,
             log: Vec::new(),
         }
@@ -63,19 +69,18 @@ impl Nat {
             .unwrap_or(Ipv4Addr::UNSPECIFIED)
     }
 
-    /// Forgets mappings idle for the timeout (checked at every step and deadline).
+    /// Forgets mappings idle for the timeout (checked at every input and deadline).
     fn expire(&mut self, now: Instant) {
         let timeout = self.cfg.idle_timeout;
-        let dead: Vec<(u16, SocketAddrV4)> = self
-            .by_outside
-            .iter()
-            .filter(|(_, m)| now.saturating_since(m.last_used) >= timeout)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in dead {
-            if let Some(m) = self.by_outside.remove(&k) {
+        while let Some(&(at, key)) = self.expiry.first() {
+            if at > now {
+                break;
+            }
+            self.expiry.remove(&(at, key));
+            if let Some(m) = self.by_outside.remove(&key) {
+                self.by_inside.remove(&(m.inside, m.remote));
                 self.log.push((
-                    m.last_used + timeout,
+                    at,
                     NatEvent::MappingExpired {
                         inside: m.inside,
                         outside: m.outside,
@@ -87,6 +92,16 @@ impl Nat {
         }
     }
 
+    /// Marks a mapping used at `now` (restarting its idle timer).
+    fn touch(&mut self, key: (u16, SocketAddrV4), now: Instant) {
+        let timeout = self.cfg.idle_timeout;
+        if let Some(m) = self.by_outside.get_mut(&key) {
+            self.expiry.remove(&(m.last_used + timeout, key));
+            m.last_used = now;
+            self.expiry.insert((now + timeout, key));
+        }
+    }
+
     fn rewrite(ip: &mut Ipv4Repr, tcp: &TcpRepr) -> Vec<u8> {
         ip.payload_len = tcp.header_len() + tcp.payload.len();
         wire::build_ipv4_tcp(ip, tcp)
@@ -95,11 +110,7 @@ impl Nat {
     fn outbound(&mut self, now: Instant, mut ip: Ipv4Repr, mut tcp: TcpRepr) {
         let inside = SocketAddrV4::new(ip.src_addr, tcp.src_port);
         let remote = SocketAddrV4::new(ip.dst_addr, tcp.dst_port);
-        let existing = self
-            .by_outside
-            .iter()
-            .find(|(_, m)| m.inside == inside && m.remote == remote)
-            .map(|(k, _)| *k);
+        let existing = self.by_inside.get(&(inside, remote)).copied();
         let key = match existing {
             Some(k) => k,
             None => {
@@ -115,6 +126,9 @@ impl Nat {
                         last_used: now,
                     },
                 );
+                self.by_inside.insert((inside, remote), (port, remote));
+                self.expiry
+                    .insert((now + self.cfg.idle_timeout, (port, remote)));
                 self.log.push((
                     now,
                     NatEvent::MappingCreated {
@@ -126,11 +140,8 @@ impl Nat {
                 (port, remote)
             }
         };
-        let m = self
-            .by_outside
-            .get_mut(&key)
-            .expect("just found or inserted");
-        m.last_used = now;
+        self.touch(key, now);
+        let m = &self.by_outside[&key];
         ip.src_addr = *m.outside.ip();
         tcp.src_port = m.outside.port();
         let packet = Self::rewrite(&mut ip, &tcp);
@@ -139,9 +150,12 @@ impl Nat {
 
     fn inbound(&mut self, now: Instant, mut ip: Ipv4Repr, mut tcp: TcpRepr) {
         let remote = SocketAddrV4::new(ip.src_addr, tcp.src_port);
-        match self.by_outside.get_mut(&(tcp.dst_port, remote)) {
+        let key = (tcp.dst_port, remote);
+        if self.by_outside.contains_key(&key) {
+            self.touch(key, now);
+        }
+        match self.by_outside.get(&key) {
             Some(m) => {
-                m.last_used = now;
                 ip.dst_addr = *m.inside.ip();
                 tcp.dst_port = m.inside.port();
                 let packet = Self::rewrite(&mut ip, &tcp);
@@ -227,11 +241,7 @@ impl Node for Nat {
         self.fwd.poll_transmit()
     }
     fn poll_at(&self) -> Option<Instant> {
-        let exp = self
-            .by_outside
-            .values()
-            .map(|m| m.last_used + self.cfg.idle_timeout)
-            .min();
+        let exp = self.expiry.first().map(|e| e.0);
         match (exp, self.fwd.poll_at()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -81,7 +81,11 @@ impl Forwarder {
     /// Adds a static route to `net/len` via `gateway`, which must be on one of our interfaces.
     /// Returns false (and adds nothing) when it is not.
     pub fn add_route(&mut self, net: Ipv4Addr, len: u8, gateway: Ipv4Addr) -> bool {
-        let Some(port) = self.ifaces.iter().position(|i| same_prefix(i.cfg.addr, gateway, i.cfg.prefix_len)) else {
+        let Some(port) = self
+            .ifaces
+            .iter()
+            .position(|i| same_prefix(i.cfg.addr, gateway, i.cfg.prefix_len))
+        else {
             return false;
         };
         self.routes.push((net, len, port, gateway));
@@ -135,7 +139,12 @@ impl Forwarder {
             .iter()
             .position(|i| same_prefix(i.cfg.addr, dst, i.cfg.prefix_len))
             .map(|p| (p, dst))
-            .or_else(|| self.routes.iter().find(|r| same_prefix(r.0, dst, r.1)).map(|r| (r.2, r.3)))
+            .or_else(|| {
+                self.routes
+                    .iter()
+                    .find(|r| same_prefix(r.0, dst, r.1))
+                    .map(|r| (r.2, r.3))
+            })
             .or(self.default);
         match hop {
             Some((port, next_hop)) => {
