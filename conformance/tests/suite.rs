@@ -149,3 +149,52 @@ fn unmutated_scripts_pass_under_the_same_profiles() {
         assert!(o.passed, "{file} [{profile}]: {}", o.failures.join("\n"));
     }
 }
+
+// ---- Snapshot hygiene: every snapshot belongs to a script and a profile it runs under. ----
+
+#[test]
+fn no_unreferenced_snapshots() {
+    let root = conformance::root();
+    let dir = root.join("tests/snapshots");
+    let mut stale = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("snapshots dir") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+            stale.push(format!("{name}: not reviewed (run `cargo insta review`)"));
+            continue;
+        }
+        let Some(stem) = name.strip_suffix(".snap") else {
+            continue;
+        };
+        let Some((script, profile)) = stem.rsplit_once('.') else {
+            stale.push(format!("{name}: not <rfc>__<script>.<profile>.snap"));
+            continue;
+        };
+        let file = root
+            .join("scripts")
+            .join(format!("{}.pkt", script.replacen("__", "/", 1)));
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            stale.push(format!("{name}: no script {}", file.display()));
+            continue;
+        };
+        let parsed = harness::script::parse(&file.to_string_lossy(), &text).expect("script parses");
+        let profiles = harness::script::runner::profiles_to_run(&parsed, &RunOptions::default())
+            .expect("profiles");
+        if !profiles.iter().any(|p| p == profile) {
+            stale.push(format!(
+                "{name}: {} does not run under {profile}",
+                file.display()
+            ));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "unreferenced snapshots:\n{}",
+        stale.join("\n")
+    );
+}
