@@ -229,13 +229,29 @@ pub fn hunt(cfg: &HuntConfig, mut progress: impl FnMut(u64, usize)) -> Result<Hu
     Ok(report)
 }
 
+/// Draws a case from a fuzz input. The input's bytes come first (so libFuzzer steers what it
+/// has learnt); past its end, bytes from a generator seeded by the input's hash fill in, so even
+/// a one-byte input is a whole random case instead of the all-minimum one.
+pub fn case_from_input(family: Family, data: &[u8]) -> Option<Case> {
+    let mut rng = Rng::new(fnv_bytes(data));
+    let mut bytes = data.to_vec();
+    while bytes.len() < 64 {
+        bytes.push(rng.next_u32() as u8);
+    }
+    let mut u = arbitrary::Unstructured::new(&bytes);
+    Case::arbitrary(family, &mut u).ok()
+}
+
+fn fnv_bytes(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+}
+
 /// The body of the `hunt_*` fuzz targets: draws a case of `family` from `data`, runs it under
 /// the profile in `HUNT_PROFILE` (default `hardened`, which claims immunity) and panics when the
 /// family shows up — libFuzzer's "crash" is our finding.
 pub fn fuzz_one(family: Family, data: &[u8]) {
     let profile = std::env::var("HUNT_PROFILE").unwrap_or_else(|_| "hardened".into());
-    let mut u = arbitrary::Unstructured::new(data);
-    let Ok(case) = Case::arbitrary(family, &mut u) else {
+    let Some(case) = case_from_input(family, data) else {
         return;
     };
     match run_case(&case, &profile, &[], 1) {
