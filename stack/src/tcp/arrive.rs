@@ -425,6 +425,20 @@ impl Tcb {
         fin: bool,
     ) {
         let ahead = seq.diff(self.rcv_nxt);
+        let new_data = i64::from(ahead) + payload.len() as i64 > 0;
+        if self.user_closed
+            && !payload.is_empty()
+            && new_data
+            && matches!(self.state, State::FinWait1 | State::FinWait2)
+        {
+            // RFC 9293 §3.6.1: "if new data is received after CLOSE is called, its TCP
+            // implementation SHOULD send a RST to show that data was lost (SHLD-3)" (RFC 1122
+            // §4.2.2.13). Nobody can read it: reset `<SEQ=SND.NXT><CTL=RST>` and close.
+            let snd_nxt = self.snd_nxt;
+            self.send_rst(ctx, snd_nxt, None, RstReason::DataAfterClose);
+            self.drop_connection(ctx, DropCause::DataLost, None, Cause::ResetSent);
+            return;
+        }
         if ahead > 0 {
             // Out of order: this stack keeps no reassembly queue; a duplicate ACK tells the
             // sender where we are (RFC 9293 §3.10.7.4 permits dropping such segments).
@@ -445,11 +459,7 @@ impl Tcb {
             if accepting {
                 let room = self.opts.rcv_buf.saturating_sub(self.rx.len());
                 let take = fresh.len().min(room);
-                if self.user_closed {
-                    // Orphaned: acknowledge and discard.
-                } else {
-                    self.rx.extend(&fresh[..take]);
-                }
+                self.rx.extend(&fresh[..take]);
                 self.rcv_nxt = self.rcv_nxt + take;
                 if take < fresh.len() {
                     self.dropped(ctx, DropReason::NoBufferSpace);
