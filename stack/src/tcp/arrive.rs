@@ -439,28 +439,38 @@ impl Tcb {
             self.drop_connection(ctx, DropCause::DataLost, None, Cause::ResetSent);
             return;
         }
+        let accepting = matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        );
         if ahead > 0 {
-            // Out of order: this stack keeps no reassembly queue; a duplicate ACK tells the
-            // sender where we are (RFC 9293 §3.10.7.4 permits dropping such segments).
+            // RFC 9293 §3.10.7.4: "Segments with higher beginning sequence numbers SHOULD be
+            // held for later processing (SHLD-31)", within the window only. RFC 5681 §4.2 (via
+            // §3.8.6.3): "A TCP receiver SHOULD send an immediate duplicate ACK when an
+            // out-of-order segment arrives."
             if !payload.is_empty() || fin {
-                self.dropped(ctx, DropReason::OutOfOrder);
+                if accepting {
+                    let limit = self.rcv_wnd() as usize;
+                    let fin_at = fin.then(|| seq + payload.len());
+                    self.ooo.insert(ahead as usize, payload, limit, fin_at);
+                } else {
+                    self.dropped(ctx, DropReason::OutOfOrder);
+                }
                 self.ack_now = true;
             }
             return;
         }
         let skip = (-ahead) as usize;
         let mut fin_in_order = fin && skip <= payload.len();
+        let filling_gap = !self.ooo.is_empty() && skip < payload.len();
         if skip < payload.len() {
             let fresh = &payload[skip..];
-            let accepting = matches!(
-                self.state,
-                State::Established | State::FinWait1 | State::FinWait2
-            );
             if accepting {
                 let room = self.opts.rcv_buf.saturating_sub(self.rx.len());
                 let take = fresh.len().min(room);
                 self.rx.extend(&fresh[..take]);
                 self.rcv_nxt = self.rcv_nxt + take;
+                self.ooo.advance(take);
                 if take < fresh.len() {
                     self.dropped(ctx, DropReason::NoBufferSpace);
                     fin_in_order = false;
@@ -472,6 +482,18 @@ impl Tcb {
             }
         } else if !payload.is_empty() {
             // Entirely old data: acknowledge so the peer stops resending it.
+            self.ack_now = true;
+        }
+        if accepting && filling_gap {
+            // Held segments that are now in order (SHLD-31), and RFC 5681 §4.2: "an ACK
+            // SHOULD be generated immediately" for a segment that fills all or part of a gap.
+            let room = self.opts.rcv_buf.saturating_sub(self.rx.len());
+            let ready = self.ooo.pop_ready(room);
+            self.rx.extend(&ready);
+            self.rcv_nxt = self.rcv_nxt + ready.len();
+            if !fin_in_order && self.ooo.take_fin_at(self.rcv_nxt) {
+                fin_in_order = true;
+            }
             self.ack_now = true;
         }
         if fin_in_order && !self.fin_received_here() {

@@ -2,6 +2,7 @@
 //! timers, and the single state-setting function that logs every transition.
 
 use super::event::{Cause, ChallengeTrigger, DropCause, DropReason, RstReason, TcpEvent};
+use super::reassembly::Reassembly;
 use super::socket::{Options, SocketError, SocketHandle};
 use super::{FourTuple, Outgoing, State};
 use crate::event::{Event, EventKind};
@@ -107,6 +108,8 @@ pub(crate) struct Tcb {
     pub irs: SeqNumber,
     pub rcv_nxt: SeqNumber,
     pub rx: VecDeque<u8>,
+    /// Out-of-order data above RCV.NXT (RFC 9293 §3.10.7.4 SHLD-31).
+    pub ooo: Reassembly,
     pub fin_received: bool,
     /// Window we last advertised (bytes), for window-update decisions.
     pub rcv_adv: u32,
@@ -170,6 +173,7 @@ impl Tcb {
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             rx: VecDeque::new(),
+            ooo: Reassembly::default(),
             fin_received: false,
             rcv_adv: 0,
             ack_now: false,
@@ -215,6 +219,7 @@ impl Tcb {
                 self.clear_timers();
                 self.tw_at = None;
                 self.tx.clear();
+                self.ooo.clear();
                 self.ack_now = false;
             }
             State::Established | State::CloseWait => {

@@ -10,4 +10,5 @@ mod incident_d;
 mod keepalive;
 mod pair;
 mod props;
+mod reassembly;
 mod timers;

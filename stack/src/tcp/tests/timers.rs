@@ -212,15 +212,6 @@ fn challenge_acks_are_rate_limited() {
 }
 
 #[test]
-fn out_of_order_data_is_dropped_and_dup_acked() {
-    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
-    send!(k, fl(&[P, A]), 11, 1, b"later");
-    recv!(k, A, 1, 1);
-    send!(k, fl(&[P, A]), 1, 1, b"0123456789");
-    recv!(k, A, 1, 11);
-}
-
-#[test]
 fn overlapping_retransmission_is_trimmed() {
     let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
     let h = k.conn.expect("conn");
