@@ -511,6 +511,11 @@ impl Tcb {
     /// Eighth step: "advance RCV.NXT over the FIN, and send an acknowledgment for the FIN".
     fn receive_fin(&mut self, ctx: &mut Ctx<'_>) {
         self.rcv_nxt = self.rcv_nxt + 1u32;
+        // The FIN occupies sequence space but no buffer: the right window edge moves with it
+        // (moving it right is always allowed; RFC 9293 §3.8.6.2.2 only keeps it from creeping).
+        if let Some(edge) = self.rcv_edge {
+            self.rcv_edge = Some(edge + 1u32);
+        }
         self.fin_received = true;
         self.ack_now = true;
         match self.state {

@@ -122,10 +122,7 @@ impl Tcb {
             return false;
         }
         let now = self.rcv_wnd();
-        let step = (self.opts.rcv_buf / 2)
-            .min(usize::from(u16::MAX))
-            .min(self.snd_mss.max(1)) as u32;
-        now > self.rcv_adv && now - self.rcv_adv >= step.max(1)
+        now > self.rcv_adv && now - self.rcv_adv >= self.sws_threshold()
     }
 
     /// Re-derive timers after any change (RFC 6298 §5.1 start, §5.2 stop; RFC 9293 §3.8.6.1

@@ -113,6 +113,9 @@ pub(crate) struct Tcb {
     pub fin_received: bool,
     /// Window we last advertised (bytes), for window-update decisions.
     pub rcv_adv: u32,
+    /// Right edge of the window we last advertised, RCV.NXT + RCV.WND (receiver SWS avoidance,
+    /// RFC 9293 §3.8.6.2.2); `None` before the first advertisement.
+    pub rcv_edge: Option<SeqNumber>,
 
     // --- ACK generation ---
     pub ack_now: bool,
@@ -176,6 +179,7 @@ impl Tcb {
             ooo: Reassembly::default(),
             fin_received: false,
             rcv_adv: 0,
+            rcv_edge: None,
             ack_now: false,
             unacked_segs: 0,
             rto: policy.rto_initial.max(policy.rto_min).min(policy.rto_max),
@@ -264,12 +268,36 @@ impl Tcb {
 
     // --- windows -------------------------------------------------------------------------------
 
-    /// RCV.WND: free receive buffer, capped at what the header can advertise.
-    pub fn rcv_wnd(&self) -> u32 {
+    /// Free receive buffer, capped at what the header can advertise.
+    pub fn free_window(&self) -> u32 {
         let free = self.opts.rcv_buf.saturating_sub(self.rx.len());
         let shift = if self.ws_active { self.rcv_scale } else { 0 };
         let max = 65_535u64 << shift;
         (free as u64).min(max) as u32
+    }
+
+    /// RFC 9293 §3.8.6.2.2: the receiver's SWS threshold, min(Fr * RCV.BUFF, Eff.snd.MSS) with
+    /// Fr = 1/2.
+    pub fn sws_threshold(&self) -> u32 {
+        ((self.opts.rcv_buf / 2).min(self.snd_mss).max(1)).min(u32::MAX as usize) as u32
+    }
+
+    /// RCV.WND. RFC 9293 §3.8.6.2.2 (MUST-39): "keep RCV.NXT+RCV.WND fixed until the reduction
+    /// satisfies: RCV.BUFF - RCV.USER - RCV.WND >= min( Fr * RCV.BUFF, Eff.snd.MSS )". The
+    /// right edge last advertised stays put (it never moves left: §3.8.6 SHLD-14, "shrinking
+    /// the window" is strongly discouraged) until the free space exceeds it by the threshold;
+    /// then the whole free buffer is offered.
+    pub fn rcv_wnd(&self) -> u32 {
+        let free = self.free_window();
+        let Some(edge) = self.rcv_edge else {
+            return free;
+        };
+        let fixed = edge.diff(self.rcv_nxt).max(0) as u32;
+        if free >= fixed.saturating_add(self.sws_threshold()) {
+            free
+        } else {
+            fixed
+        }
     }
 
     /// The 16-bit window field (RFC 7323 §2.2: never scaled on SYN segments).
@@ -393,6 +421,7 @@ impl Tcb {
         self.unacked_segs = 0;
         self.delack_at = None;
         self.rcv_adv = self.rcv_wnd();
+        self.rcv_edge = Some(self.rcv_nxt + self.rcv_adv);
     }
 
     /// Options for our SYN / SYN-ACK: MSS always (RFC 9293 §3.7.1 SHOULD), window scale per

@@ -11,4 +11,5 @@ mod keepalive;
 mod pair;
 mod props;
 mod reassembly;
+mod sws;
 mod timers;
