@@ -391,6 +391,16 @@ impl Tcb {
         if !(self.snd_una.lt(ack) && ack.le(self.snd_nxt)) {
             return;
         }
+        // RFC 5681 §3.1: slow start, "cwnd += min (N, SMSS)" (eq. 2) while cwnd < ssthresh;
+        // congestion avoidance, "cwnd += SMSS*SMSS/cwnd" (eq. 3) once per ACK otherwise.
+        let newly = ack.diff(self.snd_una).max(0) as u32;
+        let smss = self.snd_mss as u32;
+        if self.cwnd < self.ssthresh {
+            self.cwnd = self.cwnd.saturating_add(newly.min(smss));
+        } else {
+            let inc = (u64::from(smss) * u64::from(smss) / u64::from(self.cwnd.max(1))).max(1);
+            self.cwnd = self.cwnd.saturating_add(inc as u32);
+        }
         let acked_data = (ack.diff(self.tx_seq).max(0) as usize).min(self.tx.len());
         self.tx.drain(..acked_data);
         self.tx_seq = self.tx_seq + acked_data;

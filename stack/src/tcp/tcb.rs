@@ -20,6 +20,14 @@ pub(crate) const MIN_MSS: usize = 48;
 /// RFC 7323 §2.3: shift counts above 14 are treated as 14.
 pub(crate) const MAX_WSCALE: u8 = 14;
 
+/// RFC 5681 §3.1 (RFC 3390): "IW = min (4*SMSS, max (2*SMSS, 4380 bytes))".
+pub(crate) fn initial_window(smss: usize) -> u32 {
+    let smss = smss as u64;
+    (4 * smss)
+        .min((2 * smss).max(4380))
+        .min(u64::from(u32::MAX)) as u32
+}
+
 /// Everything a TCB needs from its endpoint while handling one input.
 pub(crate) struct Ctx<'a> {
     pub now: Instant,
@@ -98,6 +106,9 @@ pub(crate) struct Tcb {
     pub snd_scale: u8,
     pub rcv_scale: u8,
     pub ws_active: bool,
+    /// RFC 5681 §3.1 congestion window and slow-start threshold (bytes).
+    pub cwnd: u32,
+    pub ssthresh: u32,
     /// Unacknowledged and unsent data; `tx[0]` has sequence number `tx_seq`.
     pub tx: VecDeque<u8>,
     pub tx_seq: SeqNumber,
@@ -170,6 +181,9 @@ impl Tcb {
             snd_scale: 0,
             rcv_scale: policy.window_scale.unwrap_or(0).min(MAX_WSCALE),
             ws_active: false,
+            cwnd: initial_window(DEFAULT_MSS),
+            // RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily high".
+            ssthresh: u32::MAX,
             tx: VecDeque::new(),
             tx_seq: iss + 1u32,
             fin_queued: false,
@@ -441,6 +455,7 @@ impl Tcb {
     pub fn take_syn_options(&mut self, policy: &TcpPolicy, seg: &TcpRepr, we_offered_ws: bool) {
         let peer_mss = seg.mss().map_or(DEFAULT_MSS, usize::from);
         self.snd_mss = peer_mss.min(usize::from(policy.mss)).max(MIN_MSS);
+        self.cwnd = initial_window(self.snd_mss);
         match (seg.window_scale(), policy.window_scale) {
             (Some(peer), Some(ours)) if we_offered_ws => {
                 self.ws_active = true;

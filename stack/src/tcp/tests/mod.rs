@@ -5,6 +5,7 @@
 #[macro_use]
 mod kit;
 mod arrive_table;
+mod congestion;
 mod data_loss;
 mod incident_d;
 mod keepalive;
