@@ -170,7 +170,9 @@ pub struct TcpPolicy {
     /// RFC 1122 §4.2.3.5 R2: retransmissions of one segment before the connection is aborted
     /// (Linux `tcp_retries2` 15, Windows `TcpMaxDataRetransmissions` 5).
     pub max_retries: u32,
-    /// SYN (and SYN-ACK) retransmissions before giving up (Linux `tcp_syn_retries` 6).
+    /// SYN (and SYN-ACK) retransmissions before giving up: 7 in the RFC profiles (give-up at
+    /// 183 s >= the 3 minutes of RFC 9293 MUST-23); Linux `tcp_syn_retries` 6 (127 s) and Windows
+    /// `TcpMaxConnectRetransmissions` 2 are those systems' own deviations.
     pub syn_retries: u32,
     /// MSS announced on SYN (RFC 9293 §3.7.1; 1460 for Ethernet).
     pub mss: u16,
@@ -215,7 +217,11 @@ impl Default for TcpPolicy {
             rto_min: Duration::from_secs(1),
             rto_max: Duration::from_secs(60),
             max_retries: 15,
-            syn_retries: 6,
+            // RFC 9293 §3.8.3 MUST-23 (RFC 1122 §4.2.3.5): "R2 for a SYN segment MUST be set large
+            // enough to provide retransmission of the segment for at least 3 minutes". With
+            // RTO 1 s doubling (RFC 6298 §5.5) and capped at 60 s (§2.5), SYNs go out at 0, 1, 3,
+            // 7, 15, 31, 63 and 123 s and the attempt is abandoned at 183 s: 7 retransmissions.
+            syn_retries: 7,
             mss: 1460,
             rcv_buf: 65_535,
             snd_buf: 65_535,
@@ -436,6 +442,8 @@ impl Profile {
         t.rto_min = Duration::from_millis(200);
         t.rto_max = Duration::from_secs(120);
         // tcp_retries2 15, tcp_syn_retries 6 (counted, not converted to time: a simplification).
+        // Linux's own deviation from RFC 9293 MUST-23: it gives up on a SYN after 127 s, not
+        // the 3 minutes the RFC asks.
         t.max_retries = 15;
         t.syn_retries = 6;
         t.mss = 1460;
@@ -480,7 +488,8 @@ impl Profile {
         t.rto_initial = Duration::from_secs(1);
         t.rto_min = Duration::from_millis(300);
         t.rto_max = Duration::from_secs(60);
-        // TcpMaxDataRetransmissions 5, TcpMaxConnectRetransmissions 2.
+        // TcpMaxDataRetransmissions 5, TcpMaxConnectRetransmissions 2 (Windows' documented
+        // default; it deviates from RFC 9293 MUST-23's 3 minutes: connect() fails after 7 s).
         t.max_retries = 5;
         t.syn_retries = 2;
         t.window_scale = Some(8);
@@ -820,7 +829,7 @@ static KNOBS: &[KnobDef] = &[
     ),
     num_knob!(
         "tcp.syn_retries",
-        "SYN / SYN-ACK retransmissions (Linux tcp_syn_retries 6)",
+        "SYN / SYN-ACK retransmissions (7 = 183 s, RFC 9293 MUST-23; Linux tcp_syn_retries 6)",
         tcp.syn_retries
     ),
     num_knob!("tcp.mss", "MSS option on SYN (RFC 9293 §3.7.1)", tcp.mss),

@@ -391,6 +391,16 @@ impl Tcb {
         if !(self.snd_una.lt(ack) && ack.le(self.snd_nxt)) {
             return;
         }
+        // RFC 5681 §3.1: slow start, "cwnd += min (N, SMSS)" (eq. 2) while cwnd < ssthresh;
+        // congestion avoidance, "cwnd += SMSS*SMSS/cwnd" (eq. 3) once per ACK otherwise.
+        let newly = ack.diff(self.snd_una).max(0) as u32;
+        let smss = self.snd_mss as u32;
+        if self.cwnd < self.ssthresh {
+            self.cwnd = self.cwnd.saturating_add(newly.min(smss));
+        } else {
+            let inc = (u64::from(smss) * u64::from(smss) / u64::from(self.cwnd.max(1))).max(1);
+            self.cwnd = self.cwnd.saturating_add(inc as u32);
+        }
         let acked_data = (ack.diff(self.tx_seq).max(0) as usize).min(self.tx.len());
         self.tx.drain(..acked_data);
         self.tx_seq = self.tx_seq + acked_data;
@@ -425,32 +435,52 @@ impl Tcb {
         fin: bool,
     ) {
         let ahead = seq.diff(self.rcv_nxt);
+        let new_data = i64::from(ahead) + payload.len() as i64 > 0;
+        if self.user_closed
+            && !payload.is_empty()
+            && new_data
+            && matches!(self.state, State::FinWait1 | State::FinWait2)
+        {
+            // RFC 9293 §3.6.1: "if new data is received after CLOSE is called, its TCP
+            // implementation SHOULD send a RST to show that data was lost (SHLD-3)" (RFC 1122
+            // §4.2.2.13). Nobody can read it: reset `<SEQ=SND.NXT><CTL=RST>` and close.
+            let snd_nxt = self.snd_nxt;
+            self.send_rst(ctx, snd_nxt, None, RstReason::DataAfterClose);
+            self.drop_connection(ctx, DropCause::DataLost, None, Cause::ResetSent);
+            return;
+        }
+        let accepting = matches!(
+            self.state,
+            State::Established | State::FinWait1 | State::FinWait2
+        );
         if ahead > 0 {
-            // Out of order: this stack keeps no reassembly queue; a duplicate ACK tells the
-            // sender where we are (RFC 9293 §3.10.7.4 permits dropping such segments).
+            // RFC 9293 §3.10.7.4: "Segments with higher beginning sequence numbers SHOULD be
+            // held for later processing (SHLD-31)", within the window only. RFC 5681 §4.2 (via
+            // §3.8.6.3): "A TCP receiver SHOULD send an immediate duplicate ACK when an
+            // out-of-order segment arrives."
             if !payload.is_empty() || fin {
-                self.dropped(ctx, DropReason::OutOfOrder);
+                if accepting {
+                    let limit = self.rcv_wnd() as usize;
+                    let fin_at = fin.then(|| seq + payload.len());
+                    self.ooo.insert(ahead as usize, payload, limit, fin_at);
+                } else {
+                    self.dropped(ctx, DropReason::OutOfOrder);
+                }
                 self.ack_now = true;
             }
             return;
         }
         let skip = (-ahead) as usize;
         let mut fin_in_order = fin && skip <= payload.len();
+        let filling_gap = !self.ooo.is_empty() && skip < payload.len();
         if skip < payload.len() {
             let fresh = &payload[skip..];
-            let accepting = matches!(
-                self.state,
-                State::Established | State::FinWait1 | State::FinWait2
-            );
             if accepting {
                 let room = self.opts.rcv_buf.saturating_sub(self.rx.len());
                 let take = fresh.len().min(room);
-                if self.user_closed {
-                    // Orphaned: acknowledge and discard.
-                } else {
-                    self.rx.extend(&fresh[..take]);
-                }
+                self.rx.extend(&fresh[..take]);
                 self.rcv_nxt = self.rcv_nxt + take;
+                self.ooo.advance(take);
                 if take < fresh.len() {
                     self.dropped(ctx, DropReason::NoBufferSpace);
                     fin_in_order = false;
@@ -462,6 +492,18 @@ impl Tcb {
             }
         } else if !payload.is_empty() {
             // Entirely old data: acknowledge so the peer stops resending it.
+            self.ack_now = true;
+        }
+        if accepting && filling_gap {
+            // Held segments that are now in order (SHLD-31), and RFC 5681 §4.2: "an ACK
+            // SHOULD be generated immediately" for a segment that fills all or part of a gap.
+            let room = self.opts.rcv_buf.saturating_sub(self.rx.len());
+            let ready = self.ooo.pop_ready(room);
+            self.rx.extend(&ready);
+            self.rcv_nxt = self.rcv_nxt + ready.len();
+            if !fin_in_order && self.ooo.take_fin_at(self.rcv_nxt) {
+                fin_in_order = true;
+            }
             self.ack_now = true;
         }
         if fin_in_order && !self.fin_received_here() {
@@ -479,6 +521,11 @@ impl Tcb {
     /// Eighth step: "advance RCV.NXT over the FIN, and send an acknowledgment for the FIN".
     fn receive_fin(&mut self, ctx: &mut Ctx<'_>) {
         self.rcv_nxt = self.rcv_nxt + 1u32;
+        // The FIN occupies sequence space but no buffer: the right window edge moves with it
+        // (moving it right is always allowed; RFC 9293 §3.8.6.2.2 only keeps it from creeping).
+        if let Some(edge) = self.rcv_edge {
+            self.rcv_edge = Some(edge + 1u32);
+        }
         self.fin_received = true;
         self.ack_now = true;
         match self.state {

@@ -649,6 +649,11 @@ impl Tcp {
             Some(Sock::Conn(t)) if t.user_owned => {
                 if t.opts.linger == Some(Duration::ZERO) {
                     self.abort_inner(now, h, true);
+                } else if !t.rx.is_empty()
+                    && t.state.is_synchronized()
+                    && t.state != State::TimeWait
+                {
+                    self.close_losing_data(now, h);
                 } else {
                     self.shutdown_inner(now, h);
                 }
@@ -662,6 +667,21 @@ impl Tcp {
             }
             _ => Err(CloseError::InvalidHandle),
         }
+    }
+
+    /// RFC 9293 §3.6.1: "If such a host issues a CLOSE call while received data is still
+    /// pending in the TCP connection ... its TCP implementation SHOULD send a RST to show that
+    /// data was lost (SHLD-3)" (RFC 1122 §4.2.2.13, RFC 2525 §2.17). The RST is the ABORT form
+    /// of §3.10.5, `<SEQ=SND.NXT><CTL=RST>`, and no FIN is sent.
+    fn close_losing_data(&mut self, now: Instant, h: SocketHandle) {
+        let Some(Sock::Conn(tcb)) = self.sockets.get_mut(&h) else {
+            return;
+        };
+        let mut ctx = ctx!(self, now);
+        let seq = tcb.snd_nxt;
+        tcb.send_rst(&mut ctx, seq, None, RstReason::UnreadDataOnClose);
+        tcb.drop_connection(&mut ctx, DropCause::DataLost, None, Cause::UserClose);
+        tcb.rx.clear();
     }
 
     /// Half-close: send FIN after the queued data; reading continues.

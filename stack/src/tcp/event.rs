@@ -90,8 +90,12 @@ pub enum RstReason {
     KeepaliveTimeout,
     /// Unaccepted connection of a listener being closed.
     ListenerClosed,
-    /// Data arrived for a socket whose user has closed it (RFC 2525 §2.17).
+    /// Data arrived for a socket whose user has closed it (RFC 9293 §3.6.1 SHLD-3, RFC 2525
+    /// §2.17).
     DataAfterClose,
+    /// The user closed the socket with received data still unread (RFC 9293 §3.6.1 SHLD-3,
+    /// RFC 1122 §4.2.2.13, RFC 2525 §2.17).
+    UnreadDataOnClose,
 }
 
 impl RstReason {
@@ -106,6 +110,7 @@ impl RstReason {
             RstReason::KeepaliveTimeout => "keepalive-timeout",
             RstReason::ListenerClosed => "listener-closed",
             RstReason::DataAfterClose => "data-after-close",
+            RstReason::UnreadDataOnClose => "unread-data-on-close",
         }
     }
 }
@@ -213,6 +218,9 @@ pub enum DropCause {
     /// The user called CLOSE with SO_LINGER 0 (RFC 9293 §3.10.4 turned into ABORT): the RST
     /// replaces the FIN and TIME-WAIT is skipped on purpose.
     ZeroLinger,
+    /// RFC 9293 §3.6.1 SHLD-3: received data was lost (closed with unread data, or data arrived
+    /// after close); an RST told the peer.
+    DataLost,
 }
 
 impl DropCause {
@@ -224,6 +232,7 @@ impl DropCause {
             DropCause::Reset => "reset",
             DropCause::UserAbort => "user-abort",
             DropCause::ZeroLinger => "zero-linger",
+            DropCause::DataLost => "data-lost",
         }
     }
 }

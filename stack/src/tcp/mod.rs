@@ -3,13 +3,14 @@
 //! The layer works on parsed segments ([`TcpRepr`] plus the IPv4 source and destination); the
 //! host parses and emits bytes. [`Tcp`] is the whole TCP layer of one host. Modules:
 //! `tcb` (the control block and `set_state`), `arrive` (SEGMENT ARRIVES, RFC 9293 §3.10.7),
-//! `send` (output), `timers` (RTO, persist, delayed ACK, TIME-WAIT, keepalive, user timeout),
+//! `reassembly` (out-of-order queue, SHLD-31), `send` (output), `timers` (RTO, persist, delayed ACK, TIME-WAIT, keepalive, user timeout),
 //! `endpoint` (demux, CLOSED/LISTEN, user calls), `socket` (handles, options, errors),
 //! `event` (what is logged).
 
 mod arrive;
 mod endpoint;
 pub mod event;
+mod reassembly;
 mod send;
 pub mod socket;
 mod tcb;

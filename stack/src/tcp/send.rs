@@ -1,7 +1,7 @@
 //! Output: SYN / SYN-ACK, data under the peer's window with Nagle (RFC 1122 §4.2.3.4), FIN,
-//! and ACKs. There is no congestion control: the sender is limited by the peer's window only
-//! (a deliberate simplification; the harness studies connection death, not throughput).
-//! Retransmission is go-back-N from SND.UNA.
+//! and ACKs. The sender is limited by min(cwnd, peer window) (RFC 5681 slow start and congestion
+//! avoidance; no fast retransmit). Retransmission is go-back-N from SND.UNA, one segment after
+//! a timeout (cwnd = 1 SMSS), growing again by slow start.
 
 use super::tcb::{Ctx, Tcb};
 use super::State;
@@ -58,7 +58,9 @@ impl Tcb {
         }
         let data_end = self.data_end();
         let avail = data_end.diff(self.snd_cur).max(0) as usize;
-        let wnd_end = self.snd_una + self.snd_wnd;
+        // RFC 5681 §3.1 / RFC 9293 §3.8.2 (MUST-19): send no more than min(cwnd, rwnd) beyond
+        // SND.UNA.
+        let wnd_end = self.snd_una + self.snd_wnd.min(self.cwnd);
         let usable = wnd_end.diff(self.snd_cur).max(0) as usize;
         let len = avail.min(usable).min(self.snd_mss);
         let retransmitting = self.snd_cur.lt(self.snd_nxt);
@@ -122,10 +124,7 @@ impl Tcb {
             return false;
         }
         let now = self.rcv_wnd();
-        let step = (self.opts.rcv_buf / 2)
-            .min(usize::from(u16::MAX))
-            .min(self.snd_mss.max(1)) as u32;
-        now > self.rcv_adv && now - self.rcv_adv >= step.max(1)
+        now > self.rcv_adv && now - self.rcv_adv >= self.sws_threshold()
     }
 
     /// Re-derive timers after any change (RFC 6298 §5.1 start, §5.2 stop; RFC 9293 §3.8.6.1

@@ -2,6 +2,7 @@
 //! timers, and the single state-setting function that logs every transition.
 
 use super::event::{Cause, ChallengeTrigger, DropCause, DropReason, RstReason, TcpEvent};
+use super::reassembly::Reassembly;
 use super::socket::{Options, SocketError, SocketHandle};
 use super::{FourTuple, Outgoing, State};
 use crate::event::{Event, EventKind};
@@ -18,6 +19,14 @@ pub(crate) const DEFAULT_MSS: usize = 536;
 pub(crate) const MIN_MSS: usize = 48;
 /// RFC 7323 §2.3: shift counts above 14 are treated as 14.
 pub(crate) const MAX_WSCALE: u8 = 14;
+
+/// RFC 5681 §3.1 (RFC 3390): "IW = min (4*SMSS, max (2*SMSS, 4380 bytes))".
+pub(crate) fn initial_window(smss: usize) -> u32 {
+    let smss = smss as u64;
+    (4 * smss)
+        .min((2 * smss).max(4380))
+        .min(u64::from(u32::MAX)) as u32
+}
 
 /// Everything a TCB needs from its endpoint while handling one input.
 pub(crate) struct Ctx<'a> {
@@ -97,6 +106,9 @@ pub(crate) struct Tcb {
     pub snd_scale: u8,
     pub rcv_scale: u8,
     pub ws_active: bool,
+    /// RFC 5681 §3.1 congestion window and slow-start threshold (bytes).
+    pub cwnd: u32,
+    pub ssthresh: u32,
     /// Unacknowledged and unsent data; `tx[0]` has sequence number `tx_seq`.
     pub tx: VecDeque<u8>,
     pub tx_seq: SeqNumber,
@@ -107,9 +119,14 @@ pub(crate) struct Tcb {
     pub irs: SeqNumber,
     pub rcv_nxt: SeqNumber,
     pub rx: VecDeque<u8>,
+    /// Out-of-order data above RCV.NXT (RFC 9293 §3.10.7.4 SHLD-31).
+    pub ooo: Reassembly,
     pub fin_received: bool,
     /// Window we last advertised (bytes), for window-update decisions.
     pub rcv_adv: u32,
+    /// Right edge of the window we last advertised, RCV.NXT + RCV.WND (receiver SWS avoidance,
+    /// RFC 9293 §3.8.6.2.2); `None` before the first advertisement.
+    pub rcv_edge: Option<SeqNumber>,
 
     // --- ACK generation ---
     pub ack_now: bool,
@@ -164,14 +181,19 @@ impl Tcb {
             snd_scale: 0,
             rcv_scale: policy.window_scale.unwrap_or(0).min(MAX_WSCALE),
             ws_active: false,
+            cwnd: initial_window(DEFAULT_MSS),
+            // RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily high".
+            ssthresh: u32::MAX,
             tx: VecDeque::new(),
             tx_seq: iss + 1u32,
             fin_queued: false,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             rx: VecDeque::new(),
+            ooo: Reassembly::default(),
             fin_received: false,
             rcv_adv: 0,
+            rcv_edge: None,
             ack_now: false,
             unacked_segs: 0,
             rto: policy.rto_initial.max(policy.rto_min).min(policy.rto_max),
@@ -215,6 +237,7 @@ impl Tcb {
                 self.clear_timers();
                 self.tw_at = None;
                 self.tx.clear();
+                self.ooo.clear();
                 self.ack_now = false;
             }
             State::Established | State::CloseWait => {
@@ -259,12 +282,36 @@ impl Tcb {
 
     // --- windows -------------------------------------------------------------------------------
 
-    /// RCV.WND: free receive buffer, capped at what the header can advertise.
-    pub fn rcv_wnd(&self) -> u32 {
+    /// Free receive buffer, capped at what the header can advertise.
+    pub fn free_window(&self) -> u32 {
         let free = self.opts.rcv_buf.saturating_sub(self.rx.len());
         let shift = if self.ws_active { self.rcv_scale } else { 0 };
         let max = 65_535u64 << shift;
         (free as u64).min(max) as u32
+    }
+
+    /// RFC 9293 §3.8.6.2.2: the receiver's SWS threshold, min(Fr * RCV.BUFF, Eff.snd.MSS) with
+    /// Fr = 1/2.
+    pub fn sws_threshold(&self) -> u32 {
+        ((self.opts.rcv_buf / 2).min(self.snd_mss).max(1)).min(u32::MAX as usize) as u32
+    }
+
+    /// RCV.WND. RFC 9293 §3.8.6.2.2 (MUST-39): "keep RCV.NXT+RCV.WND fixed until the reduction
+    /// satisfies: RCV.BUFF - RCV.USER - RCV.WND >= min( Fr * RCV.BUFF, Eff.snd.MSS )". The
+    /// right edge last advertised stays put (it never moves left: §3.8.6 SHLD-14, "shrinking
+    /// the window" is strongly discouraged) until the free space exceeds it by the threshold;
+    /// then the whole free buffer is offered.
+    pub fn rcv_wnd(&self) -> u32 {
+        let free = self.free_window();
+        let Some(edge) = self.rcv_edge else {
+            return free;
+        };
+        let fixed = edge.diff(self.rcv_nxt).max(0) as u32;
+        if free >= fixed.saturating_add(self.sws_threshold()) {
+            free
+        } else {
+            fixed
+        }
     }
 
     /// The 16-bit window field (RFC 7323 §2.2: never scaled on SYN segments).
@@ -388,6 +435,7 @@ impl Tcb {
         self.unacked_segs = 0;
         self.delack_at = None;
         self.rcv_adv = self.rcv_wnd();
+        self.rcv_edge = Some(self.rcv_nxt + self.rcv_adv);
     }
 
     /// Options for our SYN / SYN-ACK: MSS always (RFC 9293 §3.7.1 SHOULD), window scale per
@@ -407,6 +455,7 @@ impl Tcb {
     pub fn take_syn_options(&mut self, policy: &TcpPolicy, seg: &TcpRepr, we_offered_ws: bool) {
         let peer_mss = seg.mss().map_or(DEFAULT_MSS, usize::from);
         self.snd_mss = peer_mss.min(usize::from(policy.mss)).max(MIN_MSS);
+        self.cwnd = initial_window(self.snd_mss);
         match (seg.window_scale(), policy.window_scale) {
             (Some(peer), Some(ours)) if we_offered_ws => {
                 self.ws_active = true;

@@ -123,6 +123,18 @@ impl Tcb {
             );
             return;
         }
+        if self.state.is_synchronized() {
+            // RFC 5681 §3.1: on a timeout for a segment not yet resent by the timer,
+            // "ssthresh = max (FlightSize / 2, 2*SMSS)" (eq. 4); and "cwnd MUST be set to no
+            // more than the loss window, LW, which equals 1 full-sized segment", so the
+            // retransmission sends one segment.
+            let smss = self.snd_mss as u32;
+            if self.retries == 0 {
+                let flight = self.snd_nxt.diff(self.snd_una).max(0) as u32;
+                self.ssthresh = (flight / 2).max(2 * smss);
+            }
+            self.cwnd = smss;
+        }
         self.retries += 1;
         self.rto = (self.rto * 2).min(ctx.policy.rto_max);
         self.snd_cur = self.snd_una;

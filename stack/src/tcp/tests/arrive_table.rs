@@ -166,7 +166,8 @@ use State as St;
 #[case::s3_10_7_4_fw1_syn_793_reset(Fx::FinWait1, Syn, RstAtSndNxt, St::Closed)]
 #[case::s3_10_7_4_fw1_bad_ack(Fx::FinWait1, BadAck, Ack(0), St::FinWait1)]
 #[case::s3_10_7_4_fw1_good_ack(Fx::FinWait1, GoodAck, Nothing, St::FinWait2)]
-#[case::s3_10_7_4_fw1_data(Fx::FinWait1, Data, Ack(10), St::FinWait2)]
+// The fixture reached FIN-WAIT via close(): new data is lost, RFC 9293 §3.6.1 SHLD-3 -> RST.
+#[case::s3_6_1_fw1_data_after_close(Fx::FinWait1, Data, RstAtSndNxt, St::Closed)]
 #[case::s3_10_7_4_fw1_fin_acking_ours(Fx::FinWait1, Fin, Ack(1), St::TimeWait)]
 #[case::s3_10_7_4_fw1_fin_simultaneous_close(Fx::FinWait1, FinNoAckOfFin, Ack(1), St::Closing)]
 // FIN-WAIT-2.
@@ -175,7 +176,7 @@ use State as St;
 #[case::s3_10_7_4_fw2_syn_793_reset(Fx::FinWait2, Syn, RstAtSndNxt, St::Closed)]
 #[case::s3_10_7_4_fw2_bad_ack(Fx::FinWait2, BadAck, Ack(0), St::FinWait2)]
 #[case::s3_10_7_4_fw2_good_ack(Fx::FinWait2, GoodAck, Nothing, St::FinWait2)]
-#[case::s3_10_7_4_fw2_data(Fx::FinWait2, Data, Ack(10), St::FinWait2)]
+#[case::s3_6_1_fw2_data_after_close(Fx::FinWait2, Data, RstAtSndNxt, St::Closed)]
 #[case::s3_10_7_4_fw2_fin(Fx::FinWait2, Fin, Ack(1), St::TimeWait)]
 // CLOSE-WAIT: text and FIN are ignored ("should not occur").
 #[case::s3_10_7_4_closewait_rst_in(Fx::CloseWait, RstIn, Nothing, St::Closed)]

@@ -5,8 +5,12 @@
 #[macro_use]
 mod kit;
 mod arrive_table;
+mod congestion;
+mod data_loss;
 mod incident_d;
 mod keepalive;
 mod pair;
 mod props;
+mod reassembly;
+mod sws;
 mod timers;

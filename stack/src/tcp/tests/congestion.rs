@@ -1,0 +1,55 @@
+//! RFC 5681 congestion control (RFC 9293 §3.8.2 MUST-19): initial window, slow start, and one
+//! segment after a retransmission timeout.
+
+use super::kit::*;
+use crate::tcp::tcb::initial_window;
+use crate::time::{Duration, Instant};
+use rstest::rstest;
+
+/// RFC 5681 §3.1: IW = min(4*SMSS, max(2*SMSS, 4380 bytes)).
+#[rstest]
+#[case(536, 2144)]
+#[case(1000, 4000)]
+#[case(1460, 4380)]
+#[case(2190, 4380)]
+#[case(3000, 6000)]
+fn initial_window_per_rfc5681(#[case] smss: usize, #[case] iw: u32) {
+    assert_eq!(initial_window(smss), iw);
+}
+
+/// Segments sent (payload lengths) until nothing more goes out.
+fn burst(k: &mut Kit) -> Vec<usize> {
+    let mut v = Vec::new();
+    while let Some(o) = k.out() {
+        v.push(o.seg.payload.len());
+    }
+    v
+}
+
+#[test]
+fn slow_start_grows_by_one_smss_per_ack() {
+    // The kit's peer sends no MSS option: SMSS 536, IW 2144 = four segments.
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.send(k.now, h, &[0u8; 536 * 20]).expect("send");
+    assert_eq!(burst(&mut k), vec![536; 4]);
+    // One ACK for two segments: cwnd 2144 + 536; four in flight before, two acked -> three go.
+    send!(k, A, 1, 1 + 2 * 536);
+    assert_eq!(burst(&mut k), vec![536; 3]);
+}
+
+#[test]
+fn timeout_sends_one_segment_then_slow_start() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.send(k.now, h, &[0u8; 536 * 8]).expect("send");
+    assert_eq!(burst(&mut k), vec![536; 4]);
+    // No ACK: the RTO fires and exactly one segment (the oldest) is resent.
+    assert!(k.step(Instant::MAX));
+    let re = burst(&mut k);
+    assert_eq!(re, vec![536]);
+    // Its ACK doubles cwnd (1 -> 2 SMSS): two segments.
+    k.advance(Duration::from_millis(10));
+    send!(k, A, 1, 1 + 536);
+    assert_eq!(burst(&mut k), vec![536; 2]);
+}

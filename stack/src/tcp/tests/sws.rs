@@ -1,0 +1,69 @@
+//! RFC 9293 §3.8.6.2.2 (MUST-39) receiver SWS avoidance: the right window edge stays fixed until
+//! the free space grows by min(RCV.BUFF/2, Eff.snd.MSS).
+
+use super::kit::*;
+
+fn read(k: &mut Kit, n: usize) -> usize {
+    let h = k.conn.expect("conn");
+    let mut buf = vec![0u8; n];
+    k.tcp.recv(k.now, h, &mut buf).unwrap_or(0)
+}
+
+/// Right edge (relative to the peer's ISN) a segment from us advertises.
+fn edge(seg: &crate::wire::TcpRepr, k: &Kit) -> u32 {
+    seg.ack.diff(k.theirs(0)) as u32 + u32::from(seg.window)
+}
+
+#[test]
+fn small_reads_keep_the_right_edge() {
+    // rcv_buf 65535, MSS 536 (no MSS option from the kit's peer): threshold 536.
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    send!(k, fl(&[P, A]), 1, 1, &[1u8; 1000]);
+    let a = recv!(k, A, 1, 1001);
+    let e0 = edge(&a, &k);
+    assert_eq!(e0, 1 + 65_535);
+    // Reading 500 frees less than the threshold: no window update, edge unchanged.
+    assert_eq!(read(&mut k, 500), 500);
+    recv_nothing!(k);
+    send!(k, fl(&[P, A]), 1001, 1, &[2u8; 10]);
+    let a = recv!(k, A, 1, 1011);
+    assert_eq!(edge(&a, &k), e0, "edge moved by a small read");
+    // Reading the rest frees 1010 >= 536: the edge advances and an update goes out at once.
+    assert_eq!(read(&mut k, 2000), 510);
+    let upd = recv!(k, A, 1, 1011);
+    assert_eq!(usize::from(upd.window), 65_535);
+    assert!(edge(&upd, &k) > e0);
+}
+
+#[test]
+fn threshold_is_half_the_buffer_when_smaller_than_mss() {
+    let mut p = test_policy("rfc9293");
+    p.rcv_buf = 600;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    send!(k, fl(&[P, A]), 1, 1, &[1u8; 400]);
+    let a = recv!(k, A, 1, 401);
+    assert_eq!(a.window, 200);
+    // 299 freed < 300 = RCV.BUFF/2: nothing.
+    assert_eq!(read(&mut k, 299), 299);
+    recv_nothing!(k);
+    // 300 freed: update.
+    assert_eq!(read(&mut k, 1), 1);
+    let upd = recv!(k, A, 1, 401);
+    // 100 octets still unread: the whole free space, 500, is offered.
+    assert_eq!(upd.window, 500);
+}
+
+#[test]
+fn the_edge_never_moves_left() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let mut last = 0;
+    for i in 0..20u32 {
+        send!(k, fl(&[P, A]), 1 + i * 300, 1, &[3u8; 300]);
+        let a = recv!(k, A, 1, 1 + (i + 1) * 300);
+        let e = edge(&a, &k);
+        assert!(e >= last, "edge {e} < {last}");
+        last = e;
+        read(&mut k, 100 + (i as usize % 3) * 200);
+        while k.out().is_some() {}
+    }
+}
