@@ -243,7 +243,9 @@ pub fn case_from_input(family: Family, data: &[u8]) -> Option<Case> {
 }
 
 fn fnv_bytes(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// The body of the `hunt_*` fuzz targets: draws a case of `family` from `data`, runs it under

@@ -89,7 +89,7 @@ impl Forwarder {
             return false;
         };
         self.routes.push((net, len, port, gateway));
-        self.routes.sort_by(|a, b| b.1.cmp(&a.1));
+        self.routes.sort_by_key(|r| core::cmp::Reverse(r.1));
         true
     }
 
