@@ -33,6 +33,14 @@ pub fn same_prefix(a: Ipv4Addr, b: Ipv4Addr, len: u8) -> bool {
 struct Iface {
     cfg: IfaceConfig,
     arp: Neighbors,
+    /// `arp.poll_at()`, re-read only after the cache was touched (it scans its entries).
+    deadline: Option<Instant>,
+}
+
+impl Iface {
+    fn touched(&mut self) {
+        self.deadline = self.arp.poll_at();
+    }
 }
 
 /// Interfaces, ARP, routing and a transmit queue: what every forwarding node needs.
@@ -64,6 +72,7 @@ impl Forwarder {
                 .into_iter()
                 .map(|cfg| Iface {
                     arp: Neighbors::new(arp.clone(), cfg.mac, cfg.addr),
+                    deadline: None,
                     cfg,
                 })
                 .collect(),
@@ -101,6 +110,7 @@ impl Forwarder {
     pub fn add_static(&mut self, now: Instant, port: usize, addr: Ipv4Addr, mac: EthernetAddress) {
         if let Some(i) = self.ifaces.get_mut(port) {
             i.arp.add_static(now, addr, mac);
+            i.touched();
         }
     }
 
@@ -123,6 +133,7 @@ impl Forwarder {
             EtherType::Arp => {
                 if let Ok(Frame::Arp { arp, .. }) = wire::parse_frame(bytes, ChecksumMode::Verify) {
                     iface.arp.process(now, &arp);
+                    iface.touched();
                 }
                 Inbound::Nothing
             }
@@ -149,6 +160,7 @@ impl Forwarder {
         match hop {
             Some((port, next_hop)) => {
                 self.ifaces[port].arp.send(now, next_hop, packet);
+                self.ifaces[port].touched();
                 true
             }
             None => false,
@@ -157,20 +169,22 @@ impl Forwarder {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         for i in self.ifaces.iter_mut() {
-            if i.arp.poll_at().is_some_and(|t| t <= now) {
+            if i.deadline.is_some_and(|t| t <= now) {
                 i.arp.handle_timeout(now);
+                i.touched();
             }
         }
     }
 
     pub fn poll_at(&self) -> Option<Instant> {
-        self.ifaces.iter().filter_map(|i| i.arp.poll_at()).min()
+        self.ifaces.iter().filter_map(|i| i.deadline).min()
     }
 
     /// Frames ready for the wire, with their port.
     pub fn poll_transmit(&mut self) -> Option<(usize, Vec<u8>)> {
         for (port, i) in self.ifaces.iter_mut().enumerate() {
             if let Some(t) = i.arp.poll_transmit() {
+                i.touched();
                 let frame = match t {
                     Transmit::Arp { dst_mac, repr } => wire::build_arp_frame(
                         &EthernetRepr {
