@@ -7,7 +7,7 @@
 use core::fmt;
 use core::net::SocketAddrV4;
 use stack::tcp::{FourTuple, State};
-use stack::{Duration, Event, Instant};
+use stack::{Event, Instant};
 
 /// A socket descriptor inside one stack under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -85,36 +85,9 @@ impl fmt::Display for Errno {
     }
 }
 
-/// Socket options the harness can set, with the values scripts and scenarios use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SockOpt {
-    KeepAlive(bool),
-    KeepIdle(Duration),
-    KeepIntvl(Duration),
-    KeepCnt(u32),
-    /// `SO_LINGER`: `None` = off, `Some(0)` = abort with RST on close.
-    Linger(Option<Duration>),
-    NoDelay(bool),
-    UserTimeout(Duration),
-    ReuseAddr(bool),
-    RecvBuf(usize),
-    SendBuf(usize),
-}
-
-/// Which option to read back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SockOptName {
-    KeepAlive,
-    KeepIdle,
-    KeepIntvl,
-    KeepCnt,
-    Linger,
-    NoDelay,
-    UserTimeout,
-    ReuseAddr,
-    RecvBuf,
-    SendBuf,
-}
+/// Socket options the harness can set: the reference stack's own option type (every adapter
+/// maps it onto its stack), so one vocabulary serves scripts, scenarios and stacks.
+pub use stack::tcp::{OptionName as SockOptName, SocketOption as SockOpt};
 
 /// A stack under test. Polling order each step: `handle_frame` for every arriving frame,
 /// `handle_timeout` when `poll_at` is due, then `poll_transmit` until it returns `None`.

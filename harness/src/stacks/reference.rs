@@ -5,8 +5,8 @@ use crate::dut::{Dut, Errno, SockId, SockOpt, SockOptName};
 use core::net::{Ipv4Addr, SocketAddrV4};
 use stack::host::{Host, HostConfig};
 use stack::tcp::{
-    AcceptError, CloseError, ConnectError, FourTuple, ListenError, OptionError, OptionName,
-    RecvError, SendError, SocketError, SocketHandle, SocketOption, State,
+    AcceptError, CloseError, ConnectError, FourTuple, ListenError, OptionError, RecvError,
+    SendError, SocketError, SocketHandle, State,
 };
 use stack::{Event, Instant};
 
@@ -168,47 +168,14 @@ impl Dut for ReferenceDut {
     }
 
     fn set_option(&mut self, s: SockId, opt: SockOpt) -> Result<(), Errno> {
-        let o = match opt {
-            SockOpt::KeepAlive(b) => SocketOption::KeepAlive(b),
-            SockOpt::KeepIdle(d) => SocketOption::KeepIdle(d),
-            SockOpt::KeepIntvl(d) => SocketOption::KeepIntvl(d),
-            SockOpt::KeepCnt(n) => SocketOption::KeepCnt(n),
-            SockOpt::Linger(l) => SocketOption::Linger(l),
-            SockOpt::NoDelay(b) => SocketOption::NoDelay(b),
-            SockOpt::UserTimeout(d) => SocketOption::UserTimeout(d),
-            SockOpt::ReuseAddr(b) => SocketOption::ReuseAddr(b),
-            SockOpt::RecvBuf(n) => SocketOption::RecvBuf(n),
-            SockOpt::SendBuf(n) => SocketOption::SendBuf(n),
-        };
-        self.host.tcp().set_option(h(s), o).map_err(opt_errno)
+        self.host.tcp().set_option(h(s), opt).map_err(opt_errno)
     }
 
     fn get_option(&self, s: SockId, name: SockOptName) -> Result<SockOpt, Errno> {
-        let n = match name {
-            SockOptName::KeepAlive => OptionName::KeepAlive,
-            SockOptName::KeepIdle => OptionName::KeepIdle,
-            SockOptName::KeepIntvl => OptionName::KeepIntvl,
-            SockOptName::KeepCnt => OptionName::KeepCnt,
-            SockOptName::Linger => OptionName::Linger,
-            SockOptName::NoDelay => OptionName::NoDelay,
-            SockOptName::UserTimeout => OptionName::UserTimeout,
-            SockOptName::ReuseAddr => OptionName::ReuseAddr,
-            SockOptName::RecvBuf => OptionName::RecvBuf,
-            SockOptName::SendBuf => OptionName::SendBuf,
-        };
-        let v = self.host.tcp_ref().get_option(h(s), n).map_err(opt_errno)?;
-        Ok(match v {
-            SocketOption::KeepAlive(b) => SockOpt::KeepAlive(b),
-            SocketOption::KeepIdle(d) => SockOpt::KeepIdle(d),
-            SocketOption::KeepIntvl(d) => SockOpt::KeepIntvl(d),
-            SocketOption::KeepCnt(n) => SockOpt::KeepCnt(n),
-            SocketOption::Linger(l) => SockOpt::Linger(l),
-            SocketOption::NoDelay(b) => SockOpt::NoDelay(b),
-            SocketOption::UserTimeout(d) => SockOpt::UserTimeout(d),
-            SocketOption::ReuseAddr(b) => SockOpt::ReuseAddr(b),
-            SocketOption::RecvBuf(n) => SockOpt::RecvBuf(n),
-            SocketOption::SendBuf(n) => SockOpt::SendBuf(n),
-        })
+        self.host
+            .tcp_ref()
+            .get_option(h(s), name)
+            .map_err(opt_errno)
     }
 
     fn take_error(&mut self, s: SockId) -> Option<Errno> {
