@@ -326,67 +326,9 @@ pub struct IfProfile {
     pub otherwise: Vec<Statement>,
 }
 
-/// The eleven TCP states of RFC 9293 §3.3.2, spelled as the RFC spells them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TcpStateName {
-    Closed,
-    Listen,
-    SynSent,
-    SynReceived,
-    Established,
-    FinWait1,
-    FinWait2,
-    CloseWait,
-    Closing,
-    LastAck,
-    TimeWait,
-}
-
-impl TcpStateName {
-    pub const ALL: [TcpStateName; 11] = [
-        TcpStateName::Closed,
-        TcpStateName::Listen,
-        TcpStateName::SynSent,
-        TcpStateName::SynReceived,
-        TcpStateName::Established,
-        TcpStateName::FinWait1,
-        TcpStateName::FinWait2,
-        TcpStateName::CloseWait,
-        TcpStateName::Closing,
-        TcpStateName::LastAck,
-        TcpStateName::TimeWait,
-    ];
-
-    /// RFC 9293 §3.3.2 spelling, e.g. `SYN-RECEIVED`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TcpStateName::Closed => "CLOSED",
-            TcpStateName::Listen => "LISTEN",
-            TcpStateName::SynSent => "SYN-SENT",
-            TcpStateName::SynReceived => "SYN-RECEIVED",
-            TcpStateName::Established => "ESTABLISHED",
-            TcpStateName::FinWait1 => "FIN-WAIT-1",
-            TcpStateName::FinWait2 => "FIN-WAIT-2",
-            TcpStateName::CloseWait => "CLOSE-WAIT",
-            TcpStateName::Closing => "CLOSING",
-            TcpStateName::LastAck => "LAST-ACK",
-            TcpStateName::TimeWait => "TIME-WAIT",
-        }
-    }
-
-    /// Accepts the RFC spelling and the Linux one (`TIME_WAIT`, `SYN_RECV`), any case.
-    pub fn from_name(s: &str) -> Option<TcpStateName> {
-        let norm = s.to_ascii_uppercase().replace('_', "-");
-        let norm = match norm.as_str() {
-            "SYN-RECV" => "SYN-RECEIVED",
-            "FIN-WAIT1" => "FIN-WAIT-1",
-            "FIN-WAIT2" => "FIN-WAIT-2",
-            other => other,
-        }
-        .to_string();
-        Self::ALL.into_iter().find(|s| s.as_str() == norm)
-    }
-}
+/// The eleven TCP states of RFC 9293 §3.3.2: the stack's own [`stack::tcp::State`]
+/// (`State::from_name` also accepts Linux spellings such as `TIME_WAIT`).
+pub use stack::tcp::State as TcpStateName;
 
 impl Script {
     /// A copy with every location set to line 0, column 0: for comparing trees that came from

@@ -270,12 +270,6 @@ impl Display for Expr {
     }
 }
 
-impl Display for TcpStateName {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl Display for Directive {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {

@@ -110,6 +110,19 @@ impl State {
         }
     }
 
+    /// Parses the RFC 9293 spelling (`TIME-WAIT`) or the Linux one (`TIME_WAIT`, `SYN_RECV`,
+    /// `FIN_WAIT1`), in any case.
+    pub fn from_name(s: &str) -> Option<State> {
+        let norm = s.to_ascii_uppercase().replace('_', "-");
+        let norm = match norm.as_str() {
+            "SYN-RECV" => "SYN-RECEIVED",
+            "FIN-WAIT1" => "FIN-WAIT-1",
+            "FIN-WAIT2" => "FIN-WAIT-2",
+            other => other,
+        };
+        State::ALL.into_iter().find(|st| st.name() == norm)
+    }
+
     /// Synchronized states (RFC 9293 §3.5.2: ESTABLISHED and later, not TIME-WAIT's cousin CLOSED).
     pub fn is_synchronized(self) -> bool {
         !matches!(

@@ -235,10 +235,9 @@ fn judge(
     out
 }
 
-/// Maps a stack state onto the script's state names (same RFC 9293 §3.3.2 spelling).
+/// A socket's state for `%assert state`; a socket the stack no longer knows is CLOSED.
 pub(super) fn state_name(s: Option<stack::tcp::State>) -> TcpStateName {
-    s.and_then(|s| TcpStateName::from_name(s.name()))
-        .unwrap_or(TcpStateName::Closed)
+    s.unwrap_or(TcpStateName::Closed)
 }
 
 impl Engine {
