@@ -3,6 +3,7 @@
 use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE};
 use super::wire::lacking_option;
 use super::ScriptOutcome;
+use crate::dut::StackConfig;
 use crate::dut::{Dut, SockId, SockOpt};
 use crate::oracle::{self, FindingKind, OracleConfig};
 use crate::render::{render_timeline, Direction as RDir};
@@ -11,7 +12,7 @@ use crate::script::{
     ArpLine, ConnTag, Direction, Directive, Ecn, EventTime, IpInfo, Location, Script, Statement,
     StatementKind, Syscall, TcpOptions, TcpPacket, TcpStateName,
 };
-use crate::stacks::{self, HostParams};
+use crate::stacks;
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind, TraceMeta};
 use core::net::Ipv4Addr;
 use stack::tcp::FourTuple;
@@ -164,7 +165,7 @@ pub(super) fn execute(
         .unwrap_or_else(|| "reference".into());
     let dut = stacks::make(
         &kind,
-        HostParams {
+        &StackConfig {
             mac: STACK_MAC,
             addr: STACK_IP,
             prefix_len: 24,
