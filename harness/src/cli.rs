@@ -44,6 +44,20 @@ pub enum Command {
         stack: String,
         pcap: PathBuf,
     },
+    Check {
+        pcaps: Vec<PathBuf>,
+        dut: Option<std::net::Ipv4Addr>,
+        profile: Option<String>,
+        best_profile: bool,
+        json: bool,
+    },
+    Replay {
+        pcap: PathBuf,
+        stack: String,
+        dut: Option<std::net::Ipv4Addr>,
+        profile: String,
+        json: bool,
+    },
 }
 
 /// Runs a command; `Ok(exit code)`, or `Err` for bad input (exit 2).
@@ -109,6 +123,45 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
         }
         Command::Ladder { file, svg } => ladder(&file, svg.as_deref()),
         Command::Record { file, stack, pcap } => record(&file, &stack, &pcap),
+        Command::Check {
+            pcaps,
+            dut,
+            profile,
+            best_profile,
+            json,
+        } => {
+            if let Some(p) = &profile {
+                Profile::named(p).map_err(|e| e.to_string())?;
+            }
+            let opts = crate::check::CheckOptions {
+                dut,
+                profile,
+                ..Default::default()
+            };
+            Ok(crate::check::command(&pcaps, &opts, json, best_profile))
+        }
+        Command::Replay {
+            pcap,
+            stack,
+            dut,
+            profile,
+            json,
+        } => {
+            Profile::named(&profile).map_err(|e| e.to_string())?;
+            if !crate::stacks::KINDS.contains(&stack.as_str()) {
+                return Err(format!(
+                    "unknown or unavailable stack `{stack}` (available: {})",
+                    crate::stacks::KINDS.join(", ")
+                ));
+            }
+            let opts = crate::check::CheckOptions {
+                dut,
+                profile: Some(profile),
+                stack,
+                ..Default::default()
+            };
+            Ok(crate::check::command(&[pcap], &opts, json, false))
+        }
     }
 }
 
