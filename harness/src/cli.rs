@@ -148,12 +148,9 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             json,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
-            if !crate::stacks::KINDS.contains(&stack.as_str()) {
-                return Err(format!(
-                    "unknown or unavailable stack `{stack}` (available: {})",
-                    crate::stacks::KINDS.join(", ")
-                ));
-            }
+            crate::stacks::registry()
+                .get(&stack)
+                .map_err(|e| e.to_string())?;
             let opts = crate::check::CheckOptions {
                 dut,
                 profile: Some(profile),

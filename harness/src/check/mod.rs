@@ -140,7 +140,8 @@ fn judge_all(
     end: Instant,
 ) -> Vec<ConnJudgement> {
     let kind = opts.stack.clone();
-    let make = move |p: crate::stacks::HostParams| crate::stacks::make(&kind, p);
+    let make =
+        move |c: &crate::dut::StackConfig| crate::stacks::make(&kind, c).map_err(|e| e.to_string());
     conns
         .iter()
         .map(|c| model::judge(c, &make, profile, opts.tolerances, end))

@@ -27,8 +27,8 @@
 
 use super::conn::Conn;
 use super::segment::{self, flag_letters, Parsed, Seg};
+use crate::dut::StackConfig;
 use crate::dut::{Dut, SockId};
-use crate::stacks::HostParams;
 use stack::policy::Profile;
 use stack::wire::{
     build_ethernet, build_ipv4_tcp, EtherType, EthernetAddress, EthernetRepr, IpProtocol, Ipv4Repr,
@@ -57,7 +57,7 @@ impl Default for Tolerances {
 }
 
 /// Builds the model stack for one connection.
-pub type MakeModel<'a> = dyn Fn(HostParams) -> Result<Box<dyn Dut>, String> + 'a;
+pub type MakeModel<'a> = dyn Fn(&StackConfig) -> Result<Box<dyn Dut>, String> + 'a;
 
 /// The first point where the DUT left what the model allows.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -413,8 +413,8 @@ impl Engine<'_> {
     }
 }
 
-fn params(conn: &Conn, profile: &Profile, seed: u64) -> HostParams {
-    HostParams {
+fn params(conn: &Conn, profile: &Profile, seed: u64) -> StackConfig {
+    StackConfig {
         mac: MODEL_MAC,
         addr: *conn.dut.ip(),
         prefix_len: 0,
@@ -471,7 +471,7 @@ fn judge_with(
         skipped: None,
         events: Vec::new(),
     };
-    let model = match make(params(conn, profile, 1)) {
+    let model = match make(&params(conn, profile, 1)) {
         Ok(m) => m,
         Err(e) => {
             out.skipped = Some(format!("model: {e}"));

@@ -41,7 +41,11 @@ const NODELAY: &str = "conformance/scripts/rfc9293/3.7.4-nodelay.pkt";
 fn simulator_recordings_check_clean() {
     for rel in [CLOSED_PORT, NODELAY] {
         let r = check(&frames(rel), None);
-        assert!(r.clean(), "{rel}: {}", render_text(std::slice::from_ref(&r), true));
+        assert!(
+            r.clean(),
+            "{rel}: {}",
+            render_text(std::slice::from_ref(&r), true)
+        );
         assert_eq!(r.dut.as_deref(), Some("192.0.2.1"), "{rel}");
         assert!(r.connections.iter().all(|c| c.explained == c.dut_segments));
     }
@@ -95,7 +99,11 @@ fn snaplen_cut_payloads_keep_their_length() {
         fr.data.truncate(54);
     }
     let r = check(&f, Some("rfc9293"));
-    assert!(r.clean(), "{}", render_text(std::slice::from_ref(&r), false));
+    assert!(
+        r.clean(),
+        "{}",
+        render_text(std::slice::from_ref(&r), false)
+    );
 }
 
 #[test]
@@ -121,7 +129,11 @@ fn unrelated_traffic_is_ignored() {
     );
     let r = check(&f, Some("rfc9293"));
     assert_eq!(r.unrelated, 2);
-    assert!(r.clean(), "{}", render_text(std::slice::from_ref(&r), false));
+    assert!(
+        r.clean(),
+        "{}",
+        render_text(std::slice::from_ref(&r), false)
+    );
 }
 
 #[test]
@@ -135,7 +147,12 @@ fn incident_a_capture_shows_the_lost_rsts_as_half_open() {
         .filter(|f| f.kind == FindingKind::HalfOpen && f.cause.as_deref() == Some("lost-rst"))
         .collect();
     // 19 of the 20 reaped connections lost their RST behind the unresolved gateway.
-    assert_eq!(lost.len(), 19, "{}", render_text(std::slice::from_ref(&r), false));
+    assert_eq!(
+        lost.len(),
+        19,
+        "{}",
+        render_text(std::slice::from_ref(&r), false)
+    );
     assert!(lost.iter().all(|f| f
         .duration_us
         .is_some_and(|d| d > Duration::from_secs(100).total_micros())));
@@ -147,7 +164,11 @@ fn best_profile_prefers_the_profile_without_an_unproven_assassination() {
     // explain the frames alike; only rfc793 would call it an assassination.
     let f = frames("conformance/scripts/rfc1337/f1-ignore-rst-in-time-wait.pkt");
     let r = check(&f, None);
-    assert!(r.findings.is_empty(), "{}", render_text(std::slice::from_ref(&r), true));
+    assert!(
+        r.findings.is_empty(),
+        "{}",
+        render_text(std::slice::from_ref(&r), true)
+    );
     let r = check(&f, Some("rfc793"));
     assert!(r
         .findings
