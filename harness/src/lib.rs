@@ -11,6 +11,7 @@ pub mod ladder;
 pub mod location;
 pub mod oracle;
 pub mod pcap;
+pub mod progress;
 pub mod render;
 pub mod run;
 pub mod scenario;

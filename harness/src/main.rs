@@ -63,6 +63,8 @@ enum Cmd {
     },
     /// Search for failures: rst-loss | time-wait-assassination | half-open | all.
     /// Writes each minimised finding as a scenario + pcap and prints the command that replays it.
+    /// Shows a progress bar on stderr while hunting when stderr is a terminal (nothing otherwise)
+    /// and a one-line summary at the end; --quiet silences both.
     Hunt {
         family: String,
         /// The profile searched (the stack configuration of every host).
@@ -83,6 +85,9 @@ enum Cmd {
         /// Where minimised reproducers go.
         #[arg(long, default_value = "corpora/findings")]
         out: PathBuf,
+        /// No progress bar and no summary line on stderr (the findings still go to stdout).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Benchmark the simulator: N clients idling H hours through a NAT with keepalive 300 s.
     /// Prints wall time, simulated events per second and peak memory per connection.
@@ -200,6 +205,7 @@ impl From<Cmd> for harness::cli::Command {
                 seconds,
                 seed,
                 out,
+                quiet,
             } => C::Hunt {
                 family,
                 profile,
@@ -208,6 +214,7 @@ impl From<Cmd> for harness::cli::Command {
                 seconds,
                 seed,
                 out,
+                quiet,
             },
             Cmd::Ladder { file, svg } => C::Ladder { file, svg },
             Cmd::Record { file, stack, pcap } => C::Record { file, stack, pcap },
