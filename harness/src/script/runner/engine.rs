@@ -144,6 +144,9 @@ pub(super) struct Engine {
     pub notes: Vec<String>,
     /// `%expect` lines: `None` = `no-finding`.
     pub expects: Vec<(Location, Option<FindingKind>)>,
+    /// The profile the stack under test was built with (sysctls before the first event
+    /// applied): what a fresh socket's options read back as.
+    pub profile: stack::policy::Profile,
 }
 
 /// Runs the flattened statements of `script` under `profile`.
@@ -170,7 +173,7 @@ pub(super) fn execute(
             addr: STACK_IP,
             prefix_len: 24,
             gateway: None,
-            profile: prof,
+            profile: prof.clone(),
             seed: opts.overrides.seed.unwrap_or(0x5eed),
             static_arp: if has_arp {
                 Vec::new()
@@ -200,6 +203,7 @@ pub(super) fn execute(
         ip_ident: 1,
         notes,
         expects: Vec::new(),
+        profile: prof,
     };
     let mut failures = Vec::new();
     let mut lacking = None;
