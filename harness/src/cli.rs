@@ -182,6 +182,7 @@ fn run_cmd(
             profile,
             knobs,
             seed,
+            ..Overrides::default()
         },
         pcap_dir,
     };

@@ -127,6 +127,15 @@ pub trait Dut {
     fn connections(&self) -> Vec<(FourTuple, State)>;
     /// Forgets every connection without sending anything (a reboot / crash).
     fn reboot(&mut self, now: Instant);
+    /// What the stack shows the oracles besides the wire: its event log, connection states,
+    /// declared TIME-WAIT length. The default claims nothing (`calls` is set by the recorder,
+    /// see [`crate::evidence::Observed`]). An adapter claims only what its stack really reports.
+    fn evidence(&self) -> crate::trace::StackEvidence {
+        crate::trace::StackEvidence {
+            stack: self.kind().to_string(),
+            ..Default::default()
+        }
+    }
     /// Removes a dynamic ARP entry so the next packet to `addr` must resolve it again.
     /// Returns false when the stack cannot do that.
     fn expire_neighbor(&mut self, _now: Instant, _addr: core::net::Ipv4Addr) -> bool {

@@ -13,10 +13,13 @@ use stack::{Event, Instant};
 /// The reference host behind the [`Dut`] trait.
 pub struct ReferenceDut {
     host: Host,
+    /// 2·MSL of the profile: how long TIME-WAIT lasts.
+    time_wait: stack::Duration,
 }
 
 impl ReferenceDut {
     pub fn new(p: HostParams) -> Result<ReferenceDut, String> {
+        let time_wait = p.profile.tcp.msl + p.profile.tcp.msl;
         let mut host = Host::new(HostConfig {
             mac: p.mac,
             addr: p.addr,
@@ -29,7 +32,7 @@ impl ReferenceDut {
         for (ip, mac) in p.static_arp {
             host.iface().add_static_neighbor(Instant::ZERO, ip, mac);
         }
-        Ok(ReferenceDut { host })
+        Ok(ReferenceDut { host, time_wait })
     }
 
     /// The host, for introspection.
@@ -200,6 +203,16 @@ impl Dut for ReferenceDut {
 
     fn reboot(&mut self, now: Instant) {
         self.host.reboot(now);
+    }
+
+    fn evidence(&self) -> crate::trace::StackEvidence {
+        crate::trace::StackEvidence {
+            stack: self.kind().to_string(),
+            events: true,
+            state: true,
+            calls: false,
+            time_wait: Some(self.time_wait),
+        }
     }
 
     fn expire_neighbor(&mut self, now: Instant, addr: Ipv4Addr) -> bool {
