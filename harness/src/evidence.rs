@@ -6,7 +6,7 @@
 //! script runner record the same evidence whatever the stack. The oracles never need the stack's
 //! own event log; it only names causes (see `oracle`).
 
-use crate::dut::{Dut, Errno, SockId, SockOpt, SockOptName};
+use crate::dut::{Capabilities, Dut, Errno, SockId, SockOpt, SockOptName};
 use crate::trace::{CallOp, NodeId, SocketCall, StackEvidence, TraceEvent, TraceKind};
 use core::net::SocketAddrV4;
 use stack::tcp::{FourTuple, State};
@@ -29,6 +29,8 @@ pub struct Observed {
     /// Pass the stack's event log on (off: run it as a stack without one).
     keep_events: bool,
     declared: StackEvidence,
+    /// The stack's capabilities, `events` cleared when its log is not kept.
+    caps: Capabilities,
     linger_zero: BTreeSet<SockId>,
     last_error: BTreeMap<SockId, Errno>,
     /// Each socket's last known connection (a stack may forget it once the connection died).
@@ -42,11 +44,20 @@ impl Observed {
     /// Wraps `inner`; `keep_events: false` drops its event log (what a stack without one would
     /// leave) and records its connection states instead, where it can report them.
     pub fn new(inner: Box<dyn Dut>, keep_events: bool) -> Observed {
-        let declared = inner.evidence();
+        let mut caps = inner.capabilities().clone();
+        let declared = StackEvidence {
+            stack: inner.kind().to_string(),
+            events: caps.events,
+            state: caps.state,
+            calls: true,
+            time_wait: inner.time_wait(),
+        };
+        caps.events &= keep_events;
         Observed {
             inner,
             keep_events,
             declared,
+            caps,
             linger_zero: BTreeSet::new(),
             last_error: BTreeMap::new(),
             tuples: BTreeMap::new(),
@@ -59,6 +70,15 @@ impl Observed {
     /// The wrapped stack (for adapter-specific introspection).
     pub fn inner_mut(&mut self) -> &mut dyn Dut {
         self.inner.as_mut()
+    }
+
+    /// What the trace will hold about this stack besides the wire: socket calls always, its
+    /// events if kept, its states where it reports them, its declared TIME-WAIT length.
+    pub fn evidence(&self) -> StackEvidence {
+        StackEvidence {
+            events: self.declared.events && self.keep_events,
+            ..self.declared.clone()
+        }
     }
 
     /// Moves the recorded evidence into `out` as trace entries of `node`. Call after
@@ -139,6 +159,12 @@ impl Observed {
 impl Dut for Observed {
     fn kind(&self) -> &'static str {
         self.inner.kind()
+    }
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+    fn time_wait(&self) -> Option<Duration> {
+        self.inner.time_wait()
     }
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
         self.tick(now);
@@ -279,12 +305,5 @@ impl Dut for Observed {
     fn expire_neighbor(&mut self, now: Instant, addr: core::net::Ipv4Addr) -> bool {
         self.tick(now);
         self.inner.expire_neighbor(now, addr)
-    }
-    fn evidence(&self) -> StackEvidence {
-        StackEvidence {
-            events: self.declared.events && self.keep_events,
-            calls: true,
-            ..self.declared.clone()
-        }
     }
 }

@@ -11,9 +11,9 @@ use crate::dut::Errno;
 use crate::trace::{CallOp, Fate, NatEvent, NodeId, SocketCall, Trace, TraceKind};
 use core::net::SocketAddrV4;
 use stack::arp::{ArpDropReason, ArpEvent};
-use stack::event::EventKind;
 use stack::tcp::{DropCause, FourTuple, State, TcpEvent};
 use stack::wire::{self, ChecksumMode, SeqNumber, TcpFlags};
+use stack::EventKind;
 use stack::{Duration, Instant};
 use std::collections::BTreeMap;
 

@@ -165,7 +165,7 @@ pub(super) fn check(trace: &Trace, facts: &Facts<'_>, out: &mut Vec<Finding>) {
     // TIME-WAIT ended by the stack's own timer before 2·MSL (events or reported states).
     for ev in &trace.events {
         if let TraceKind::Stack { node, event } = &ev.kind {
-            if let stack::event::EventKind::Tcp(stack::tcp::TcpEvent::TimeWaitEnded {
+            if let stack::EventKind::Tcp(stack::tcp::TcpEvent::TimeWaitEnded {
                 conn,
                 after,
                 early: false,
