@@ -12,5 +12,6 @@ mod keepalive;
 mod pair;
 mod props;
 mod reassembly;
+mod scale;
 mod sws;
 mod timers;
