@@ -279,9 +279,13 @@ impl Forwarder {
     }
 
     pub fn drain_events(&mut self) -> Vec<Event> {
+        let mut arp = Vec::new();
         for port in std::mem::take(&mut self.ev_pending) {
-            self.ifaces[port].arp.drain_events_into(&mut self.events);
+            self.ifaces[port]
+                .arp
+                .drain_events_into::<stack::EventKind>(&mut arp);
         }
+        self.events.extend(arp.into_iter().map(Event::from));
         std::mem::take(&mut self.events)
     }
 
