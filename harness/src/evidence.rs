@@ -166,6 +166,9 @@ impl Dut for Observed {
     fn time_wait(&self) -> Option<Duration> {
         self.inner.time_wait()
     }
+    fn take_woken(&mut self, out: &mut Vec<SockId>) -> bool {
+        self.inner.take_woken(out)
+    }
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
         self.tick(now);
         self.inner.handle_frame(now, frame)

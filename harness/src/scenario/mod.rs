@@ -38,6 +38,8 @@ pub struct Overrides {
     /// Run every host's stack as one without an event log: the oracles judge from the wire,
     /// the socket calls and the reported states only (what a third-party stack gives them).
     pub hide_events: bool,
+    /// `--define NAME[=VALUE]`: names scripts test with `#ifdef` (scripts only).
+    pub defines: Vec<(String, Option<String>)>,
 }
 
 impl Scenario {
