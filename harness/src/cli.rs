@@ -233,6 +233,7 @@ fn run_cmd(
             profile,
             knobs,
             seed,
+            ..Overrides::default()
         },
         pcap_dir,
     };
