@@ -55,6 +55,20 @@ pub enum Command {
         stack: String,
         pcap: PathBuf,
     },
+    Check {
+        pcaps: Vec<PathBuf>,
+        dut: Option<std::net::Ipv4Addr>,
+        profile: Option<String>,
+        best_profile: bool,
+        json: bool,
+    },
+    Replay {
+        pcap: PathBuf,
+        stack: String,
+        dut: Option<std::net::Ipv4Addr>,
+        profile: String,
+        json: bool,
+    },
 }
 
 /// Runs a command; `Ok(exit code)`, or `Err` for bad input (exit 2).
@@ -134,6 +148,42 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             ladder(&file, svg.as_deref(), &selection, width, fold)
         }
         Command::Record { file, stack, pcap } => record(&file, &stack, &pcap),
+        Command::Check {
+            pcaps,
+            dut,
+            profile,
+            best_profile,
+            json,
+        } => {
+            if let Some(p) = &profile {
+                Profile::named(p).map_err(|e| e.to_string())?;
+            }
+            let opts = crate::check::CheckOptions {
+                dut,
+                profile,
+                ..Default::default()
+            };
+            Ok(crate::check::command(&pcaps, &opts, json, best_profile))
+        }
+        Command::Replay {
+            pcap,
+            stack,
+            dut,
+            profile,
+            json,
+        } => {
+            Profile::named(&profile).map_err(|e| e.to_string())?;
+            crate::stacks::registry()
+                .get(&stack)
+                .map_err(|e| e.to_string())?;
+            let opts = crate::check::CheckOptions {
+                dut,
+                profile: Some(profile),
+                stack,
+                ..Default::default()
+            };
+            Ok(crate::check::command(&[pcap], &opts, json, false))
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod capture;
+pub mod check;
 pub mod cli;
 pub mod dut;
 pub mod fuzz;

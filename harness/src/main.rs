@@ -135,6 +135,44 @@ enum Cmd {
         #[arg(long)]
         print_scenario: bool,
     },
+    /// Trace conformance of recorded captures (pcap/pcapng) against the reference model:
+    /// per TCP connection the first divergence (frame numbers, expected vs actual), plus the
+    /// findings the frames prove. Exit 0 clean, 1 divergence or finding, 2 bad input.
+    Check {
+        /// Capture files.
+        #[arg(required = true)]
+        pcaps: Vec<PathBuf>,
+        /// The endpoint under test (default: guessed, and said so).
+        #[arg(long)]
+        dut: Option<std::net::Ipv4Addr>,
+        /// Judge against one profile (default: the profile that explains the capture best).
+        #[arg(long, conflicts_with = "best_profile")]
+        profile: Option<String>,
+        /// Rank every profile by how much of the capture it explains, and print the ranking.
+        #[arg(long)]
+        best_profile: bool,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
+    /// Re-drive a stack with the peer's side of a recording (sequence numbers rewritten onto
+    /// the stack's ISN, recorded timing on the virtual clock) and compare what it sends with
+    /// what the recorded DUT sent. Exit 0 same behaviour, 1 divergence, 2 bad input.
+    Replay {
+        pcap: PathBuf,
+        /// The stack re-driven.
+        #[arg(long, default_value = "reference")]
+        stack: String,
+        /// The endpoint whose behaviour is compared (default: guessed, and said so).
+        #[arg(long)]
+        dut: Option<std::net::Ipv4Addr>,
+        /// The stack's profile (default rfc9293).
+        #[arg(long, default_value = "rfc9293")]
+        profile: String,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
     /// Run a script or scenario once and keep the capture.
     Record {
         file: PathBuf,
@@ -236,6 +274,32 @@ impl From<Cmd> for harness::cli::Command {
                 list_conns: conns,
             },
             Cmd::Record { file, stack, pcap } => C::Record { file, stack, pcap },
+            Cmd::Check {
+                pcaps,
+                dut,
+                profile,
+                best_profile,
+                format,
+            } => C::Check {
+                pcaps,
+                dut,
+                profile,
+                best_profile,
+                json: format == "json",
+            },
+            Cmd::Replay {
+                pcap,
+                stack,
+                dut,
+                profile,
+                format,
+            } => C::Replay {
+                pcap,
+                stack,
+                dut,
+                profile,
+                json: format == "json",
+            },
         }
     }
 }
