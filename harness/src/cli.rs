@@ -254,6 +254,7 @@ fn run_cmd(
             profile,
             knobs,
             seed,
+            ..Overrides::default()
         },
         pcap_dir,
     };
