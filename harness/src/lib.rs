@@ -4,6 +4,7 @@ pub mod bench;
 pub mod capture;
 pub mod cli;
 pub mod dut;
+pub mod expect;
 pub mod fuzz;
 pub mod hunt;
 pub mod ladder;

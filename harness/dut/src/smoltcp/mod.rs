@@ -272,6 +272,24 @@ impl SmoltcpDut {
             };
             let mut armed = armed;
             let mut pending = pending;
+            // A pending socket that an RST sent back to LISTEN (RFC 9293 §3.10.7.4, SYN-RECEIVED
+            // from a passive open) listens again: it is armed unless another socket already is.
+            let mut relisten = Vec::new();
+            pending.retain(|&h| {
+                let back =
+                    self.sockets.get::<tcp::Socket<'static>>(h).state() == tcp::State::Listen;
+                if back {
+                    relisten.push(h);
+                }
+                !back
+            });
+            for h in relisten {
+                if armed.is_none() {
+                    armed = Some(h);
+                } else {
+                    self.sockets.remove(h);
+                }
+            }
             if let Some(h) = armed {
                 if self.sock_ref(h).state() != tcp::State::Listen {
                     pending.push_back(h);
@@ -313,7 +331,7 @@ impl SmoltcpDut {
 
     fn ephemeral_port(&mut self) -> u16 {
         let p = self.next_port;
-        self.next_port = if p >= 65_535 { 49_152 } else { p + 1 };
+        self.next_port = p.checked_add(1).unwrap_or(49_152);
         p
     }
 
@@ -408,9 +426,12 @@ impl Dut for SmoltcpDut {
         };
         // BSD accept returns connections that completed the handshake (or were torn down
         // after it): not those still in SYN-RECEIVED.
-        let ready = pending
-            .iter()
-            .position(|&h| self.sock_ref(h).state() != tcp::State::SynReceived);
+        let ready = pending.iter().position(|&h| {
+            !matches!(
+                self.sock_ref(h).state(),
+                tcp::State::SynReceived | tcp::State::Listen
+            )
+        });
         let Some(i) = ready else {
             return Err(Errno::EAGAIN);
         };
@@ -442,10 +463,11 @@ impl Dut for SmoltcpDut {
         };
         let h = self.new_socket();
         let remote_ep = IpEndpoint::new(IpAddress::Ipv4(*remote.ip()), remote.port());
-        let r = self
-            .sockets
-            .get_mut::<tcp::Socket<'static>>(h)
-            .connect(self.iface.context(), remote_ep, port);
+        let r = self.sockets.get_mut::<tcp::Socket<'static>>(h).connect(
+            self.iface.context(),
+            remote_ep,
+            port,
+        );
         if r.is_err() {
             self.sockets.remove(h);
             return Err(Errno::EINVAL);
@@ -618,9 +640,9 @@ impl Dut for SmoltcpDut {
             SockOptName::Linger => SockOpt::Linger(linger_zero.then_some(Duration::ZERO)),
             SockOptName::RecvBuf => SockOpt::RecvBuf(sock.recv_capacity()),
             SockOptName::SendBuf => SockOpt::SendBuf(sock.send_capacity()),
-            SockOptName::ReuseAddr
-            | SockOptName::KeepIntvl
-            | SockOptName::KeepCnt => return Err(Errno::ENOPROTOOPT),
+            SockOptName::ReuseAddr | SockOptName::KeepIntvl | SockOptName::KeepCnt => {
+                return Err(Errno::ENOPROTOOPT)
+            }
         })
     }
 
@@ -657,7 +679,14 @@ impl Dut for SmoltcpDut {
                 }
             })
             .collect();
-        v.sort_by_key(|(t, _)| (*t.local.ip(), t.local.port(), *t.remote.ip(), t.remote.port()));
+        v.sort_by_key(|(t, _)| {
+            (
+                *t.local.ip(),
+                t.local.port(),
+                *t.remote.ip(),
+                t.remote.port(),
+            )
+        });
         v
     }
 

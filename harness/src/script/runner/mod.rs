@@ -59,6 +59,9 @@ pub struct ScriptOutcome {
     pub file: String,
     pub profile: String,
     pub passed: bool,
+    /// The stack refused the configuration this run needs (by knob or capability name, with
+    /// the reason): the script did not run. Not a failure.
+    pub unsupported: Option<String>,
     /// The first mismatch (with its location and the expected/actual lines), then any failed
     /// `%expect` lines.
     pub failures: Vec<String>,
@@ -155,7 +158,10 @@ pub fn run_script_file(path: &Path, opts: &RunOptions) -> Result<Vec<FileResult>
             file: text_file.clone(),
             group: crate::run::group_of(path),
             profile: Some(profile),
+            stack: opts.stack.clone().unwrap_or_else(|| "reference".into()),
             passed: o.passed,
+            unsupported: o.unsupported.clone(),
+            divergence: None,
             failures,
             findings: o.findings,
             pcaps,
