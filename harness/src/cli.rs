@@ -34,6 +34,8 @@ pub enum Command {
         seconds: Option<f64>,
         seed: u64,
         out: PathBuf,
+        /// No progress bar and no summary line on stderr.
+        quiet: bool,
     },
     Ladder {
         file: PathBuf,
@@ -43,6 +45,20 @@ pub enum Command {
         file: PathBuf,
         stack: String,
         pcap: PathBuf,
+    },
+    Check {
+        pcaps: Vec<PathBuf>,
+        dut: Option<std::net::Ipv4Addr>,
+        profile: Option<String>,
+        best_profile: bool,
+        json: bool,
+    },
+    Replay {
+        pcap: PathBuf,
+        stack: String,
+        dut: Option<std::net::Ipv4Addr>,
+        profile: String,
+        json: bool,
     },
 }
 
@@ -83,6 +99,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             seconds,
             seed,
             out,
+            quiet,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
             let knobs = parse_sets(&set)?;
@@ -105,10 +122,47 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                     seconds,
                     out,
                 },
+                crate::progress::Verbosity::from_quiet(quiet),
             )
         }
         Command::Ladder { file, svg } => ladder(&file, svg.as_deref()),
         Command::Record { file, stack, pcap } => record(&file, &stack, &pcap),
+        Command::Check {
+            pcaps,
+            dut,
+            profile,
+            best_profile,
+            json,
+        } => {
+            if let Some(p) = &profile {
+                Profile::named(p).map_err(|e| e.to_string())?;
+            }
+            let opts = crate::check::CheckOptions {
+                dut,
+                profile,
+                ..Default::default()
+            };
+            Ok(crate::check::command(&pcaps, &opts, json, best_profile))
+        }
+        Command::Replay {
+            pcap,
+            stack,
+            dut,
+            profile,
+            json,
+        } => {
+            Profile::named(&profile).map_err(|e| e.to_string())?;
+            crate::stacks::registry()
+                .get(&stack)
+                .map_err(|e| e.to_string())?;
+            let opts = crate::check::CheckOptions {
+                dut,
+                profile: Some(profile),
+                stack,
+                ..Default::default()
+            };
+            Ok(crate::check::command(&[pcap], &opts, json, false))
+        }
     }
 }
 
@@ -211,6 +265,12 @@ fn run_parallel(
         (0..files.len()).map(|_| None).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots_m = std::sync::Mutex::new(&mut slots);
+    // A bar on a terminal; the text report on stdout ends in the summary line.
+    let progress = crate::progress::Progress::new(
+        "run",
+        Some(files.len() as u64),
+        crate::progress::Verbosity::Normal,
+    );
     std::thread::scope(|s| {
         for _ in 0..jobs.min(files.len()) {
             s.spawn(|| loop {
@@ -220,9 +280,11 @@ fn run_parallel(
                 if let Ok(mut g) = slots_m.lock() {
                     g[i] = Some(r);
                 }
+                progress.inc(1);
             });
         }
     });
+    progress.clear();
     let mut out = Vec::new();
     for (i, s) in slots.into_iter().enumerate() {
         match s {

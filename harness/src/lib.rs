@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod capture;
+pub mod check;
 pub mod cli;
 pub mod dut;
 pub mod expect;
@@ -11,6 +12,7 @@ pub mod ladder;
 pub mod location;
 pub mod oracle;
 pub mod pcap;
+pub mod progress;
 pub mod render;
 pub mod run;
 pub mod scenario;

@@ -63,6 +63,8 @@ enum Cmd {
     },
     /// Search for failures: rst-loss | time-wait-assassination | half-open | all.
     /// Writes each minimised finding as a scenario + pcap and prints the command that replays it.
+    /// Shows a progress bar on stderr while hunting when stderr is a terminal (nothing otherwise)
+    /// and a one-line summary at the end; --quiet silences both.
     Hunt {
         family: String,
         /// The profile searched (the stack configuration of every host).
@@ -83,6 +85,9 @@ enum Cmd {
         /// Where minimised reproducers go.
         #[arg(long, default_value = "corpora/findings")]
         out: PathBuf,
+        /// No progress bar and no summary line on stderr (the findings still go to stdout).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Benchmark the simulator: N clients idling H hours through a NAT with keepalive 300 s.
     /// Prints wall time, simulated events per second and peak memory per connection.
@@ -97,6 +102,44 @@ enum Cmd {
         /// Print the generated scenario instead of running it.
         #[arg(long)]
         print_scenario: bool,
+    },
+    /// Trace conformance of recorded captures (pcap/pcapng) against the reference model:
+    /// per TCP connection the first divergence (frame numbers, expected vs actual), plus the
+    /// findings the frames prove. Exit 0 clean, 1 divergence or finding, 2 bad input.
+    Check {
+        /// Capture files.
+        #[arg(required = true)]
+        pcaps: Vec<PathBuf>,
+        /// The endpoint under test (default: guessed, and said so).
+        #[arg(long)]
+        dut: Option<std::net::Ipv4Addr>,
+        /// Judge against one profile (default: the profile that explains the capture best).
+        #[arg(long, conflicts_with = "best_profile")]
+        profile: Option<String>,
+        /// Rank every profile by how much of the capture it explains, and print the ranking.
+        #[arg(long)]
+        best_profile: bool,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
+    /// Re-drive a stack with the peer's side of a recording (sequence numbers rewritten onto
+    /// the stack's ISN, recorded timing on the virtual clock) and compare what it sends with
+    /// what the recorded DUT sent. Exit 0 same behaviour, 1 divergence, 2 bad input.
+    Replay {
+        pcap: PathBuf,
+        /// The stack re-driven.
+        #[arg(long, default_value = "reference")]
+        stack: String,
+        /// The endpoint whose behaviour is compared (default: guessed, and said so).
+        #[arg(long)]
+        dut: Option<std::net::Ipv4Addr>,
+        /// The stack's profile (default rfc9293).
+        #[arg(long, default_value = "rfc9293")]
+        profile: String,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
     },
     /// Run a script or scenario once and keep the capture.
     Record {
@@ -162,6 +205,7 @@ impl From<Cmd> for harness::cli::Command {
                 seconds,
                 seed,
                 out,
+                quiet,
             } => C::Hunt {
                 family,
                 profile,
@@ -170,9 +214,36 @@ impl From<Cmd> for harness::cli::Command {
                 seconds,
                 seed,
                 out,
+                quiet,
             },
             Cmd::Ladder { file, svg } => C::Ladder { file, svg },
             Cmd::Record { file, stack, pcap } => C::Record { file, stack, pcap },
+            Cmd::Check {
+                pcaps,
+                dut,
+                profile,
+                best_profile,
+                format,
+            } => C::Check {
+                pcaps,
+                dut,
+                profile,
+                best_profile,
+                json: format == "json",
+            },
+            Cmd::Replay {
+                pcap,
+                stack,
+                dut,
+                profile,
+                format,
+            } => C::Replay {
+                pcap,
+                stack,
+                dut,
+                profile,
+                json: format == "json",
+            },
         }
     }
 }
