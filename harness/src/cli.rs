@@ -234,6 +234,7 @@ fn run_cmd(
             knobs,
             seed,
             stack: Some(stack.clone()),
+            ..Overrides::default()
         },
         pcap_dir,
     };

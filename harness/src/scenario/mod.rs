@@ -40,6 +40,8 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// The stack of hosts that name none (`--stack`); `reference` when unset.
     pub stack: Option<String>,
+    /// `--define NAME[=VALUE]`: names scripts test with `#ifdef` (scripts only).
+    pub defines: Vec<(String, Option<String>)>,
 }
 
 impl Scenario {

@@ -46,10 +46,11 @@ use crate::oracle::Finding;
 use crate::run::{write_pcaps, FileResult, RunError, RunOptions};
 use crate::script::{parse, Script, Statement, StatementKind};
 use crate::trace::Trace;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub use engine::{
-    DEFAULT_PORT, DRAIN_WINDOW, PEER_IP, PEER_MAC, PEER_PORT_BASE, STACK_IP, STACK_MAC,
+    Unsupported, DEFAULT_PORT, DRAIN_WINDOW, PEER_IP, PEER_MAC, PEER_PORT_BASE, STACK_IP, STACK_MAC,
 };
 pub use setup::{map_sysctl, DEFAULT_TOLERANCE};
 
@@ -59,9 +60,8 @@ pub struct ScriptOutcome {
     pub file: String,
     pub profile: String,
     pub passed: bool,
-    /// The stack refused the configuration this run needs (by knob or capability name, with
-    /// the reason): the script did not run. Not a failure.
-    pub unsupported: Option<String>,
+    /// The feature the run stopped for (`passed` is then false and `failures` empty).
+    pub unsupported: Option<Unsupported>,
     /// The first mismatch (with its location and the expected/actual lines), then any failed
     /// `%expect` lines.
     pub failures: Vec<String>,
@@ -120,7 +120,7 @@ pub fn run_parsed(
     profile: &str,
     opts: &RunOptions,
 ) -> Result<ScriptOutcome, RunError> {
-    let stmts = flatten(&script.statements, profile);
+    let stmts = flatten(&script.statements, profile, &defines_for(profile, opts));
     engine::execute(script, &stmts, profile, opts)
 }
 
@@ -146,6 +146,9 @@ pub fn run_script_file(path: &Path, opts: &RunOptions) -> Result<Vec<FileResult>
             pcaps = write_pcaps(&dir, &stem, &o.trace)?;
         }
         let mut failures = o.failures.clone();
+        if let Some(u) = o.unsupported.as_ref().filter(|_| !o.passed) {
+            failures.insert(0, u.to_string());
+        }
         if !o.passed {
             failures.extend(o.notes.iter().map(|n| format!("note: {n}")));
         }
@@ -160,7 +163,13 @@ pub fn run_script_file(path: &Path, opts: &RunOptions) -> Result<Vec<FileResult>
             profile: Some(profile),
             stack: opts.stack.clone().unwrap_or_else(|| "reference".into()),
             passed: o.passed,
-            unsupported: o.unsupported.clone(),
+            // A run that passed although unsupported is one the stack refused to be configured
+            // for; one that failed stopped at a feature the harness lacks (a failure for now).
+            unsupported: o
+                .unsupported
+                .as_ref()
+                .filter(|_| o.passed)
+                .map(|u| u.feature.clone()),
             divergence: None,
             failures,
             findings: o.findings,
@@ -189,8 +198,30 @@ fn load(path: &Path) -> Result<(Script, String), RunError> {
     Ok((script, file))
 }
 
-/// The statements that apply under `profile`: `%if profile=...` blocks resolved, in order.
-pub fn flatten(stmts: &[Statement], profile: &str) -> Vec<Statement> {
+/// The names `#ifdef` sees under `profile`: the profile's own (`freebsd` defines `FreeBSD`, as
+/// the FreeBSD tcp-testsuite expects of a FreeBSD host; `linux` defines `linux`, as the C
+/// preprocessor does there), then `--define NAME[=VALUE]` from the command line.
+pub fn defines_for(profile: &str, opts: &RunOptions) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = profile_defines(profile)
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+    out.extend(opts.overrides.defines.iter().map(|(n, _)| n.clone()));
+    out
+}
+
+/// The names a profile defines for `#ifdef`.
+pub fn profile_defines(profile: &str) -> &'static [&'static str] {
+    match profile {
+        "freebsd" => &["FreeBSD"],
+        "linux" => &["linux"],
+        _ => &[],
+    }
+}
+
+/// The statements that apply under `profile` and `defines`: `%if profile=...` and `#ifdef`
+/// blocks resolved, in order.
+pub fn flatten(stmts: &[Statement], profile: &str, defines: &BTreeSet<String>) -> Vec<Statement> {
     let mut out = Vec::new();
     for s in stmts {
         match &s.kind {
@@ -200,7 +231,15 @@ pub fn flatten(stmts: &[Statement], profile: &str) -> Vec<Statement> {
                 } else {
                     &b.otherwise
                 };
-                out.extend(flatten(branch, profile));
+                out.extend(flatten(branch, profile, defines));
+            }
+            StatementKind::IfDef(b) => {
+                let branch = if defines.contains(&b.name) != b.negated {
+                    &b.then
+                } else {
+                    &b.otherwise
+                };
+                out.extend(flatten(branch, profile, defines));
             }
             _ => out.push(s.clone()),
         }
