@@ -217,6 +217,7 @@ kind = "stack-defect"
                 vec![failure.into()]
             },
             findings: Vec::new(),
+            cannot_judge: Vec::new(),
             pcaps: Vec::new(),
         }
     }

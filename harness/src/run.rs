@@ -1,7 +1,7 @@
 //! `harness run`: runs scripts (`.pkt`) and scenarios (`.toml`), judges them, and reports a
 //! per-group pass/fail table (text) or one JSON object.
 
-use crate::oracle::Finding;
+use crate::oracle::{CannotJudge, Finding};
 use crate::scenario::{Overrides, Scenario};
 use crate::trace::{Fate, Trace, TraceKind};
 use serde::Serialize;
@@ -29,6 +29,8 @@ pub struct FileResult {
     /// Failed expectations or the first mismatch, human-readable.
     pub failures: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Kinds the oracles could not judge on the stack under test, and why ("cannot judge").
+    pub cannot_judge: Vec<CannotJudge>,
     /// Pcap files written for this run.
     pub pcaps: Vec<String>,
 }
@@ -158,6 +160,7 @@ pub fn run_scenario(path: &Path, opts: &RunOptions) -> Result<FileResult, RunErr
                 divergence: None,
                 failures: Vec::new(),
                 findings: Vec::new(),
+                cannot_judge: Vec::new(),
                 pcaps: Vec::new(),
             })
         }
@@ -184,6 +187,7 @@ pub fn run_scenario(path: &Path, opts: &RunOptions) -> Result<FileResult, RunErr
             .map(|v| format!("{}: got {}", v.what, v.detail))
             .collect(),
         findings: res.findings,
+        cannot_judge: res.cannot_judge,
         pcaps,
     })
 }
@@ -207,6 +211,8 @@ pub struct GroupCounts {
     pub failed: usize,
     /// The stack refused the configuration the file needs.
     pub unsupported: usize,
+    /// Runs where some oracle could not judge the stack (counted besides the columns above).
+    pub cannot_judge: usize,
 }
 
 /// Per-group counts, in group order.
@@ -214,6 +220,9 @@ pub fn table(results: &[FileResult]) -> Vec<(String, GroupCounts)> {
     let mut groups: std::collections::BTreeMap<String, GroupCounts> = Default::default();
     for r in results {
         let g = groups.entry(r.group.clone()).or_default();
+        if !r.cannot_judge.is_empty() {
+            g.cannot_judge += 1;
+        }
         if !r.passed {
             g.failed += 1;
         } else if r.unsupported.is_some() {
@@ -259,20 +268,24 @@ pub fn render_text(results: &[FileResult]) -> String {
         }
         for f in &r.findings {
             s.push_str(&format!("       finding: {f}\n"));
+            s.push_str(&format!("         {}\n", f.evidence_line()));
+        }
+        for c in &r.cannot_judge {
+            s.push_str(&format!("       {c}\n"));
         }
     }
     s.push('\n');
     let stack = results.first().map_or("reference", |r| r.stack.as_str());
     s.push_str(&format!("stack under test: {stack}\n"));
     s.push_str(&format!(
-        "{:<24} {:>6} {:>6} {:>10} {:>11}\n",
-        "group", "passed", "listed", "unexpected", "unsupported"
+        "{:<24} {:>6} {:>6} {:>10} {:>11} {:>12}\n",
+        "group", "passed", "listed", "unexpected", "unsupported", "cannot-judge"
     ));
     let mut t = GroupCounts::default();
     let row = |g: &str, c: &GroupCounts| {
         format!(
-            "{g:<24} {:>6} {:>6} {:>10} {:>11}\n",
-            c.passed, c.listed, c.failed, c.unsupported
+            "{g:<24} {:>6} {:>6} {:>10} {:>11} {:>12}\n",
+            c.passed, c.listed, c.failed, c.unsupported, c.cannot_judge
         )
     };
     for (g, c) in table(results) {
@@ -281,11 +294,12 @@ pub fn render_text(results: &[FileResult]) -> String {
         t.listed += c.listed;
         t.failed += c.failed;
         t.unsupported += c.unsupported;
+        t.cannot_judge += c.cannot_judge;
     }
     s.push_str(&row("total", &t));
     s.push_str(&format!(
-        "{stack}: {} passed, {} listed divergences, {} unexpected, {} unsupported\n",
-        t.passed, t.listed, t.failed, t.unsupported
+        "{stack}: {} passed, {} listed divergences, {} unexpected, {} unsupported, {} cannot judge\n",
+        t.passed, t.listed, t.failed, t.unsupported, t.cannot_judge
     ));
     s
 }
@@ -309,13 +323,26 @@ pub fn render_json(results: &[FileResult]) -> String {
         .into_iter()
         .map(|(g, c)| {
             serde_json::json!({"group": g, "passed": c.passed, "listed": c.listed,
-                "failed": c.failed, "unsupported": c.unsupported})
+                "failed": c.failed, "unsupported": c.unsupported, "cannot_judge": c.cannot_judge})
+        })
+        .collect();
+    let cannot_judge: Vec<serde_json::Value> = results
+        .iter()
+        .flat_map(|r| {
+            r.cannot_judge.iter().map(move |c| {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("file".into(), serde_json::Value::String(r.file.clone()));
+                }
+                v
+            })
         })
         .collect();
     let obj = serde_json::json!({
-        "summary": {"total": results.len(), "passed": passed, "failed": results.len() - passed, "groups": groups},
+        "summary": {"total": results.len(), "passed": passed, "failed": results.len() - passed, "groups": groups, "cannot_judge": cannot_judge.len()},
         "results": results,
         "findings": findings,
+        "cannot_judge": cannot_judge,
     });
     serde_json::to_string_pretty(&obj).unwrap_or_default()
 }

@@ -333,7 +333,7 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
             err.unsupported = matches!(e, crate::dut::RegistryError::Refused(_));
             err
         })?;
-        let mut node = HostNode::new(&name, addr, dut);
+        let mut node = HostNode::with_events(&name, addr, dut, !ov.hide_events);
         for a in &h.app {
             node.add_app(make_app(sc, a)?);
         }

@@ -5,6 +5,7 @@ use super::wire::lacking_option;
 use super::ScriptOutcome;
 use crate::dut::{Dut, SockId, SockOpt};
 use crate::dut::{RegistryError, StackConfig};
+use crate::evidence::Observed;
 use crate::oracle::{self, FindingKind, OracleConfig};
 use crate::render::{render_timeline, Direction as RDir};
 use crate::run::{RunError, RunOptions};
@@ -122,7 +123,8 @@ pub(super) enum PendingKind {
 }
 
 pub(super) struct Engine {
-    pub dut: Box<dyn Dut>,
+    /// The stack under test, behind the recorder of what it shows (socket calls, states).
+    pub dut: Observed,
     /// The peer answers the stack's ARP requests for it (stacks without neighbour control, in
     /// scripts without ARP lines); those exchanges are recorded but not matched.
     pub auto_arp: bool,
@@ -209,6 +211,7 @@ pub(super) fn execute(
                 failures: Vec::new(),
                 notes,
                 findings: Vec::new(),
+                cannot_judge: Vec::new(),
                 timeline: String::new(),
                 trace: Trace::default(),
             });
@@ -217,7 +220,7 @@ pub(super) fn execute(
     };
     let mut eng = Engine {
         auto_arp,
-        dut,
+        dut: Observed::new(dut, !opts.overrides.hide_events),
         now: Instant::ZERO,
         last: Instant::ZERO,
         tol: header.tolerance.unwrap_or(DEFAULT_TOLERANCE),
@@ -257,7 +260,10 @@ pub(super) fn execute(
         Err(Stop::Unsupported(u)) => lacking = Some(u),
     }
     let trace = eng.trace(&kind);
-    let findings = oracle::analyze(&trace, &OracleConfig::default());
+    let oracle::Analysis {
+        findings,
+        cannot_judge,
+    } = oracle::judge(&trace, &OracleConfig::default());
     if failures.is_empty() && lacking.is_none() {
         failures.extend(judge(&eng.expects, &findings));
     }
@@ -269,6 +275,7 @@ pub(super) fn execute(
         failures,
         notes: eng.notes,
         findings,
+        cannot_judge,
         timeline: render_timeline(&eng.frames),
         trace,
     })
@@ -646,6 +653,7 @@ impl Engine {
                 },
             });
         }
+        self.dut.drain_into(NodeId(0), &mut self.events);
     }
 
     fn record(&mut self, from: NodeId, bytes: Vec<u8>) {
@@ -833,6 +841,7 @@ impl Engine {
                 node_names: vec![kind.to_string(), "peer".to_string()],
                 node_addrs: vec![vec![STACK_IP], vec![PEER_IP]],
                 segment_names: vec!["lan".to_string()],
+                stacks: vec![Some(self.dut.evidence()), None],
             },
             events,
             end: self.now,
