@@ -251,13 +251,19 @@ fn guess_dut(p: &Parsed2, opts: &CheckOptions) -> (Option<Ipv4Addr>, String) {
                 .as_deref()
                 .and_then(|n| Profile::named(n).ok())
                 .unwrap_or_default();
-            let mut best: Option<(Ipv4Addr, (usize, usize))> = None;
+            // Most clean connections, then the larger share of its segments explained
+            // (compared as fractions); a tie keeps the lower address.
+            let mut best: Option<(Ipv4Addr, Rank)> = None;
             for c in &cands {
                 let js = judge_all(&conn::split(&p.segs, *c), opts, &profile, p.end);
                 let r = rank_of("", &js);
-                let score = (r.clean, r.explained);
-                if best.is_none_or(|(_, b)| score > b) {
-                    best = Some((*c, score));
+                let better = best.as_ref().is_none_or(|(_, b)| {
+                    let share = |x: &Rank| (x.explained as u128, x.dut_segments.max(1) as u128);
+                    let ((e1, t1), (e2, t2)) = (share(&r), share(b));
+                    (r.clean, e1 * t2) > (b.clean, e2 * t1)
+                });
+                if better {
+                    best = Some((*c, r));
                 }
             }
             (

@@ -154,6 +154,10 @@ struct Engine<'a> {
     nodelay: bool,
     /// A segment the model owed that the DUT skipped (set by a failed match).
     missed: Option<Out>,
+    /// When the peer was last heard (keepalive idle is measured from there).
+    last_peer_time: Instant,
+    /// The previous keepalive probe the DUT sent.
+    last_probe: Option<Instant>,
     pending: VecDeque<Out>,
     acks_sent: BTreeSet<u32>,
     last_peer_frame: usize,
@@ -242,6 +246,7 @@ impl Engine<'_> {
     fn feed(&mut self, s: &Seg) {
         self.advance(s.time);
         self.last_peer_frame = s.frame;
+        self.last_peer_time = s.time;
         let off = self.off.unwrap_or(0);
         let mut payload = s.payload.clone();
         payload.resize(s.len, 0);
@@ -372,6 +377,9 @@ impl Engine<'_> {
                 }
             }
         }
+        if self.keepalive_probe(s, sock) {
+            return true;
+        }
         if s.flags.rst() && !self.aborted {
             self.aborted = true;
             if self.model.abort(mt, sock).is_ok() {
@@ -380,6 +388,38 @@ impl Engine<'_> {
             }
         }
         false
+    }
+
+    /// A keepalive probe the model does not send (RFC 1122 §4.2.3.6: `SEG.SEQ = SND.NXT-1`, no
+    /// or one garbage octet): the application turned SO_KEEPALIVE on. The idle time is read
+    /// off the recording (since the peer was last heard), the interval from the gap to the
+    /// previous probe.
+    fn keepalive_probe(&mut self, s: &Seg, sock: SockId) -> bool {
+        let plain = s.flags.ack() && !s.flags.syn() && !s.flags.fin() && !s.flags.rst();
+        let at_edge = self.given.is_some_and(|g| s.seq == g.wrapping_sub(1));
+        if !(plain && s.len <= 1 && at_edge) {
+            return false;
+        }
+        let set = |m: &mut Box<dyn Dut>, o: crate::dut::SockOpt| m.set_option(sock, o).is_ok();
+        let ok = match self.last_probe {
+            None => {
+                let idle = s.time.saturating_since(self.last_peer_time);
+                set(&mut self.model, crate::dut::SockOpt::KeepAlive(true))
+                    && set(&mut self.model, crate::dut::SockOpt::KeepIdle(idle))
+            }
+            Some(prev) => {
+                let intvl = s.time.saturating_since(prev);
+                set(&mut self.model, crate::dut::SockOpt::KeepIntvl(intvl))
+            }
+        };
+        self.last_probe = Some(s.time);
+        if !ok {
+            return false;
+        }
+        let now = self.now;
+        self.advance(s.time);
+        self.now = now.max(self.now);
+        self.try_match(s)
     }
 
     /// Matches `s` against what the model has sent, or sends within the tolerances.
@@ -493,6 +533,8 @@ fn judge_with(
         aborted: false,
         nodelay: false,
         missed: None,
+        last_peer_time: t0,
+        last_probe: None,
         pending: VecDeque::new(),
         acks_sent: BTreeSet::new(),
         last_peer_frame: conn.segs[0].frame,
