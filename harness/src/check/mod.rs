@@ -246,17 +246,32 @@ fn guess_dut(p: &Parsed2, opts: &CheckOptions) -> (Option<Ipv4Addr>, String) {
             "guessed: the address in the most connections".into(),
         ),
         _ => {
-            let profile = opts
-                .profile
-                .as_deref()
-                .and_then(|n| Profile::named(n).ok())
-                .unwrap_or_default();
+            // Each candidate is judged under the profile that suits it best.
+            let profiles: Vec<Profile> = match opts.profile.as_deref() {
+                Some(n) => Profile::named(n).ok().into_iter().collect(),
+                None => Profile::names()
+                    .iter()
+                    .filter_map(|n| Profile::named(n).ok())
+                    .collect(),
+            };
             // Most clean connections, then the larger share of its segments explained
             // (compared as fractions); a tie keeps the lower address.
             let mut best: Option<(Ipv4Addr, Rank)> = None;
             for c in &cands {
-                let js = judge_all(&conn::split(&p.segs, *c), opts, &profile, p.end);
-                let r = rank_of("", &js);
+                let conns = conn::split(&p.segs, *c);
+                let Some(r) = profiles
+                    .iter()
+                    .map(|pr| rank_of("", &judge_all(&conns, opts, pr, p.end)))
+                    .max_by(|a, b| {
+                        let (x, y) = (
+                            a.explained * b.dut_segments.max(1),
+                            b.explained * a.dut_segments.max(1),
+                        );
+                        (a.clean, x).cmp(&(b.clean, y))
+                    })
+                else {
+                    continue;
+                };
                 let better = best.as_ref().is_none_or(|(_, b)| {
                     let share = |x: &Rank| (x.explained as u128, x.dut_segments.max(1) as u128);
                     let ((e1, t1), (e2, t2)) = (share(&r), share(b));

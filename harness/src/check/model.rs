@@ -319,6 +319,27 @@ impl Engine<'_> {
         true
     }
 
+    /// A SYN the model retransmits that the DUT never did: the application closed the socket
+    /// in SYN-SENT, which sends nothing (RFC 9293 §3.10.4, CLOSE/ABORT in SYN-SENT: "delete
+    /// the TCB"). The model's socket is closed the same way.
+    fn silent_abort(&mut self, t: Instant) {
+        let Some(sock) = self.sock else { return };
+        let overdue_syn = self
+            .overdue(t)
+            .is_some_and(|o| o.flags.syn() && !o.flags.ack());
+        if overdue_syn && self.model.state(sock) == Some(stack::tcp::State::SynSent) {
+            let mt = self.model_time(self.now);
+            if self.model.abort(mt, sock).is_ok() {
+                // The descriptor is gone too: the port answers like a closed one.
+                let _ = self.model.close(mt, sock);
+                self.sock = None;
+                self.aborted = true;
+                self.pending.retain(|o| !o.flags.syn());
+                self.drain();
+            }
+        }
+    }
+
     /// A non-ACK segment the model sent that the DUT has not sent within the slack, before `t`.
     fn overdue(&self, t: Instant) -> Option<&Out> {
         self.pending
@@ -328,13 +349,13 @@ impl Engine<'_> {
 
     /// Tries to explain DUT segment `s`; false is a divergence.
     fn explain(&mut self, s: &Seg) -> bool {
-        if self.try_match(s) {
+        if self.try_now(s) {
             return true;
         }
         // Inferred application calls.
         let mt = self.model_time(self.now);
         let Some(sock) = self.sock else {
-            return false;
+            return self.try_later(s);
         };
         let mut called = false;
         let end = s.seq.wrapping_add(s.len as u32);
@@ -352,11 +373,11 @@ impl Engine<'_> {
         }
         if s.flags.fin() && !self.shut {
             self.shut = true;
-            called |= self.model.shutdown_write(mt, sock).is_ok();
+            called |= self.model.close(mt, sock).is_ok();
         }
         if called {
             self.drain();
-            if self.try_match(s) {
+            if self.try_now(s) {
                 return true;
             }
         }
@@ -372,12 +393,12 @@ impl Engine<'_> {
                 // The option takes effect at the next transmission opportunity.
                 let _ = self.model.send(mt, sock, &[]);
                 self.drain();
-                if self.try_match(s) {
+                if self.try_now(s) {
                     return true;
                 }
             }
         }
-        if self.keepalive_probe(s, sock) {
+        if self.try_later(s) || self.keepalive_probe(s, sock) {
             return true;
         }
         if s.flags.rst() && !self.aborted {
@@ -416,30 +437,49 @@ impl Engine<'_> {
         if !ok {
             return false;
         }
-        let now = self.now;
         self.advance(s.time);
-        self.now = now.max(self.now);
         self.try_match(s)
     }
 
     /// Matches `s` against what the model has sent, or sends within the tolerances.
     fn try_match(&mut self, s: &Seg) -> bool {
+        self.try_now(s) || self.try_later(s)
+    }
+
+    /// Matches `s` against what the model has already sent.
+    fn try_now(&mut self, s: &Seg) -> bool {
         if self.take_match(s) {
             return true;
         }
         let pure_ack = s.len == 0 && !s.flags.syn() && !s.flags.fin() && !s.flags.rst();
         // A pure ACK the model has already sent (the DUT repeated it, or updated a window).
-        if pure_ack && self.acks_sent.contains(&s.ack) && self.seq_ok(s) {
-            return true;
-        }
+        pure_ack && self.acks_sent.contains(&s.ack) && self.seq_ok(s)
+    }
+
+    /// Matches `s` against what the model sends within the tolerances after `s.time`. The
+    /// model's clock moves only as far as the timers that fired.
+    fn try_later(&mut self, s: &Seg) -> bool {
+        let pure_ack = s.len == 0 && !s.flags.syn() && !s.flags.fin() && !s.flags.rst();
         let slack = if pure_ack {
             self.tol.ack_delay.max(self.tol.timer_slack)
         } else {
             self.tol.timer_slack
         };
-        let now = self.now;
-        self.advance(s.time + slack);
-        self.now = now.max(self.now);
+        let target = self.model_time(s.time + slack);
+        for _ in 0..100_000 {
+            if self.pending.iter().any(|o| o.matches(s)) {
+                break;
+            }
+            match self.model.poll_at() {
+                Some(at) if at <= target => {
+                    let at = at.max(self.model_time(self.now));
+                    self.now = self.rec_time(at);
+                    self.model.handle_timeout(at);
+                    self.drain();
+                }
+                _ => break,
+            }
+        }
         self.take_match(s)
     }
 
@@ -625,6 +665,8 @@ fn judge_with(
     }
 
     for s in &conn.segs[start..] {
+        e.advance(s.time);
+        e.silent_abort(s.time);
         if let Some(o) = e.overdue(s.time) {
             out.divergence = Some(Divergence {
                 frame: s.frame,
@@ -686,6 +728,7 @@ fn judge_with(
     }
     if out.divergence.is_none() {
         e.advance(capture_end);
+        e.silent_abort(capture_end);
         if let Some(o) = e.overdue(capture_end) {
             out.divergence = Some(Divergence {
                 frame: o.after_frame,
