@@ -85,6 +85,8 @@ pub struct ConnJudgement {
     pub divergence: Option<Divergence>,
     /// Set when the connection cannot be judged at all (no DUT segment, model refused).
     pub skipped: Option<String>,
+    /// Application calls inferred to explain the DUT (connect, send, close, abort, options).
+    pub inferred: usize,
     /// Stack events of the model (for the oracles), with model time already mapped back to
     /// recorded time.
     #[serde(skip)]
@@ -158,6 +160,8 @@ struct Engine<'a> {
     last_peer_time: Instant,
     /// The previous keepalive probe the DUT sent.
     last_probe: Option<Instant>,
+    /// Application calls made on the model to explain the DUT.
+    inferred: usize,
     pending: VecDeque<Out>,
     acks_sent: BTreeSet<u32>,
     last_peer_frame: usize,
@@ -366,6 +370,7 @@ impl Engine<'_> {
                 let data = vec![0u8; n];
                 if self.model.send(mt, sock, &data).is_ok() {
                     self.given = Some(end);
+                    self.inferred += 1;
                     called = true;
                     sent_data = true;
                 }
@@ -374,6 +379,7 @@ impl Engine<'_> {
         if s.flags.fin() && !self.shut {
             self.shut = true;
             called |= self.model.close(mt, sock).is_ok();
+            self.inferred += 1;
         }
         if called {
             self.drain();
@@ -385,6 +391,7 @@ impl Engine<'_> {
         // TCP_NODELAY (RFC 1122 §4.2.3.4 lets an application disable Nagle).
         if sent_data && !self.nodelay {
             self.nodelay = true;
+            self.inferred += 1;
             if self
                 .model
                 .set_option(sock, crate::dut::SockOpt::NoDelay(true))
@@ -403,6 +410,7 @@ impl Engine<'_> {
         }
         if s.flags.rst() && !self.aborted {
             self.aborted = true;
+            self.inferred += 1;
             if self.model.abort(mt, sock).is_ok() {
                 self.drain();
                 return self.try_match(s);
@@ -434,6 +442,7 @@ impl Engine<'_> {
             }
         };
         self.last_probe = Some(s.time);
+        self.inferred += 1;
         if !ok {
             return false;
         }
@@ -549,6 +558,7 @@ fn judge_with(
         judged_from: None,
         divergence: None,
         skipped: None,
+        inferred: 0,
         events: Vec::new(),
     };
     let model = match make(&params(conn, profile, 1)) {
@@ -575,6 +585,7 @@ fn judge_with(
         missed: None,
         last_peer_time: t0,
         last_probe: None,
+        inferred: 0,
         pending: VecDeque::new(),
         acks_sent: BTreeSet::new(),
         last_peer_frame: conn.segs[0].frame,
@@ -697,8 +708,10 @@ fn judge_with(
                 bind_offset(&mut e, off);
             }
         }
+        let before = e.inferred;
         if e.explain(s) {
             out.explained += 1;
+            out.inferred += usize::from(e.inferred > before);
         } else if let Some(o) = e.missed.take() {
             out.divergence = Some(Divergence {
                 frame: o.after_frame,
