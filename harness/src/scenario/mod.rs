@@ -7,20 +7,15 @@ pub mod spec;
 
 pub use build::{build, Built};
 
-use crate::location::{parse_duration, Location};
+use crate::location::{parse_duration, Diagnostic, Location};
 use crate::oracle::{self, Finding, FindingKind, OracleConfig};
 use crate::trace::{AppEvent, Trace, TraceKind};
 use spec::ScenarioSpec;
 use stack::{Duration, Instant};
 use std::path::Path;
 
-/// A scenario error with its location.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{loc}: {msg}")]
-pub struct ScenarioError {
-    pub loc: Location,
-    pub msg: String,
-}
+/// A scenario error with its location (a [`Diagnostic`]).
+pub type ScenarioError = Diagnostic;
 
 /// A parsed scenario, ready to build and run.
 pub struct Scenario {
@@ -39,9 +34,11 @@ pub struct Overrides {
 
 impl Scenario {
     pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-        let spec: ScenarioSpec = toml::from_str(text).map_err(|e| ScenarioError {
-            loc: Location::from_offset(file, text, e.span().map_or(0, |s| s.start)),
-            msg: e.message().to_string(),
+        let spec: ScenarioSpec = toml::from_str(text).map_err(|e| {
+            Diagnostic::at(
+                Location::from_offset(file, text, e.span().map_or(0, |s| s.start)),
+                e.message(),
+            )
         })?;
         Ok(Scenario {
             file: file.to_string(),
@@ -52,23 +49,25 @@ impl Scenario {
 
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            loc: Location {
-                file: file.clone(),
-                line: 0,
-                col: 0,
-            },
-            msg: format!("cannot read: {e}"),
+        let data = std::fs::read(path)
+            .map_err(|e| Diagnostic::file(&file, format!("cannot read: {e}")))?;
+        let text = String::from_utf8(data).map_err(|e| {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let text = String::from_utf8_lossy(good);
+            Diagnostic::at(
+                Location::from_offset(&file, &text, text.len()),
+                "not a text file (invalid UTF-8 here)",
+            )
         })?;
         Scenario::parse(&file, &text)
     }
 
     /// An error at a span of this file.
     pub fn err(&self, span: core::ops::Range<usize>, msg: impl Into<String>) -> ScenarioError {
-        ScenarioError {
-            loc: Location::from_offset(&self.file, &self.text, span.start),
-            msg: msg.into(),
-        }
+        Diagnostic::at(
+            Location::from_offset(&self.file, &self.text, span.start),
+            msg,
+        )
     }
 
     pub fn duration(&self, s: &toml::Spanned<String>) -> Result<Duration, ScenarioError> {
