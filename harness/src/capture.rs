@@ -11,7 +11,7 @@ use std::path::Path;
 /// has several; the host-side segment of a script).
 pub fn frames_of(file: &Path) -> Result<Vec<(Instant, Vec<u8>)>, String> {
     match file.extension().and_then(|e| e.to_str()) {
-        Some("pcap") | Some("cap") => crate::pcap::read_pcap(file)
+        Some("pcap") | Some("cap") | Some("pcapng") => crate::pcap::read_pcap(file)
             .map(|v| v.into_iter().map(|f| (f.time, f.data)).collect())
             .map_err(|e| e.to_string()),
         Some("toml") | Some("pkt") => {
@@ -26,7 +26,7 @@ pub fn frames_of(file: &Path) -> Result<Vec<(Instant, Vec<u8>)>, String> {
                 .collect())
         }
         _ => Err(format!(
-            "{}: expected a .pcap, .toml or .pkt file",
+            "{}: expected a .pcap, .pcapng, .toml or .pkt file",
             file.display()
         )),
     }

@@ -222,12 +222,9 @@ fn run_cmd(
     jobs: usize,
     seed: Option<u64>,
 ) -> Result<u8, String> {
-    if !crate::stacks::KINDS.contains(&stack.as_str()) {
-        return Err(format!(
-            "unknown or unavailable stack `{stack}` (available: {})",
-            crate::stacks::KINDS.join(", ")
-        ));
-    }
+    crate::stacks::registry()
+        .get(&stack)
+        .map_err(|e| e.to_string())?;
     if let Some(p) = &profile {
         Profile::named(p).map_err(|e| e.to_string())?;
     }

@@ -1,5 +1,7 @@
-//! Classic pcap capture files (libpcap format, Ethernet link type), written and read with the
-//! `pcap-file` crate.
+//! Capture files. Written as classic pcap (libpcap format, Ethernet link type) with the
+//! `pcap-file` crate; read as classic pcap or pcapng ([`ng`]), with the link types of [`link`]
+//! (Ethernet, raw IP, BSD loopback, Linux cooked SLL and SLL2) turned into Ethernet frames.
+//! Frames cut short by the snapshot length are kept, with their original length.
 //!
 //! Timestamps are the simulator's virtual time: [`Instant`] microseconds since the start of the
 //! world, so the first frame of a run sits near 1970-01-01 in Wireshark. Files are written
@@ -26,18 +28,32 @@ pub const SNAPLEN: u32 = 262_144;
 const GLOBAL_HEADER_LEN: usize = 24;
 /// Length of a pcap record header.
 const RECORD_HEADER_LEN: usize = 16;
-/// The pcapng section header block type, recognised to give a clear error.
-const PCAPNG_MAGIC: u32 = 0x0A0D_0D0A;
-/// LINKTYPE_ETHERNET.
-const LINKTYPE_ETHERNET: u32 = 1;
+
+pub mod link;
+pub mod ng;
 
 /// One frame read from a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CapturedFrame {
     /// Capture time, truncated to microseconds.
     pub time: Instant,
-    /// The captured bytes, starting at the Ethernet header.
+    /// The captured bytes, starting at the Ethernet header (synthesised for other link types).
     pub data: Vec<u8>,
+    /// The frame's length on the wire (as Ethernet); more than `data.len()` when the capture's
+    /// snapshot length cut it.
+    pub orig_len: usize,
+}
+
+/// One record as stored, before its link header is turned into Ethernet.
+#[derive(Clone, Debug)]
+pub(crate) struct RawRecord<'a> {
+    /// Byte offset of the record (pcap record header or pcapng block) in the file.
+    #[allow(dead_code)]
+    pub offset: usize,
+    pub micros: u64,
+    pub linktype: u32,
+    pub data: &'a [u8],
+    pub orig_len: usize,
 }
 
 /// Where the bytes of a capture came from, for error messages.
@@ -87,11 +103,11 @@ pub enum PcapErrorKind {
     /// The first four bytes are no pcap magic number.
     #[error("bad magic number {magic:#010x}: not a pcap file")]
     BadMagic { magic: u32 },
-    /// The file is pcapng, which this reader does not handle.
-    #[error("pcapng files are not supported; convert with `editcap -F pcap`")]
-    PcapNg,
-    /// The link type is not Ethernet.
-    #[error("link type {linktype} is not Ethernet (1)")]
+    /// A pcapng block is malformed.
+    #[error("pcapng block at offset {offset}: {what}")]
+    BadBlock { offset: usize, what: String },
+    /// The link type is none of those [`link`] reads.
+    #[error("link type {linktype} is not supported (Ethernet 1, raw IP 101/228, loopback 0/108, Linux SLL 113, SLL2 276)")]
     UnsupportedLinkType { linktype: u32 },
     /// A record header runs past the end of the file.
     #[error("record {index} at offset {offset}: truncated record header ({have} of 16 bytes)")]
@@ -301,8 +317,8 @@ pub fn read_pcap_bytes(data: &[u8]) -> Result<Vec<CapturedFrame>, PcapError> {
 fn parse(data: &[u8]) -> Result<Vec<CapturedFrame>, PcapErrorKind> {
     if let Some(m) = data.get(..4) {
         let magic = u32::from_be_bytes([m[0], m[1], m[2], m[3]]);
-        if magic == PCAPNG_MAGIC {
-            return Err(PcapErrorKind::PcapNg);
+        if magic == ng::SHB {
+            return Ok(to_frames(ng::parse(data)?));
         }
         if !matches!(magic, 0xA1B2_C3D4 | 0xA1B2_3C4D | 0xD4C3_B2A1 | 0x4D3C_B2A1) {
             return Err(PcapErrorKind::BadMagic { magic });
@@ -314,7 +330,7 @@ fn parse(data: &[u8]) -> Result<Vec<CapturedFrame>, PcapErrorKind> {
     let (mut rest, parser) = PcapParser::new(data)?;
     let header = parser.header();
     let linktype = u32::from(header.datalink);
-    if linktype != LINKTYPE_ETHERNET {
+    if !link::supported(linktype) {
         return Err(PcapErrorKind::UnsupportedLinkType { linktype });
     }
     let (frac_limit, frac_to_micros) = match header.ts_resolution {
@@ -365,12 +381,36 @@ fn parse(data: &[u8]) -> Result<Vec<CapturedFrame>, PcapErrorKind> {
         }
         let micros =
             u64::from(record.ts_sec) * 1_000_000 + u64::from(record.ts_frac / frac_to_micros);
-        frames.push(CapturedFrame {
-            time: Instant::from_micros(micros),
-            data: record.data.into_owned(),
+        frames.push(RawRecord {
+            offset,
+            micros,
+            linktype,
+            // The parser has checked that the record's bytes are all there.
+            data: data
+                .get(offset + RECORD_HEADER_LEN..offset + RECORD_HEADER_LEN + record.data.len())
+                .unwrap_or(&[]),
+            orig_len: record.orig_len as usize,
         });
     }
-    Ok(frames)
+    Ok(to_frames(frames))
+}
+
+/// Turns raw records into Ethernet frames. A record whose link header is itself cut short is
+/// kept as its bytes (it parses as nothing and is ignored downstream).
+fn to_frames(records: Vec<RawRecord<'_>>) -> Vec<CapturedFrame> {
+    records
+        .into_iter()
+        .map(|r| {
+            let (data, grew) =
+                link::to_ethernet(r.linktype, r.data).unwrap_or_else(|| (r.data.to_vec(), 0));
+            let orig_len = r.orig_len.saturating_add_signed(grew).max(data.len());
+            CapturedFrame {
+                time: Instant::from_micros(r.micros),
+                data,
+                orig_len,
+            }
+        })
+        .collect()
 }
 
 /// Reads `u32` number `word` (0-based) of a record header, if the bytes are there.
@@ -421,10 +461,12 @@ pub fn fuzz_read(data: &[u8]) {
     }
     let pairs: Vec<(Instant, Vec<u8>)> = frames.iter().map(|f| (f.time, f.data.clone())).collect();
     // Frames longer than our SNAPLEN are legal in the input but cannot be written back.
+    // The round trip keeps time and bytes (the original length of a cut frame is not written).
     if let Ok(bytes) = write_pcap_bytes(&pairs) {
-        let again = read_pcap_bytes(&bytes);
+        let again = read_pcap_bytes(&bytes)
+            .map(|v| v.into_iter().map(|f| (f.time, f.data)).collect::<Vec<_>>());
         assert!(
-            matches!(&again, Ok(f) if *f == frames),
+            matches!(&again, Ok(f) if *f == pairs),
             "pcap round trip changed the frames"
         );
     }

@@ -5,12 +5,14 @@
 //! [`Host::poll_transmit`] until `None`, drain [`Host::take_events`], then wait until
 //! [`Host::poll_at`] and call [`Host::handle_timeout`].
 
-use crate::event::Event;
 use crate::ip::{ConfigError, Inbound, Interface, InterfaceConfig};
 use crate::policy::Profile;
 use crate::tcp::Tcp;
 use crate::time::Instant;
 use crate::wire::{EthernetAddress, Ipv4Addr};
+
+mod event;
+pub use event::{Event, EventKind, Layer};
 
 /// How to build a host.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,9 +122,11 @@ impl Host {
 
     /// Every event logged since the last call, in order.
     pub fn take_events(&mut self) -> Vec<Event> {
-        self.iface.drain_events_into(&mut self.events);
+        let mut iface = Vec::new();
+        self.iface.drain_events_into::<EventKind>(&mut iface);
+        self.events.extend(iface.into_iter().map(Event::from));
         while let Some(e) = self.tcp.poll_event() {
-            self.events.push(e);
+            self.events.push(e.into());
         }
         self.events.sort_by_key(|e| e.time);
         std::mem::take(&mut self.events)

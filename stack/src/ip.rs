@@ -6,13 +6,12 @@
 //! queue drained by the caller ([`Interface::take_events`]) that holds the IP events and the
 //! ARP events of the interface's neighbour cache, in the order they happened.
 
-use crate::arp::{NeighborEntry, Neighbors, Transmit};
-use crate::event::{Event, EventKind, PacketSummary};
+use crate::arp::{ArpEvent, NeighborEntry, Neighbors, Transmit};
 use crate::policy::ArpPolicy;
-use crate::time::Instant;
+use crate::time::{Instant, Timed};
 use crate::wire::{
     self, ChecksumMode, EtherType, EthernetAddress, EthernetRepr, Frame, IpProtocol, Ipv4Addr,
-    Ipv4Repr, TcpRepr,
+    Ipv4Repr, PacketSummary, TcpRepr,
 };
 use core::fmt;
 use std::collections::VecDeque;
@@ -78,6 +77,25 @@ impl fmt::Display for IpEvent {
             }
             IpEvent::NoRoute { dst } => write!(f, "no-route {dst}"),
         }
+    }
+}
+
+/// What an interface logs: its own IP events and those of its neighbour cache, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IfaceEvent {
+    Ip(IpEvent),
+    Arp(ArpEvent),
+}
+
+impl From<IpEvent> for IfaceEvent {
+    fn from(e: IpEvent) -> Self {
+        IfaceEvent::Ip(e)
+    }
+}
+
+impl From<ArpEvent> for IfaceEvent {
+    fn from(e: ArpEvent) -> Self {
+        IfaceEvent::Arp(e)
     }
 }
 
@@ -193,7 +211,7 @@ pub struct Interface {
     neighbors: Neighbors,
     next_ident: u16,
     transmit: VecDeque<Vec<u8>>,
-    events: Vec<Event>,
+    events: Vec<Timed<IfaceEvent>>,
 }
 
 impl Interface {
@@ -433,15 +451,16 @@ impl Interface {
     }
 
     /// Take every IP and ARP event logged since the last call, in order.
-    pub fn take_events(&mut self) -> Vec<Event> {
+    pub fn take_events(&mut self) -> Vec<Timed<IfaceEvent>> {
         self.collect();
         std::mem::take(&mut self.events)
     }
 
-    /// Move every event logged since the last call to the end of `out`.
-    pub fn drain_events_into(&mut self, out: &mut Vec<Event>) {
+    /// Move every event logged since the last call to the end of `out`, converted into the
+    /// caller's event type.
+    pub fn drain_events_into<E: From<IfaceEvent>>(&mut self, out: &mut Vec<Timed<E>>) {
         self.collect();
-        out.append(&mut self.events);
+        out.extend(self.events.drain(..).map(Timed::map_into));
     }
 
     /// Install a static ARP entry (never expires, never overwritten by ARP).
@@ -513,9 +532,9 @@ impl Interface {
 
     fn ip_event(&mut self, time: Instant, e: IpEvent) {
         self.collect();
-        self.events.push(Event {
+        self.events.push(Timed {
             time,
-            kind: EventKind::Ip(e),
+            event: IfaceEvent::Ip(e),
         });
     }
 }

@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 pub mod arp;
-pub mod event;
 pub mod host;
 pub mod ip;
 pub mod policy;
@@ -16,5 +15,5 @@ pub mod tcp;
 pub mod time;
 pub mod wire;
 
-pub use event::{Event, EventKind, Layer};
+pub use host::{Event, EventKind, Layer};
 pub use time::{Duration, Instant};

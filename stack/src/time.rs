@@ -134,6 +134,25 @@ impl fmt::Display for Duration {
     }
 }
 
+/// Something a layer logged, with the time it happened. Each layer owns its event type
+/// (`ArpEvent`, `IpEvent`, `TcpEvent`) and logs `Timed<ItsEvent>`; the host wraps them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timed<E> {
+    pub time: Instant,
+    pub event: E,
+}
+
+impl<E> Timed<E> {
+    /// The same event converted into a wider event type (e.g. an ARP event into an interface
+    /// event).
+    pub fn map_into<F: From<E>>(self) -> Timed<F> {
+        Timed {
+            time: self.time,
+            event: F::from(self.event),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,9 @@
 use crate::trace::{Fate, NatEvent, NodeId, Trace, TraceKind};
 use core::net::SocketAddrV4;
 use stack::arp::{ArpDropReason, ArpEvent};
-use stack::event::EventKind;
 use stack::tcp::{Cause, DropCause, FourTuple, State, TcpEvent};
 use stack::wire::{self, ChecksumMode, SeqNumber, TcpFlags};
+use stack::EventKind;
 use stack::{Duration, Instant};
 use std::collections::BTreeMap;
 

@@ -42,6 +42,7 @@ fn as_captured(frames: &[(Instant, Vec<u8>)]) -> Vec<CapturedFrame> {
         .map(|(time, data)| CapturedFrame {
             time: *time,
             data: data.clone(),
+            orig_len: data.len(),
         })
         .collect()
 }
@@ -73,7 +74,7 @@ fn header_is_little_endian_ethernet_microseconds() {
     assert_eq!(bytes.len(), GLOBAL_HEADER_LEN);
     assert_eq!(bytes[..4], [0xd4, 0xc3, 0xb2, 0xa1]);
     assert_eq!(bytes[16..20], SNAPLEN.to_le_bytes());
-    assert_eq!(bytes[20..24], LINKTYPE_ETHERNET.to_le_bytes());
+    assert_eq!(bytes[20..24], link::ETHERNET.to_le_bytes());
 }
 
 #[test]
@@ -174,29 +175,6 @@ fn bad_magic(#[case] magic: [u8; 4], #[case] expect: u32) {
 }
 
 #[test]
-fn pcapng_is_named() {
-    let mut bytes = two_frame_capture();
-    bytes[..4].copy_from_slice(&[0x0a, 0x0d, 0x0d, 0x0a]);
-    let err = read_pcap_bytes(&bytes).unwrap_err();
-    assert!(matches!(err.kind, PcapErrorKind::PcapNg), "{err}");
-}
-
-#[rstest]
-#[case::raw_ip(101)]
-#[case::linux_sll(113)]
-#[case::null(0)]
-fn wrong_linktype(#[case] linktype: u32) {
-    let mut bytes = two_frame_capture();
-    bytes[20..24].copy_from_slice(&linktype.to_le_bytes());
-    let err = read_pcap_bytes(&bytes).unwrap_err();
-    assert!(
-        matches!(err.kind, PcapErrorKind::UnsupportedLinkType { linktype: l } if l == linktype),
-        "{err}"
-    );
-    assert!(err.to_string().contains("not Ethernet"), "{err}");
-}
-
-#[test]
 fn big_endian_nanosecond_capture_is_read() {
     // Hand-built: magic a1b23c4d (nanoseconds) big-endian, one 2-byte record at 1.5 s.
     let mut bytes = vec![0xa1, 0xb2, 0x3c, 0x4d, 0, 2, 0, 4];
@@ -214,6 +192,7 @@ fn big_endian_nanosecond_capture_is_read() {
         vec![CapturedFrame {
             time: Instant::from_micros(1_500_000),
             data: vec![7, 8],
+            orig_len: 2,
         }]
     );
 }
@@ -415,4 +394,153 @@ fn tshark_opens_capture_and_checksums_verify() {
     );
     assert!(stdout.contains("Transmission Control Protocol, Src Port: 40000, Dst Port: 8080"));
     assert!(stdout.contains("Address Resolution Protocol (request)"));
+}
+
+/// A pcapng file: section header, one interface of `linktype` (with `tsresol` if given), and one
+/// enhanced packet block per frame, in the given byte order.
+fn pcapng(
+    little: bool,
+    linktype: u16,
+    tsresol: Option<u8>,
+    frames: &[(u64, &[u8], u32)],
+) -> Vec<u8> {
+    let w32 = |v: u32| {
+        if little {
+            v.to_le_bytes()
+        } else {
+            v.to_be_bytes()
+        }
+    };
+    let w16 = |v: u16| {
+        if little {
+            v.to_le_bytes()
+        } else {
+            v.to_be_bytes()
+        }
+    };
+    let block = |out: &mut Vec<u8>, btype: u32, body: &[u8]| {
+        let mut body = body.to_vec();
+        while body.len() % 4 != 0 {
+            body.push(0);
+        }
+        let len = 12 + body.len() as u32;
+        out.extend_from_slice(&w32(btype));
+        out.extend_from_slice(&w32(len));
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&w32(len));
+    };
+    let mut out = Vec::new();
+    let mut shb = w32(0x1A2B_3C4D).to_vec();
+    shb.extend_from_slice(&w16(1));
+    shb.extend_from_slice(&w16(0));
+    shb.extend_from_slice(&[0xff; 8]);
+    block(&mut out, 0x0A0D_0D0A, &shb);
+    let mut idb = w16(linktype).to_vec();
+    idb.extend_from_slice(&[0, 0]);
+    idb.extend_from_slice(&w32(65535));
+    if let Some(r) = tsresol {
+        idb.extend_from_slice(&w16(9));
+        idb.extend_from_slice(&w16(1));
+        idb.extend_from_slice(&[r, 0, 0, 0]);
+        idb.extend_from_slice(&[0; 4]);
+    }
+    block(&mut out, 1, &idb);
+    for (ts, data, orig) in frames {
+        let mut epb = w32(0).to_vec();
+        epb.extend_from_slice(&w32((ts >> 32) as u32));
+        epb.extend_from_slice(&w32(*ts as u32));
+        epb.extend_from_slice(&w32(data.len() as u32));
+        epb.extend_from_slice(&w32(*orig));
+        epb.extend_from_slice(data);
+        block(&mut out, 6, &epb);
+    }
+    out
+}
+
+#[rstest]
+#[case::little_endian(true)]
+#[case::big_endian(false)]
+fn pcapng_enhanced_packets_are_read(#[case] little: bool) {
+    let a = [1u8; 60];
+    let b = [2u8; 3];
+    let bytes = pcapng(little, 1, None, &[(1_500_000, &a, 60), (2_000_001, &b, 3)]);
+    let frames = read_pcap_bytes(&bytes).expect("read");
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[0].time, Instant::from_micros(1_500_000));
+    assert_eq!(frames[0].data, a);
+    assert_eq!(frames[1].time, Instant::from_micros(2_000_001));
+    assert_eq!(frames[1].data, b);
+}
+
+#[test]
+fn pcapng_nanosecond_resolution_and_snaplen_cut() {
+    let a = [3u8; 40];
+    let bytes = pcapng(true, 1, Some(9), &[(1_500_000_999, &a, 1514)]);
+    let frames = read_pcap_bytes(&bytes).expect("read");
+    assert_eq!(frames[0].time, Instant::from_micros(1_500_000));
+    assert_eq!(frames[0].data.len(), 40);
+    assert_eq!(frames[0].orig_len, 1514);
+}
+
+#[test]
+fn pcapng_corrupt_block_names_its_offset() {
+    let a = [1u8; 60];
+    let mut bytes = pcapng(true, 1, None, &[(1, &a, 60), (2, &a, 60)]);
+    // Section header 28 bytes, interface 20 bytes, first packet 32 + 60 = 92 bytes.
+    let second = 28 + 20 + 92;
+    bytes[second + 4..second + 8].copy_from_slice(&7u32.to_le_bytes());
+    let err = read_pcap_bytes(&bytes).unwrap_err();
+    assert!(
+        matches!(&err.kind, PcapErrorKind::BadBlock { offset, .. } if *offset == second),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(&format!("offset {second}")),
+        "{err}"
+    );
+    // Cut in the middle of the last block.
+    let bytes = pcapng(true, 1, None, &[(1, &a, 60)]);
+    let err = read_pcap_bytes(&bytes[..bytes.len() - 5]).unwrap_err();
+    assert!(err.to_string().contains("offset 48"), "{err}");
+}
+
+/// An IPv4 packet's first bytes (enough to recognise the version).
+const IP: [u8; 4] = [0x45, 0, 0, 20];
+
+#[rstest]
+#[case::raw(101, IP.to_vec(), 0x0800, [0; 6])]
+#[case::ipv4(228, IP.to_vec(), 0x0800, [0; 6])]
+#[case::null_le(0, [&[2u8, 0, 0, 0][..], &IP].concat(), 0x0800, [0; 6])]
+#[case::sll(113, [&[0u8, 4, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 8, 0][..], &IP].concat(), 0x0800, [1, 2, 3, 4, 5, 6])]
+#[case::sll2(276, [&[8u8, 6, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 9, 9, 9, 9, 9, 9, 0, 0][..], &IP].concat(), 0x0806, [9; 6])]
+fn link_types_become_ethernet(
+    #[case] linktype: u32,
+    #[case] frame: Vec<u8>,
+    #[case] ethertype: u16,
+    #[case] src: [u8; 6],
+) {
+    let mut bytes = write_pcap_bytes(&[(Instant::ZERO, frame)]).expect("write");
+    bytes[20..24].copy_from_slice(&linktype.to_le_bytes());
+    let frames = read_pcap_bytes(&bytes).expect("read");
+    let d = &frames[0].data;
+    assert_eq!(&d[6..12], &src);
+    assert_eq!(u16::from_be_bytes([d[12], d[13]]), ethertype);
+    assert_eq!(&d[14..], &IP);
+    assert_eq!(frames[0].orig_len, d.len());
+    // The same through pcapng.
+    let ng = pcapng(
+        true,
+        linktype as u16,
+        None,
+        &[(0, &bytes[40..], (bytes.len() - 40) as u32)],
+    );
+    assert_eq!(read_pcap_bytes(&ng).expect("read ng")[0].data, *d);
+}
+
+#[test]
+fn truncated_frame_keeps_its_original_length() {
+    let mut bytes = write_pcap_bytes(&[(Instant::ZERO, vec![5; 54])]).expect("write");
+    bytes[24 + 12..24 + 16].copy_from_slice(&1514u32.to_le_bytes());
+    let frames = read_pcap_bytes(&bytes).expect("read");
+    assert_eq!((frames[0].data.len(), frames[0].orig_len), (54, 1514));
 }

@@ -4,12 +4,13 @@
 use super::spec::{AppSpec, ImpairSpec, KeepaliveSpec};
 use super::{Overrides, Scenario, ScenarioError};
 use crate::dut::Dut;
+use crate::dut::StackConfig;
 use crate::location::parse_duration;
 use crate::sim::app::{Client, ClientConfig, CloseBy, Keepalive, Server, ServerConfig};
 use crate::sim::nat::{Nat, NatConfig};
 use crate::sim::router::{Forwarder, IfaceConfig, Router};
 use crate::sim::{HostNode, Rule, World};
-use crate::stacks::{self, HostParams};
+use crate::stacks;
 use crate::trace::{Fate, NodeId, SegmentId, TraceKind};
 use core::net::{Ipv4Addr, SocketAddrV4};
 use stack::policy::Profile;
@@ -314,7 +315,7 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
                 .ok_or_else(|| sc.err(s.span(), format!("no interface has address {ip}")))?;
             statics.push((ip, m));
         }
-        let params = HostParams {
+        let params = StackConfig {
             mac: m,
             addr,
             prefix_len,
@@ -325,8 +326,8 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
         };
         let kind = h.stack.as_ref();
         let dut: Box<dyn Dut> =
-            stacks::make(kind.map_or("reference", |k| k.get_ref().as_str()), params)
-                .map_err(|e| sc.err(kind.map_or(h.name.span(), |k| k.span()), e))?;
+            stacks::make(kind.map_or("reference", |k| k.get_ref().as_str()), &params)
+                .map_err(|e| sc.err(kind.map_or(h.name.span(), |k| k.span()), e.to_string()))?;
         let mut node = HostNode::new(&name, addr, dut);
         for a in &h.app {
             node.add_app(make_app(sc, a)?);

@@ -215,9 +215,11 @@ impl Forwarder {
     }
 
     pub fn drain_events(&mut self) -> Vec<Event> {
+        let mut arp = Vec::new();
         for i in self.ifaces.iter_mut() {
-            i.arp.drain_events_into(&mut self.events);
+            i.arp.drain_events_into::<stack::EventKind>(&mut arp);
         }
+        self.events.extend(arp.into_iter().map(Event::from));
         std::mem::take(&mut self.events)
     }
 

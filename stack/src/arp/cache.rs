@@ -2,9 +2,10 @@
 //! RFC 1122 §2.3.2.2 pending queue.
 
 use super::event::{ArpDropReason, ArpEvent};
-use crate::event::{Event, EventKind, PacketSummary};
 use crate::policy::{ArpPolicy, QueueOverflow};
 use crate::time::Instant;
+use crate::time::Timed;
+use crate::wire::PacketSummary;
 use crate::wire::{ArpOperation, ArpRepr, EthernetAddress, IpProtocol, Ipv4Addr};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -93,7 +94,7 @@ pub struct Neighbors {
     addr: Ipv4Addr,
     entries: BTreeMap<Ipv4Addr, Entry>,
     transmit: VecDeque<Transmit>,
-    events: Vec<Event>,
+    events: Vec<Timed<ArpEvent>>,
 }
 
 impl Neighbors {
@@ -259,13 +260,14 @@ impl Neighbors {
     }
 
     /// Take every event logged since the last call.
-    pub fn take_events(&mut self) -> Vec<Event> {
+    pub fn take_events(&mut self) -> Vec<Timed<ArpEvent>> {
         std::mem::take(&mut self.events)
     }
 
-    /// Move every event logged since the last call to the end of `out`.
-    pub fn drain_events_into(&mut self, out: &mut Vec<Event>) {
-        out.append(&mut self.events);
+    /// Move every event logged since the last call to the end of `out`, converted into the
+    /// caller's event type.
+    pub fn drain_events_into<E: From<ArpEvent>>(&mut self, out: &mut Vec<Timed<E>>) {
+        out.extend(self.events.drain(..).map(Timed::map_into));
     }
 
     /// Install a static entry (it replaces whatever was there; packets waiting for this
@@ -434,10 +436,7 @@ impl Neighbors {
     }
 
     fn event(&mut self, time: Instant, e: ArpEvent) {
-        self.events.push(Event {
-            time,
-            kind: EventKind::Arp(e),
-        });
+        self.events.push(Timed { time, event: e });
     }
 
     fn push_events(&mut self, time: Instant, events: Vec<ArpEvent>) {

@@ -1,8 +1,7 @@
 //! ARP-layer events and their one-line rendering.
 
-use crate::event::PacketSummary;
 use crate::policy::QueueOverflow;
-use crate::wire::{EthernetAddress, IpProtocol, Ipv4Addr, TcpFlags};
+use crate::wire::{EthernetAddress, IpProtocol, Ipv4Addr, PacketSummary, TcpFlags};
 use core::fmt;
 
 /// Why the ARP layer dropped an IPv4 packet it was asked to send.

@@ -130,8 +130,8 @@ fn tcp_frame(src: Ipv4Addr, dst: Ipv4Addr, eth_dst: EthernetAddress, tcp: &TcpRe
 fn ip_events(i: &mut Interface) -> Vec<IpEvent> {
     i.take_events()
         .into_iter()
-        .filter_map(|e| match e.kind {
-            EventKind::Ip(e) => Some(e),
+        .filter_map(|e| match e.event {
+            IfaceEvent::Ip(e) => Some(e),
             _ => None,
         })
         .collect()
@@ -324,8 +324,8 @@ fn frame_for_another_ip_is_dropped_with_an_event() {
     let ev = i.take_events();
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].time, t(3));
-    match &ev[0].kind {
-        EventKind::Ip(IpEvent::Dropped {
+    match &ev[0].event {
+        IfaceEvent::Ip(IpEvent::Dropped {
             reason: IpDropReason::NotForUs { dst },
             packet: Some(p),
         }) => {
@@ -338,7 +338,7 @@ fn frame_for_another_ip_is_dropped_with_an_event() {
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(
-        ev[0].to_string(),
+        crate::Event::from(ev[0].clone()).to_string(),
         "0.003000s ip drop reason=not-for-us(192.168.1.7) packet=203.0.113.5:5555>192.168.1.7:80 R seq=42 len=40"
     );
 }
@@ -451,8 +451,8 @@ fn incident_a_depth_one_keep_newest_through_the_interface() {
     let drops: Vec<(u32, ArpDropReason)> = i
         .take_events()
         .into_iter()
-        .filter_map(|e| match e.kind {
-            EventKind::Arp(ArpEvent::Dropped {
+        .filter_map(|e| match e.event {
+            IfaceEvent::Arp(ArpEvent::Dropped {
                 packet,
                 reason,
                 addr,

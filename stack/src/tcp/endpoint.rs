@@ -6,9 +6,9 @@ use super::event::{Cause, DropCause, DropReason, RstAction, RstReason, TcpEvent}
 use super::socket::*;
 use super::tcb::{Ctx, RateLimiter, Tcb};
 use super::{FourTuple, Outgoing, State};
-use crate::event::{Event, EventKind};
 use crate::policy::{IsnMode, TcpPolicy};
 use crate::rand::Rng;
+use crate::time::Timed;
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -66,7 +66,7 @@ pub struct Tcp {
     sockets: BTreeMap<SocketHandle, Sock>,
     conns: BTreeMap<FourTuple, SocketHandle>,
     listeners: BTreeMap<SocketAddrV4, SocketHandle>,
-    events: VecDeque<Event>,
+    events: VecDeque<Timed<TcpEvent>>,
     out: VecDeque<Outgoing>,
     limiter: RateLimiter,
     /// Round-robin cursor for `poll_transmit`.
@@ -109,9 +109,9 @@ impl Tcp {
     }
 
     fn emit(&mut self, now: Instant, e: TcpEvent) {
-        self.events.push_back(Event {
+        self.events.push_back(Timed {
             time: now,
-            kind: EventKind::Tcp(e),
+            event: e,
         });
     }
 
@@ -436,7 +436,7 @@ impl Tcp {
     }
 
     /// The next logged event.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<Timed<TcpEvent>> {
         self.events.pop_front()
     }
 

@@ -5,8 +5,8 @@ use super::event::{Cause, ChallengeTrigger, DropCause, DropReason, RstReason, Tc
 use super::reassembly::Reassembly;
 use super::socket::{Options, SocketError, SocketHandle};
 use super::{FourTuple, Outgoing, State};
-use crate::event::{Event, EventKind};
 use crate::policy::TcpPolicy;
+use crate::time::Timed;
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpOption, TcpRepr};
 use std::collections::VecDeque;
@@ -32,7 +32,7 @@ pub(crate) fn initial_window(smss: usize) -> u32 {
 pub(crate) struct Ctx<'a> {
     pub now: Instant,
     pub policy: &'a TcpPolicy,
-    pub events: &'a mut VecDeque<Event>,
+    pub events: &'a mut VecDeque<Timed<TcpEvent>>,
     /// Control segments (RSTs, challenge ACKs, probes) leave through the endpoint's queue so
     /// they survive the TCB that generated them.
     pub out: &'a mut VecDeque<Outgoing>,
@@ -41,9 +41,9 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn emit(&mut self, e: TcpEvent) {
-        self.events.push_back(Event {
+        self.events.push_back(Timed {
             time: self.now,
-            kind: EventKind::Tcp(e),
+            event: e,
         });
     }
 }

@@ -12,7 +12,6 @@ use super::{
     ArpPacket, ArpRepr, ChecksumMode, Error, EtherType, EthernetFrame, EthernetRepr, IpProtocol,
     Ipv4Packet, Ipv4Repr, Result, SeqNumber, TcpFlags, TcpRepr, TcpSegment,
 };
-use crate::event::PacketSummary;
 
 /// A parsed Ethernet frame the stack understands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,6 +141,23 @@ pub fn build_arp_frame(eth: &EthernetRepr, arp: &ArpRepr) -> Vec<u8> {
     let mut body = [0u8; ARP_LEN];
     arp.emit(&mut ArpPacket::new_unchecked(&mut body[..]));
     build_ethernet(eth, &body)
+}
+
+/// Enough of an IPv4 packet to say *which* packet an event is about (for TCP: the 4-tuple,
+/// flags and sequence number), without keeping its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PacketSummary {
+    pub src: super::Ipv4Addr,
+    pub dst: super::Ipv4Addr,
+    pub protocol: IpProtocol,
+    /// TCP ports (0 for other protocols).
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// TCP flags (empty for other protocols).
+    pub flags: TcpFlags,
+    pub seq: SeqNumber,
+    /// Length of the whole IPv4 packet in bytes.
+    pub len: usize,
 }
 
 /// Summarize an IPv4 packet for the event log, without verifying checksums. `None` unless the

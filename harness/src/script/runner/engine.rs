@@ -2,6 +2,7 @@
 
 use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE};
 use super::{NotRun, ScriptOutcome};
+use crate::dut::StackConfig;
 use crate::dut::{Dut, SockId, SockOpt};
 use crate::options::{RunError, RunOptions};
 use crate::oracle::{self, FindingKind, OracleConfig};
@@ -10,7 +11,7 @@ use crate::script::{
     ArpLine, ConnTag, Direction, Directive, EventTime, Location, Script, Statement, StatementKind,
     Syscall, TcpPacket, TcpStateName,
 };
-use crate::stacks::{self, HostParams};
+use crate::stacks;
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind, TraceMeta};
 use core::net::Ipv4Addr;
 use stack::tcp::FourTuple;
@@ -139,7 +140,7 @@ pub(super) fn execute(
         .unwrap_or_else(|| "reference".into());
     let dut = stacks::make(
         &kind,
-        HostParams {
+        &StackConfig {
             mac: STACK_MAC,
             addr: STACK_IP,
             prefix_len: 24,

@@ -95,13 +95,7 @@ fn requests(tx: &[Transmit]) -> Vec<Ipv4Addr> {
 }
 
 fn arp_events(n: &mut Neighbors) -> Vec<ArpEvent> {
-    n.take_events()
-        .into_iter()
-        .map(|e| match e.kind {
-            EventKind::Arp(a) => a,
-            other => panic!("non-ARP event {other:?}"),
-        })
-        .collect()
+    n.take_events().into_iter().map(|e| e.event).collect()
 }
 
 fn drops(events: &[ArpEvent]) -> Vec<(u8, ArpDropReason)> {
@@ -164,10 +158,10 @@ fn drop_event_names_the_packet_and_reason() {
     let ev = c.take_events();
     let drop = ev
         .iter()
-        .find(|e| matches!(e.kind, EventKind::Arp(ArpEvent::Dropped { .. })))
+        .find(|e| matches!(e.event, ArpEvent::Dropped { .. }))
         .expect("a drop");
     assert_eq!(drop.time, t(1));
-    let text = drop.to_string();
+    let text = crate::Event::from(drop.clone()).to_string();
     assert!(
         text.contains("arp drop 10.0.0.1 reason=queue-overflow(keep-newest) packet=10.0.0.2:"),
         "{text}"
@@ -594,7 +588,11 @@ fn give_up_timeline_renders_line_by_line() {
     while let Some(at) = c.poll_at() {
         c.handle_timeout(at);
     }
-    let lines: Vec<String> = c.take_events().iter().map(|e| e.to_string()).collect();
+    let lines: Vec<String> = c
+        .take_events()
+        .into_iter()
+        .map(|e| crate::Event::from(e).to_string())
+        .collect();
     assert_eq!(
         lines,
         vec![

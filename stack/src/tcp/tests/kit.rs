@@ -42,7 +42,6 @@ use crate::policy::{IsnMode, Profile, TcpPolicy};
 use crate::tcp::{FourTuple, Outgoing, SocketHandle, State, Tcp, TcpEvent};
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
-use crate::EventKind;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 pub const LOCAL: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -75,15 +74,9 @@ pub enum Fx {
     TimeWait,
 }
 
-/// The TCP event inside a logged event (the other layers' enums may still be empty, which makes
-/// the pattern irrefutable today).
-#[allow(irrefutable_let_patterns)]
-pub fn tcp_event(e: crate::Event) -> Option<TcpEvent> {
-    if let EventKind::Tcp(t) = e.kind {
-        Some(t)
-    } else {
-        None
-    }
+/// The TCP event inside a logged one (kept as an `Option` so callers can `extend`).
+pub fn tcp_event(e: crate::time::Timed<TcpEvent>) -> Option<TcpEvent> {
+    Some(e.event)
 }
 
 pub struct Kit {

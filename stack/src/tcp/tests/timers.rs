@@ -324,7 +324,7 @@ fn event_lines_are_single_line() {
     k.advance(Duration::from_secs(1));
     let mut saw = 0;
     while let Some(e) = k.tcp.poll_event() {
-        let s = e.to_string();
+        let s = crate::Event::from(e).to_string();
         assert!(!s.contains('\n'));
         assert!(s.contains("tcp "));
         saw += 1;

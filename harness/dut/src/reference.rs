@@ -1,7 +1,10 @@
-//! The reference stack ([`stack::host::Host`]) as a [`Dut`].
+//! The reference stack ([`stack::host::Host`]) as a [`Dut`]: every knob honoured, every
+//! capability present.
 
-use super::HostParams;
-use crate::dut::{Dut, Errno, SockId, SockOpt, SockOptName};
+use crate::{
+    Adapter, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
+    TimeModel,
+};
 use core::net::{Ipv4Addr, SocketAddrV4};
 use stack::host::{Host, HostConfig};
 use stack::tcp::{
@@ -10,23 +13,59 @@ use stack::tcp::{
 };
 use stack::{Event, Instant};
 
+/// What the reference stack declares.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    time: TimeModel::Virtual,
+    events: true,
+    state: true,
+    reboot: true,
+    neighbor_control: true,
+    knobs: &[],
+    all_knobs: true,
+};
+
+/// Builds [`ReferenceDut`]s.
+pub struct ReferenceAdapter;
+
+impl Adapter for ReferenceAdapter {
+    fn name(&self) -> &'static str {
+        "reference"
+    }
+
+    fn describe(&self) -> &'static str {
+        "the workspace's own TCP/ARP/IPv4 stack, in-process, every knob honoured"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &CAPABILITIES
+    }
+
+    fn build(&self, config: &StackConfig) -> Result<Box<dyn Dut>, Refusal> {
+        Ok(Box::new(ReferenceDut::new(config)?))
+    }
+}
+
 /// The reference host behind the [`Dut`] trait.
 pub struct ReferenceDut {
     host: Host,
 }
 
 impl ReferenceDut {
-    pub fn new(p: HostParams) -> Result<ReferenceDut, String> {
+    pub fn new(c: &StackConfig) -> Result<ReferenceDut, Refusal> {
+        c.check("reference", &CAPABILITIES)?;
         let mut host = Host::new(HostConfig {
-            mac: p.mac,
-            addr: p.addr,
-            prefix_len: p.prefix_len,
-            gateway: p.gateway,
-            profile: p.profile,
-            seed: p.seed,
+            mac: c.mac,
+            addr: c.addr,
+            prefix_len: c.prefix_len,
+            gateway: c.gateway,
+            profile: c.profile.clone(),
+            seed: c.seed,
         })
-        .map_err(|e| e.to_string())?;
-        for (ip, mac) in p.static_arp {
+        .map_err(|e| Refusal::Invalid {
+            stack: "reference",
+            reason: e.to_string(),
+        })?;
+        for &(ip, mac) in &c.static_arp {
             host.iface().add_static_neighbor(Instant::ZERO, ip, mac);
         }
         Ok(ReferenceDut { host })
@@ -67,6 +106,10 @@ fn close_errno(e: CloseError) -> Errno {
 impl Dut for ReferenceDut {
     fn kind(&self) -> &'static str {
         "reference"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &CAPABILITIES
     }
 
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {

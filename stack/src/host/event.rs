@@ -1,10 +1,13 @@
-//! The event log the layers share: what happened, when, in which layer and why.
+//! The host's event log: each layer's events (they own their types: [`ArpEvent`],
+//! [`IpEvent`], [`TcpEvent`]) wrapped with the layer they come from, in time order.
 //!
-//! The harness reads this log (alongside the frames) to turn a trace into findings, so every
-//! drop, state change, RST and timer that matters to connection death is an event with its reason.
+//! The harness may read this log as extra evidence (it names causes such as
+//! `arp-queue-overflow`); the frames remain the primary evidence.
 
-use crate::time::Instant;
-use crate::wire::{IpProtocol, Ipv4Addr, SeqNumber, TcpFlags};
+use crate::arp::ArpEvent;
+use crate::ip::{IfaceEvent, IpEvent};
+use crate::tcp::TcpEvent;
+use crate::time::{Instant, Timed};
 use core::fmt;
 
 /// One logged event.
@@ -35,9 +38,45 @@ impl fmt::Display for Layer {
 /// What happened, per layer. Each layer module defines its own event enum.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
-    Arp(crate::arp::ArpEvent),
-    Ip(crate::ip::IpEvent),
-    Tcp(crate::tcp::TcpEvent),
+    Arp(ArpEvent),
+    Ip(IpEvent),
+    Tcp(TcpEvent),
+}
+
+impl From<ArpEvent> for EventKind {
+    fn from(e: ArpEvent) -> Self {
+        EventKind::Arp(e)
+    }
+}
+
+impl From<IpEvent> for EventKind {
+    fn from(e: IpEvent) -> Self {
+        EventKind::Ip(e)
+    }
+}
+
+impl From<TcpEvent> for EventKind {
+    fn from(e: TcpEvent) -> Self {
+        EventKind::Tcp(e)
+    }
+}
+
+impl From<IfaceEvent> for EventKind {
+    fn from(e: IfaceEvent) -> Self {
+        match e {
+            IfaceEvent::Ip(e) => EventKind::Ip(e),
+            IfaceEvent::Arp(e) => EventKind::Arp(e),
+        }
+    }
+}
+
+impl<E: Into<EventKind>> From<Timed<E>> for Event {
+    fn from(t: Timed<E>) -> Self {
+        Event {
+            time: t.time,
+            kind: t.event.into(),
+        }
+    }
 }
 
 impl Event {
@@ -60,21 +99,4 @@ impl fmt::Display for Event {
             EventKind::Tcp(e) => write!(f, "{e}"),
         }
     }
-}
-
-/// Enough of an IPv4 packet to say *which* packet an event is about (for TCP: the 4-tuple,
-/// flags and sequence number), without keeping its bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PacketSummary {
-    pub src: Ipv4Addr,
-    pub dst: Ipv4Addr,
-    pub protocol: IpProtocol,
-    /// TCP ports (0 for other protocols).
-    pub src_port: u16,
-    pub dst_port: u16,
-    /// TCP flags (empty for other protocols).
-    pub flags: TcpFlags,
-    pub seq: SeqNumber,
-    /// Length of the whole IPv4 packet in bytes.
-    pub len: usize,
 }

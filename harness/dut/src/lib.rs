@@ -1,0 +1,89 @@
+//! The stack-under-test plug-in point: everything the simulator and the script runner need
+//! from a TCP stack — frames in, frames out, deadlines, a small socket API and optional
+//! introspection — plus what each stack declares about itself.
+//!
+//! - [`Dut`]: the trait a stack under test implements.
+//! - [`Capabilities`]: what an adapter can show and do (virtual or real time, events, state
+//!   introspection, reboot, neighbour-cache control, which knobs it honours).
+//! - [`StackConfig`]: stack-neutral configuration. Behaviour is asked for in the shared knob
+//!   vocabulary ([`stack::policy`]); an adapter maps the knobs it can honour and refuses the rest
+//!   by name with the reason ([`Refusal`]). Adapters never emulate a behaviour their stack lacks.
+//! - [`Registry`]: the adapters by name, with typed errors ([`RegistryError`]).
+//!
+//! Adapters shipped here: [`reference`] (the workspace's own stack).
+//!
+//! Errors are POSIX `errno`s ([`Errno`]) because that is the vocabulary packetdrill scripts and
+//! real kernels share, so one script can run against every stack.
+#![forbid(unsafe_code)]
+
+mod caps;
+mod config;
+mod errno;
+pub mod reference;
+mod registry;
+
+pub use caps::{Capabilities, KnobSupport, TimeModel};
+pub use config::{Refusal, StackConfig};
+pub use errno::{Errno, SockId};
+pub use registry::{Adapter, Registry, RegistryError};
+
+/// The adapters [`Registry::builtin`] holds.
+fn builtin_adapters() -> Vec<Box<dyn Adapter>> {
+    vec![Box::new(reference::ReferenceAdapter)]
+}
+
+use core::net::SocketAddrV4;
+use stack::tcp::{FourTuple, State};
+use stack::{Event, Instant};
+
+/// Socket options the harness can set: the reference stack's own option type (every adapter
+/// maps it onto its stack), so one vocabulary serves scripts, scenarios and stacks.
+pub use stack::tcp::{OptionName as SockOptName, SocketOption as SockOpt};
+
+/// A stack under test. Polling order each step: `handle_frame` for every arriving frame,
+/// `handle_timeout` when `poll_at` is due, then `poll_transmit` until it returns `None`.
+pub trait Dut {
+    /// Short name for reports (`reference`, `smoltcp`, `linux`).
+    fn kind(&self) -> &'static str;
+    /// What this stack can show and do (the same as its adapter declares).
+    fn capabilities(&self) -> &Capabilities;
+    fn handle_frame(&mut self, now: Instant, frame: &[u8]);
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>>;
+    fn poll_at(&self) -> Option<Instant>;
+    /// Stack events since the last call (empty for stacks that log none: see
+    /// [`Capabilities::events`]).
+    fn take_events(&mut self) -> Vec<Event>;
+
+    fn listen(&mut self, now: Instant, port: u16, backlog: usize) -> Result<SockId, Errno>;
+    fn accept(&mut self, now: Instant, listener: SockId) -> Result<SockId, Errno>;
+    /// Starts an active open from an ephemeral (or given, if non-zero) local port.
+    fn connect(
+        &mut self,
+        now: Instant,
+        local_port: u16,
+        remote: SocketAddrV4,
+    ) -> Result<SockId, Errno>;
+    fn send(&mut self, now: Instant, s: SockId, data: &[u8]) -> Result<usize, Errno>;
+    /// Reads into `buf`; `Ok(0)` is end of stream, `Err(EAGAIN)` nothing yet.
+    fn recv(&mut self, now: Instant, s: SockId, buf: &mut [u8]) -> Result<usize, Errno>;
+    fn close(&mut self, now: Instant, s: SockId) -> Result<(), Errno>;
+    fn shutdown_write(&mut self, now: Instant, s: SockId) -> Result<(), Errno>;
+    fn abort(&mut self, now: Instant, s: SockId) -> Result<(), Errno>;
+    fn set_option(&mut self, s: SockId, opt: SockOpt) -> Result<(), Errno>;
+    fn get_option(&self, s: SockId, name: SockOptName) -> Result<SockOpt, Errno>;
+    /// `SO_ERROR`: the pending error, reported once.
+    fn take_error(&mut self, s: SockId) -> Option<Errno>;
+    /// TCP state of a socket, where the stack can tell.
+    fn state(&self, s: SockId) -> Option<State>;
+    fn four_tuple(&self, s: SockId) -> Option<FourTuple>;
+    /// Every connection the stack holds (for oracles), in a deterministic order.
+    fn connections(&self) -> Vec<(FourTuple, State)>;
+    /// Forgets every connection without sending anything (a reboot / crash).
+    fn reboot(&mut self, now: Instant);
+    /// Removes a dynamic ARP entry so the next packet to `addr` must resolve it again.
+    /// Returns false when the stack cannot do that.
+    fn expire_neighbor(&mut self, _now: Instant, _addr: core::net::Ipv4Addr) -> bool {
+        false
+    }
+}
