@@ -83,6 +83,8 @@ pub enum Command {
     },
     /// Search for failures: rst-loss | time-wait-assassination | half-open | all.
     /// Writes each minimised finding as a scenario + pcap and prints the command that replays it.
+    /// Shows a progress bar on stderr while hunting when stderr is a terminal (nothing otherwise)
+    /// and a one-line summary at the end; --quiet silences both.
     Hunt {
         family: String,
         /// The profile searched (the stack configuration of every host).
@@ -103,6 +105,9 @@ pub enum Command {
         /// Where minimised reproducers go.
         #[arg(long, default_value = "corpora/findings")]
         out: PathBuf,
+        /// No progress bar and no summary line on stderr (the findings still go to stdout).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Draw a pcap, script or scenario run as a ladder diagram.
     Ladder {
@@ -118,6 +123,44 @@ pub enum Command {
         stack: String,
         #[arg(long)]
         pcap: PathBuf,
+    },
+    /// Trace conformance of recorded captures (pcap/pcapng) against the reference model:
+    /// per TCP connection the first divergence (frame numbers, expected vs actual), plus the
+    /// findings the frames prove. Exit 0 clean, 1 divergence or finding, 2 bad input.
+    Check {
+        /// Capture files.
+        #[arg(required = true)]
+        pcaps: Vec<PathBuf>,
+        /// The endpoint under test (default: guessed, and said so).
+        #[arg(long)]
+        dut: Option<std::net::Ipv4Addr>,
+        /// Judge against one profile (default: the profile that explains the capture best).
+        #[arg(long, conflicts_with = "best_profile")]
+        profile: Option<String>,
+        /// Rank every profile by how much of the capture it explains, and print the ranking.
+        #[arg(long)]
+        best_profile: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Re-drive a stack with the peer's side of a recording (sequence numbers rewritten onto
+    /// the stack's ISN, recorded timing on the virtual clock) and compare what it sends with
+    /// what the recorded DUT sent. Exit 0 same behaviour, 1 divergence, 2 bad input.
+    Replay {
+        pcap: PathBuf,
+        /// The stack re-driven.
+        #[arg(long, default_value = "reference")]
+        stack: String,
+        /// The endpoint whose behaviour is compared (default: guessed, and said so).
+        #[arg(long)]
+        dut: Option<std::net::Ipv4Addr>,
+        /// The stack's profile (default rfc9293).
+        #[arg(long, default_value = "rfc9293")]
+        profile: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 
@@ -167,6 +210,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             seconds,
             seed,
             out,
+            quiet,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
             let knobs = parse_sets(&set)?;
@@ -189,10 +233,57 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                     seconds,
                     out,
                 },
+                crate::progress::Verbosity::from_quiet(quiet),
             )
         }
         Command::Ladder { file, svg } => ladder(&file, svg.as_deref()),
         Command::Record { file, stack, pcap } => record(&file, &stack, &pcap),
+        Command::Check {
+            pcaps,
+            dut,
+            profile,
+            best_profile,
+            format,
+        } => {
+            if let Some(p) = &profile {
+                Profile::named(p).map_err(|e| e.to_string())?;
+            }
+            let opts = crate::check::CheckOptions {
+                dut,
+                profile,
+                ..Default::default()
+            };
+            Ok(crate::check::command(
+                &pcaps,
+                &opts,
+                format == Format::Json,
+                best_profile,
+            ))
+        }
+        Command::Replay {
+            pcap,
+            stack,
+            dut,
+            profile,
+            format,
+        } => {
+            Profile::named(&profile).map_err(|e| e.to_string())?;
+            crate::stacks::registry()
+                .get(&stack)
+                .map_err(|e| e.to_string())?;
+            let opts = crate::check::CheckOptions {
+                dut,
+                profile: Some(profile),
+                stack,
+                ..Default::default()
+            };
+            Ok(crate::check::command(
+                &[pcap],
+                &opts,
+                format == Format::Json,
+                false,
+            ))
+        }
     }
 }
 

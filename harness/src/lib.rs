@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod capture;
+pub mod check;
 pub mod cli;
 pub mod dut;
 pub mod fuzz;
@@ -13,6 +14,7 @@ pub mod options;
 pub mod oracle;
 pub mod outcome;
 pub mod pcap;
+pub mod progress;
 pub mod render;
 pub mod run;
 pub mod scenario;

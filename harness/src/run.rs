@@ -276,14 +276,25 @@ pub fn run_paths(
             (f, r)
         })
         .collect();
-    let ran = parallel(&parsed, jobs.max(1), |(path, input)| match input {
-        Ok(input) => run_input(path, input, opts),
-        Err(errors) => vec![FileResult::input_error(
-            FileKind::of(path).map_or("file", FileKind::name),
-            path,
-            errors.clone(),
-        )],
+    // A bar on a terminal; the text report on stdout ends in the summary line.
+    let progress = crate::progress::Progress::new(
+        "run",
+        Some(parsed.len() as u64),
+        crate::progress::Verbosity::Normal,
+    );
+    let ran = parallel(&parsed, jobs.max(1), |(path, input)| {
+        let r = match input {
+            Ok(input) => run_input(path, input, opts),
+            Err(errors) => vec![FileResult::input_error(
+                FileKind::of(path).map_or("file", FileKind::name),
+                path,
+                errors.clone(),
+            )],
+        };
+        progress.inc(1);
+        r
     });
+    progress.clear();
     results.extend(ran.into_iter().flatten());
     Ok(results)
 }

@@ -11,7 +11,6 @@ use crate::oracle::Finding;
 use crate::scenario::{Overrides, Scenario};
 use stack::rand::Rng;
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// What to search and for how long.
@@ -271,7 +270,13 @@ pub fn fuzz_one(family: Family, data: &[u8]) {
 }
 
 /// The `harness hunt` command.
-pub fn command(family: &str, cfg_base: HuntConfig) -> Result<u8, String> {
+/// `harness hunt`: prints what it found; a progress bar on stderr while it hunts (see
+/// [`crate::progress`]).
+pub fn command(
+    family: &str,
+    cfg_base: HuntConfig,
+    verbosity: crate::progress::Verbosity,
+) -> Result<u8, String> {
     let families = if family == "all" {
         Family::ALL.to_vec()
     } else {
@@ -283,15 +288,24 @@ pub fn command(family: &str, cfg_base: HuntConfig) -> Result<u8, String> {
         families,
         ..cfg_base
     };
-    let tty = std::io::stderr().is_terminal();
+    let what = format!(
+        "hunt {}",
+        cfg.families
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let progress = crate::progress::Progress::new(&what, cfg.runs, verbosity);
     let report = hunt(&cfg, |runs, found| {
-        if tty {
-            eprint!("\rhunting: {runs} runs, {found} distinct findings   ");
-        }
+        progress.set_position(runs);
+        progress.set_message(format!("{found} distinct findings"));
     })?;
-    if tty {
-        eprintln!();
-    }
+    progress.finish(&format!(
+        "{} runs, {} distinct findings",
+        report.runs,
+        report.found.len()
+    ));
     println!(
         "hunt {} under profile {}: {} runs, {} distinct findings",
         cfg.families
