@@ -331,6 +331,7 @@ fn run_cmd(
             profile,
             knobs,
             seed,
+            ..Overrides::default()
         },
         pcap_dir,
     };

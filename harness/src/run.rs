@@ -156,10 +156,15 @@ fn script_result(
         None => Vec::new(),
     };
     // A line that was not run as written makes a passing run `unsupported`, not a pass.
-    let outcome = match (o.passed, o.notes.first()) {
-        (false, _) => Outcome::Fail,
-        (true, None) => Outcome::Pass,
-        (true, Some(n)) => Outcome::Unsupported {
+    // So does a line whose feature the stack under test lacks (the run stopped there).
+    let outcome = match (&o.unsupported, o.passed, o.notes.first()) {
+        (Some(u), _, _) => Outcome::Unsupported {
+            feature: u.feature.clone(),
+            location: Some(u.loc.clone()),
+        },
+        (None, false, _) => Outcome::Fail,
+        (None, true, None) => Outcome::Pass,
+        (None, true, Some(n)) => Outcome::Unsupported {
             feature: n.what.clone(),
             location: Some(n.location.clone()),
         },

@@ -4,7 +4,7 @@
 use crate::trace::{Fate, NatEvent, NodeId, Trace, TraceKind};
 use core::net::SocketAddrV4;
 use stack::arp::{ArpDropReason, ArpEvent};
-use stack::tcp::{Cause, DropCause, FourTuple, State, TcpEvent};
+use stack::tcp::{DropCause, FourTuple, State, TcpEvent};
 use stack::wire::{self, ChecksumMode, SeqNumber, TcpFlags};
 use stack::EventKind;
 use stack::{Duration, Instant};
@@ -217,7 +217,6 @@ impl Facts {
                 _ => {}
             }
         }
-        // NAT no-mapping drops carry no sequence number: match them on endpoints only.
         f
     }
 
@@ -231,9 +230,6 @@ impl Facts {
                     .or_default()
                     .changes
                     .push((t, *to, cause.name()));
-                if *cause == Cause::UserAbort {
-                    // Recorded via ConnectionDropped below.
-                }
             }
             TcpEvent::RstSent {
                 conn, seq, reason, ..
@@ -275,7 +271,8 @@ impl Facts {
         self.timelines.get(&(node.0, conn))
     }
 
-    /// The first recorded drop of the RST `r` on its way to the peer.
+    /// The first recorded drop of the RST `r` on its way to the peer. NAT "no mapping" drops
+    /// carry no sequence number: they are matched on endpoints only.
     pub fn find_rst_drop(&self, r: &RstSent) -> Option<&DropRecord> {
         self.drops.iter().find(|d| {
             d.time >= r.time
@@ -324,7 +321,7 @@ impl Facts {
             });
         }
         let pc = conn.reversed();
-        let peer = self.node_with_conn(pc).or_else(|| self.node_by_addr(pc))?;
+        let peer = self.node_with_conn(pc)?;
         let _ = node;
         Some(Peer {
             node: peer,
@@ -338,10 +335,6 @@ impl Facts {
             .keys()
             .find(|(_, c)| *c == conn)
             .map(|(n, _)| NodeId(*n))
-    }
-
-    fn node_by_addr(&self, _conn: FourTuple) -> Option<NodeId> {
-        None
     }
 
     pub fn host_up_at(&self, node: NodeId, t: Instant) -> bool {

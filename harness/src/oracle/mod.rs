@@ -8,7 +8,7 @@ pub mod finding;
 pub use finding::{Finding, FindingKind};
 
 use crate::trace::{AppEvent, NatEvent, NodeId, Trace, TraceKind};
-use facts::{Facts, Timeline};
+use facts::Facts;
 use stack::tcp::{FourTuple, State};
 use stack::{Duration, Instant};
 
@@ -364,6 +364,3 @@ fn keepalive(trace: &Trace, facts: &Facts, out: &mut Vec<Finding>) {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _assert_timeline_used(_: &Timeline) {}

@@ -30,6 +30,8 @@ pub struct Overrides {
     pub profile: Option<String>,
     pub knobs: Vec<(String, String)>,
     pub seed: Option<u64>,
+    /// `--define NAME[=VALUE]`: names scripts test with `#ifdef` (scripts only).
+    pub defines: Vec<(String, Option<String>)>,
 }
 
 impl Scenario {

@@ -42,6 +42,29 @@ pub enum StatementKind {
     Directive(Directive),
     /// Extension: `%if profile=NAME` ... [`%else` ...] `%endif`.
     IfProfile(IfProfile),
+    /// `#ifdef NAME` / `#ifndef NAME` ... [`#else` ...] `#endif` (the FreeBSD tcp-testsuite's
+    /// dialect): resolved against the defines of the run (profile and `--define`).
+    IfDef(IfDef),
+    /// `[time] %{ python }%`: a packetdrill code block (run by packetdrill with Python after the
+    /// script; the harness reports it `unsupported`).
+    Code(CodeBlock),
+}
+
+/// `#ifdef NAME` (or `#ifndef NAME`) ... [`#else` ...] `#endif`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfDef {
+    pub name: String,
+    /// `#ifndef`: `then` runs when `name` is *not* defined.
+    pub negated: bool,
+    pub then: Vec<Statement>,
+    pub otherwise: Vec<Statement>,
+}
+
+/// A `%{ ... }%` block: the text between the braces, exactly as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeBlock {
+    pub time: Option<EventTime>,
+    pub code: String,
 }
 
 /// When an event happens (packetdrill's event time).
@@ -123,6 +146,45 @@ pub struct TcpPacket {
     pub urg: Option<u16>,
     /// `None`: no `<...>` list at all (no options).
     pub options: Option<TcpOptions>,
+    /// `[ect0]`, `(tos 0x2)`, `[ttl 64]` ...: packetdrill's IP header annotations.
+    pub ip: Option<IpInfo>,
+    /// `1234>8080` before the flags: explicit source and destination ports.
+    pub ports: Option<(u16, u16)>,
+}
+
+/// packetdrill's `ip_info` on a packet line (`[...]` or `(...)` after the direction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpInfo {
+    /// `noecn`, `ect0`, `ect1`, `ce`: the ECN codepoint (RFC 3168 §5).
+    Ecn(Ecn),
+    /// `ect01`: either ECT codepoint (outbound only).
+    Ect01,
+    /// `tos 0x..`: the whole TOS byte.
+    Tos(u8),
+    /// `flowlabel 0x..` (IPv6).
+    FlowLabel(u32),
+    /// `ttl N`.
+    Ttl(u8),
+}
+
+/// The ECN field of the IP header (RFC 3168 §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ecn {
+    NoEcn,
+    Ect0,
+    Ect1,
+    Ce,
+}
+
+impl Ecn {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ecn::NoEcn => "noecn",
+            Ecn::Ect0 => "ect0",
+            Ecn::Ect1 => "ect1",
+            Ecn::Ce => "ce",
+        }
+    }
 }
 
 /// The sequence-number field, script-relative (the runner maps it onto the live ISN).
@@ -173,6 +235,13 @@ pub enum TcpOpt {
     Sack(Vec<(u32, u32)>),
     /// `TS val X ecr Y`: RFC 7323 §3 kind 8.
     Timestamp { val: u32, ecr: u32 },
+    /// `FO [cookie]`: RFC 7413 §4.1.1 kind 34 (TCP Fast Open), cookie as hex digits (or a
+    /// symbol defined on the command line).
+    FastOpen(Option<String>),
+    /// `FOEXP [cookie]`: the experimental Fast Open option (kind 254, magic 0xF989).
+    FastOpenExp(Option<String>),
+    /// `md5 <hex>`: RFC 2385 kind 19, the 16-byte digest as hex digits.
+    Md5(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -347,6 +416,12 @@ fn strip(stmts: &[Statement]) -> Vec<Statement> {
             kind: match &s.kind {
                 StatementKind::IfProfile(b) => StatementKind::IfProfile(IfProfile {
                     profiles: b.profiles.clone(),
+                    then: strip(&b.then),
+                    otherwise: strip(&b.otherwise),
+                }),
+                StatementKind::IfDef(b) => StatementKind::IfDef(IfDef {
+                    name: b.name.clone(),
+                    negated: b.negated,
                     then: strip(&b.then),
                     otherwise: strip(&b.otherwise),
                 }),

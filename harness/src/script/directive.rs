@@ -81,11 +81,11 @@ impl Parser {
             }
             "else" => {
                 self.expect_eol()?;
-                return Ok(Line::Else(loc));
+                return Ok(Line::Else(loc, false));
             }
             "endif" => {
                 self.expect_eol()?;
-                return Ok(Line::EndIf(loc));
+                return Ok(Line::EndIf(loc, false));
             }
             _ => return Err(self.err_at(&name_tok, ErrorKind::UnknownDirective(name))),
         };

@@ -32,13 +32,16 @@ pub enum ErrorKind {
     UnterminatedBacktick,
     #[error("unterminated /* comment")]
     UnterminatedComment,
-    #[error("`#` does not start a comment in packetdrill scripts; use `//` or `/* */`")]
+    #[error(
+        "`#` does not start a comment in packetdrill scripts; use `//` or `/* */` \
+         (`#ifdef`, `#ifndef`, `#else` and `#endif` lines are understood)"
+    )]
     HashComment,
     #[error("unexpected character {0:?}")]
     UnexpectedChar(char),
     #[error("malformed number `{0}`")]
     BadNumber(String),
-    #[error("packetdrill `%{{ ... }}%` code blocks are not supported")]
+    #[error("`%{{` code block is never closed with `}}%`")]
     CodeBlock,
 
     // --- generic syntax ---
@@ -122,6 +125,10 @@ pub enum ErrorKind {
     StrayElse,
     #[error("`%if` block is never closed with `%endif`")]
     UnterminatedIf,
+    #[error("`{0}` does not match the open block (`#ifdef` closes with `#else`/`#endif`, `%if` with `%else`/`%endif`)")]
+    CondMismatch(&'static str),
+    #[error("`#ifdef`/`#ifndef` block is never closed with `#endif`")]
+    UnterminatedIfDef,
     #[error("unknown TCP state `{0}` (use an RFC 9293 name such as TIME-WAIT)")]
     UnknownTcpState(String),
     #[error("malformed sysctl command: {0}")]

@@ -28,8 +28,24 @@ pub enum Tok {
     },
     Ellipsis,
     Punct(char),
+    /// `#ifdef NAME`, `#ifndef NAME`, `#else`, `#endif` at the start of a line.
+    Cond(CondTok),
+    /// `%{ ... }%`: the text between the braces.
+    Code(String),
+    /// Digits glued to hex letters (`3021b9d9`, `0a0b`): a hex blob (Fast Open cookies, MD5
+    /// digests); a malformed number wherever a number is expected.
+    Blob(String),
     Newline,
     Eof,
+}
+
+/// A conditional-compilation line (FreeBSD tcp-testsuite dialect).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CondTok {
+    IfDef(String),
+    IfNDef(String),
+    Else,
+    EndIf,
 }
 
 impl Tok {
@@ -38,7 +54,14 @@ impl Tok {
         match self {
             Tok::Int(v) => format!("`{v}`"),
             Tok::Hex(v) => format!("`{v:#x}`"),
-            Tok::Float(s) | Tok::Ipv4Like(s) | Tok::MacLike(s) | Tok::Word(s) => format!("`{s}`"),
+            Tok::Float(s) | Tok::Ipv4Like(s) | Tok::MacLike(s) | Tok::Word(s) | Tok::Blob(s) => {
+                format!("`{s}`")
+            }
+            Tok::Cond(CondTok::IfDef(n)) => format!("`#ifdef {n}`"),
+            Tok::Cond(CondTok::IfNDef(n)) => format!("`#ifndef {n}`"),
+            Tok::Cond(CondTok::Else) => "`#else`".to_string(),
+            Tok::Cond(CondTok::EndIf) => "`#endif`".to_string(),
+            Tok::Code(_) => "`%{ ... }%` code block".to_string(),
             Tok::Str(s) => format!("string {s:?}"),
             Tok::Backtick(_) => "backtick command".to_string(),
             Tok::OptionLine { name, .. } => format!("option `--{name}`"),
@@ -174,6 +197,10 @@ impl Lexer {
                         }
                     }
                 }
+                '#' if self.line_start => {
+                    let tok = self.cond(line, col)?;
+                    self.push(tok, line, col);
+                }
                 '#' => return Err((line, col, ErrorKind::HashComment)),
                 '"' => {
                     let s = self.string(line, col)?;
@@ -226,7 +253,26 @@ impl Lexer {
                     };
                     self.push(Tok::OptionLine { name, value }, line, col);
                 }
-                '%' if self.peek(1) == Some('{') => return Err((line, col, ErrorKind::CodeBlock)),
+                '%' if self.peek(1) == Some('{') => {
+                    self.bump();
+                    self.bump();
+                    let mut code = String::new();
+                    loop {
+                        match self.peek(0) {
+                            None => return Err((line, col, ErrorKind::CodeBlock)),
+                            Some('}') if self.peek(1) == Some('%') => {
+                                self.bump();
+                                self.bump();
+                                break;
+                            }
+                            Some(c) => {
+                                code.push(c);
+                                self.bump();
+                            }
+                        }
+                    }
+                    self.push(Tok::Code(code), line, col);
+                }
                 '.' if self.peek(1) == Some('.') && self.peek(2) == Some('.') => {
                     self.bump();
                     self.bump();
@@ -279,6 +325,52 @@ impl Lexer {
                 other => return Err((line, col, ErrorKind::UnexpectedChar(other))),
             }
         }
+    }
+
+    /// `#ifdef NAME`, `#ifndef NAME`, `#else`, `#endif` (the `#` is at the current position).
+    /// Any other `#` line is a [`ErrorKind::HashComment`] error.
+    fn cond(&mut self, line: u32, col: u32) -> LexResult<Tok> {
+        let word_at = |lx: &Lexer, k: usize| -> String {
+            let mut s = String::new();
+            while let Some(c) = lx.peek(k + s.len()).filter(|c| is_word_char(*c)) {
+                s.push(c);
+            }
+            s
+        };
+        let kw = word_at(self, 1);
+        if !matches!(kw.as_str(), "ifdef" | "ifndef" | "else" | "endif") {
+            return Err((line, col, ErrorKind::HashComment));
+        }
+        for _ in 0..=kw.len() {
+            self.bump();
+        }
+        let rest_blank = |lx: &mut Lexer| {
+            lx.take_while(|c| c == ' ' || c == '\t');
+        };
+        rest_blank(self);
+        let tok = match kw.as_str() {
+            "else" => CondTok::Else,
+            "endif" => CondTok::EndIf,
+            _ => {
+                let name = self.take_while(is_word_char);
+                if name.is_empty() {
+                    return Err((
+                        self.line,
+                        self.col,
+                        ErrorKind::Expected {
+                            expected: "a name after `#ifdef`/`#ifndef`",
+                            found: self.found_here(),
+                        },
+                    ));
+                }
+                if kw == "ifdef" {
+                    CondTok::IfDef(name)
+                } else {
+                    CondTok::IfNDef(name)
+                }
+            }
+        };
+        Ok(Tok::Cond(tok))
     }
 
     fn found_here(&self) -> String {
@@ -405,9 +497,12 @@ impl Lexer {
             self.bump();
             text.push_str(&self.take_while(|c| c.is_ascii_digit()));
         }
-        // A number glued to letters (`12ab`) is not a number.
+        // A number glued to letters (`12ab`) is not a number; all hex digits make a blob.
         if self.peek(0).is_some_and(is_word_char) {
             text.push_str(&self.take_while(is_word_char));
+            if !float && !text.starts_with('-') && text.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Ok(Tok::Blob(text));
+            }
             return Err((line, col, ErrorKind::BadNumber(text)));
         }
         if float {

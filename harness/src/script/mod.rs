@@ -12,9 +12,12 @@
 //!   `.` for ACK (`S`, `S.`, `.`, `P.`, `F.`, `FP.`, `R`, `R.`, `SEW`), `-` for none;
 //!   `start:end(len)` (checked: `end == start + len`) or a bare `start`; then in this order
 //!   `ack N`, `win N`, `urg N`, and `<...>` options: `nop`, `eol`, `mss N`, `wscale N`, `sackOK`,
-//!   `sack a:b c:d` (1–4 blocks), `TS val X ecr Y`, or `<...>` (any; outbound only).
-//!   `md5`, `FO`, `FOEXP` and unknown options are errors, as are UDP/ICMP lines, IP/GRE/MPLS
-//!   encapsulation, `[ect0]`-style TOS/ECN info and port numbers.
+//!   `sack a:b c:d` (1–4 blocks), `TS val X ecr Y`, `FO [cookie]`, `FOEXP [cookie]`,
+//!   `md5 <hex>`, or `<...>` (any; outbound only). IP info after the direction (`[ect0]`,
+//!   `(ce)`, `[noecn]`, `[ect01]`, `[tos 0x..]`, `[flowlabel 0x..]`, `[ttl N]`) and ports
+//!   before the flags (`40000>8080`) parse; the runner reports features the stacks lack
+//!   (Fast Open, MD5, ECN, ...) as `unsupported` at their line. UDP/ICMP lines and
+//!   GRE/MPLS encapsulation are errors.
 //! * System calls: `name(args) = result [ERRNO] [(note)]`, optionally `...END name(...)` for a
 //!   blocking call that returns at time END. Arguments: integers, hex, `"strings"`, `...`,
 //!   symbols, `[lists]`, `{structs}` with `name=value` or positional fields, calls such as
@@ -23,8 +26,13 @@
 //! * Option lines `--name[=value]`, only before the first event.
 //! * Shell lines `` `cmd` `` with or without a time; `sysctl [-q] [-w] name=value` commands are
 //!   also given as structured [`Sysctl`] pairs.
-//! * Comments `//` and `/* */`. `#` is **not** a comment in packetdrill and is an error here too.
-//!   `%{ python }%` code blocks are an error (not supported).
+//! * Comments `//` and `/* */`. `#` is **not** a comment in packetdrill and is an error here
+//!   too, except `#ifdef NAME` / `#ifndef NAME` / `#else` / `#endif` lines (the FreeBSD
+//!   tcp-testsuite dialect), resolved against the run's defines (the profile's, e.g. `FreeBSD`
+//!   under `freebsd`, and `--define NAME`).
+//! * `[time] %{ python }%` code blocks parse (kept as text); the runner reports them
+//!   `unsupported`.
+//! * Struct fields may be named `name=value` or `name(args)=value` (`msg_iov(1)=[...]`).
 //!
 //! # Our extensions (not packetdrill; all lines starting with `%`, or marked below)
 //! * `%profile NAME` — the policy profile the stack runs with. *(header)*

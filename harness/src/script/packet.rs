@@ -41,11 +41,15 @@ impl Parser {
             Tok::Punct('>') => Direction::Outbound,
             _ => return Err(self.expected(&d, "`<` or `>`")),
         };
-        let conn = if self.at_punct('[') {
+        let mut ip = self.ip_info()?;
+        let conn = if ip.is_none() && self.at_punct('[') {
             Some(self.conn_tag_bracketed()?)
         } else {
             None
         };
+        if ip.is_none() {
+            ip = self.ip_info()?;
+        }
         let t = self.peek()?.clone();
         match &t.tok {
             Tok::Word(w) if w == "arp" => {
@@ -68,14 +72,16 @@ impl Parser {
             Tok::Word(w) if matches!(w.as_str(), "ipv4" | "ipv6" | "gre" | "mpls") => {
                 return Err(self.err_at(&t, ErrorKind::Unsupported("encapsulation headers")))
             }
-            Tok::Punct('(') => {
-                return Err(self.err_at(&t, ErrorKind::Unsupported("IP TOS/ECN annotations")))
-            }
-            Tok::Int(_) if self.peek_at(1)?.tok == Tok::Punct('>') => {
-                return Err(self.err_at(&t, ErrorKind::Unsupported("port numbers on packet lines")))
-            }
             _ => {}
         }
+        let ports = if matches!(t.tok, Tok::Int(_)) && self.peek_at(1)?.tok == Tok::Punct('>') {
+            let src = self.expect_uint("source port", u64::from(u16::MAX))? as u16;
+            self.pos_advance();
+            let dst = self.expect_uint("destination port", u64::from(u16::MAX))? as u16;
+            Some((src, dst))
+        } else {
+            None
+        };
         let flags = self.tcp_flags()?;
         let seq = self.seq_spec()?;
         let ack = if self.at_word("ack") {
@@ -119,8 +125,63 @@ impl Parser {
                 win,
                 urg,
                 options,
+                ip,
+                ports,
             },
         }))
+    }
+
+    /// packetdrill's `opt_ip_info`: `[ect0]`, `(ce)`, `[tos 0x2]`, `[flowlabel 0x1]`, `[ttl 64]`.
+    /// `None` (nothing consumed) when the next bracket is not one of these.
+    fn ip_info(&mut self) -> PResult<Option<IpInfo>> {
+        let close = match self.peek()?.tok {
+            Tok::Punct('[') => ']',
+            Tok::Punct('(') => ')',
+            _ => return Ok(None),
+        };
+        let w = match &self.peek_at(1)?.tok {
+            Tok::Word(w) if IP_INFO_WORDS.contains(&w.as_str()) => w.clone(),
+            _ if close == ')' => {
+                let t = self.peek_at(1)?.clone();
+                return Err(
+                    self.expected(&t, "IP info (`ect0`, `ect1`, `ce`, `noecn`, `tos 0x..`)")
+                );
+            }
+            _ => return Ok(None),
+        };
+        self.pos_advance();
+        self.pos_advance();
+        let hex = |p: &mut Parser, what: &'static str, max: u64| -> PResult<u64> {
+            let t = p.next()?;
+            match t.tok {
+                Tok::Hex(v) if v <= max => Ok(v),
+                Tok::Hex(v) => Err(p.err_at(
+                    &t,
+                    ErrorKind::OutOfRange {
+                        what,
+                        value: i64::try_from(v).unwrap_or(i64::MAX),
+                        max,
+                    },
+                )),
+                _ => Err(p.expected(&t, what)),
+            }
+        };
+        let info = match w.as_str() {
+            "noecn" => IpInfo::Ecn(Ecn::NoEcn),
+            "ect0" => IpInfo::Ecn(Ecn::Ect0),
+            "ect1" => IpInfo::Ecn(Ecn::Ect1),
+            "ce" => IpInfo::Ecn(Ecn::Ce),
+            "ect01" => IpInfo::Ect01,
+            "tos" => IpInfo::Tos(hex(self, "a TOS byte in hex (`0x..`)", 0xff)? as u8),
+            "flowlabel" => IpInfo::FlowLabel(hex(self, "a flow label in hex", 0xf_ffff)? as u32),
+            _ => IpInfo::Ttl(self.expect_uint("TTL", 255)? as u8),
+        };
+        if close == ']' {
+            self.expect_punct(']', "`]` after the IP info")?;
+        } else {
+            self.expect_punct(')', "`)` after the IP info")?;
+        }
+        Ok(Some(info))
     }
 
     pub(super) fn pos_advance(&mut self) {
@@ -131,12 +192,6 @@ impl Parser {
     /// `[c2]` or `[fd=4]`.
     fn conn_tag_bracketed(&mut self) -> PResult<ConnTag> {
         let open = self.expect_punct('[', "`[`")?;
-        let t = self.peek()?.clone();
-        if let Tok::Word(w) = &t.tok {
-            if IP_INFO_WORDS.contains(&w.as_str()) {
-                return Err(self.err_at(&t, ErrorKind::Unsupported("IP TOS/ECN annotations")));
-            }
-        }
         let tag = self.conn_tag_inner(&open)?;
         self.expect_punct(']', "`]` after the connection tag")?;
         Ok(tag)
@@ -294,11 +349,34 @@ impl Parser {
                 let ecr = self.expect_uint("TS ecr", max32)? as u32;
                 TcpOpt::Timestamp { val, ecr }
             }
-            "md5" | "FO" | "FOEXP" | "mptcp" | "exp" => {
+            "FO" => TcpOpt::FastOpen(self.hex_blob()),
+            "FOEXP" => TcpOpt::FastOpenExp(self.hex_blob()),
+            "md5" => match self.hex_blob() {
+                Some(b) => TcpOpt::Md5(b),
+                None => {
+                    let n = self.peek()?.clone();
+                    return Err(self.expected(&n, "the MD5 digest in hex after `md5`"));
+                }
+            },
+            "mptcp" | "exp" => {
                 return Err(self.err_at(&t, ErrorKind::UnsupportedTcpOption(w.clone())))
             }
             _ => return Err(self.err_at(&t, ErrorKind::UnknownTcpOption(w.clone()))),
         })
+    }
+
+    /// packetdrill's `hex_blob` (a word or digits), if one comes next: Fast Open cookies and MD5
+    /// digests, kept as written.
+    fn hex_blob(&mut self) -> Option<String> {
+        let text = match &self.peek().ok()?.tok {
+            Tok::Word(w) => w.clone(),
+            Tok::Blob(b) => b.clone(),
+            // All-digit blobs lex as integers (leading zeros are not kept).
+            Tok::Int(v) if *v >= 0 => v.to_string(),
+            _ => return None,
+        };
+        self.pos_advance();
+        Some(text)
     }
 
     /// After `arp`: `who-has IP tell IP` or `reply IP is-at MAC`.

@@ -9,7 +9,7 @@ use stack::Duration;
 
 use super::ast::*;
 use super::error::{ErrorKind, ScriptError};
-use super::lexer::{lex, Tok, Token};
+use super::lexer::{lex, CondTok, Tok, Token};
 
 pub(super) type PResult<T> = Result<T, ScriptError>;
 
@@ -47,22 +47,37 @@ pub(super) struct Parser {
     pub(super) depth: u32,
 }
 
-/// One parsed line, before `%if` blocks are assembled.
+/// One parsed line, before `%if` / `#ifdef` blocks are assembled.
 pub(super) enum Line {
     Stmt(Statement),
     If(Location, Vec<String>),
-    Else(Location),
-    EndIf(Location),
+    /// `%else` (`false`) or `#else` (`true`).
+    Else(Location, bool),
+    /// `%endif` (`false`) or `#endif` (`true`).
+    EndIf(Location, bool),
+    /// `#ifdef NAME` (`false`) or `#ifndef NAME` (`true`).
+    IfDef(Location, String, bool),
+}
+
+/// What an open block tests.
+enum Cond {
+    Profile(Vec<String>),
+    Defined { name: String, negated: bool },
 }
 
 struct OpenIf {
     loc: Location,
-    profiles: Vec<String>,
+    cond: Cond,
     then: Vec<Statement>,
     otherwise: Vec<Statement>,
     in_else: bool,
 }
 
+impl OpenIf {
+    fn hash(&self) -> bool {
+        matches!(self.cond, Cond::Defined { .. })
+    }
+}
 impl Parser {
     // ---- token cursor -------------------------------------------------------------------
 
@@ -92,6 +107,15 @@ impl Parser {
             self.pos += 1;
         }
         Ok(t)
+    }
+
+    /// The cursor, for backtracking with [`Parser::restore`].
+    pub(super) fn save(&self) -> usize {
+        self.pos
+    }
+
+    pub(super) fn restore(&mut self, pos: usize) {
+        self.pos = pos;
     }
 
     /// Whether the next token is this punctuation character.
@@ -196,53 +220,72 @@ impl Parser {
                 }
                 _ => {}
             }
-            match self.line()? {
-                Line::Stmt(s) => match open.last_mut() {
-                    Some(b) if b.in_else => b.otherwise.push(s),
-                    Some(b) => b.then.push(s),
-                    None => top.push(s),
-                },
-                Line::If(loc, _) if open.len() as u32 >= MAX_DEPTH => {
-                    return Err(self.err_loc(&loc, ErrorKind::TooDeep(MAX_DEPTH)));
+            let (opening, cond) = match self.line()? {
+                Line::Stmt(s) => {
+                    push_into(&mut open, &mut top, s);
+                    continue;
                 }
-                Line::If(loc, profiles) => open.push(OpenIf {
-                    loc,
-                    profiles,
-                    then: Vec::new(),
-                    otherwise: Vec::new(),
-                    in_else: false,
-                }),
-                Line::Else(loc) => match open.last_mut() {
-                    Some(b) if !b.in_else => b.in_else = true,
-                    _ => return Err(self.err_loc(&loc, ErrorKind::StrayElse)),
-                },
-                Line::EndIf(loc) => {
+                Line::If(loc, profiles) => (loc, Cond::Profile(profiles)),
+                Line::IfDef(loc, name, negated) => (loc, Cond::Defined { name, negated }),
+                Line::Else(loc, hash) => {
+                    match open.last_mut() {
+                        Some(b) if !b.in_else && b.hash() == hash => b.in_else = true,
+                        Some(b) if !b.in_else => {
+                            let what = if hash { "#else" } else { "%else" };
+                            return Err(self.err_loc(&loc, ErrorKind::CondMismatch(what)));
+                        }
+                        _ => return Err(self.err_loc(&loc, ErrorKind::StrayElse)),
+                    }
+                    continue;
+                }
+                Line::EndIf(loc, hash) => {
                     let Some(b) = open.pop() else {
                         return Err(self.err_loc(&loc, ErrorKind::StrayEndif));
                     };
-                    let s = Statement {
-                        loc: b.loc,
-                        kind: StatementKind::IfProfile(IfProfile {
-                            profiles: b.profiles,
+                    if b.hash() != hash {
+                        let what = if hash { "#endif" } else { "%endif" };
+                        return Err(self.err_loc(&loc, ErrorKind::CondMismatch(what)));
+                    }
+                    let kind = match b.cond {
+                        Cond::Profile(profiles) => StatementKind::IfProfile(IfProfile {
+                            profiles,
+                            then: b.then,
+                            otherwise: b.otherwise,
+                        }),
+                        Cond::Defined { name, negated } => StatementKind::IfDef(IfDef {
+                            name,
+                            negated,
                             then: b.then,
                             otherwise: b.otherwise,
                         }),
                     };
-                    match open.last_mut() {
-                        Some(outer) if outer.in_else => outer.otherwise.push(s),
-                        Some(outer) => outer.then.push(s),
-                        None => top.push(s),
-                    }
+                    push_into(&mut open, &mut top, Statement { loc: b.loc, kind });
+                    continue;
                 }
+            };
+            if open.len() as u32 >= MAX_DEPTH {
+                return Err(self.err_loc(&opening, ErrorKind::TooDeep(MAX_DEPTH)));
             }
+            open.push(OpenIf {
+                loc: opening,
+                cond,
+                then: Vec::new(),
+                otherwise: Vec::new(),
+                in_else: false,
+            });
         }
         if let Some(b) = open.last() {
-            return Err(self.err_loc(&b.loc, ErrorKind::UnterminatedIf));
+            let kind = if b.hash() {
+                ErrorKind::UnterminatedIfDef
+            } else {
+                ErrorKind::UnterminatedIf
+            };
+            return Err(self.err_loc(&b.loc, kind));
         }
         Ok(top)
     }
 
-    fn err_loc(&self, loc: &Location, kind: ErrorKind) -> ScriptError {
+    pub(super) fn err_loc(&self, loc: &Location, kind: ErrorKind) -> ScriptError {
         ScriptError {
             file: self.file.to_string(),
             line: loc.line,
@@ -269,6 +312,26 @@ impl Parser {
                 Ok(Line::Stmt(Statement { loc, kind }))
             }
             Tok::Punct('%') => self.directive(),
+            Tok::Cond(c) => {
+                let c = c.clone();
+                self.pos += 1;
+                self.expect_eol()?;
+                Ok(match c {
+                    CondTok::IfDef(n) => Line::IfDef(loc, n, false),
+                    CondTok::IfNDef(n) => Line::IfDef(loc, n, true),
+                    CondTok::Else => Line::Else(loc, true),
+                    CondTok::EndIf => Line::EndIf(loc, true),
+                })
+            }
+            Tok::Code(code) => {
+                let code = code.clone();
+                self.pos += 1;
+                self.expect_eol()?;
+                Ok(Line::Stmt(Statement {
+                    loc,
+                    kind: StatementKind::Code(CodeBlock { time: None, code }),
+                }))
+            }
             Tok::Backtick(_) => {
                 let command = self.shell()?;
                 self.expect_eol()?;
@@ -308,6 +371,14 @@ impl Parser {
                 time: Some(time),
                 command: self.shell()?,
             }),
+            Tok::Code(code) => {
+                let code = code.clone();
+                self.pos += 1;
+                StatementKind::Code(CodeBlock {
+                    time: Some(time),
+                    code,
+                })
+            }
             _ => return Err(self.expected(&t, "a packet, system call or command after the time")),
         };
         let outbound = match &kind {
@@ -391,6 +462,15 @@ impl Parser {
             raw: raw.clone(),
             sysctls,
         })
+    }
+}
+
+/// Appends a finished statement to the innermost open block (or the top level).
+fn push_into(open: &mut [OpenIf], top: &mut Vec<Statement>, s: Statement) {
+    match open.last_mut() {
+        Some(b) if b.in_else => b.otherwise.push(s),
+        Some(b) => b.then.push(s),
+        None => top.push(s),
     }
 }
 

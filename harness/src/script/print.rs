@@ -80,6 +80,26 @@ impl Display for StatementKind {
                 }
                 f.write_str("%endif")
             }
+            StatementKind::IfDef(b) => {
+                let kw = if b.negated { "#ifndef" } else { "#ifdef" };
+                writeln!(f, "{kw} {}", b.name)?;
+                for s in &b.then {
+                    writeln!(f, "{s}")?;
+                }
+                if !b.otherwise.is_empty() {
+                    writeln!(f, "#else")?;
+                    for s in &b.otherwise {
+                        writeln!(f, "{s}")?;
+                    }
+                }
+                f.write_str("#endif")
+            }
+            StatementKind::Code(c) => {
+                if let Some(t) = c.time {
+                    write!(f, "{t} ")?;
+                }
+                write!(f, "%{{{}}}%", c.code)
+            }
         }
     }
 }
@@ -125,6 +145,12 @@ impl Display for TcpPacket {
         if let Some(c) = &self.conn {
             write!(f, "{c}")?;
         }
+        if let Some(ip) = &self.ip {
+            write!(f, " [{ip}]")?;
+        }
+        if let Some((src, dst)) = self.ports {
+            write!(f, " {src}>{dst}")?;
+        }
         write!(f, " {} {}", fmt_flags(self.flags), self.seq)?;
         if let Some(a) = self.ack {
             write!(f, " ack {a}")?;
@@ -142,6 +168,18 @@ impl Display for TcpPacket {
                 let parts: Vec<String> = l.iter().map(ToString::to_string).collect();
                 write!(f, " <{}>", parts.join(","))
             }
+        }
+    }
+}
+
+impl Display for IpInfo {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            IpInfo::Ecn(e) => f.write_str(e.name()),
+            IpInfo::Ect01 => f.write_str("ect01"),
+            IpInfo::Tos(t) => write!(f, "tos {t:#x}"),
+            IpInfo::FlowLabel(l) => write!(f, "flowlabel {l:#x}"),
+            IpInfo::Ttl(t) => write!(f, "ttl {t}"),
         }
     }
 }
@@ -171,6 +209,11 @@ impl Display for TcpOpt {
                 Ok(())
             }
             TcpOpt::Timestamp { val, ecr } => write!(f, "TS val {val} ecr {ecr}"),
+            TcpOpt::FastOpen(None) => f.write_str("FO"),
+            TcpOpt::FastOpen(Some(c)) => write!(f, "FO {c}"),
+            TcpOpt::FastOpenExp(None) => f.write_str("FOEXP"),
+            TcpOpt::FastOpenExp(Some(c)) => write!(f, "FOEXP {c}"),
+            TcpOpt::Md5(d) => write!(f, "md5 {d}"),
         }
     }
 }

@@ -148,15 +148,7 @@ impl Parser {
             return Ok(out);
         }
         loop {
-            let named =
-                matches!(self.peek()?.tok, Tok::Word(_)) && self.peek_at(1)?.tok == Tok::Punct('=');
-            let name = if named {
-                let (_, w) = self.expect_word("a field name")?;
-                self.pos_advance();
-                Some(w)
-            } else {
-                None
-            };
+            let name = self.field_name()?;
             let value = self.expr()?;
             out.push(Field { name, value });
             let t = self.next()?;
@@ -165,6 +157,37 @@ impl Parser {
                 Tok::Punct('}') => return Ok(out),
                 _ => return Err(self.expected(&t, "`,` or `}` in the struct")),
             }
+        }
+    }
+}
+
+impl Parser {
+    /// `name=` or `name(args)=` (packetdrill's `msg_iov(1)=[...]`) before a struct field's
+    /// value, consumed with its `=`; `None` (nothing consumed) for a positional field.
+    fn field_name(&mut self) -> PResult<Option<String>> {
+        let Tok::Word(w) = self.peek()?.tok.clone() else {
+            return Ok(None);
+        };
+        match self.peek_at(1)?.tok {
+            Tok::Punct('=') => {
+                self.pos_advance();
+                self.pos_advance();
+                Ok(Some(w))
+            }
+            Tok::Punct('(') => {
+                let save = self.save();
+                self.pos_advance();
+                let args = self.paren_args()?;
+                if self.at_punct('=') {
+                    self.pos_advance();
+                    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+                    Ok(Some(format!("{w}({})", args.join(", "))))
+                } else {
+                    self.restore(save);
+                    Ok(None)
+                }
+            }
+            _ => Ok(None),
         }
     }
 }

@@ -161,10 +161,10 @@ impl Tcb {
             // "If the RCV.WND is zero, no segments will be acceptable, but special allowance
             // should be made to accept valid ACKs, URGs, and RSTs."
             if self.rcv_wnd() == 0 && seg.seq == self.rcv_nxt && !f.syn() {
+                // Only a segment with SEG.LEN > 0 gets here (an empty one at RCV.NXT is
+                // acceptable): acknowledge it, still showing the closed window.
                 zero_window_allowance = true;
-                if len > 0 {
-                    self.ack_now = true;
-                }
+                self.ack_now = true;
             } else if f.rst() {
                 // "...unless the RST bit is set, if so drop the segment and return".
                 self.rst_event(ctx, seg, RstAction::Ignored);
@@ -239,11 +239,9 @@ impl Tcb {
             // processing ... If the segment acknowledgment is not acceptable, form a reset segment
             // <SEQ=SEG.ACK><CTL=RST>".
             if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_nxt) {
+                // The send window is taken by the update below (SND.WL1 is the SYN's sequence
+                // number, so this segment always passes its test).
                 self.set_state(ctx, State::Established, Cause::AckOfSyn);
-                self.snd_wnd = u32::from(seg.window) << self.snd_scale;
-                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-                self.snd_wl1 = seg.seq;
-                self.snd_wl2 = seg.ack;
                 if self.fin_queued {
                     // CLOSE was called in SYN-RECEIVED: the FIN goes out now (RFC 9293 §3.10.4).
                     self.set_state(ctx, State::FinWait1, Cause::UserClose);
@@ -386,11 +384,9 @@ impl Tcb {
         self.set_state(ctx, State::Closed, state_cause);
     }
 
-    /// SND.UNA advances to `ack` (already checked: SND.UNA < ack =< SND.NXT).
-    pub(crate) fn ack_advances(&mut self, ctx: &mut Ctx<'_>, ack: SeqNumber) {
-        if !(self.snd_una.lt(ack) && ack.le(self.snd_nxt)) {
-            return;
-        }
+    /// SND.UNA advances to `ack`; both callers have checked SND.UNA < ack =< SND.NXT.
+    fn ack_advances(&mut self, ctx: &mut Ctx<'_>, ack: SeqNumber) {
+        debug_assert!(self.snd_una.lt(ack) && ack.le(self.snd_nxt));
         // RFC 5681 §3.1: slow start, "cwnd += min (N, SMSS)" (eq. 2) while cwnd < ssthresh;
         // congestion avoidance, "cwnd += SMSS*SMSS/cwnd" (eq. 3) once per ACK otherwise.
         let newly = ack.diff(self.snd_una).max(0) as u32;

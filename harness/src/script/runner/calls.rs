@@ -1,7 +1,7 @@
 //! System calls: the script's socket API mapped onto [`crate::dut::Dut`], with packetdrill's
 //! file descriptors, blocking rules and `= -1 ERRNO` results.
 
-use super::engine::{Engine, Fd, Pending, PendingKind, Stop, PEER_IP};
+use super::engine::{unsupported, Engine, Fd, Pending, PendingKind, Stop, PEER_IP};
 use super::setup::{at, input};
 use crate::dut::{Errno, SockId, SockOpt, SockOptName};
 use crate::script::{Expr, KnownCall, Location, Syscall};
@@ -152,14 +152,7 @@ impl Engine {
     /// Runs one system call at the current time.
     pub(super) fn syscall(&mut self, loc: &Location, c: &Syscall) -> Result<(), Stop> {
         let Some(k) = c.known() else {
-            return Err(Stop::Input(input(
-                loc,
-                format!(
-                    "unsupported system call `{}` (supported: socket, bind, listen, accept, \
-                     connect, write, read, close, shutdown, setsockopt, getsockopt, fcntl)",
-                    c.name
-                ),
-            )));
+            return Err(unsupported(loc, format!("system call `{}`", c.name)));
         };
         if k == KnownCall::Socket {
             let r = self.socket(loc, c)?;
@@ -280,10 +273,8 @@ impl Engine {
                         Ok(0)
                     }
                     _ => {
-                        return Err(Stop::Input(input(
-                            loc,
-                            "fcntl(): only F_GETFL and F_SETFL are supported",
-                        )))
+                        let cmd = self.arg(loc, c, 1)?;
+                        return Err(unsupported(loc, format!("fcntl() command `{cmd}`")));
                     }
                 }
             }
@@ -299,10 +290,7 @@ impl Engine {
             e => eval_int(e).unwrap_or(-1),
         };
         if ty_v & !O_NONBLOCK != 1 {
-            return Err(Stop::Input(input(
-                loc,
-                format!("socket(): only SOCK_STREAM sockets are supported, got `{ty}`"),
-            )));
+            return Err(unsupported(loc, format!("socket type `{ty}` (TCP only)")));
         }
         for (i, want) in [(0usize, 2i64), (2, 6)] {
             match c.args.get(i) {
@@ -310,12 +298,10 @@ impl Engine {
                 Some(e) => {
                     let v = eval_int(e);
                     if v != Some(want) && !(i == 2 && v == Some(0)) {
-                        return Err(Stop::Input(input(
+                        return Err(unsupported(
                             loc,
-                            format!(
-                                "socket(): only AF_INET / IPPROTO_TCP are supported, got `{e}`"
-                            ),
-                        )));
+                            format!("socket `{e}` (AF_INET / IPPROTO_TCP only)"),
+                        ));
                     }
                 }
             }
@@ -641,8 +627,13 @@ impl Engine {
                 let v = match value {
                     None | Some(Expr::Ellipsis) => None,
                     Some(e) => {
-                        let on = field(e, "l_onoff", 0).and_then(eval_int);
-                        let secs_v = field(e, "l_linger", 1).and_then(eval_int);
+                        // packetdrill writes `{onoff=1, linger=0}`; C spells `l_onoff`.
+                        let on = field(e, "l_onoff", 0)
+                            .or_else(|| field(e, "onoff", 0))
+                            .and_then(eval_int);
+                        let secs_v = field(e, "l_linger", 1)
+                            .or_else(|| field(e, "linger", 1))
+                            .and_then(eval_int);
                         match (on, secs_v) {
                             (Some(0), _) => Some(SockOpt::Linger(None)),
                             (Some(_), Some(s)) => Some(SockOpt::Linger(Some(secs(s)))),
@@ -659,16 +650,7 @@ impl Engine {
                 };
                 (SockOptName::Linger, v)
             }
-            other => {
-                return Err(Stop::Input(input(
-                    loc,
-                    format!(
-                        "unsupported socket option `{other}` (supported: SO_KEEPALIVE, \
-                         TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, SO_LINGER, TCP_NODELAY, \
-                         SO_REUSEADDR, SO_RCVBUF, SO_SNDBUF, SO_ERROR, TCP_USER_TIMEOUT)"
-                    ),
-                )))
-            }
+            other => return Err(unsupported(loc, format!("socket option `{other}`"))),
         })
     }
 

@@ -29,10 +29,12 @@ pub fn check(script: &Script) -> Vec<Diagnostic> {
 fn has_event(s: &Statement) -> bool {
     match &s.kind {
         StatementKind::IfProfile(b) => b.then.iter().chain(&b.otherwise).any(has_event),
+        StatementKind::IfDef(b) => b.then.iter().chain(&b.otherwise).any(has_event),
         StatementKind::Tcp(_)
         | StatementKind::Arp(_)
         | StatementKind::Syscall(_)
-        | StatementKind::Shell(_) => true,
+        | StatementKind::Shell(_)
+        | StatementKind::Code(_) => true,
         _ => false,
     }
 }
@@ -108,13 +110,20 @@ fn walk(
             StatementKind::Option(o) => {
                 push(errors, header.option(&s.loc, &o.name, o.value.as_deref()))
             }
-            StatementKind::IfProfile(b) => {
-                for p in &b.profiles {
-                    push(errors, profile(s, p));
-                }
+            StatementKind::IfProfile(_) | StatementKind::IfDef(_) => {
+                let (then, otherwise) = match &s.kind {
+                    StatementKind::IfProfile(b) => {
+                        for p in &b.profiles {
+                            push(errors, profile(s, p));
+                        }
+                        (&b.then, &b.otherwise)
+                    }
+                    StatementKind::IfDef(b) => (&b.then, &b.otherwise),
+                    _ => continue,
+                };
                 let start = *last;
                 let mut end = start;
-                for branch in [&b.then, &b.otherwise] {
+                for branch in [then, otherwise] {
                     let mut l = start;
                     walk(branch, header, &mut l, errors);
                     end = end.max(l);

@@ -1,6 +1,7 @@
 //! The clock, the frames and the main loop of one run.
 
 use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE};
+use super::wire::lacking_option;
 use super::{NotRun, ScriptOutcome};
 use crate::dut::StackConfig;
 use crate::dut::{Dut, SockId, SockOpt};
@@ -8,14 +9,14 @@ use crate::options::{RunError, RunOptions};
 use crate::oracle::{self, FindingKind, OracleConfig};
 use crate::render::{render_timeline, Direction as RDir};
 use crate::script::{
-    ArpLine, ConnTag, Direction, Directive, EventTime, Location, Script, Statement, StatementKind,
-    Syscall, TcpPacket, TcpStateName,
+    ArpLine, ConnTag, Direction, Directive, Ecn, EventTime, IpInfo, Location, Script, Statement,
+    StatementKind, Syscall, TcpOptions, TcpPacket, TcpStateName,
 };
 use crate::stacks;
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind, TraceMeta};
 use core::net::Ipv4Addr;
 use stack::tcp::FourTuple;
-use stack::wire::EthernetAddress;
+use stack::wire::{EthernetAddress, TcpFlags};
 use stack::{Duration, Instant};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -42,6 +43,30 @@ pub(super) enum Stop {
     Fail(String),
     /// Bad input: the script asks for something the runner cannot do.
     Input(RunError),
+    /// The script needs a feature the harness or the stack under test lacks (TCP Fast Open,
+    /// ECN, a system call we do not model...): the run ends `unsupported` at this line.
+    Unsupported(Unsupported),
+}
+
+/// Where a run stopped for want of a feature, and which.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported {
+    pub loc: Location,
+    pub feature: String,
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: unsupported: {}", at(&self.loc), self.feature)
+    }
+}
+
+/// `Stop::Unsupported` at `loc`.
+pub(super) fn unsupported(loc: &Location, feature: impl Into<String>) -> Stop {
+    Stop::Unsupported(Unsupported {
+        loc: loc.clone(),
+        feature: feature.into(),
+    })
 }
 
 impl From<RunError> for Stop {
@@ -177,26 +202,59 @@ pub(super) fn execute(
         expects: Vec::new(),
     };
     let mut failures = Vec::new();
-    match eng.run(stmts) {
+    let mut lacking = None;
+    let ran = match &header.unsupported {
+        Some((loc, feature)) => Err(unsupported(loc, feature.clone())),
+        None => eng.run(stmts),
+    };
+    match ran {
         Ok(()) => {}
         Err(Stop::Fail(m)) => failures.push(m),
         Err(Stop::Input(e)) => return Err(e),
+        Err(Stop::Unsupported(u)) => lacking = Some(u),
     }
     let trace = eng.trace(&kind);
     let findings = oracle::analyze(&trace, &OracleConfig::default());
-    if failures.is_empty() {
+    if failures.is_empty() && lacking.is_none() {
         failures.extend(judge(&eng.expects, &findings));
     }
     Ok(ScriptOutcome {
         file: script.file.to_string(),
         profile: profile.to_string(),
-        passed: failures.is_empty(),
+        passed: failures.is_empty() && lacking.is_none(),
+        unsupported: lacking,
         failures,
         notes: eng.notes,
         findings,
         timeline: render_timeline(&eng.frames),
         trace,
     })
+}
+
+/// The feature a packet line needs that the stacks under test lack: TCP Fast Open and MD5
+/// options, ECN codepoints and flags (RFC 3168), other IP header checks, explicit ports.
+fn lacking_feature(p: &TcpPacket) -> Option<String> {
+    if let Some(TcpOptions::List(l)) = &p.options {
+        if let Some(o) = l.iter().find(|o| !lacking_option(o).is_empty()) {
+            return Some(lacking_option(o).to_string());
+        }
+    }
+    if p.flags.contains(TcpFlags::ECE) || p.flags.contains(TcpFlags::CWR) {
+        return Some("ECN (RFC 3168): ECE/CWR flags".into());
+    }
+    match p.ip {
+        None | Some(IpInfo::Ecn(Ecn::NoEcn)) => {}
+        Some(IpInfo::Ecn(_) | IpInfo::Ect01) => {
+            return Some("ECN (RFC 3168): ECT/CE codepoints".into())
+        }
+        Some(IpInfo::Tos(_)) => return Some("IP TOS checks".into()),
+        Some(IpInfo::FlowLabel(_)) => return Some("IPv6 flow labels".into()),
+        Some(IpInfo::Ttl(_)) => return Some("IP TTL checks".into()),
+    }
+    if p.ports.is_some() {
+        return Some("explicit ports on packet lines".into());
+    }
+    None
 }
 
 /// `%expect` against the findings: each expected kind must occur; every finding must be
@@ -246,6 +304,9 @@ impl Engine {
         for s in stmts {
             match &s.kind {
                 StatementKind::Tcp(t) => {
+                    if let Some(f) = lacking_feature(&t.packet) {
+                        return Err(unsupported(&s.loc, f));
+                    }
                     let (n, lo, hi) = self.window(t.time);
                     match t.packet.direction {
                         Direction::Inbound => {
@@ -288,7 +349,15 @@ impl Engine {
                     }
                 }
                 StatementKind::Directive(d) => self.directive(&s.loc, d)?,
-                StatementKind::Option(_) | StatementKind::IfProfile(_) => {}
+                StatementKind::Code(_) => {
+                    return Err(unsupported(
+                        &s.loc,
+                        "packetdrill code blocks (`%{ }%`, run by Python after the script)",
+                    ))
+                }
+                StatementKind::Option(_)
+                | StatementKind::IfProfile(_)
+                | StatementKind::IfDef(_) => {}
             }
         }
         // The drain window: nothing more may come out.

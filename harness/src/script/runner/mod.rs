@@ -47,10 +47,11 @@ use crate::options::{RunError, RunOptions};
 use crate::oracle::Finding;
 use crate::script::{parse, Script, Statement, StatementKind};
 use crate::trace::Trace;
+use std::collections::BTreeSet;
 
 pub use check::check;
 pub use engine::{
-    DEFAULT_PORT, DRAIN_WINDOW, PEER_IP, PEER_MAC, PEER_PORT_BASE, STACK_IP, STACK_MAC,
+    Unsupported, DEFAULT_PORT, DRAIN_WINDOW, PEER_IP, PEER_MAC, PEER_PORT_BASE, STACK_IP, STACK_MAC,
 };
 pub use setup::{map_sysctl, DEFAULT_TOLERANCE};
 
@@ -60,6 +61,8 @@ pub struct ScriptOutcome {
     pub file: String,
     pub profile: String,
     pub passed: bool,
+    /// The feature the run stopped for (`passed` is then false and `failures` empty).
+    pub unsupported: Option<Unsupported>,
     /// The first mismatch (with its location and the expected/actual lines), then any failed
     /// `%expect` lines.
     pub failures: Vec<String>,
@@ -132,12 +135,34 @@ pub fn run_parsed(
     profile: &str,
     opts: &RunOptions,
 ) -> Result<ScriptOutcome, RunError> {
-    let stmts = flatten(&script.statements, profile);
+    let stmts = flatten(&script.statements, profile, &defines_for(profile, opts));
     engine::execute(script, &stmts, profile, opts)
 }
 
-/// The statements that apply under `profile`: `%if profile=...` blocks resolved, in order.
-pub fn flatten(stmts: &[Statement], profile: &str) -> Vec<Statement> {
+/// The names `#ifdef` sees under `profile`: the profile's own (`freebsd` defines `FreeBSD`, as
+/// the FreeBSD tcp-testsuite expects of a FreeBSD host; `linux` defines `linux`, as the C
+/// preprocessor does there), then `--define NAME[=VALUE]` from the command line.
+pub fn defines_for(profile: &str, opts: &RunOptions) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = profile_defines(profile)
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+    out.extend(opts.overrides.defines.iter().map(|(n, _)| n.clone()));
+    out
+}
+
+/// The names a profile defines for `#ifdef`.
+pub fn profile_defines(profile: &str) -> &'static [&'static str] {
+    match profile {
+        "freebsd" => &["FreeBSD"],
+        "linux" => &["linux"],
+        _ => &[],
+    }
+}
+
+/// The statements that apply under `profile` and `defines`: `%if profile=...` and `#ifdef`
+/// blocks resolved, in order.
+pub fn flatten(stmts: &[Statement], profile: &str, defines: &BTreeSet<String>) -> Vec<Statement> {
     let mut out = Vec::new();
     for s in stmts {
         match &s.kind {
@@ -147,7 +172,15 @@ pub fn flatten(stmts: &[Statement], profile: &str) -> Vec<Statement> {
                 } else {
                     &b.otherwise
                 };
-                out.extend(flatten(branch, profile));
+                out.extend(flatten(branch, profile, defines));
+            }
+            StatementKind::IfDef(b) => {
+                let branch = if defines.contains(&b.name) != b.negated {
+                    &b.then
+                } else {
+                    &b.otherwise
+                };
+                out.extend(flatten(branch, profile, defines));
             }
             _ => out.push(s.clone()),
         }

@@ -29,6 +29,10 @@ pub(super) struct Header {
     pub tolerance: Option<Duration>,
     pub bind_port: Option<u16>,
     pub connect_port: Option<u16>,
+    /// `--tcp_ts_tick_usecs=N`: the TS clock tick the script's `TS val` numbers assume.
+    pub ts_tick_usecs: Option<u64>,
+    /// The first option line the harness cannot honour, with the feature it needs.
+    pub unsupported: Option<(Location, String)>,
 }
 
 fn check_profile(loc: &Location, name: &str) -> Result<(), RunError> {
@@ -80,25 +84,44 @@ impl Header {
             v.parse::<u16>()
                 .map_err(|_| input(loc, format!("--{what} needs a port number, got `{v}`")))
         };
-        match name {
-            "tolerance_usecs" => self.tolerance = Some(Duration::from_micros(num(name)?)),
-            "bind_port" => self.bind_port = Some(port(name)?),
-            "connect_port" => self.connect_port = Some(port(name)?),
-            "ip_version" if v == "ipv4" => {}
-            "local_ip" if v == "192.0.2.1" => {}
-            "remote_ip" if v == "192.0.2.2" => {}
-            "mtu" if v == "1500" => {}
-            _ => {
-                return Err(input(
-                    loc,
-                    format!(
-                        "unsupported option --{name}{} (supported: --tolerance_usecs, \
-                         --bind_port, --connect_port, --ip_version=ipv4, \
-                         --local_ip=192.0.2.1, --remote_ip=192.0.2.2, --mtu=1500)",
-                        value.map_or(String::new(), |v| format!("={v}"))
-                    ),
-                ))
+        let lacking = match name {
+            "tolerance_usecs" => {
+                self.tolerance = Some(Duration::from_micros(num(name)?));
+                None
             }
+            "bind_port" => {
+                self.bind_port = Some(port(name)?);
+                None
+            }
+            "connect_port" => {
+                self.connect_port = Some(port(name)?);
+                None
+            }
+            "tcp_ts_tick_usecs" => {
+                self.ts_tick_usecs = Some(num(name)?);
+                None
+            }
+            // The runner always compares segment by segment (no TSO/GSO coalescing to undo), and
+            // prints nothing extra: these change nothing here.
+            "strict_segments" | "verbose" | "dry_run" => None,
+            "ip_version" if v == "ipv4" => None,
+            "ip_version" => Some(format!("--ip_version={v} (the harness drives IPv4 only)")),
+            "local_ip" if v == "192.0.2.1" => None,
+            "remote_ip" if v == "192.0.2.2" => None,
+            "mtu" if v == "1500" => None,
+            "local_ip" | "remote_ip" | "mtu" => Some(format!(
+                "--{name}={v} (the harness's addresses are fixed: local 192.0.2.1, remote \
+                 192.0.2.2, MTU 1500)"
+            )),
+            _ => Some(format!(
+                "option --{name}{} (honoured: --tolerance_usecs, --bind_port, --connect_port, \
+                 --tcp_ts_tick_usecs, --strict_segments, --ip_version=ipv4, \
+                 --local_ip=192.0.2.1, --remote_ip=192.0.2.2, --mtu=1500)",
+                value.map_or(String::new(), |v| format!("={v}"))
+            )),
+        };
+        if let Some(f) = lacking {
+            self.unsupported.get_or_insert((loc.clone(), f));
         }
         Ok(())
     }

@@ -197,41 +197,110 @@ fn expect_finding_that_does_not_happen_fails() {
     );
 }
 
-#[rstest]
-#[case::unknown_call(
-    "+0 frobnicate(3) = 0\n",
-    "t.pkt:8:1: unsupported system call `frobnicate`"
-)]
-#[case::unknown_option(
-    "+0 setsockopt(4, SOL_SOCKET, SO_FOO, [1], 4) = 0\n",
-    "t.pkt:8:1: unsupported socket option `SO_FOO`"
-)]
-#[case::unknown_finding("%expect finding nope\n", "t.pkt:8:1: unknown finding `nope`")]
-fn bad_input_is_an_error_with_location(#[case] tail: &str, #[case] needle: &str) {
+#[test]
+fn bad_input_is_an_error_with_location() {
     let e = run_script(
-        &format!("{HANDSHAKE}{tail}"),
+        &format!("{HANDSHAKE}%expect finding nope\n"),
         "t.pkt",
         None,
         &RunOptions::default(),
     )
     .expect_err("must be an input error");
-    assert!(e.to_string().starts_with(needle), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("t.pkt:8:1: unknown finding `nope`"),
+        "{e}"
+    );
+}
+
+#[rstest]
+#[case::unknown_call("+0 frobnicate(3) = 0\n", 8, "system call `frobnicate`")]
+#[case::unknown_option(
+    "+0 setsockopt(4, SOL_SOCKET, SO_FOO, [1], 4) = 0\n",
+    8,
+    "socket option `SO_FOO`"
+)]
+#[case::fast_open(
+    "+0 < . 1:1(0) ack 1 <FO abcd1234,nop,nop>\n",
+    8,
+    "TCP Fast Open (RFC 7413)"
+)]
+#[case::md5(
+    "+0 < . 1:1(0) ack 1 <md5 000102030405060708090a0b0c0d0e0f>\n",
+    8,
+    "TCP MD5 signatures (RFC 2385)"
+)]
+#[case::ecn_codepoint("+0 < [ect0] . 1:1(0) ack 1\n", 8, "ECN (RFC 3168): ECT/CE codepoints")]
+#[case::ecn_flags("+0 < E. 1:1(0) ack 1\n", 8, "ECN (RFC 3168): ECE/CWR flags")]
+#[case::code_block(
+    "+0 %{ assert tcpi_snd_cwnd == 10 }%\n",
+    8,
+    "packetdrill code blocks (`%{ }%`, run by Python after the script)"
+)]
+fn unsupported_features_end_the_run_at_their_line(
+    #[case] tail: &str,
+    #[case] line: u32,
+    #[case] feature: &str,
+) {
+    let o = run_script(
+        &format!("{HANDSHAKE}{tail}"),
+        "t.pkt",
+        None,
+        &RunOptions::default(),
+    )
+    .expect("runs");
+    assert!(!o.passed, "unsupported is never a pass");
+    let u = o.unsupported.expect("unsupported");
+    assert_eq!((u.loc.line, u.feature.as_str()), (line, feature));
+    assert!(o.failures.is_empty(), "{:?}", o.failures);
 }
 
 #[test]
-fn unsupported_option_line_is_an_error() {
-    let e = run_script(
+fn unsupported_option_line_stops_before_the_first_event() {
+    let o = run_script(
         "--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
         "t.pkt",
         None,
         &RunOptions::default(),
     )
-    .expect_err("ipv6 is not supported");
-    assert!(
-        e.to_string()
-            .starts_with("t.pkt:1:1: unsupported option --ip_version=ipv6"),
-        "{e}"
+    .expect("runs");
+    assert_eq!(
+        o.unsupported.map(|u| u.to_string()).as_deref(),
+        Some("t.pkt:1:1: unsupported: --ip_version=ipv6 (the harness drives IPv4 only)")
     );
+    assert!(o.timeline.is_empty(), "nothing ran");
+}
+
+#[rstest]
+#[case::freebsd_takes_its_branch("freebsd", &[], true)]
+#[case::linux_skips_it("linux", &[], false)]
+#[case::define_on_the_command_line("rfc9293", &["FreeBSD"], true)]
+fn ifdef_blocks_follow_profile_and_defines(
+    #[case] profile: &str,
+    #[case] defines: &[&str],
+    #[case] freebsd_branch: bool,
+) {
+    let s = crate::script::parse(
+        "t.pkt",
+        "#ifdef FreeBSD\n0 close(3) = 0\n#else\n0 close(4) = 0\n#endif\n\
+         #ifndef FreeBSD\n0 close(5) = 0\n#endif\n",
+    )
+    .expect("parses");
+    let opts = RunOptions {
+        overrides: Overrides {
+            defines: defines.iter().map(|d| (d.to_string(), None)).collect(),
+            ..Overrides::default()
+        },
+        ..RunOptions::default()
+    };
+    let flat = super::flatten(&s.statements, profile, &super::defines_for(profile, &opts));
+    let text: Vec<String> = flat.iter().map(ToString::to_string).collect();
+    let want: &[&str] = if freebsd_branch {
+        &["0 close(3) = 0"]
+    } else {
+        &["0 close(4) = 0", "0 close(5) = 0"]
+    };
+    assert_eq!(text, want);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Frames: building the peer's packets from script lines, and comparing the stack's packets
 //! with the script field by field.
 
-use super::engine::{Engine, Stop, PEER_IP, PEER_MAC, STACK_IP, STACK_MAC};
+use super::engine::{unsupported, Engine, Stop, PEER_IP, PEER_MAC, STACK_IP, STACK_MAC};
 use super::setup::input;
 use crate::script::{
     fmt_flags, ArpLine, ArpOp, Direction, Location, TcpOpt, TcpOptions, TcpPacket,
@@ -38,24 +38,29 @@ impl Engine {
             }
             Some(TcpOptions::List(l)) => l
                 .iter()
-                .map(|o| match o {
-                    TcpOpt::Nop => TcpOption::NoOp,
-                    TcpOpt::Eol => TcpOption::EndOfList,
-                    TcpOpt::Mss(m) => TcpOption::MaxSegmentSize(*m),
-                    TcpOpt::WindowScale(w) => TcpOption::WindowScale(*w),
-                    TcpOpt::SackPermitted => TcpOption::SackPermitted,
-                    // SACK blocks acknowledge the stack's bytes: script-relative to its ISN.
-                    TcpOpt::Sack(b) => TcpOption::SackRange(
-                        b.iter()
-                            .map(|(l, r)| (l.wrapping_add(off), r.wrapping_add(off)))
-                            .collect(),
-                    ),
-                    TcpOpt::Timestamp { val, ecr } => TcpOption::Timestamps {
-                        tsval: *val,
-                        tsecr: *ecr,
-                    },
+                .map(|o| {
+                    Ok(match o {
+                        TcpOpt::Nop => TcpOption::NoOp,
+                        TcpOpt::Eol => TcpOption::EndOfList,
+                        TcpOpt::Mss(m) => TcpOption::MaxSegmentSize(*m),
+                        TcpOpt::WindowScale(w) => TcpOption::WindowScale(*w),
+                        TcpOpt::SackPermitted => TcpOption::SackPermitted,
+                        // SACK blocks acknowledge the stack's bytes: script-relative to its ISN.
+                        TcpOpt::Sack(b) => TcpOption::SackRange(
+                            b.iter()
+                                .map(|(l, r)| (l.wrapping_add(off), r.wrapping_add(off)))
+                                .collect(),
+                        ),
+                        TcpOpt::Timestamp { val, ecr } => TcpOption::Timestamps {
+                            tsval: *val,
+                            tsecr: *ecr,
+                        },
+                        TcpOpt::FastOpen(_) | TcpOpt::FastOpenExp(_) | TcpOpt::Md5(_) => {
+                            return Err(unsupported(loc, lacking_option(o)))
+                        }
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, Stop>>()?,
         };
         let tcp = TcpRepr {
             src_port: c.peer_port,
@@ -323,6 +328,15 @@ fn options_str(opts: &[TcpOption]) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The feature a TCP option needs that the stacks under test lack, if any.
+pub(super) fn lacking_option(o: &TcpOpt) -> &'static str {
+    match o {
+        TcpOpt::FastOpen(_) | TcpOpt::FastOpenExp(_) => "TCP Fast Open (RFC 7413)",
+        TcpOpt::Md5(_) => "TCP MD5 signatures (RFC 2385)",
+        _ => "",
+    }
 }
 
 /// Exact list comparison; outbound `TS val` is not compared (see the module docs).

@@ -29,8 +29,18 @@ fn range(what: &'static str, value: i64, max: u64) -> ErrorKind {
 #[case::hash_comment_trailing("0 close(3) = 0 # note", 1, 16, ErrorKind::HashComment)]
 #[case::control_char("0 close(3) = 0 \u{1}", 1, 16, ErrorKind::UnexpectedChar('\u{1}'))]
 #[case::bad_hex("0 write(3, 0x, 1) = 1", 1, 12, ErrorKind::BadNumber("0x".into()))]
-#[case::number_glued_to_word("0 write(3, 12ab, 1) = 1", 1, 12, ErrorKind::BadNumber("12ab".into()))]
-#[case::code_block("%{ print('hi') }%", 1, 1, ErrorKind::CodeBlock)]
+#[case::number_glued_to_word("0 write(3, 12xy, 1) = 1", 1, 12, ErrorKind::BadNumber("12xy".into()))]
+#[case::code_block_unterminated("%{ print('hi') }", 1, 1, ErrorKind::CodeBlock)]
+#[case::hash_directive_unknown("#define X 1\n", 1, 1, ErrorKind::HashComment)]
+#[case::ifdef_unterminated("#ifdef X\n0 close(3) = 0\n", 1, 1, ErrorKind::UnterminatedIfDef)]
+#[case::hash_endif_stray("#endif\n", 1, 1, ErrorKind::StrayEndif)]
+#[case::hash_else_closes_percent_if(
+    "%if profile=linux\n#else\n%endif\n",
+    2,
+    1,
+    ErrorKind::CondMismatch("#else")
+)]
+#[case::percent_endif_closes_ifdef("#ifdef X\n%endif\n", 2, 1, ErrorKind::CondMismatch("%endif"))]
 #[case::option_without_name("--=5", 1, 3, expected("an option name after `--`", "`=`"))]
 // --- times ---
 #[case::missing_time_syscall("close(3) = 0", 1, 1, ErrorKind::MissingTime)]
@@ -57,8 +67,6 @@ fn range(what: &'static str, value: i64, max: u64) -> ErrorKind {
 #[case::window_too_large("0 < S 0:0(0) win 70000", 1, 18, range("window", 70000, 65535))]
 #[case::negative_window("0 < S 0:0(0) win -5", 1, 18, range("window", -5, 65535))]
 #[case::unknown_option("0 > S 0:0(0) <mss 1460,foo 3>", 1, 24, ErrorKind::UnknownTcpOption("foo".into()))]
-#[case::md5_option("0 > S 0:0(0) <md5 abc>", 1, 15, ErrorKind::UnsupportedTcpOption("md5".into()))]
-#[case::fast_open_option("0 > S 0:0(0) <FO abcd>", 1, 15, ErrorKind::UnsupportedTcpOption("FO".into()))]
 #[case::any_options_inbound("0 < S 0:0(0) <...>", 1, 14, ErrorKind::AnyOptionsInbound)]
 #[case::too_many_sack_blocks(
     "0 < . 1:1(0) ack 1 win 10 <sack 1:2 3:4 5:6 7:8 9:10>",
@@ -90,17 +98,23 @@ fn range(what: &'static str, value: i64, max: u64) -> ErrorKind {
     ErrorKind::Unsupported("packetdrill fuzz annotations `{...}`")
 )]
 #[case::udp_packet("0 < udp (100)", 1, 5, ErrorKind::Unsupported("UDP and ICMP packets"))]
-#[case::ecn_annotation(
-    "0 < [ect0] S 0:0(0)",
+#[case::ip_info_unknown_in_parens(
+    "0 < (foo) S 0:0(0)",
     1,
     6,
-    ErrorKind::Unsupported("IP TOS/ECN annotations")
+    ErrorKind::Expected {
+        expected: "IP info (`ect0`, `ect1`, `ce`, `noecn`, `tos 0x..`)",
+        found: "`foo`".into()
+    }
 )]
-#[case::port_numbers(
-    "0 < 8080 > 80 S 0:0(0)",
+#[case::md5_without_digest(
+    "0 < S 0:0(0) <md5>",
     1,
-    5,
-    ErrorKind::Unsupported("port numbers on packet lines")
+    18,
+    ErrorKind::Expected {
+        expected: "the MD5 digest in hex after `md5`",
+        found: "`>`".into()
+    }
 )]
 #[case::unclosed_conn_tag(
     "0 < [c1 S 0:0(0)",

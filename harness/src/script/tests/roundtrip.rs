@@ -60,6 +60,29 @@ fn tcp_opt() -> impl Strategy<Value = TcpOpt> {
         any::<u8>().prop_map(TcpOpt::WindowScale),
         prop::collection::vec(any::<(u32, u32)>(), 1..=4).prop_map(TcpOpt::Sack),
         any::<(u32, u32)>().prop_map(|(val, ecr)| TcpOpt::Timestamp { val, ecr }),
+        prop::option::of(hex_blob()).prop_map(TcpOpt::FastOpen),
+        prop::option::of(hex_blob()).prop_map(TcpOpt::FastOpenExp),
+        hex_blob().prop_map(TcpOpt::Md5),
+    ]
+}
+
+/// Cookies and digests as scripts write them (all-digit blobs without leading zeros: they
+/// lex as integers).
+fn hex_blob() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-f][0-9a-f]{0,15}",
+        "[1-9][0-9a-f]{0,15}",
+        "[A-Z][A-Z0-9_]{0,8}"
+    ]
+}
+
+fn ip_info() -> impl Strategy<Value = IpInfo> {
+    prop_oneof![
+        prop::sample::select(vec![Ecn::NoEcn, Ecn::Ect0, Ecn::Ect1, Ecn::Ce]).prop_map(IpInfo::Ecn),
+        Just(IpInfo::Ect01),
+        any::<u8>().prop_map(IpInfo::Tos),
+        (0u32..=0xf_ffff).prop_map(IpInfo::FlowLabel),
+        any::<u8>().prop_map(IpInfo::Ttl),
     ]
 }
 
@@ -91,8 +114,12 @@ fn tcp_line() -> impl Strategy<Value = StatementKind> {
             prop::collection::vec(tcp_opt(), 1..5).prop_map(TcpOptions::List),
         ]),
     );
-    (packet, any_time()).prop_map(
-        |((outbound, conn, bits, seq, ack, win, urg, options), time)| {
+    let ip = (
+        prop::option::of(ip_info()),
+        prop::option::of(any::<(u16, u16)>()),
+    );
+    (packet, ip, any_time()).prop_map(
+        |((outbound, conn, bits, seq, ack, win, urg, options), (ip, ports), time)| {
             let direction = if outbound {
                 Direction::Outbound
             } else {
@@ -118,6 +145,8 @@ fn tcp_line() -> impl Strategy<Value = StatementKind> {
                     win,
                     urg,
                     options,
+                    ip,
+                    ports,
                 },
             })
         },
@@ -255,6 +284,8 @@ fn body_line() -> impl Strategy<Value = StatementKind> {
         3 => syscall_line(),
         1 => shell_line(true),
         1 => body_directive(),
+        1 => (prop::option::of(point_time()), "[a-z =.,\n]{0,20}")
+            .prop_map(|(time, code)| StatementKind::Code(CodeBlock { time, code })),
     ]
 }
 
@@ -279,6 +310,18 @@ fn body_item() -> impl Strategy<Value = Statement> {
         )
             .prop_map(|(profiles, then, otherwise)| stmt(StatementKind::IfProfile(IfProfile {
                 profiles,
+                then,
+                otherwise
+            }))),
+        1 => (
+            "[A-Za-z_][A-Za-z0-9_]{0,8}",
+            any::<bool>(),
+            prop::collection::vec(body_line().prop_map(stmt), 0..3),
+            prop::collection::vec(body_line().prop_map(stmt), 0..3),
+        )
+            .prop_map(|(name, negated, then, otherwise)| stmt(StatementKind::IfDef(IfDef {
+                name,
+                negated,
                 then,
                 otherwise
             }))),

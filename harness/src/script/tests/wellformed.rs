@@ -202,8 +202,39 @@ pub(super) const ABSOLUTE_TIMES: &str = "\
 2.000001 `echo done`
 ";
 
+pub(super) const PACKETDRILL_DIALECT: &str = "\
+// packetdrill forms beyond the basics: Fast Open and MD5 options, IP info, ports,
+// #ifdef blocks (FreeBSD tcp-testsuite), code blocks, msghdr-style struct fields.
+--tcp_ts_tick_usecs=1000
+--strict_segments
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 < S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO 3021b9d889017eeb,nop,nop>
++0 > S. 0:0(0) ack 11 <mss 1460,nop,nop,sackOK,nop,wscale 8,FO,nop,nop>
++0 < S 0:0(0) win 32792 <mss 1012,FOEXP TFO_COOKIE,sackOK,FOEXP>
++.01 < . 1:1(0) ack 1 win 514 <md5 000102030405060708090a0b0c0d0e0f,nop,nop>
++.1 < [ect1] . 1:1(0) ack 1 win 320
++0 > (tos 0x2) P. 1:1001(1000) ack 1
++0 > [ttl 64] . 1:1(0) ack 1
++0 < 40000>8080 . 1:1(0) ack 1
+#ifdef FreeBSD
++0 `tcpdrop -s TIME_WAIT`
+#else
++0 close(4) = 0
+#endif
+#ifndef STANDARD
++0 close(3) = 0
+#endif
++.005 %{ assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd }%
+%{
+import os
+}%
++0.1 recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{...,0}], msg_flags=MSG_ERRQUEUE}, 0) = -1 EAGAIN
++0 setsockopt(3, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0
+";
+
 /// Every script above, for the round-trip test.
-pub(super) const ALL: [&str; 25] = [
+pub(super) const ALL: [&str; 26] = [
+    PACKETDRILL_DIALECT,
     PASSIVE_OPEN,
     ACTIVE_OPEN,
     BLOCKING_CONNECT,
@@ -263,7 +294,8 @@ fn us(n: u64) -> Duration {
 #[rstest]
 fn every_script_round_trips(
     #[values(
-        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+        25
     )]
     i: usize,
 ) {
@@ -530,6 +562,71 @@ fn time_ranges() {
             EventTime::Any,
         ]
     );
+}
+
+#[test]
+fn packetdrill_dialect() {
+    let s = parse_ok(PACKETDRILL_DIALECT);
+    let k = &s.statements;
+    assert_eq!(
+        k[1].kind,
+        StatementKind::Option(CliOption {
+            name: "strict_segments".into(),
+            value: None
+        })
+    );
+    let Some(TcpOptions::List(o)) = &tcp(&k[3]).packet.options else {
+        panic!("options")
+    };
+    assert_eq!(o[4], TcpOpt::FastOpen(Some("3021b9d889017eeb".into())));
+    let Some(TcpOptions::List(o)) = &tcp(&k[4]).packet.options else {
+        panic!("options")
+    };
+    assert_eq!(o[6], TcpOpt::FastOpen(None));
+    let Some(TcpOptions::List(o)) = &tcp(&k[5]).packet.options else {
+        panic!("options")
+    };
+    assert_eq!(o[1], TcpOpt::FastOpenExp(Some("TFO_COOKIE".into())));
+    assert_eq!(o[3], TcpOpt::FastOpenExp(None));
+    let Some(TcpOptions::List(o)) = &tcp(&k[6]).packet.options else {
+        panic!("options")
+    };
+    assert_eq!(o[0], TcpOpt::Md5("000102030405060708090a0b0c0d0e0f".into()));
+    assert_eq!(tcp(&k[7]).packet.ip, Some(IpInfo::Ecn(Ecn::Ect1)));
+    assert_eq!(tcp(&k[8]).packet.ip, Some(IpInfo::Tos(2)));
+    assert_eq!(tcp(&k[9]).packet.ip, Some(IpInfo::Ttl(64)));
+    assert_eq!(tcp(&k[10]).packet.ports, Some((40000, 8080)));
+    let StatementKind::IfDef(b) = &k[11].kind else {
+        panic!("#ifdef: {:?}", k[11].kind)
+    };
+    assert_eq!((b.name.as_str(), b.negated), ("FreeBSD", false));
+    assert_eq!((b.then.len(), b.otherwise.len()), (1, 1));
+    let StatementKind::IfDef(b) = &k[12].kind else {
+        panic!("#ifndef")
+    };
+    assert!(b.negated && b.otherwise.is_empty());
+    assert_eq!(
+        k[13].kind,
+        StatementKind::Code(CodeBlock {
+            time: Some(EventTime::Relative(us(5_000))),
+            code: " assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd ".into()
+        })
+    );
+    assert!(
+        matches!(&k[14].kind, StatementKind::Code(c) if c.time.is_none() && c.code == "\nimport os\n")
+    );
+    let Expr::Struct(fields) = &call(&k[15]).call.args[1] else {
+        panic!("msghdr")
+    };
+    let names: Vec<Option<&str>> = fields.iter().map(|f| f.name.as_deref()).collect();
+    assert_eq!(
+        names,
+        [Some("msg_name(...)"), Some("msg_iov(1)"), Some("msg_flags")]
+    );
+    let Expr::Struct(fields) = &call(&k[16]).call.args[3] else {
+        panic!("linger")
+    };
+    assert_eq!(fields[0].name.as_deref(), Some("onoff"));
 }
 
 #[test]

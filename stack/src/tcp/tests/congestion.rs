@@ -53,3 +53,41 @@ fn timeout_sends_one_segment_then_slow_start() {
     send!(k, A, 1, 1 + 536);
     assert_eq!(burst(&mut k), vec![536; 2]);
 }
+
+/// Bytes in flight (SND.NXT − SND.UNA).
+fn flight(k: &Kit) -> i32 {
+    let i = k.tcp.tcb_info(k.conn.expect("conn")).expect("tcb");
+    i.snd_nxt.diff(i.snd_una)
+}
+
+#[test]
+fn congestion_avoidance_adds_smss_squared_over_cwnd_per_ack() {
+    // Nagle off, so the sender fills cwnd to the byte and the flight size shows cwnd.
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp
+        .set_option(h, crate::tcp::SocketOption::NoDelay(true))
+        .expect("opt");
+    k.tcp.send(k.now, h, &[0u8; 536 * 40]).expect("send");
+    burst(&mut k);
+    let first = flight(&k) as u32;
+    assert!(first >= 4 * 536, "initial window {first}");
+    // RTO: ssthresh = max(FlightSize/2, 2*SMSS) = 1072 (eq. 4), cwnd = 1 SMSS.
+    assert!(k.step(Instant::MAX));
+    assert_eq!(burst(&mut k), vec![536]);
+    // Slow start (cwnd 536 < ssthresh): cwnd += SMSS -> 1072 = ssthresh.
+    let mut acked = 1 + first;
+    send!(k, A, 1, acked);
+    assert_eq!(burst(&mut k), vec![536, 536]);
+    assert_eq!(flight(&k), 1072);
+    // cwnd >= ssthresh: congestion avoidance, cwnd += SMSS*SMSS/cwnd (eq. 3) per ACK:
+    // 1072 + 536*536/1072 = 1340, then 1340 + 214 = 1554.
+    acked += 1072;
+    send!(k, A, 1, acked);
+    burst(&mut k);
+    assert_eq!(flight(&k), 1340);
+    acked += 1340;
+    send!(k, A, 1, acked);
+    burst(&mut k);
+    assert_eq!(flight(&k), 1554);
+}

@@ -331,3 +331,33 @@ fn event_lines_are_single_line() {
     }
     assert!(saw >= 2);
 }
+
+#[test]
+fn user_timeout_restarts_on_a_partial_ack() {
+    // RFC 5482 / RFC 9293 §3.8.3: the user timeout measures how long data stays unacknowledged;
+    // an ACK for part of it restarts the clock for the rest.
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp
+        .set_option(h, SocketOption::UserTimeout(Duration::from_secs(10)))
+        .expect("opt");
+    k.tcp
+        .set_option(h, SocketOption::NoDelay(true))
+        .expect("opt");
+    let t0 = k.now;
+    k.tcp.send(k.now, h, &[1u8; 1000]).expect("send");
+    recv!(k, A, 1, 1);
+    recv!(k, fl(&[P, A]), 537, 1);
+    k.advance(Duration::from_secs(6));
+    while k.out().is_some() {}
+    // The first segment is acknowledged at t0+6 s: the retransmission timer restarts with a
+    // full RTO (RFC 6298 §5.3) and the 10 s count starts again.
+    send!(k, A, 1, 537);
+    while k.out().is_some() {}
+    assert!(k.tcp.poll_at().is_some_and(|t| t > k.now));
+    while k.step(Instant::MAX) {
+        while k.out().is_some() {}
+    }
+    assert_eq!(k.now - t0, Duration::from_secs(16));
+    assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
+}

@@ -1,0 +1,112 @@
+//! Opening corner cases: a SYN-ACK carrying text or FIN (RFC 9293 §3.10.7.3 "continue processing
+//! at the sixth step"), RST in SYN-RECEIVED after an active vs a passive open (§3.10.7.4 second
+//! check), and the `rst_on_bad_synrecv` knob (Linux answers nothing to a bad segment in
+//! SYN-RECEIVED).
+
+use super::kit::*;
+use crate::tcp::{DropCause, SocketError, State, TcpEvent};
+
+#[test]
+fn syn_ack_carrying_data_delivers_it() {
+    let mut k = Kit::fixture(Fx::SynSent, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    send!(k, fl(&[S, A]), 0, 1, b"hello");
+    recv!(k, A, 1, 6);
+    assert_eq!(k.state(), State::Established);
+    let mut buf = [0u8; 8];
+    let n = k.tcp.recv(k.now, h, &mut buf).expect("recv");
+    assert_eq!(&buf[..n], b"hello");
+}
+
+#[test]
+fn syn_ack_carrying_fin_closes_the_receive_side() {
+    let mut k = Kit::fixture(Fx::SynSent, test_policy("rfc9293"), 1000, 5000);
+    send!(k, fl(&[S, F, A]), 0, 1, b"bye");
+    recv!(k, A, 1, 5);
+    assert_eq!(k.state(), State::CloseWait);
+}
+
+#[test]
+fn rst_in_syn_received_after_active_open_refuses_the_connection() {
+    // Simultaneous open: SYN-SENT, the peer's SYN crosses ours -> SYN-RECEIVED.
+    let mut k = Kit::fixture(Fx::SynSent, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    send!(k, S, 0, 0);
+    recv!(k, fl(&[S, A]), 0, 1);
+    assert_eq!(k.state(), State::SynReceived);
+    k.events();
+    // "If this connection was initiated with an active OPEN ... connection refused".
+    send!(k, R, 1, 0);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::Closed);
+    assert_eq!(k.tcp.take_error(h), Some(SocketError::ConnectionRefused));
+    assert!(k.events().iter().any(|e| matches!(
+        e,
+        TcpEvent::ConnectionDropped {
+            reason: DropCause::Reset,
+            state: State::SynReceived,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn rst_in_syn_received_after_passive_open_returns_to_listen() {
+    let mut k = Kit::fixture(Fx::SynReceived, test_policy("rfc9293"), 1000, 5000);
+    send!(k, R, 1, 0);
+    recv_nothing!(k);
+    // "return this connection to the LISTEN state": the embryo goes quietly, no user sees an
+    // error, and the listener takes the next SYN.
+    let ev = k.events();
+    assert!(
+        !ev.iter()
+            .any(|e| matches!(e, TcpEvent::ConnectionDropped { .. })),
+        "{ev:?}"
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        TcpEvent::StateChange {
+            from: State::SynReceived,
+            to: State::Closed,
+            ..
+        }
+    )));
+    send!(k, S, 100, 0);
+    recv!(k, fl(&[S, A]), 0, 101);
+    assert_eq!(k.state(), State::SynReceived);
+}
+
+/// Out-of-window text in SYN-RECEIVED and ESTABLISHED, with the knob on or off.
+fn out_of_window(fx: Fx, rst_on_bad_synrecv: bool) -> Kit {
+    let mut p = test_policy("rfc9293");
+    p.rst_on_bad_synrecv = rst_on_bad_synrecv;
+    let mut k = Kit::fixture(fx, p, 1000, 5000);
+    send!(k, fl(&[P, A]), 1_000_000, 1, b"far");
+    k
+}
+
+#[test]
+fn syn_received_acks_out_of_window_text_by_default() {
+    let mut k = out_of_window(Fx::SynReceived, true);
+    recv!(k, A, 1, 1);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::SynReceived);
+}
+
+#[test]
+fn syn_received_stays_silent_without_rst_on_bad_synrecv() {
+    let mut k = out_of_window(Fx::SynReceived, false);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::SynReceived);
+    // An unacceptable ACK draws no RST either.
+    send!(k, A, 1, 1000);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::SynReceived);
+}
+
+#[test]
+fn rst_on_bad_synrecv_does_not_touch_synchronized_states() {
+    let mut k = out_of_window(Fx::Established, false);
+    recv!(k, A, 1, 1);
+    assert_eq!(k.state(), State::Established);
+}
