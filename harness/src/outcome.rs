@@ -7,7 +7,7 @@
 //! The JSON shape is documented in `docs/json.md` and checked by a test.
 
 use crate::location::{display_opt, Diagnostic, Location};
-use crate::oracle::Finding;
+use crate::oracle::{CannotJudge, Finding};
 use serde::Serialize;
 
 /// How one run ended. Serialised flat into its result: `"outcome": "pass"`, or
@@ -150,6 +150,8 @@ pub struct FileResult {
     /// Parts of the input that were not run as written (with their location).
     pub notes: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Kinds the oracles could not judge on the stack under test, and why ("cannot judge").
+    pub cannot_judge: Vec<CannotJudge>,
     /// Pcap files written for this run.
     pub pcaps: Vec<String>,
 }
@@ -179,6 +181,7 @@ impl FileResult {
             failures: Vec::new(),
             notes: Vec::new(),
             findings: Vec::new(),
+            cannot_judge: Vec::new(),
             pcaps: Vec::new(),
         }
     }
@@ -199,6 +202,7 @@ struct FileResultJson {
     failures: Vec<String>,
     notes: Vec<String>,
     findings: Vec<Finding>,
+    cannot_judge: Vec<CannotJudge>,
     pcaps: Vec<String>,
 }
 
@@ -215,6 +219,7 @@ impl From<FileResult> for FileResultJson {
             failures: r.failures,
             notes: r.notes,
             findings: r.findings,
+            cannot_judge: r.cannot_judge,
             pcaps: r.pcaps,
         }
     }

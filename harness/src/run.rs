@@ -139,6 +139,7 @@ fn scenario_result(path: &Path, sc: &Scenario, opts: &RunOptions) -> Result<File
             .collect(),
         notes: Vec::new(),
         findings: res.findings,
+        cannot_judge: res.cannot_judge,
         pcaps,
     })
 }
@@ -179,6 +180,7 @@ fn script_result(
         failures: o.failures,
         notes: o.notes.iter().map(|n| n.to_string()).collect(),
         findings: o.findings,
+        cannot_judge: o.cannot_judge,
         pcaps,
     })
 }

@@ -43,6 +43,10 @@ fn details(r: &FileResult, s: &mut String) {
     }
     for f in &r.findings {
         s.push_str(&format!("       finding: {f}\n"));
+        s.push_str(&format!("         {}\n", f.evidence_line()));
+    }
+    for c in &r.cannot_judge {
+        s.push_str(&format!("       {c}\n"));
     }
 }
 
@@ -138,13 +142,27 @@ pub fn render_json(results: &[FileResult]) -> String {
             serde_json::Value::Object(m)
         })
         .collect();
+    let cannot_judge: Vec<serde_json::Value> = results
+        .iter()
+        .flat_map(|r| {
+            r.cannot_judge.iter().map(move |c| {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("file".into(), serde_json::Value::String(r.file.clone()));
+                }
+                v
+            })
+        })
+        .collect();
     let mut summary = counts_json(&Counts::of(results));
     summary.insert("total".into(), results.len().into());
     summary.insert("groups".into(), groups.into());
+    summary.insert("cannot_judge".into(), cannot_judge.len().into());
     let obj = serde_json::json!({
         "summary": summary,
         "results": results,
         "findings": findings,
+        "cannot_judge": cannot_judge,
     });
     serde_json::to_string_pretty(&obj).unwrap_or_default()
 }

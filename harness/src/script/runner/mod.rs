@@ -70,6 +70,8 @@ pub struct ScriptOutcome {
     /// map), each with its location. A run with any is not a pass (it is `unsupported`).
     pub notes: Vec<NotRun>,
     pub findings: Vec<Finding>,
+    /// Kinds the oracles could not judge on the stack, and why.
+    pub cannot_judge: Vec<crate::oracle::CannotJudge>,
     /// One line per frame: virtual time, `<` (injected) or `>` (sent by the stack), then the frame
     /// with relative sequence numbers ([`crate::render::render_timeline`]).
     pub timeline: String,
