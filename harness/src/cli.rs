@@ -110,11 +110,31 @@ pub enum Command {
         quiet: bool,
     },
     /// Draw a pcap, script or scenario run as a ladder diagram.
+    ///
+    /// By default every connection of the first segment is drawn, connections that did exactly
+    /// the same thing are drawn once with a "× N the same: ..." line, quiet stretches are
+    /// folded into one "… 118 s idle …" line, and lines fit the terminal (160 columns when
+    /// stdout is not a terminal). Findings are marked beside the host they happened on; a packet
+    /// lost in its sender's ARP queue ends in an X beside the sender, a frame lost on the wire
+    /// ends in an X halfway.
+    #[command(verbatim_doc_comment)]
     Ladder {
         file: PathBuf,
-        /// Also write SVG here.
+        /// Also write SVG here (same choices as the text).
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// Which host, connection or finding to show.
+        #[command(flatten)]
+        selection: crate::ladder::Selection,
+        /// Widest line in characters (0: no limit; default: the terminal, else 160).
+        #[arg(long)]
+        width: Option<usize>,
+        /// Fold quiet stretches at least this many seconds long (0: never).
+        #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+        fold: f64,
+        /// List the connections (index, 4-tuple, frames) instead of drawing.
+        #[arg(long = "conns")]
+        list_conns: bool,
     },
     /// Run a script or scenario once and keep the capture.
     Record {
@@ -236,7 +256,19 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 crate::progress::Verbosity::from_quiet(quiet),
             )
         }
-        Command::Ladder { file, svg } => ladder(&file, svg.as_deref()),
+        Command::Ladder {
+            file,
+            svg,
+            selection,
+            width,
+            fold,
+            list_conns,
+        } => {
+            if list_conns {
+                return list_connections(&file);
+            }
+            ladder(&file, svg.as_deref(), &selection, width, fold)
+        }
         Command::Record { file, stack, pcap } => record(&file, &stack, &pcap),
         Command::Check {
             pcaps,
@@ -371,14 +403,68 @@ fn profiles(name: Option<&str>) -> Result<u8, String> {
     Ok(0)
 }
 
-fn ladder(file: &Path, svg: Option<&Path>) -> Result<u8, String> {
-    let ladder = crate::capture::ladder_of(file)?;
+/// Lines of a ladder that goes to a file or a pipe.
+pub const DEFAULT_LADDER_WIDTH: usize = 160;
+
+fn ladder(
+    file: &Path,
+    svg: Option<&Path>,
+    sel: &crate::ladder::Selection,
+    width: Option<usize>,
+    fold: f64,
+) -> Result<u8, String> {
+    if !(fold.is_finite() && fold >= 0.0) {
+        return Err(format!("--fold {fold}: expected seconds >= 0"));
+    }
+    let mut ladder = crate::capture::ladder_of(file, sel)?;
+    ladder.width = match width {
+        Some(0) => None,
+        Some(w) => Some(w),
+        None => Some(terminal_width().unwrap_or(DEFAULT_LADDER_WIDTH)),
+    };
+    ladder.fold_idle =
+        (fold > 0.0).then(|| stack::Duration::from_micros((fold * 1e6).round() as u64));
     print!("{}", crate::ladder::ladder_text(&ladder));
     if let Some(out) = svg {
-        std::fs::write(out, crate::ladder::ladder_svg(&ladder))
-            .map_err(|e| format!("{}: {e}", out.display()))?;
+        write_atomically(out, crate::ladder::ladder_svg(&ladder).as_bytes())?;
     }
     Ok(0)
+}
+
+/// The width of the terminal stdout is, when it is one.
+fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols))
+}
+
+fn list_connections(file: &Path) -> Result<u8, String> {
+    for (i, (conn, frames)) in crate::capture::connections_of(file)?.iter().enumerate() {
+        println!("{:>4}  {conn}  {frames} frames", i + 1);
+    }
+    Ok(0)
+}
+
+/// Writes `bytes` to a temporary name next to `path`, then renames it into place: a reader
+/// never sees half a file, and a failed write leaves nothing behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let res = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{}: {e}", path.display()));
+    }
+    Ok(())
 }
 
 fn record(file: &Path, stack: &str, pcap: &Path) -> Result<u8, String> {
