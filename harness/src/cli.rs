@@ -358,16 +358,22 @@ fn run_cmd(
         paths
     };
     let opts = RunOptions {
-        stack: Some(stack),
+        stack: Some(stack.clone()),
         overrides: Overrides {
             profile,
             knobs,
             seed,
+            stack: Some(stack.clone()),
             ..Overrides::default()
         },
         pcap_dir,
     };
-    let results = run::run_paths(&paths, &opts, jobs)?;
+    let expectations =
+        crate::expect::Expectations::find(&paths, &stack).map_err(|e| e.to_string())?;
+    let mut results = run::run_paths(&paths, &opts, jobs)?;
+    if let Some(e) = &expectations {
+        e.apply(&mut results);
+    }
     // Broken inputs also go to stderr, one line per error, so they are seen with any format.
     for r in &results {
         if let crate::outcome::Outcome::InputError { errors } = &r.outcome {

@@ -67,7 +67,7 @@ pub fn load(path: &Path) -> Result<Input, Vec<Diagnostic>> {
         }
         Some(FileKind::Scenario) => Scenario::load(path)
             .map(|s| Input::Scenario(Box::new(s)))
-            .map_err(|e| vec![e]),
+            .map_err(|e| vec![e.diag]),
         _ => Err(vec![Diagnostic::file(
             file,
             "not a .pkt script or .toml scenario",

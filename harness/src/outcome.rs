@@ -29,6 +29,11 @@ pub enum Outcome {
         #[serde(serialize_with = "display_opt")]
         location: Option<Location>,
     },
+    /// Failed exactly as the stack's expectations list it (`conformance/expectations/<stack>.toml`,
+    /// [`crate::expect`]): a known divergence of a third-party stack, not a failure.
+    ListedDivergence {
+        divergence: crate::expect::Divergence,
+    },
     /// The input is broken: every error found in it (capped per file, see
     /// [`MAX_ERRORS_PER_FILE`]).
     InputError { errors: Vec<Diagnostic> },
@@ -41,6 +46,7 @@ pub const MAX_ERRORS_PER_FILE: usize = 10;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Column {
     Passed,
+    Listed,
     Failed,
     Skipped,
     Unsupported,
@@ -49,8 +55,9 @@ pub enum Column {
 
 impl Column {
     /// Every column, in table order.
-    pub const ALL: [Column; 5] = [
+    pub const ALL: [Column; 6] = [
         Column::Passed,
+        Column::Listed,
         Column::Failed,
         Column::Skipped,
         Column::Unsupported,
@@ -61,6 +68,7 @@ impl Column {
     pub fn label(self) -> &'static str {
         match self {
             Column::Passed => "passed",
+            Column::Listed => "listed",
             Column::Failed => "failed",
             Column::Skipped => "skipped",
             Column::Unsupported => "unsupported",
@@ -75,6 +83,7 @@ impl Outcome {
         match self {
             Outcome::Pass => Column::Passed,
             Outcome::Fail => Column::Failed,
+            Outcome::ListedDivergence { .. } => Column::Listed,
             Outcome::Skipped { .. } => Column::Skipped,
             Outcome::Unsupported { .. } => Column::Unsupported,
             Outcome::InputError { .. } => Column::InputErrors,
@@ -84,7 +93,10 @@ impl Outcome {
     /// The exit code this outcome asks for; a run exits with the largest over its results.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Outcome::Pass | Outcome::Skipped { .. } | Outcome::Unsupported { .. } => 0,
+            Outcome::Pass
+            | Outcome::ListedDivergence { .. }
+            | Outcome::Skipped { .. }
+            | Outcome::Unsupported { .. } => 0,
             Outcome::Fail => 1,
             Outcome::InputError { .. } => 2,
         }
@@ -95,6 +107,7 @@ impl Outcome {
         match self {
             Outcome::Pass => "ok  ",
             Outcome::Fail => "FAIL",
+            Outcome::ListedDivergence { .. } => "div ",
             Outcome::Skipped { .. } => "skip",
             Outcome::Unsupported { .. } => "unsp",
             Outcome::InputError { .. } => "ERR ",
@@ -108,25 +121,39 @@ impl Outcome {
     }
 }
 
-/// Counts per [`Column`].
+/// Counts per [`Column`], and besides them the runs where some oracle could not judge the
+/// stack (`cannot_judge`; such a run is also counted in its outcome's column).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts([usize; Column::ALL.len()]);
+pub struct Counts {
+    columns: [usize; Column::ALL.len()],
+    pub cannot_judge: usize,
+}
 
 impl Counts {
-    pub fn add(&mut self, c: Column) {
-        self.0[c as usize] += 1;
+    /// Counts one result.
+    pub fn add(&mut self, r: &FileResult) {
+        self.columns[r.outcome.column() as usize] += 1;
+        self.cannot_judge += usize::from(!r.cannot_judge.is_empty());
     }
     pub fn get(&self, c: Column) -> usize {
-        self.0[c as usize]
+        self.columns[c as usize]
     }
+    /// The number of results counted.
     pub fn total(&self) -> usize {
-        self.0.iter().sum()
+        self.columns.iter().sum()
+    }
+    /// Adds another count (for totals).
+    pub fn merge(&mut self, o: &Counts) {
+        for c in Column::ALL {
+            self.columns[c as usize] += o.get(c);
+        }
+        self.cannot_judge += o.cannot_judge;
     }
     /// The counts of `results`.
     pub fn of<'a>(results: impl IntoIterator<Item = &'a FileResult>) -> Counts {
         let mut c = Counts::default();
         for r in results {
-            c.add(r.outcome.column());
+            c.add(r);
         }
         c
     }
@@ -144,6 +171,8 @@ pub struct FileResult {
     pub group: String,
     /// The profile the file ran under (scripts may run under several).
     pub profile: Option<String>,
+    /// The stack under test (`--stack`).
+    pub stack: String,
     pub outcome: Outcome,
     /// Failed expectations or the first mismatch, human-readable.
     pub failures: Vec<String>,
@@ -177,6 +206,7 @@ impl FileResult {
             file: path.display().to_string(),
             group: crate::run::group_of(path),
             profile: None,
+            stack: "reference".into(),
             outcome: Outcome::input_errors(errors),
             failures: Vec::new(),
             notes: Vec::new(),
@@ -196,6 +226,7 @@ struct FileResultJson {
     file: String,
     group: String,
     profile: Option<String>,
+    stack: String,
     passed: bool,
     #[serde(flatten)]
     outcome: Outcome,
@@ -215,6 +246,7 @@ impl From<FileResult> for FileResultJson {
             file: r.file,
             group: r.group,
             profile: r.profile,
+            stack: r.stack,
             outcome: r.outcome,
             failures: r.failures,
             notes: r.notes,

@@ -54,7 +54,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             // `target/` build output: neither is part of a suite run. Name such a folder
             // explicitly to run it.
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if matches!(name, "pending" | "target" | "snapshots") {
+            if matches!(name, "pending" | "target" | "snapshots" | "expectations") {
                 continue;
             }
             walk(&p, out)?;
@@ -126,6 +126,7 @@ fn scenario_result(path: &Path, sc: &Scenario, opts: &RunOptions) -> Result<File
         file: path.display().to_string(),
         group: group_of(path),
         profile: opts.overrides.profile.clone(),
+        stack: stack_of(opts),
         outcome: if res.passed() {
             Outcome::Pass
         } else {
@@ -176,6 +177,7 @@ fn script_result(
         file: path.display().to_string(),
         group: group_of(path),
         profile: Some(profile.to_string()),
+        stack: stack_of(opts),
         outcome,
         failures: o.failures,
         notes: o.notes.iter().map(|n| n.to_string()).collect(),
@@ -185,6 +187,10 @@ fn script_result(
     })
 }
 
+fn stack_of(opts: &RunOptions) -> String {
+    opts.stack.clone().unwrap_or_else(|| "reference".into())
+}
+
 fn stem_of(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -192,9 +198,16 @@ fn stem_of(path: &Path) -> String {
 }
 
 /// A result for a run that stopped on a [`RunError`].
-fn error_result(path: &Path, kind: FileKind, profile: Option<&str>, e: RunError) -> FileResult {
+fn error_result(
+    path: &Path,
+    kind: FileKind,
+    profile: Option<&str>,
+    opts: &RunOptions,
+    e: RunError,
+) -> FileResult {
     let mut r = FileResult::input_error(kind.name(), path, Vec::new());
     r.profile = profile.map(str::to_string);
+    r.stack = stack_of(opts);
     r.outcome = match e {
         RunError::Input(d) => Outcome::input_errors(vec![d]),
         RunError::Unsupported { feature, location } => Outcome::Unsupported { feature, location },
@@ -205,7 +218,7 @@ fn error_result(path: &Path, kind: FileKind, profile: Option<&str>, e: RunError)
 fn run_script(path: &Path, script: &Script, opts: &RunOptions) -> Vec<FileResult> {
     let profiles = match profiles_to_run(script, opts) {
         Ok(p) => p,
-        Err(e) => return vec![error_result(path, FileKind::Script, None, e)],
+        Err(e) => return vec![error_result(path, FileKind::Script, None, opts, e)],
     };
     if profiles.is_empty() {
         let mut r = FileResult::input_error(FileKind::Script.name(), path, Vec::new());
@@ -223,7 +236,7 @@ fn run_script(path: &Path, script: &Script, opts: &RunOptions) -> Vec<FileResult
         .map(|profile| {
             run_parsed(script, profile, opts)
                 .and_then(|o| script_result(path, profile, o, opts))
-                .unwrap_or_else(|e| error_result(path, FileKind::Script, Some(profile), e))
+                .unwrap_or_else(|e| error_result(path, FileKind::Script, Some(profile), opts, e))
         })
         .collect()
 }
@@ -233,7 +246,7 @@ pub fn run_input(path: &Path, input: &Input, opts: &RunOptions) -> Vec<FileResul
     match input {
         Input::Script(s) => run_script(path, s, opts),
         Input::Scenario(sc) => vec![scenario_result(path, sc, opts)
-            .unwrap_or_else(|e| error_result(path, FileKind::Scenario, None, e))],
+            .unwrap_or_else(|e| error_result(path, FileKind::Scenario, None, opts, e))],
     }
 }
 

@@ -8,10 +8,7 @@ use std::collections::BTreeMap;
 pub fn table(results: &[FileResult]) -> Vec<(String, Counts)> {
     let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
     for r in results {
-        groups
-            .entry(r.group.clone())
-            .or_default()
-            .add(r.outcome.column());
+        groups.entry(r.group.clone()).or_default().add(r);
     }
     groups.into_iter().collect()
 }
@@ -31,6 +28,10 @@ fn details(r: &FileResult, s: &mut String) {
                 s.push_str(&format!("       error: {e}\n"));
             }
         }
+        Outcome::ListedDivergence { divergence: d } => s.push_str(&format!(
+            "       listed divergence: {} — {}\n",
+            d.requirement, d.reason
+        )),
         Outcome::Pass | Outcome::Fail => {}
     }
     for f in &r.failures {
@@ -62,11 +63,13 @@ pub fn render_text(results: &[FileResult]) -> String {
         details(r, &mut s);
     }
     s.push('\n');
+    let stack = results.first().map_or("reference", |r| r.stack.as_str());
+    s.push_str(&format!("stack under test: {stack}\n"));
     s.push_str(&format!("{:<24}", "group"));
     for c in Column::ALL {
         s.push_str(&format!(" {:>w$}", c.label(), w = c.label().len().max(6)));
     }
-    s.push('\n');
+    s.push_str(" cannot_judge\n");
     let mut total = Counts::default();
     let row = |s: &mut String, name: &str, counts: &Counts| {
         s.push_str(&format!("{name:<24}"));
@@ -77,15 +80,11 @@ pub fn render_text(results: &[FileResult]) -> String {
                 w = c.label().len().max(6)
             ));
         }
-        s.push('\n');
+        s.push_str(&format!(" {:>12}\n", counts.cannot_judge));
     };
     for (g, counts) in table(results) {
         row(&mut s, &g, &counts);
-        for c in Column::ALL {
-            for _ in 0..counts.get(c) {
-                total.add(c);
-            }
-        }
+        total.merge(&counts);
     }
     row(&mut s, "total", &total);
     let failed: Vec<&FileResult> = results
@@ -102,11 +101,14 @@ pub fn render_text(results: &[FileResult]) -> String {
             s.push_str(&format!("  {} {}{prof}\n", r.outcome.status(), r.file));
         }
     }
-    let words: Vec<String> = Column::ALL
+    let mut words: Vec<String> = Column::ALL
         .iter()
         .filter(|c| matches!(c, Column::Passed | Column::Failed) || total.get(**c) > 0)
         .map(|c| format!("{} {}", total.get(*c), c.label().replace('_', " ")))
         .collect();
+    if total.cannot_judge > 0 {
+        words.push(format!("{} cannot judge", total.cannot_judge));
+    }
     s.push_str(&words.join(", "));
     s.push('\n');
     s
@@ -117,6 +119,7 @@ fn counts_json(c: &Counts) -> serde_json::Map<String, serde_json::Value> {
     for col in Column::ALL {
         m.insert(col.label().into(), c.get(col).into());
     }
+    m.insert("cannot_judge".into(), c.cannot_judge.into());
     m
 }
 
@@ -157,7 +160,6 @@ pub fn render_json(results: &[FileResult]) -> String {
     let mut summary = counts_json(&Counts::of(results));
     summary.insert("total".into(), results.len().into());
     summary.insert("groups".into(), groups.into());
-    summary.insert("cannot_judge".into(), cannot_judge.len().into());
     let obj = serde_json::json!({
         "summary": summary,
         "results": results,

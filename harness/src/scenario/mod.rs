@@ -14,8 +14,37 @@ use spec::ScenarioSpec;
 use stack::{Duration, Instant};
 use std::path::Path;
 
-/// A scenario error with its location (a [`Diagnostic`]).
-pub type ScenarioError = Diagnostic;
+/// A scenario error: where and what ([`Diagnostic`]), and whether it is a stack refusing the
+/// configuration (a knob or capability it lacks: the scenario cannot run on that stack, which is
+/// not bad input).
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{diag}")]
+pub struct ScenarioError {
+    pub diag: Diagnostic,
+    pub unsupported: bool,
+}
+
+impl From<Diagnostic> for ScenarioError {
+    fn from(diag: Diagnostic) -> Self {
+        ScenarioError {
+            diag,
+            unsupported: false,
+        }
+    }
+}
+
+impl From<ScenarioError> for crate::options::RunError {
+    fn from(e: ScenarioError) -> Self {
+        if e.unsupported {
+            crate::options::RunError::Unsupported {
+                feature: e.diag.message,
+                location: e.diag.location,
+            }
+        } else {
+            crate::options::RunError::Input(e.diag)
+        }
+    }
+}
 
 /// A parsed scenario, ready to build and run.
 pub struct Scenario {
@@ -30,6 +59,8 @@ pub struct Overrides {
     pub profile: Option<String>,
     pub knobs: Vec<(String, String)>,
     pub seed: Option<u64>,
+    /// The stack of hosts that name none (`--stack`); `reference` when unset.
+    pub stack: Option<String>,
     /// Run every host's stack as one without an event log: the oracles judge from the wire,
     /// the socket calls and the reported states only (what a third-party stack gives them).
     pub hide_events: bool,
@@ -73,6 +104,7 @@ impl Scenario {
             Location::from_offset(&self.file, &self.text, span.start),
             msg,
         )
+        .into()
     }
 
     pub fn duration(&self, s: &toml::Spanned<String>) -> Result<Duration, ScenarioError> {
