@@ -180,11 +180,7 @@ impl<'t> Facts<'t> {
                                 ArpDropReason::ResolutionFailed => "arp-resolution-failed",
                             }
                             .to_string(),
-                            evidence: format!(
-                                "{} on {}: {event}",
-                                event.time,
-                                trace.node_name(*node)
-                            ),
+                            evidence: format!("on {}: {event}", trace.node_name(*node)),
                             from_event: true,
                             frame: None,
                         });
@@ -286,7 +282,7 @@ impl<'t> Facts<'t> {
                 seq: Some(*seq),
                 frame: None,
                 reason: reason.name().to_string(),
-                event: Some(format!("{t} {text}")),
+                event: Some(text.to_string()),
             }),
             TcpEvent::TimeWaitEnded {
                 conn,
@@ -302,7 +298,7 @@ impl<'t> Facts<'t> {
                     after: *after,
                     cause: cause.name().to_string(),
                     frames,
-                    event: Some(format!("{t} {text}")),
+                    event: Some(text.to_string()),
                 })
             }
             TcpEvent::ConnectionDropped {
@@ -314,7 +310,7 @@ impl<'t> Facts<'t> {
                     node,
                     conn: *conn,
                     time: t,
-                    event: Some(format!("{t} {text}")),
+                    event: Some(text.to_string()),
                     call: None,
                 };
                 match reason {
@@ -563,27 +559,31 @@ impl<'t> Facts<'t> {
                         None => l.cause = "lost-in-transit".into(),
                     }
                 }
-            } else if let Some(d) = drop.filter(|d| d.from_event) {
-                l.cause = d.cause.clone();
-            } else if let Some((req, reply)) = self.wire.arp_pending_at(r.node, r.time) {
-                // Never on the wire while the host was resolving its next hop: the ARP
-                // pending queue dropped it (RFC 1122 §2.3.2.2 asks it to hold at least one).
-                l.frames.push(req.frame);
-                l.evidence.push(format!(
-                    "frame {} on segment {}: ARP request for {} pending",
-                    req.frame.number,
-                    seg_name(self.trace, req.frame),
-                    req.addr
-                ));
-                l.cause = match reply {
-                    Some(rep) => {
-                        l.frames.push(rep.frame);
-                        "arp-queue-overflow".into()
-                    }
-                    None => "arp-resolution-failed".into(),
-                };
             } else {
-                l.cause = "never-sent".into();
+                // Never on the wire. The host's last segment on the connection shows what it
+                // held; an ARP resolution under way shows where the RST waited.
+                let segs = self.wire.segs(r.node, r.conn);
+                let i = segs.partition_point(|s| s.time <= r.time);
+                l.frames.extend(i.checked_sub(1).map(|i| segs[i].frame));
+                let arp = self.wire.arp_pending_at(r.node, r.time);
+                if let Some((req, reply)) = arp {
+                    l.frames.push(req.frame);
+                    l.frames.extend(reply.map(|r| r.frame));
+                    l.evidence.push(format!(
+                        "frame {} on segment {}: ARP request for {} pending",
+                        req.frame.number,
+                        seg_name(self.trace, req.frame),
+                        req.addr
+                    ));
+                }
+                l.cause = match (drop.filter(|d| d.from_event), arp) {
+                    (Some(d), _) => d.cause.clone(),
+                    // Dropped while the host was resolving its next hop: the ARP pending
+                    // queue lost it (RFC 1122 §2.3.2.2 asks it to hold at least one).
+                    (None, Some((_, Some(_)))) => "arp-queue-overflow".into(),
+                    (None, Some((_, None))) => "arp-resolution-failed".into(),
+                    (None, None) => "never-sent".into(),
+                };
             }
             if let Some(d) = drop {
                 l.time = d.time;
