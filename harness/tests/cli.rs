@@ -557,7 +557,10 @@ fn hunt_writes_nothing_unasked() {
         .expect("path");
     assert!(Path::new(dir).starts_with(std::env::temp_dir()), "{dir}");
     assert!(out.contains(&format!("reproducer: {dir}/")), "{out}");
-    assert!(!out.contains("None") && !out.contains("Some("), "debug text: {out}");
+    assert!(
+        !out.contains("None") && !out.contains("Some("),
+        "debug text: {out}"
+    );
     let _ = std::fs::remove_dir_all(dir);
     let after = std::fs::read_dir(root().join("corpora/findings"))
         .map(|d| d.count())
