@@ -20,6 +20,9 @@ pub enum Command {
     Profiles {
         name: Option<String>,
     },
+    Explain {
+        kind: Option<String>,
+    },
     Bench {
         clients: u32,
         hours: u32,
@@ -85,6 +88,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             seed,
         } => run_cmd(paths, stack, profile, set, pcap_dir, json, jobs, seed),
         Command::Profiles { name } => profiles(name.as_deref()),
+        Command::Explain { kind } => crate::explain::command(kind.as_deref()),
         Command::Bench {
             clients,
             hours,

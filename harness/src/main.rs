@@ -49,6 +49,13 @@ enum Cmd {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// What a finding kind means, the RFC text, the incident it comes from, the usual fixes.
+    /// Without KIND: every kind in one line.
+    Explain {
+        /// rst-loss, half-open, time-wait-assassination, deliberate-abort, stale-reuse,
+        /// nat-expiry, keepalive-detection, rfc-violation.
+        kind: Option<String>,
+    },
     /// List profiles, or print every knob of one profile.
     Profiles {
         /// A profile name.
@@ -218,6 +225,7 @@ impl From<Cmd> for harness::cli::Command {
                 seed,
             },
             Cmd::Profiles { name } => C::Profiles { name },
+            Cmd::Explain { kind } => C::Explain { kind },
             Cmd::Bench {
                 clients,
                 hours,
