@@ -16,6 +16,8 @@ pub enum Command {
         json: bool,
         jobs: usize,
         seed: Option<u64>,
+        /// Also write an HTML report here.
+        report: Option<PathBuf>,
     },
     Profiles {
         name: Option<String>,
@@ -86,7 +88,10 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             json,
             jobs,
             seed,
-        } => run_cmd(paths, stack, profile, set, pcap_dir, json, jobs, seed),
+            report,
+        } => run_cmd(
+            paths, stack, profile, set, pcap_dir, json, jobs, seed, report,
+        ),
         Command::Profiles { name } => profiles(name.as_deref()),
         Command::Explain { kind } => crate::explain::command(kind.as_deref()),
         Command::Bench {
@@ -228,6 +233,7 @@ fn run_cmd(
     json: bool,
     jobs: usize,
     seed: Option<u64>,
+    report: Option<PathBuf>,
 ) -> Result<u8, String> {
     crate::stacks::registry()
         .get(&stack)
@@ -260,7 +266,8 @@ fn run_cmd(
             seed,
             ..Overrides::default()
         },
-        pcap_dir,
+        // A report links to pcaps: written next to it unless asked elsewhere.
+        pcap_dir: pcap_dir.or_else(|| report.as_deref().map(report_pcap_dir)),
     };
     let results = run_parallel(&files, &opts, jobs.max(1))?;
     if json {
@@ -268,11 +275,30 @@ fn run_cmd(
     } else {
         print!("{}", run::render_text(&results));
     }
+    if let Some(out) = &report {
+        let title = format!(
+            "harness run {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        crate::report::write(out, &title, &results, &mut crate::report::rerun(&opts))?;
+    }
     Ok(if results.iter().all(|r| r.passed) {
         0
     } else {
         1
     })
+}
+
+/// `out.html` -> `out-pcaps/` beside it.
+fn report_pcap_dir(report: &Path) -> PathBuf {
+    let stem = report
+        .file_stem()
+        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
+    report.with_file_name(format!("{stem}-pcaps"))
 }
 
 /// Runs files on `jobs` threads; results come back in file order.

@@ -292,7 +292,10 @@ mod tests {
             assert!(!e.meaning.is_empty() && !e.incident.is_empty(), "{k}");
             assert!(!e.fixes.is_empty(), "{k}");
             let text = render(&e);
-            assert!(text.starts_with(k.name()) && text.contains("Usual fixes:"), "{text}");
+            assert!(
+                text.starts_with(k.name()) && text.contains("Usual fixes:"),
+                "{text}"
+            );
             assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
         }
     }
@@ -311,12 +314,18 @@ mod tests {
     fn rst_loss_cites_rfc_1122_and_the_seed_workarounds() {
         let text = render(&explain(FindingKind::RstLoss));
         assert!(text.contains("RFC 1122 §2.3.2.2"), "{text}");
-        assert!(text.contains("static ARP entry") && text.contains("keep-alive"), "{text}");
+        assert!(
+            text.contains("static ARP entry") && text.contains("keep-alive"),
+            "{text}"
+        );
     }
 
     #[test]
     fn unknown_kind_is_an_error_listing_the_kinds() {
         let err = command(Some("rst-lost")).expect_err("unknown");
-        assert!(err.contains("unknown finding kind `rst-lost`") && err.contains("rst-loss"), "{err}");
+        assert!(
+            err.contains("unknown finding kind `rst-lost`") && err.contains("rst-loss"),
+            "{err}"
+        );
     }
 }

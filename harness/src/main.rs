@@ -48,6 +48,11 @@ enum Cmd {
         /// Seed for scenarios (default: what each file says).
         #[arg(long)]
         seed: Option<u64>,
+        /// Also write one self-contained HTML page here: the outcome table, every finding with
+        /// its cause, evidence frames, RFC text and a ladder of the exchange around it, and
+        /// links to the pcaps (written to OUT-pcaps/ beside it unless --pcap-dir is given).
+        #[arg(long, value_name = "OUT.html")]
+        report: Option<PathBuf>,
     },
     /// What a finding kind means, the RFC text, the incident it comes from, the usual fixes.
     /// Without KIND: every kind in one line.
@@ -214,6 +219,7 @@ impl From<Cmd> for harness::cli::Command {
                 format,
                 jobs,
                 seed,
+                report,
             } => C::Run {
                 paths,
                 stack,
@@ -223,6 +229,7 @@ impl From<Cmd> for harness::cli::Command {
                 json: format == "json",
                 jobs,
                 seed,
+                report,
             },
             Cmd::Profiles { name } => C::Profiles { name },
             Cmd::Explain { kind } => C::Explain { kind },
