@@ -70,27 +70,44 @@ pub fn render_html(
         results.len()
     );
 
-    // The outcome table, one row per group, then one per file that failed or found something.
-    h.push_str("<h2>Outcomes</h2>\n<table id=\"outcomes\">\n<tr><th>group</th><th>passed</th><th>failed</th></tr>\n");
-    let (mut tp, mut tf) = (0, 0);
-    for (g, p, f) in crate::run::table(results) {
+    // The outcome table, one row per group, then one per file.
+    h.push_str("<h2>Outcomes</h2>\n<table id=\"outcomes\">\n<tr><th>group</th><th>passed</th><th>listed</th><th>failed</th><th>unsupported</th><th>cannot judge</th></tr>\n");
+    let mut total = crate::run::GroupCounts::default();
+    for (g, c) in crate::run::table(results) {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"num\">{p}</td><td class=\"num{}\">{f}</td></tr>",
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             esc(&g),
-            if f > 0 { " bad" } else { "" }
+            c.passed,
+            c.listed,
+            if c.failed > 0 { " bad" } else { "" },
+            c.failed,
+            c.unsupported,
+            c.cannot_judge
         );
-        tp += p;
-        tf += f;
+        total.passed += c.passed;
+        total.listed += c.listed;
+        total.failed += c.failed;
+        total.unsupported += c.unsupported;
+        total.cannot_judge += c.cannot_judge;
     }
     let _ = writeln!(
         h,
-        "<tr class=\"total\"><td>total</td><td class=\"num\">{tp}</td><td class=\"num\">{tf}</td></tr>\n</table>"
+        "<tr class=\"total\"><td>total</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n</table>",
+        total.passed, total.listed, total.failed, total.unsupported, total.cannot_judge
     );
 
     h.push_str("<h2>Runs</h2>\n<table id=\"runs\">\n<tr><th></th><th>file</th><th>profile</th><th>findings</th><th>failures</th><th>pcaps</th></tr>\n");
     for (i, r) in results.iter().enumerate() {
-        let status = if r.passed { "ok" } else { "FAIL" };
+        let status = if r.unsupported.is_some() {
+            "unsupported"
+        } else if r.divergence.is_some() {
+            "listed"
+        } else if r.passed {
+            "ok"
+        } else {
+            "FAIL"
+        };
         let _ = writeln!(
             h,
             "<tr class=\"{}\"><td>{status}</td><td><a href=\"#run-{i}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
@@ -100,6 +117,7 @@ pub fn render_html(
             r.findings.len(),
             r.failures
                 .iter()
+                .chain(r.unsupported.iter())
                 .map(|f| esc(f))
                 .collect::<Vec<_>>()
                 .join("<br>"),
