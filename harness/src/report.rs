@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use crate::explain::explain;
 use crate::ladder::{ladder_of_trace, ladder_svg, Selection};
 use crate::oracle::Finding;
-use crate::run::{FileResult, RunOptions};
+use crate::outcome::{Column, Counts, FileResult};
+use crate::run::RunOptions;
+use std::collections::BTreeMap;
 use crate::trace::Trace;
 
 /// Rows of ladder either side of a finding.
@@ -40,7 +42,21 @@ pub fn rerun(opts: &RunOptions) -> impl FnMut(&FileResult) -> Option<Trace> + '_
                 .run(&o.overrides)
                 .ok()
                 .map(|res| res.trace),
-            Some("pkt") => crate::script::runner::trace_of_script(path, &o).ok(),
+            Some("pkt") => match crate::input::load(path).ok()? {
+                crate::input::Input::Script(script) => {
+                    let profile = match &r.profile {
+                        Some(p) => p.clone(),
+                        None => crate::script::runner::profiles_to_run(&script, &o)
+                            .ok()?
+                            .into_iter()
+                            .next()?,
+                    };
+                    crate::script::runner::run_parsed(&script, &profile, &o)
+                        .ok()
+                        .map(|run| run.trace)
+                }
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -55,7 +71,7 @@ pub fn render_html(
     report_dir: &Path,
 ) -> String {
     let mut h = String::new();
-    let passed = results.iter().filter(|r| r.passed).count();
+    let passed = results.iter().filter(|r| r.passed()).count();
     let nfind: usize = results.iter().map(|r| r.findings.len()).sum();
     let _ = write!(
         h,
@@ -70,54 +86,41 @@ pub fn render_html(
         results.len()
     );
 
-    // The outcome table, one row per group, then one per file.
-    h.push_str("<h2>Outcomes</h2>\n<table id=\"outcomes\">\n<tr><th>group</th><th>passed</th><th>listed</th><th>failed</th><th>unsupported</th><th>cannot judge</th></tr>\n");
-    let mut total = crate::run::GroupCounts::default();
-    for (g, c) in crate::run::table(results) {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(&g),
-            c.passed,
-            c.listed,
-            if c.failed > 0 { " bad" } else { "" },
-            c.failed,
-            c.unsupported,
-            c.cannot_judge
-        );
-        total.passed += c.passed;
-        total.listed += c.listed;
-        total.failed += c.failed;
-        total.unsupported += c.unsupported;
-        total.cannot_judge += c.cannot_judge;
+    // The outcome table: one row per group, one column per outcome.
+    let mut groups: BTreeMap<String, Counts> = BTreeMap::new();
+    for r in results {
+        groups.entry(r.group.clone()).or_default().add(r);
     }
-    let _ = writeln!(
-        h,
-        "<tr class=\"total\"><td>total</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n</table>",
-        total.passed, total.listed, total.failed, total.unsupported, total.cannot_judge
-    );
+    h.push_str("<h2>Outcomes</h2>\n<table id=\"outcomes\">\n<tr><th>group</th>");
+    for c in Column::ALL {
+        let _ = write!(h, "<th>{}</th>", c.label().replace('_', " "));
+    }
+    h.push_str("<th>cannot judge</th></tr>\n");
+    let mut total = Counts::default();
+    for (g, c) in &groups {
+        outcome_row(&mut h, &esc(g), c, "");
+        total.merge(c);
+    }
+    outcome_row(&mut h, "total", &total, " class=\"total\"");
+    h.push_str("</table>\n");
 
     h.push_str("<h2>Runs</h2>\n<table id=\"runs\">\n<tr><th></th><th>file</th><th>profile</th><th>findings</th><th>failures</th><th>pcaps</th></tr>\n");
     for (i, r) in results.iter().enumerate() {
-        let status = if r.unsupported.is_some() {
-            "unsupported"
-        } else if r.divergence.is_some() {
-            "listed"
-        } else if r.passed {
-            "ok"
-        } else {
-            "FAIL"
-        };
+        let status = r.outcome.status().trim();
         let _ = writeln!(
             h,
             "<tr class=\"{}\"><td>{status}</td><td><a href=\"#run-{i}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-            if r.passed { "pass" } else { "fail" },
+            if r.outcome.exit_code() == 0 {
+                "pass"
+            } else {
+                "fail"
+            },
             esc(&r.file),
             esc(r.profile.as_deref().unwrap_or("")),
             r.findings.len(),
             r.failures
                 .iter()
-                .chain(r.unsupported.iter())
+                .chain(r.notes.iter())
                 .map(|f| esc(f))
                 .collect::<Vec<_>>()
                 .join("<br>"),
@@ -139,8 +142,8 @@ pub fn render_html(
             h,
             "<section class=\"run\" id=\"run-{i}\">\n<h3>{} <span class=\"{}\">{}</span></h3>",
             esc(&r.file),
-            if r.passed { "pass" } else { "fail" },
-            if r.passed {
+            if r.passed() { "pass" } else { "fail" },
+            if r.passed() {
                 "passed (findings expected)"
             } else {
                 "failed"
@@ -173,6 +176,20 @@ pub fn render_html(
     }
     h.push_str("</body>\n</html>\n");
     h
+}
+
+fn outcome_row(h: &mut String, name: &str, c: &Counts, class: &str) {
+    let _ = write!(h, "<tr{class}><td>{name}</td>");
+    for col in Column::ALL {
+        let n = c.get(col);
+        let bad = n > 0 && matches!(col, Column::Failed | Column::InputErrors);
+        let _ = write!(
+            h,
+            "<td class=\"num{}\">{n}</td>",
+            if bad { " bad" } else { "" }
+        );
+    }
+    let _ = writeln!(h, "<td class=\"num\">{}</td></tr>", c.cannot_judge);
 }
 
 fn finding_card(
