@@ -11,8 +11,8 @@ use crate::ladder::{ladder_of_trace, ladder_svg, Selection};
 use crate::oracle::Finding;
 use crate::outcome::{Column, Counts, FileResult};
 use crate::run::RunOptions;
-use std::collections::BTreeMap;
 use crate::trace::Trace;
+use std::collections::BTreeMap;
 
 /// Rows of ladder either side of a finding.
 const CONTEXT: usize = 6;
