@@ -61,11 +61,23 @@ pub enum Command {
         /// Seed for scenarios (default: what each file says).
         #[arg(long)]
         seed: Option<u64>,
+        /// Also write one self-contained HTML page here: the outcome table, every finding with
+        /// its cause, evidence frames, RFC text and a ladder of the exchange around it, and
+        /// links to the pcaps (written to OUT-pcaps/ beside it unless --pcap-dir is given).
+        #[arg(long, value_name = "OUT.html")]
+        report: Option<PathBuf>,
     },
     /// List profiles, or print every knob of one profile.
     Profiles {
         /// A profile name.
         name: Option<String>,
+    },
+    /// What a finding kind means, the RFC text, the incident it comes from, the usual fixes.
+    /// Without KIND: every kind in one line.
+    Explain {
+        /// rst-loss, half-open, time-wait-assassination, deliberate-abort, stale-reuse,
+        /// nat-expiry, keepalive-detection, rfc-violation.
+        kind: Option<String>,
     },
     /// Benchmark the simulator: N clients idling H hours through a NAT with keepalive 300 s.
     /// Prints wall time, simulated events per second and peak memory per connection.
@@ -199,6 +211,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             format,
             jobs,
             seed,
+            report,
         } => run_cmd(
             paths,
             stack,
@@ -208,8 +221,10 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             format == Format::Json,
             jobs as usize,
             seed,
+            report,
         ),
         Command::Profiles { name } => profiles(name.as_deref()),
+        Command::Explain { kind } => crate::explain::command(kind.as_deref()),
         Command::Bench {
             clients,
             hours,
@@ -357,6 +372,7 @@ fn run_cmd(
     json: bool,
     jobs: usize,
     seed: Option<u64>,
+    report: Option<PathBuf>,
 ) -> Result<u8, String> {
     crate::stacks::registry()
         .get(&stack)
@@ -379,7 +395,8 @@ fn run_cmd(
             stack: Some(stack.clone()),
             ..Overrides::default()
         },
-        pcap_dir,
+        // A report links to pcaps: written next to it unless asked elsewhere.
+        pcap_dir: pcap_dir.or_else(|| report.as_deref().map(report_pcap_dir)),
     };
     let expectations =
         crate::expect::Expectations::find(&paths, &stack).map_err(|e| e.to_string())?;
@@ -400,7 +417,26 @@ fn run_cmd(
     } else {
         print!("{}", run::render_text(&results));
     }
+    if let Some(out) = &report {
+        let title = format!(
+            "harness run {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        crate::report::write(out, &title, &results, &mut crate::report::rerun(&opts))?;
+    }
     Ok(run::exit_code(&results))
+}
+
+/// `out.html` -> `out-pcaps/` beside it.
+fn report_pcap_dir(report: &Path) -> PathBuf {
+    let stem = report
+        .file_stem()
+        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
+    report.with_file_name(format!("{stem}-pcaps"))
 }
 
 fn profiles(name: Option<&str>) -> Result<u8, String> {
