@@ -13,6 +13,7 @@ pub mod ladder;
 pub mod location;
 pub mod oracle;
 pub mod pcap;
+pub mod peer;
 pub mod progress;
 pub mod render;
 pub mod run;
