@@ -28,6 +28,7 @@ pub enum Command {
     },
     Hunt {
         family: String,
+        stack: String,
         profile: String,
         set: Vec<String>,
         runs: Option<u64>,
@@ -102,6 +103,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
         } => crate::bench::command(clients, hours, capture),
         Command::Hunt {
             family,
+            stack,
             profile,
             set,
             runs,
@@ -111,6 +113,9 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             quiet,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
+            crate::stacks::registry()
+                .get(&stack)
+                .map_err(|e| e.to_string())?;
             let knobs = parse_sets(&set)?;
             if seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
                 return Err("--seconds must be a positive number".into());
@@ -124,6 +129,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 &family,
                 crate::hunt::HuntConfig {
                     families: Vec::new(),
+                    stack,
                     profile,
                     knobs,
                     seed,

@@ -99,6 +99,9 @@ enum Cmd {
     /// and a one-line summary at the end; --quiet silences both.
     Hunt {
         family: String,
+        /// The stack of every host (reproducers name it, so they replay on it).
+        #[arg(long, default_value = "reference")]
+        stack: String,
         /// The profile searched (the stack configuration of every host).
         #[arg(long, default_value = "rfc9293")]
         profile: String,
@@ -231,6 +234,7 @@ impl From<Cmd> for harness::cli::Command {
             },
             Cmd::Hunt {
                 family,
+                stack,
                 profile,
                 set,
                 runs,
@@ -240,6 +244,7 @@ impl From<Cmd> for harness::cli::Command {
                 quiet,
             } => C::Hunt {
                 family,
+                stack,
                 profile,
                 set,
                 runs,

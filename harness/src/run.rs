@@ -140,7 +140,23 @@ pub fn run_scenario(path: &Path, opts: &RunOptions) -> Result<FileResult, RunErr
     if ov.profile.is_none() {
         ov.profile = None;
     }
-    let stack = opts.stack.clone().unwrap_or_else(|| "reference".into());
+    // The stacks the hosts run (a host that names none runs `--stack`).
+    let default = opts.stack.clone().unwrap_or_else(|| "reference".into());
+    let stacks: std::collections::BTreeSet<String> = sc
+        .spec
+        .host
+        .iter()
+        .map(|h| {
+            h.stack
+                .as_ref()
+                .map_or(default.clone(), |s| s.get_ref().clone())
+        })
+        .collect();
+    let stack = if stacks.is_empty() {
+        default
+    } else {
+        stacks.into_iter().collect::<Vec<_>>().join("+")
+    };
     let res = match sc.run(&ov) {
         Ok(r) => r,
         Err(e) if e.unsupported => {
@@ -275,7 +291,14 @@ pub fn render_text(results: &[FileResult]) -> String {
         }
     }
     s.push('\n');
-    let stack = results.first().map_or("reference", |r| r.stack.as_str());
+    let mut stacks: Vec<&str> = results.iter().map(|r| r.stack.as_str()).collect();
+    stacks.sort_unstable();
+    stacks.dedup();
+    let stack = if stacks.is_empty() {
+        "reference".to_string()
+    } else {
+        stacks.join(", ")
+    };
     s.push_str(&format!("stack under test: {stack}\n"));
     s.push_str(&format!(
         "{:<24} {:>6} {:>6} {:>10} {:>11} {:>12}\n",
