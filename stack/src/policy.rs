@@ -549,9 +549,9 @@ impl Profile {
         // tcp(4) ack_war_cnt 5 per ack_war_timewindow 1000 ms: challenge ACKs per second.
         t.challenge_ack_limit = 5;
         t.time_wait_rst = TimeWaitRst::Close;
-        // tcp_timewait.c tcp_twcheck: a SYN in TIME-WAIT is answered like any segment there
-        // (FreeBSD does not reopen through TIME-WAIT unless the port is reused by a listener).
-        t.syn_in_time_wait = SynInTimeWait::Reject;
+        // tcp_timewait.c tcp_twcheck: a SYN with SEQ above RCV.NXT recycles TIME-WAIT into a
+        // new connection when a listener owns the port.
+        t.syn_in_time_wait = SynInTimeWait::Accept;
         t.isn = IsnMode::Rfc6528;
         // tcp(4) keepidle 7200000 ms, keepintvl 75000 ms, keepcnt 8; always_keepalive 1 only
         // affects sockets that asked for SO_KEEPALIVE.

@@ -38,6 +38,7 @@ mod calls;
 mod check;
 mod engine;
 mod setup;
+mod shell;
 mod wire;
 
 #[cfg(test)]

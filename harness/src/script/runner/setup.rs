@@ -171,6 +171,8 @@ pub(super) fn build_profile(
                         }
                     }
                 }
+                // A timed command runs at its time (the runner's shell handling decides).
+                None if sh.time.is_some() => {}
                 None => notes.push(NotRun {
                     location: s.loc.clone(),
                     what: format!(
