@@ -81,6 +81,12 @@ pub trait Dut {
     fn connections(&self) -> Vec<(FourTuple, State)>;
     /// Forgets every connection without sending anything (a reboot / crash).
     fn reboot(&mut self, now: Instant);
+    /// Appends the sockets whose state may have changed since the last call (data, end of
+    /// stream, error, a connection to accept), so applications need not poll every socket.
+    /// Returns false when the stack cannot tell: then every socket must be polled.
+    fn take_woken(&mut self, _out: &mut Vec<SockId>) -> bool {
+        false
+    }
     /// Removes a dynamic ARP entry so the next packet to `addr` must resolve it again.
     /// Returns false when the stack cannot do that.
     fn expire_neighbor(&mut self, _now: Instant, _addr: core::net::Ipv4Addr) -> bool {

@@ -132,6 +132,11 @@ impl Dut for ReferenceDut {
         self.host.take_events()
     }
 
+    fn take_woken(&mut self, out: &mut Vec<SockId>) -> bool {
+        out.extend(self.host.tcp().take_woken().map(|s| SockId(s.0)));
+        true
+    }
+
     fn listen(&mut self, now: Instant, port: u16, backlog: usize) -> Result<SockId, Errno> {
         let local = SocketAddrV4::new(self.host.addr(), port);
         self.host

@@ -10,11 +10,21 @@ use crate::trace::AppEvent;
 use core::net::SocketAddrV4;
 use stack::tcp::FourTuple;
 use stack::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which sockets may have changed since the applications last looked.
+#[derive(Clone, Copy, Debug)]
+pub enum Woken<'a> {
+    /// The stack cannot tell: look at every socket.
+    All,
+    /// Only these (a superset of the sockets with news).
+    Only(&'a [SockId]),
+}
 
 /// An application on a host. `poll` is called after every change the host sees and at the
 /// app's own deadline.
 pub trait App {
-    fn poll(&mut self, now: Instant, dut: &mut dyn Dut, log: &mut Vec<AppEvent>);
+    fn poll(&mut self, now: Instant, dut: &mut dyn Dut, woken: Woken<'_>, log: &mut Vec<AppEvent>);
     fn poll_at(&self) -> Option<Instant>;
     /// The host rebooted: every socket is gone; start over as a freshly started program.
     fn reset(&mut self, now: Instant);
@@ -71,7 +81,9 @@ fn drain_recv(
     s: SockId,
     into: &mut Vec<u8>,
 ) -> Result<bool, Errno> {
-    let mut buf = [0u8; 2048];
+    // Requests and responses are small: a short buffer read in a loop (zeroing a large one
+    // per call showed in profiles of large worlds).
+    let mut buf = [0u8; 512];
     loop {
         match dut.recv(now, s, &mut buf) {
             Ok(0) => return Ok(true),
@@ -116,10 +128,18 @@ struct ServerConn {
 }
 
 /// A request/response server with an idle-connection reaper and an optional heartbeat.
+///
+/// Connections are kept in accept order (the key is an accept counter) with indexes by socket,
+/// by heartbeat deadline and by last activity, so one poll touches only the connections the
+/// stack woke or whose timer is due.
 pub struct Server {
     cfg: ServerConfig,
     listener: Option<SockId>,
-    conns: Vec<ServerConn>,
+    conns: BTreeMap<u64, ServerConn>,
+    by_sock: BTreeMap<SockId, u64>,
+    pings: BTreeSet<(Instant, u64)>,
+    idle: BTreeSet<(Instant, u64)>,
+    accepted: u64,
     next_tick: Instant,
 }
 
@@ -129,8 +149,35 @@ impl Server {
         Server {
             cfg,
             listener: None,
-            conns: Vec::new(),
+            conns: BTreeMap::new(),
+            by_sock: BTreeMap::new(),
+            pings: BTreeSet::new(),
+            idle: BTreeSet::new(),
+            accepted: 0,
             next_tick,
+        }
+    }
+
+    /// Forgets connection `k` (and its index entries), handing it back.
+    fn remove(&mut self, k: u64) -> Option<ServerConn> {
+        let c = self.conns.remove(&k)?;
+        self.by_sock.remove(&c.sock);
+        if let Some(t) = c.next_ping {
+            self.pings.remove(&(t, k));
+        }
+        self.idle.remove(&(c.last_activity, k));
+        Some(c)
+    }
+
+    fn set_next_ping(&mut self, k: u64, at: Option<Instant>) {
+        if let Some(c) = self.conns.get_mut(&k) {
+            if let Some(t) = c.next_ping {
+                self.pings.remove(&(t, k));
+            }
+            if let Some(t) = at {
+                self.pings.insert((t, k));
+            }
+            c.next_ping = at;
         }
     }
 
@@ -138,12 +185,12 @@ impl Server {
         &mut self,
         now: Instant,
         dut: &mut dyn Dut,
-        i: usize,
+        k: u64,
         by: CloseBy,
         why: &str,
         log: &mut Vec<AppEvent>,
     ) {
-        let c = self.conns.remove(i);
+        let Some(c) = self.remove(k) else { return };
         let tuple = dut.four_tuple(c.sock);
         let how = match by {
             CloseBy::Rst => {
@@ -163,16 +210,83 @@ impl Server {
             });
         }
     }
+
+    /// Reads, answers and heartbeats one connection (what a poll of every connection did).
+    fn service(&mut self, now: Instant, dut: &mut dyn Dut, k: u64, log: &mut Vec<AppEvent>) {
+        let Some(c) = self.conns.get_mut(&k) else {
+            return;
+        };
+        let sock = c.sock;
+        let before = c.buf.len();
+        let r = drain_recv(now, dut, sock, &mut c.buf);
+        let got = c.buf.len() > before;
+        strip_all(&mut c.buf, PONG);
+        let mut close_after = false;
+        while let Some(end) = find(&c.buf, b"\r\n\r\n") {
+            let req: Vec<u8> = c.buf.drain(..end + 4).collect();
+            let _ = dut.send(now, sock, RESPONSE);
+            if !self.cfg.keep_alive || find(&req, b"Connection: close").is_some() {
+                close_after = true;
+            }
+        }
+        if got {
+            let last = c.last_activity;
+            c.last_activity = now;
+            c.pings_unanswered = 0;
+            self.idle.remove(&(last, k));
+            self.idle.insert((now, k));
+            self.set_next_ping(k, self.cfg.heartbeat.map(|(iv, _)| now + iv));
+        }
+        match r {
+            Err(_) => {
+                // The stack dropped the connection (reset, timeout): forget it.
+                let _ = dut.close(now, sock);
+                self.remove(k);
+                return;
+            }
+            Ok(true) => {
+                self.close_conn(now, dut, k, CloseBy::Fin, "peer closed", log);
+                return;
+            }
+            Ok(false) => {}
+        }
+        if close_after {
+            self.close_conn(now, dut, k, CloseBy::Fin, "connection: close", log);
+            return;
+        }
+        // Heartbeat (OpenSSH ClientAliveInterval x ClientAliveCountMax).
+        let next_ping = self.conns.get(&k).and_then(|c| c.next_ping);
+        if let (Some((iv, max)), Some(t)) = (self.cfg.heartbeat, next_ping) {
+            if now >= t {
+                // sshd_config(5): the server disconnects when the count of unanswered
+                // client-alive messages reaches ClientAliveCountMax, i.e. interval x max
+                // after the client was last heard.
+                let unanswered = self.conns.get(&k).map_or(0, |c| c.pings_unanswered);
+                if unanswered + 1 >= max {
+                    self.close_conn(now, dut, k, CloseBy::Fin, "heartbeat lost", log);
+                    return;
+                }
+                if let Some(c) = self.conns.get_mut(&k) {
+                    c.pings_unanswered += 1;
+                }
+                self.set_next_ping(k, Some(now + iv));
+                let _ = dut.send(now, sock, PING);
+            }
+        }
+    }
 }
 
 impl App for Server {
     fn reset(&mut self, now: Instant) {
         self.listener = None;
         self.conns.clear();
+        self.by_sock.clear();
+        self.pings.clear();
+        self.idle.clear();
         self.next_tick = now + self.cfg.tick;
     }
 
-    fn poll(&mut self, now: Instant, dut: &mut dyn Dut, log: &mut Vec<AppEvent>) {
+    fn poll(&mut self, now: Instant, dut: &mut dyn Dut, woken: Woken<'_>, log: &mut Vec<AppEvent>) {
         if self.listener.is_none() {
             match dut.listen(now, self.cfg.port, 1024) {
                 Ok(l) => self.listener = Some(l),
@@ -183,70 +297,39 @@ impl App for Server {
             }
         }
         let l = self.listener.expect("set above");
+        // Connections to look at, in accept order: new ones, woken ones, heartbeats due.
+        let mut visit: BTreeSet<u64> = BTreeSet::new();
         while let Ok(s) = dut.accept(now, l) {
             apply_keepalive(dut, s, self.cfg.keepalive);
-            self.conns.push(ServerConn {
-                sock: s,
-                buf: Vec::new(),
-                last_activity: now,
-                pings_unanswered: 0,
-                next_ping: self.cfg.heartbeat.map(|(iv, _)| now + iv),
-            });
+            let k = self.accepted;
+            self.accepted += 1;
+            self.conns.insert(
+                k,
+                ServerConn {
+                    sock: s,
+                    buf: Vec::new(),
+                    last_activity: now,
+                    pings_unanswered: 0,
+                    next_ping: None,
+                },
+            );
+            self.by_sock.insert(s, k);
+            self.idle.insert((now, k));
+            self.set_next_ping(k, self.cfg.heartbeat.map(|(iv, _)| now + iv));
+            visit.insert(k);
         }
-        let mut i = 0;
-        while i < self.conns.len() {
-            let sock = self.conns[i].sock;
-            let before = self.conns[i].buf.len();
-            let r = drain_recv(now, dut, sock, &mut self.conns[i].buf);
-            let c = &mut self.conns[i];
-            let got = c.buf.len() > before;
-            if got {
-                c.last_activity = now;
-                c.pings_unanswered = 0;
-                c.next_ping = self.cfg.heartbeat.map(|(iv, _)| now + iv);
-            }
-            strip_all(&mut c.buf, PONG);
-            let mut close_after = false;
-            while let Some(end) = find(&c.buf, b"\r\n\r\n") {
-                let req: Vec<u8> = c.buf.drain(..end + 4).collect();
-                let _ = dut.send(now, sock, RESPONSE);
-                if !self.cfg.keep_alive || find(&req, b"Connection: close").is_some() {
-                    close_after = true;
-                }
-            }
-            match r {
-                Err(_) => {
-                    // The stack dropped the connection (reset, timeout): forget it.
-                    let _ = dut.close(now, sock);
-                    self.conns.remove(i);
-                    continue;
-                }
-                Ok(true) => {
-                    self.close_conn(now, dut, i, CloseBy::Fin, "peer closed", log);
-                    continue;
-                }
-                Ok(false) => {}
-            }
-            if close_after {
-                self.close_conn(now, dut, i, CloseBy::Fin, "connection: close", log);
-                continue;
-            }
-            // Heartbeat (OpenSSH ClientAliveInterval x ClientAliveCountMax).
-            if let (Some((iv, max)), Some(t)) = (self.cfg.heartbeat, self.conns[i].next_ping) {
-                if now >= t {
-                    // sshd_config(5): the server disconnects when the count of unanswered
-                    // client-alive messages reaches ClientAliveCountMax, i.e. interval x max
-                    // after the client was last heard.
-                    if self.conns[i].pings_unanswered + 1 >= max {
-                        self.close_conn(now, dut, i, CloseBy::Fin, "heartbeat lost", log);
-                        continue;
-                    }
-                    self.conns[i].pings_unanswered += 1;
-                    self.conns[i].next_ping = Some(now + iv);
-                    let _ = dut.send(now, sock, PING);
-                }
-            }
-            i += 1;
+        match woken {
+            Woken::All => visit.extend(self.conns.keys().copied()),
+            Woken::Only(socks) => visit.extend(socks.iter().filter_map(|s| self.by_sock.get(s))),
+        }
+        visit.extend(
+            self.pings
+                .iter()
+                .take_while(|(t, _)| *t <= now)
+                .map(|(_, k)| *k),
+        );
+        for k in visit {
+            self.service(now, dut, k, log);
         }
         // The reaper tick (http.sys timer list).
         if now >= self.next_tick {
@@ -254,20 +337,22 @@ impl App for Server {
                 self.next_tick += self.cfg.tick;
             }
             if let Some(timeout) = self.cfg.idle_timeout {
-                let mut i = 0;
-                while i < self.conns.len() {
-                    if now.saturating_since(self.conns[i].last_activity) >= timeout {
-                        self.close_conn(now, dut, i, self.cfg.close_by, "idle timeout", log);
-                    } else {
-                        i += 1;
-                    }
+                let mut due: Vec<u64> = self
+                    .idle
+                    .iter()
+                    .take_while(|(t, _)| now.saturating_since(*t) >= timeout)
+                    .map(|(_, k)| *k)
+                    .collect();
+                due.sort_unstable();
+                for k in due {
+                    self.close_conn(now, dut, k, self.cfg.close_by, "idle timeout", log);
                 }
             }
         }
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        let hb = self.conns.iter().filter_map(|c| c.next_ping).min();
+        let hb = self.pings.first().map(|(t, _)| *t);
         let tick = if self.cfg.idle_timeout.is_some() && !self.conns.is_empty() {
             Some(self.next_tick)
         } else {
@@ -386,7 +471,14 @@ impl App for Client {
         self.flight = None;
     }
 
-    fn poll(&mut self, now: Instant, dut: &mut dyn Dut, log: &mut Vec<AppEvent>) {
+    fn poll(
+        &mut self,
+        now: Instant,
+        dut: &mut dyn Dut,
+        _woken: Woken<'_>,
+        log: &mut Vec<AppEvent>,
+    ) {
+        // One connection at a time: looking at it is as cheap as asking which one changed.
         // Answer heartbeats and watch pooled connections for a close by the server.
         if let Some(p) = &mut self.pool {
             if !p.dead {

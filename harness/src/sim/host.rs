@@ -1,8 +1,8 @@
 //! A host in the world: one stack under test plus the applications running on it.
 
-use super::app::App;
+use super::app::{App, Woken};
 use super::world::Node;
-use crate::dut::Dut;
+use crate::dut::{Dut, SockId};
 use crate::trace::{AppEvent, NodeId, TraceEvent, TraceKind};
 use core::net::Ipv4Addr;
 use stack::Instant;
@@ -18,6 +18,8 @@ pub struct HostNode {
     up: bool,
     app_log: Vec<(Instant, AppEvent)>,
     pending: Vec<TraceEvent>,
+    /// Scratch list for [`Dut::take_woken`].
+    woken: Vec<SockId>,
 }
 
 impl HostNode {
@@ -30,6 +32,7 @@ impl HostNode {
             up: true,
             app_log: Vec::new(),
             pending: Vec::new(),
+            woken: Vec::new(),
         }
     }
 
@@ -74,14 +77,25 @@ impl HostNode {
             return;
         }
         // Apps may react to each other's effects on the stack; two passes settle the common
-        // request/response exchanges without looping.
+        // request/response exchanges without looping. Each pass looks at the sockets the stack
+        // woke since the last one (all of them when the stack cannot tell).
+        let mut woken = std::mem::take(&mut self.woken);
         for _ in 0..2 {
+            woken.clear();
+            let known = self.dut.take_woken(&mut woken);
+            let w = if known {
+                Woken::Only(&woken)
+            } else {
+                Woken::All
+            };
             for app in self.apps.iter_mut() {
                 let mut log = Vec::new();
-                app.poll(now, self.dut.as_mut(), &mut log);
+                app.poll(now, self.dut.as_mut(), w, &mut log);
                 self.app_log.extend(log.into_iter().map(|e| (now, e)));
             }
         }
+        woken.clear();
+        self.woken = woken;
     }
 }
 

@@ -10,7 +10,7 @@ use stack::policy::ArpPolicy;
 use stack::wire::{self, ChecksumMode, EtherType, EthernetAddress, EthernetRepr, Frame};
 use stack::{Event, Instant};
 use std::any::Any;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// One router interface: an address on a segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,9 +37,24 @@ struct Iface {
     deadline: Option<Instant>,
 }
 
-impl Iface {
-    fn touched(&mut self) {
-        self.deadline = self.arp.poll_at();
+impl Forwarder {
+    /// Re-reads interface `port`'s cache after it was touched: deadline, output, events.
+    fn touched(&mut self, port: usize) {
+        let Some(i) = self.ifaces.get_mut(port) else {
+            return;
+        };
+        let new = i.arp.poll_at();
+        if new != i.deadline {
+            if let Some(old) = i.deadline {
+                self.deadlines.remove(&(old, port));
+            }
+            if let Some(t) = new {
+                self.deadlines.insert((t, port));
+            }
+            i.deadline = new;
+        }
+        self.tx_pending.insert(port);
+        self.ev_pending.insert(port);
     }
 }
 
@@ -52,6 +67,23 @@ pub struct Forwarder {
     routes: Vec<(Ipv4Addr, u8, usize, Ipv4Addr)>,
     out: VecDeque<(usize, Vec<u8>)>,
     events: Vec<Event>,
+    /// On-link lookup: (prefix length, network) -> first interface with that prefix; the
+    /// prefix lengths in use, longest first.
+    on_link: BTreeMap<(u8, u32), usize>,
+    prefix_lens: Vec<u8>,
+    /// Interface deadlines, ordered: (deadline, interface).
+    deadlines: BTreeSet<(Instant, usize)>,
+    /// Interfaces whose cache was touched since they last had nothing to send / log.
+    tx_pending: BTreeSet<usize>,
+    ev_pending: BTreeSet<usize>,
+}
+
+fn masked(a: Ipv4Addr, len: u8) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        u32::from(a) & (u32::MAX << (32 - u32::from(len.min(32))))
+    }
 }
 
 /// What arrived on a port, after ARP handling.
@@ -67,6 +99,17 @@ impl Forwarder {
         default: Option<(usize, Ipv4Addr)>,
         arp: ArpPolicy,
     ) -> Forwarder {
+        let mut on_link = BTreeMap::new();
+        let mut prefix_lens: Vec<u8> = Vec::new();
+        for (port, cfg) in ifaces.iter().enumerate() {
+            on_link
+                .entry((cfg.prefix_len, masked(cfg.addr, cfg.prefix_len)))
+                .or_insert(port);
+            if !prefix_lens.contains(&cfg.prefix_len) {
+                prefix_lens.push(cfg.prefix_len);
+            }
+        }
+        prefix_lens.sort_unstable_by(|a, b| b.cmp(a));
         Forwarder {
             ifaces: ifaces
                 .into_iter()
@@ -80,7 +123,20 @@ impl Forwarder {
             routes: Vec::new(),
             out: VecDeque::new(),
             events: Vec::new(),
+            on_link,
+            prefix_lens,
+            deadlines: BTreeSet::new(),
+            tx_pending: BTreeSet::new(),
+            ev_pending: BTreeSet::new(),
         }
+    }
+
+    /// The first interface (in configuration order) whose prefix holds `dst`.
+    fn on_link_port(&self, dst: Ipv4Addr) -> Option<usize> {
+        self.prefix_lens
+            .iter()
+            .filter_map(|&len| self.on_link.get(&(len, masked(dst, len))).copied())
+            .min()
     }
 
     pub fn addrs(&self) -> Vec<Ipv4Addr> {
@@ -110,7 +166,7 @@ impl Forwarder {
     pub fn add_static(&mut self, now: Instant, port: usize, addr: Ipv4Addr, mac: EthernetAddress) {
         if let Some(i) = self.ifaces.get_mut(port) {
             i.arp.add_static(now, addr, mac);
-            i.touched();
+            self.touched(port);
         }
     }
 
@@ -133,7 +189,7 @@ impl Forwarder {
             EtherType::Arp => {
                 if let Ok(Frame::Arp { arp, .. }) = wire::parse_frame(bytes, ChecksumMode::Verify) {
                     iface.arp.process(now, &arp);
-                    iface.touched();
+                    self.touched(port);
                 }
                 Inbound::Nothing
             }
@@ -146,9 +202,7 @@ impl Forwarder {
     /// else the default route. Returns false when there is no route.
     pub fn route(&mut self, now: Instant, packet: Vec<u8>, dst: Ipv4Addr) -> bool {
         let hop = self
-            .ifaces
-            .iter()
-            .position(|i| same_prefix(i.cfg.addr, dst, i.cfg.prefix_len))
+            .on_link_port(dst)
             .map(|p| (p, dst))
             .or_else(|| {
                 self.routes
@@ -160,7 +214,7 @@ impl Forwarder {
         match hop {
             Some((port, next_hop)) => {
                 self.ifaces[port].arp.send(now, next_hop, packet);
-                self.ifaces[port].touched();
+                self.touched(port);
                 true
             }
             None => false,
@@ -168,43 +222,53 @@ impl Forwarder {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        for i in self.ifaces.iter_mut() {
-            if i.deadline.is_some_and(|t| t <= now) {
-                i.arp.handle_timeout(now);
-                i.touched();
-            }
+        let mut due: Vec<usize> = self
+            .deadlines
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, p)| *p)
+            .collect();
+        due.sort_unstable();
+        for port in due {
+            self.ifaces[port].arp.handle_timeout(now);
+            self.touched(port);
         }
     }
 
     pub fn poll_at(&self) -> Option<Instant> {
-        self.ifaces.iter().filter_map(|i| i.deadline).min()
+        self.deadlines.first().map(|(t, _)| *t)
     }
 
-    /// Frames ready for the wire, with their port.
+    /// Frames ready for the wire, with their port: one from each interface with output, in
+    /// port order, per round.
     pub fn poll_transmit(&mut self) -> Option<(usize, Vec<u8>)> {
-        for (port, i) in self.ifaces.iter_mut().enumerate() {
-            if let Some(t) = i.arp.poll_transmit() {
-                i.touched();
-                let frame = match t {
-                    Transmit::Arp { dst_mac, repr } => wire::build_arp_frame(
-                        &EthernetRepr {
-                            src_addr: i.cfg.mac,
-                            dst_addr: dst_mac,
-                            ethertype: EtherType::Arp,
-                        },
-                        &repr,
-                    ),
-                    Transmit::Ipv4 { dst_mac, packet } => wire::build_ethernet(
-                        &EthernetRepr {
-                            src_addr: i.cfg.mac,
-                            dst_addr: dst_mac,
-                            ethertype: EtherType::Ipv4,
-                        },
-                        &packet,
-                    ),
-                };
-                self.out.push_back((port, frame));
-            }
+        let pending: Vec<usize> = self.tx_pending.iter().copied().collect();
+        for port in pending {
+            let i = &mut self.ifaces[port];
+            let Some(t) = i.arp.poll_transmit() else {
+                self.tx_pending.remove(&port);
+                continue;
+            };
+            let frame = match t {
+                Transmit::Arp { dst_mac, repr } => wire::build_arp_frame(
+                    &EthernetRepr {
+                        src_addr: i.cfg.mac,
+                        dst_addr: dst_mac,
+                        ethertype: EtherType::Arp,
+                    },
+                    &repr,
+                ),
+                Transmit::Ipv4 { dst_mac, packet } => wire::build_ethernet(
+                    &EthernetRepr {
+                        src_addr: i.cfg.mac,
+                        dst_addr: dst_mac,
+                        ethertype: EtherType::Ipv4,
+                    },
+                    &packet,
+                ),
+            };
+            self.touched(port);
+            self.out.push_back((port, frame));
         }
         self.out.pop_front()
     }
@@ -216,8 +280,10 @@ impl Forwarder {
 
     pub fn drain_events(&mut self) -> Vec<Event> {
         let mut arp = Vec::new();
-        for i in self.ifaces.iter_mut() {
-            i.arp.drain_events_into::<stack::EventKind>(&mut arp);
+        for port in std::mem::take(&mut self.ev_pending) {
+            self.ifaces[port]
+                .arp
+                .drain_events_into::<stack::EventKind>(&mut arp);
         }
         self.events.extend(arp.into_iter().map(Event::from));
         std::mem::take(&mut self.events)

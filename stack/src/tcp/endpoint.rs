@@ -12,7 +12,7 @@ use crate::time::Timed;
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 use core::net::{Ipv4Addr, SocketAddrV4};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// RFC 6335 §6: the dynamic port range used for ephemeral ports.
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 49152..=65535;
@@ -22,6 +22,9 @@ struct Listener {
     local: SocketAddrV4,
     backlog: usize,
     accept_q: VecDeque<SocketHandle>,
+    /// Children not yet ESTABLISHED nor CLOSED (kept by [`Tcp::reindex`], so the backlog check
+    /// does not scan).
+    embryonic: usize,
     opts: Options,
 }
 
@@ -71,6 +74,18 @@ pub struct Tcp {
     limiter: RateLimiter,
     /// Round-robin cursor for `poll_transmit`.
     cursor: u32,
+    /// Every connection's earliest deadline, ordered (the TCB keeps the key it is filed
+    /// under), so `poll_at` and `handle_timeout` touch only what is due.
+    deadlines: BTreeSet<(Instant, SocketHandle)>,
+    /// Connections touched since they last had nothing to send: the only ones
+    /// `poll_transmit` visits.
+    ready: BTreeSet<SocketHandle>,
+    /// Sockets an input may have changed for the user (data, end of stream, error, a
+    /// connection to accept), drained by [`Tcp::take_woken`].
+    woken: BTreeSet<SocketHandle>,
+    /// Connections visited by `poll_transmit` and `handle_timeout` (a work counter for tests
+    /// that check nothing scans every connection).
+    visits: u64,
 }
 
 macro_rules! ctx {
@@ -101,6 +116,10 @@ impl Tcp {
             out: VecDeque::new(),
             limiter: RateLimiter::default(),
             cursor: 0,
+            deadlines: BTreeSet::new(),
+            ready: BTreeSet::new(),
+            woken: BTreeSet::new(),
+            visits: 0,
         }
     }
 
@@ -269,14 +288,7 @@ impl Tcp {
         }
         // "Third, check for a SYN".
         let (backlog, pending, opts) = match self.sockets.get(&lh) {
-            Some(Sock::Listener(l)) => {
-                let embryonic = self
-                    .sockets
-                    .values()
-                    .filter(|s| matches!(s, Sock::Conn(t) if t.parent == Some(lh) && !t.queued_for_accept && t.state != State::Closed))
-                    .count();
-                (l.backlog, l.accept_q.len() + embryonic, l.opts)
-            }
+            Some(Sock::Listener(l)) => (l.backlog, l.accept_q.len() + l.embryonic, l.opts),
             _ => return,
         };
         if pending >= backlog {
@@ -315,19 +327,21 @@ impl Tcp {
         }
         self.sockets.insert(h, Sock::Conn(Box::new(tcb)));
         self.conns.insert(tuple, h);
+        self.reindex(h);
     }
 
     /// Fire every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<SocketHandle> = self
-            .sockets
+        let mut due: Vec<SocketHandle> = self
+            .deadlines
             .iter()
-            .filter_map(|(h, s)| match s {
-                Sock::Conn(t) if t.next_deadline().is_some_and(|d| d <= now) => Some(*h),
-                _ => None,
-            })
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, h)| *h)
             .collect();
+        // Fired in handle order, as a scan of every connection would.
+        due.sort_unstable();
         for h in due {
+            self.visits += 1;
             // One call settles every timer due by `now` (a timer may make another due, e.g.
             // a retransmission that gives up and starts TIME-WAIT's successor), so that
             // `poll_at()` is in the future afterwards. Bounded: each round fires at least one timer.
@@ -345,6 +359,64 @@ impl Tcp {
         }
     }
 
+    /// Re-files a connection after anything about it changed: its deadline, the ready queue
+    /// (it may have something to send), the listener's embryonic count.
+    fn reindex(&mut self, h: SocketHandle) {
+        let Some(Sock::Conn(tcb)) = self.sockets.get_mut(&h) else {
+            return;
+        };
+        let due = tcb.next_deadline();
+        if due != tcb.filed_at {
+            if let Some(old) = tcb.filed_at {
+                self.deadlines.remove(&(old, h));
+            }
+            if let Some(new) = due {
+                self.deadlines.insert((new, h));
+            }
+            tcb.filed_at = due;
+        }
+        let embryonic =
+            tcb.parent.is_some() && !tcb.queued_for_accept && tcb.state != State::Closed;
+        let recount = (embryonic != tcb.embryonic).then_some(tcb.parent).flatten();
+        tcb.embryonic = embryonic;
+        if let Some(Sock::Listener(l)) = recount.and_then(|p| self.sockets.get_mut(&p)) {
+            if embryonic {
+                l.embryonic += 1;
+            } else {
+                l.embryonic = l.embryonic.saturating_sub(1);
+            }
+        }
+        self.ready.insert(h);
+    }
+
+    /// Removes a connection from every index.
+    fn forget(&mut self, h: SocketHandle) {
+        if let Some(Sock::Conn(tcb)) = self.sockets.remove(&h) {
+            if let Some(at) = tcb.filed_at {
+                self.deadlines.remove(&(at, h));
+            }
+            if let Some(Sock::Listener(l)) = tcb.parent.and_then(|p| self.sockets.get_mut(&p)) {
+                if tcb.embryonic {
+                    l.embryonic = l.embryonic.saturating_sub(1);
+                }
+                l.accept_q.retain(|x| *x != h);
+            }
+        }
+        self.ready.remove(&h);
+        self.woken.remove(&h);
+    }
+
+    /// Sockets whose state an input may have changed since the last call, in handle order
+    /// (a superset: a woken socket may have nothing new). Applications poll only these.
+    pub fn take_woken(&mut self) -> impl Iterator<Item = SocketHandle> {
+        std::mem::take(&mut self.woken).into_iter()
+    }
+
+    /// Connections visited so far by `poll_transmit` and `handle_timeout` (work counter).
+    pub fn visits(&self) -> u64 {
+        self.visits
+    }
+
     /// Bookkeeping after a TCB changed: accept queue, demux index, orphan cleanup.
     fn after(&mut self, h: SocketHandle) {
         let Some(Sock::Conn(tcb)) = self.sockets.get_mut(&h) else {
@@ -360,13 +432,19 @@ impl Tcp {
         }
         let closed = tcb.state == State::Closed;
         let remove = closed && !tcb.user_owned;
+        if tcb.user_owned {
+            self.woken.insert(h);
+        }
         let tuple = tcb.tuple;
         if closed && self.conns.get(&tuple) == Some(&h) {
             self.conns.remove(&tuple);
         }
         if let Some(p) = enqueue {
             match self.sockets.get_mut(&p) {
-                Some(Sock::Listener(l)) => l.accept_q.push_back(h),
+                Some(Sock::Listener(l)) => {
+                    l.accept_q.push_back(h);
+                    self.woken.insert(p);
+                }
                 _ => {
                     // Listener gone: nobody will accept this connection.
                     if let Some(Sock::Conn(tcb)) = self.sockets.get_mut(&h) {
@@ -375,13 +453,9 @@ impl Tcp {
                 }
             }
         }
+        self.reindex(h);
         if remove {
-            self.sockets.remove(&h);
-            for s in self.sockets.values_mut() {
-                if let Sock::Listener(l) = s {
-                    l.accept_q.retain(|x| *x != h);
-                }
-            }
+            self.forget(h);
         }
     }
 
@@ -393,14 +467,24 @@ impl Tcp {
         if let Some(o) = self.out.pop_front() {
             return Some(o);
         }
-        let handles: Vec<SocketHandle> = self
-            .sockets
-            .range(SocketHandle(self.cursor)..)
-            .chain(self.sockets.range(..SocketHandle(self.cursor)))
-            .filter(|(_, s)| matches!(s, Sock::Conn(_)))
-            .map(|(h, _)| *h)
-            .collect();
-        for h in handles {
+        // Round robin from the cursor over the connections that may have something to send;
+        // one that has nothing leaves the queue until an input touches it again (what
+        // `dispatch` sends depends only on the TCB).
+        let mut wrapped = false;
+        let mut from = core::ops::Bound::Included(SocketHandle(self.cursor));
+        loop {
+            let next = self.ready.range((from, core::ops::Bound::Unbounded)).next();
+            let h = match next {
+                Some(&h) => h,
+                None if !wrapped => {
+                    wrapped = true;
+                    from = core::ops::Bound::Unbounded;
+                    continue;
+                }
+                None => return None,
+            };
+            from = core::ops::Bound::Excluded(h);
+            self.visits += 1;
             let seg = match self.sockets.get_mut(&h) {
                 Some(Sock::Conn(tcb)) => {
                     let mut ctx = ctx!(self, now);
@@ -408,6 +492,10 @@ impl Tcp {
                 }
                 _ => None,
             };
+            self.reindex(h);
+            if seg.is_none() {
+                self.ready.remove(&h);
+            }
             // Timers may have queued control segments.
             if let Some(o) = self.out.pop_front() {
                 if let Some(s) = seg {
@@ -420,19 +508,12 @@ impl Tcp {
                 return seg;
             }
         }
-        None
     }
 
     /// The earliest timer deadline over all connections.
     #[must_use]
     pub fn poll_at(&self) -> Option<Instant> {
-        self.sockets
-            .values()
-            .filter_map(|s| match s {
-                Sock::Conn(t) => t.next_deadline(),
-                Sock::Listener(_) => None,
-            })
-            .min()
+        self.deadlines.first().map(|(t, _)| *t)
     }
 
     /// The next logged event.
@@ -465,6 +546,7 @@ impl Tcp {
                 local,
                 backlog,
                 accept_q: VecDeque::new(),
+                embryonic: 0,
                 opts: Options::from_policy(&self.policy),
             }),
         );
@@ -535,6 +617,7 @@ impl Tcp {
         }
         self.sockets.insert(h, Sock::Conn(Box::new(tcb)));
         self.conns.insert(tuple, h);
+        self.reindex(h);
         Ok(h)
     }
 
@@ -580,6 +663,7 @@ impl Tcp {
         }
         let n = room.min(data.len());
         tcb.tx.extend(&data[..n]);
+        self.reindex(h);
         Ok(n)
     }
 
@@ -603,6 +687,8 @@ impl Tcp {
             for (d, s) in buf.iter_mut().zip(tcb.rx.drain(..n)) {
                 *d = s;
             }
+            // A window update may be due now.
+            self.reindex(h);
             return Ok(n);
         }
         if buf.is_empty() {
@@ -771,6 +857,7 @@ impl Tcp {
                     // Like Linux tcp_set_keepalive: the idle period counts from now at the latest.
                     t.ka_probes = 0;
                 }
+                self.reindex(h);
                 Ok(())
             }
             _ => Err(OptionError::InvalidHandle),

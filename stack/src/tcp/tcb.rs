@@ -148,6 +148,12 @@ pub(crate) struct Tcb {
     pub ka_probes: u32,
     /// When the oldest unacknowledged data was sent (user timeout, RFC 5482).
     pub ut_since: Option<Instant>,
+
+    // --- endpoint bookkeeping ---
+    /// The deadline this connection is filed under in the endpoint's index.
+    pub filed_at: Option<Instant>,
+    /// Counted in the parent listener's embryonic connections.
+    pub embryonic: bool,
 }
 
 impl Tcb {
@@ -210,6 +216,8 @@ impl Tcb {
             last_recv: now,
             ka_probes: 0,
             ut_since: None,
+            filed_at: None,
+            embryonic: false,
         }
     }
 

@@ -14,6 +14,7 @@ mod pair;
 mod props;
 mod reassembly;
 mod receive_window;
+mod scale;
 mod send_window;
 mod sws;
 mod timers;
