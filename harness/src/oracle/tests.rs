@@ -49,7 +49,7 @@ fn wire_and_calls_only(t: &Trace) -> Trace {
 #[test]
 fn scenarios_same_findings_with_events_hidden() {
     let all = scenarios();
-    assert_eq!(all.len(), 17, "the shipped scenarios");
+    assert!(all.len() >= 17, "the shipped scenarios: {}", all.len());
     let mut bad = Vec::new();
     for p in &all {
         let with = run(p, false);
