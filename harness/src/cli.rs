@@ -16,6 +16,8 @@ pub enum Command {
         json: bool,
         jobs: usize,
         seed: Option<u64>,
+        /// Seconds of real time a script may need on a live stack.
+        max_real_time: f64,
     },
     Profiles {
         name: Option<String>,
@@ -83,7 +85,16 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             json,
             jobs,
             seed,
-        } => run_cmd(paths, stack, profile, set, pcap_dir, json, jobs, seed),
+            max_real_time,
+        } => {
+            if !(max_real_time.is_finite() && max_real_time > 0.0) {
+                return Err("--max-real-time must be a positive number of seconds".into());
+            }
+            let budget = stack::Duration::from_micros((max_real_time * 1e6) as u64);
+            run_cmd(
+                paths, stack, profile, set, pcap_dir, json, jobs, seed, budget,
+            )
+        }
         Command::Profiles { name } => profiles(name.as_deref()),
         Command::Bench {
             clients,
@@ -224,6 +235,7 @@ fn run_cmd(
     json: bool,
     jobs: usize,
     seed: Option<u64>,
+    max_real_time: stack::Duration,
 ) -> Result<u8, String> {
     crate::stacks::registry()
         .get(&stack)
@@ -258,6 +270,7 @@ fn run_cmd(
             ..Overrides::default()
         },
         pcap_dir,
+        max_real_time: Some(max_real_time),
     };
     let expectations =
         crate::expect::Expectations::find(&paths, &stack).map_err(|e| e.to_string())?;

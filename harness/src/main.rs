@@ -48,6 +48,10 @@ enum Cmd {
         /// Seed for scenarios (default: what each file says).
         #[arg(long)]
         seed: Option<u64>,
+        /// Real-time budget per script on a live stack (`--stack linux`), in seconds: a script
+        /// whose timeline needs longer is not run and is reported with the time it would need.
+        #[arg(long, default_value_t = 60.0)]
+        max_real_time: f64,
     },
     /// List profiles, or print every knob of one profile.
     Profiles {
@@ -207,6 +211,7 @@ impl From<Cmd> for harness::cli::Command {
                 format,
                 jobs,
                 seed,
+                max_real_time,
             } => C::Run {
                 paths,
                 stack,
@@ -216,6 +221,7 @@ impl From<Cmd> for harness::cli::Command {
                 json: format == "json",
                 jobs,
                 seed,
+                max_real_time,
             },
             Cmd::Profiles { name } => C::Profiles { name },
             Cmd::Bench {

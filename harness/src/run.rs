@@ -48,7 +48,13 @@ pub struct RunOptions {
     pub stack: Option<String>,
     pub overrides: Overrides,
     pub pcap_dir: Option<PathBuf>,
+    /// Real time a script may need on a stack that runs in real time (the live kernel):
+    /// `None` is [`DEFAULT_MAX_REAL_TIME`].
+    pub max_real_time: Option<stack::Duration>,
 }
+
+/// The default real-time budget per script on a live stack (`--max-real-time`).
+pub const DEFAULT_MAX_REAL_TIME: stack::Duration = stack::Duration::from_secs(60);
 
 /// Collects `.pkt` and `.toml` files below `paths`, sorted (directories recursively).
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
