@@ -2,13 +2,13 @@
 
 use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE};
 use super::wire::lacking_option;
-use super::ScriptOutcome;
+use super::{NotRun, ScriptOutcome};
 use crate::dut::{Dut, SockId, SockOpt};
 use crate::dut::{RegistryError, StackConfig};
 use crate::evidence::Observed;
+use crate::options::{RunError, RunOptions};
 use crate::oracle::{self, FindingKind, OracleConfig};
 use crate::render::{render_timeline, Direction as RDir};
-use crate::run::{RunError, RunOptions};
 use crate::script::{
     ArpLine, ConnTag, Direction, Directive, Ecn, EventTime, IpInfo, Location, Script, Statement,
     StatementKind, Syscall, TcpOptions, TcpPacket, TcpStateName,
@@ -146,7 +146,7 @@ pub(super) struct Engine {
     pub connect_port: u16,
     pub pending: Option<Pending>,
     pub ip_ident: u16,
-    pub notes: Vec<String>,
+    pub notes: Vec<NotRun>,
     /// `%expect` lines: `None` = `no-finding`.
     pub expects: Vec<(Location, Option<FindingKind>)>,
 }
@@ -159,7 +159,7 @@ pub(super) fn execute(
     opts: &RunOptions,
 ) -> Result<ScriptOutcome, RunError> {
     let header = Header::read(script)?;
-    let (prof, notes) = build_profile(&header, stmts, profile, opts)?;
+    let (prof, notes) = build_profile(&script.file, &header, stmts, profile, opts)?;
     let has_arp = stmts
         .iter()
         .any(|s| matches!(s.kind, StatementKind::Arp(_)));
@@ -184,7 +184,7 @@ pub(super) fn execute(
     if real_time {
         let budget = opts
             .max_real_time
-            .unwrap_or(crate::run::DEFAULT_MAX_REAL_TIME);
+            .unwrap_or(crate::options::DEFAULT_MAX_REAL_TIME);
         let virt = RunOptions {
             stack: Some("reference".into()),
             pcap_dir: None,
@@ -199,17 +199,11 @@ pub(super) fn execute(
                     file: script.file.to_string(),
                     profile: profile.to_string(),
                     passed: true,
-                    unsupported: Some(Unsupported {
-                        loc: crate::script::Location {
-                            file: script.file.clone(),
-                            line: 1,
-                            col: 1,
-                        },
-                        feature: format!(
-                            "skipped: needs {need} of real time on the live {kind} stack \
-                             (budget {budget}, --max-real-time)"
-                        ),
-                    }),
+                    skipped: Some(format!(
+                        "needs {need} of real time on the live {kind} stack \
+                         (budget {budget}, --max-real-time)"
+                    )),
+                    unsupported: None,
                     failures: Vec::new(),
                     notes,
                     findings: Vec::new(),
@@ -240,6 +234,7 @@ pub(super) fn execute(
         Ok(d) => d,
         Err(RegistryError::Refused(r)) => {
             return Ok(ScriptOutcome {
+                skipped: None,
                 file: script.file.to_string(),
                 profile: profile.to_string(),
                 // The stack cannot be configured as the run needs: it did not run, and that
@@ -261,7 +256,7 @@ pub(super) fn execute(
                 trace: Trace::default(),
             });
         }
-        Err(e) => return Err(RunError::Input(format!("{}: {e}", script.file))),
+        Err(e) => return Err(RunError::file(&script.file, e.to_string())),
     };
     let mut eng = Engine {
         auto_arp,
@@ -313,6 +308,7 @@ pub(super) fn execute(
         failures.extend(judge(&eng.expects, &findings));
     }
     Ok(ScriptOutcome {
+        skipped: None,
         file: script.file.to_string(),
         profile: profile.to_string(),
         passed: failures.is_empty() && lacking.is_none(),
@@ -433,13 +429,14 @@ impl Engine {
                     if let Some(t) = sh.time {
                         let (n, _, _) = self.window(t);
                         self.wait_until(n, s)?;
-                        self.notes.push(format!(
-                            "{}: shell command `{}` at {} not run (only sysctl writes before \
-                             the first event are applied)",
-                            at(&s.loc),
-                            sh.command.raw,
-                            self.now
-                        ));
+                        self.notes.push(NotRun {
+                            location: s.loc.clone(),
+                            what: format!(
+                                "shell command `{}` at {} (only sysctl writes before the first \
+                                 event are applied)",
+                                sh.command.raw, self.now
+                            ),
+                        });
                     }
                 }
                 StatementKind::Directive(d) => self.directive(&s.loc, d)?,
@@ -643,11 +640,11 @@ impl Engine {
                     if t <= self.now {
                         spins += 1;
                         if spins > SPIN_LIMIT {
-                            return Err(Stop::Input(RunError::Input(format!(
+                            return Err(Stop::Fail(format!(
                                 "stack under test keeps asking for a timeout at {} without \
                                  progress",
                                 self.now
-                            ))));
+                            )));
                         }
                     } else {
                         spins = 0;
