@@ -5,7 +5,7 @@
 //! **Verdicts come from what every stack shows.** The entry point [`judge`] needs only frames:
 //! a trace holding nothing but [`TraceKind::Frame`]s of the stacks it names in
 //! `meta.stacks` (a capture, for `harness check`) is judged from the wire, with each
-//! connection's states reconstructed from what its host sent and received ([`wire`]). Socket-call
+//! connection's states reconstructed from what its host sent and received (`wire`). Socket-call
 //! results ([`TraceKind::Call`]), reported connection states ([`TraceKind::ConnState`]) and the
 //! reference stack's own event log ([`TraceKind::Stack`]) are optional extra evidence: they make
 //! timelines exact and name causes (`arp-queue-overflow`), never the only way to a finding.
@@ -142,11 +142,7 @@ fn missing_cause(facts: &Facts<'_>, node: NodeId, conn: FourTuple, t: Instant) -
         return if reboot { "peer-reboot" } else { "peer-down" }.into();
     }
     // Did the peer's RST for this connection get lost?
-    let lost = facts.lost.iter().any(|l| {
-        let r = &facts.rsts[l.rst];
-        r.node == p.node && r.conn == p.conn && r.time <= t
-    });
-    if lost {
+    if facts.lost_rst_before(p.node, p.conn, t) {
         return "lost-rst".into();
     }
     if let Some(tl) = facts.timeline(p.node, p.conn) {
@@ -374,7 +370,7 @@ fn nat_expiry(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             local: *inside,
             remote: *remote,
         };
-        let Some(host) = trace.node_of_addr(*inside.ip()) else {
+        let Some(&host) = facts.addr_node.get(inside.ip()) else {
             continue;
         };
         let held = facts
