@@ -21,10 +21,15 @@ pub enum Command {
         name: Option<String>,
     },
     Bench {
-        clients: u32,
+        clients: Vec<u32>,
         hours: u32,
         capture: bool,
         print_scenario: bool,
+        quiet: bool,
+    },
+    BenchBulk {
+        mib: u64,
+        rounds: u32,
     },
     Hunt {
         family: String,
@@ -34,6 +39,8 @@ pub enum Command {
         seconds: Option<f64>,
         seed: u64,
         out: PathBuf,
+        /// Worker threads (`None`: the available cores).
+        jobs: Option<usize>,
         /// No progress bar and no summary line on stderr.
         quiet: bool,
     },
@@ -81,16 +88,26 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             hours,
             print_scenario: true,
             ..
-        } => {
-            print!("{}", crate::bench::nat_idle_scenario(clients, hours));
-            Ok(0)
-        }
+        } => match clients.as_slice() {
+            [n] if *n > 0 && hours > 0 => {
+                print!("{}", crate::bench::nat_idle_scenario(*n, hours));
+                Ok(0)
+            }
+            _ => Err("--print-scenario takes one --clients value and --hours of at least 1".into()),
+        },
         Command::Bench {
             clients,
             hours,
             capture,
+            quiet,
             ..
-        } => crate::bench::command(clients, hours, capture),
+        } => crate::bench::command(
+            &clients,
+            hours,
+            capture,
+            crate::progress::Verbosity::from_quiet(quiet),
+        ),
+        Command::BenchBulk { mib, rounds } => crate::bench::bulk::command(mib, rounds),
         Command::Hunt {
             family,
             profile,
@@ -99,8 +116,12 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             seconds,
             seed,
             out,
+            jobs,
             quiet,
         } => {
+            if jobs == Some(0) {
+                return Err("--jobs must be at least 1".into());
+            }
             Profile::named(&profile).map_err(|e| e.to_string())?;
             let knobs = parse_sets(&set)?;
             if seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
@@ -121,6 +142,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                     runs,
                     seconds,
                     out,
+                    jobs: jobs.unwrap_or_else(crate::hunt::default_jobs),
                 },
                 crate::progress::Verbosity::from_quiet(quiet),
             )

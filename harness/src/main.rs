@@ -22,6 +22,21 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum BenchCmd {
+    /// Bulk transfer between two hosts over an in-memory Ethernet link (checksums on,
+    /// 1514-byte frames, 64 KiB buffers): the reference stack beside smoltcp on the same
+    /// workload, alternating runs; prints frames/s, MiB/s and the ratio.
+    Bulk {
+        /// MiB transferred per run.
+        #[arg(long, default_value_t = 64)]
+        mib: u64,
+        /// Runs per stack (alternating); the median is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
+}
+
+#[derive(Subcommand)]
 enum Cmd {
     /// Run scripts (.pkt) and scenarios (.toml); directories are searched recursively.
     Run {
@@ -85,15 +100,24 @@ enum Cmd {
         /// Where minimised reproducers go.
         #[arg(long, default_value = "corpora/findings")]
         out: PathBuf,
+        /// Worker threads (default: the available cores). The findings are the same for any
+        /// number: cases are drawn in one seeded sequence and judged in that order.
+        #[arg(long)]
+        jobs: Option<usize>,
         /// No progress bar and no summary line on stderr (the findings still go to stdout).
         #[arg(long, short)]
         quiet: bool,
     },
     /// Benchmark the simulator: N clients idling H hours through a NAT with keepalive 300 s.
-    /// Prints wall time, simulated events per second and peak memory per connection.
+    /// Prints wall time, simulated events per second and memory per connection (live heap,
+    /// counted by the allocator); a sweep (--clients 1000,10000,100000) adds a table and the
+    /// fitted scaling exponent. `harness bench bulk`: bulk transfer, reference vs smoltcp.
     Bench {
-        #[arg(long, default_value_t = 10_000)]
-        clients: u32,
+        #[command(subcommand)]
+        what: Option<BenchCmd>,
+        /// Clients, or a comma-separated sweep.
+        #[arg(long, value_delimiter = ',', default_value = "1000")]
+        clients: Vec<u32>,
         #[arg(long, default_value_t = 2)]
         hours: u32,
         /// Keep every frame in the trace (as scenario runs do) and run the oracles.
@@ -102,6 +126,9 @@ enum Cmd {
         /// Print the generated scenario instead of running it.
         #[arg(long)]
         print_scenario: bool,
+        /// No progress bar on stderr.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Trace conformance of recorded captures (pcap/pcapng) against the reference model:
     /// per TCP connection the first divergence (frame numbers, expected vs actual), plus the
@@ -151,7 +178,19 @@ enum Cmd {
     },
 }
 
+/// Counts every allocation so `harness bench` can report live heap bytes per connection.
+#[global_allocator]
+static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+fn live_heap() -> u64 {
+    let s = GLOBAL.stats();
+    let live =
+        s.bytes_allocated as i128 - s.bytes_deallocated as i128 + s.bytes_reallocated as i128;
+    live.max(0) as u64
+}
+
 fn main() -> ExitCode {
+    harness::bench::set_heap_probe(live_heap);
     let cli = Cli::parse();
     match harness::cli::dispatch(cli.cmd.into()) {
         Ok(code) => ExitCode::from(code),
@@ -187,15 +226,22 @@ impl From<Cmd> for harness::cli::Command {
             },
             Cmd::Profiles { name } => C::Profiles { name },
             Cmd::Bench {
+                what: Some(BenchCmd::Bulk { mib, rounds }),
+                ..
+            } => C::BenchBulk { mib, rounds },
+            Cmd::Bench {
+                what: None,
                 clients,
                 hours,
                 capture,
                 print_scenario,
+                quiet,
             } => C::Bench {
                 clients,
                 hours,
                 capture,
                 print_scenario,
+                quiet,
             },
             Cmd::Hunt {
                 family,
@@ -205,6 +251,7 @@ impl From<Cmd> for harness::cli::Command {
                 seconds,
                 seed,
                 out,
+                jobs,
                 quiet,
             } => C::Hunt {
                 family,
@@ -214,6 +261,7 @@ impl From<Cmd> for harness::cli::Command {
                 seconds,
                 seed,
                 out,
+                jobs,
                 quiet,
             },
             Cmd::Ladder { file, svg } => C::Ladder { file, svg },
