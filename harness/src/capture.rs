@@ -1,9 +1,9 @@
 //! Getting frames out of any input: a pcap, a scenario (run once) or a script (run once).
 
-use crate::ladder::Ladder;
+use crate::ladder::{ladder_of_trace, Ladder, Selection};
 use crate::run::RunOptions;
 use crate::scenario::{Overrides, Scenario};
-use crate::trace::{Fate, Trace, TraceKind};
+use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind};
 use stack::Instant;
 use std::path::Path;
 
@@ -48,31 +48,47 @@ pub fn trace_of(file: &Path) -> Result<Trace, String> {
     }
 }
 
-/// A ladder of a file: pcaps as captured; runs with dropped frames marked and findings noted.
-pub fn ladder_of(file: &Path) -> Result<Ladder, String> {
-    match file.extension().and_then(|e| e.to_str()) {
+/// A ladder of a file: pcaps as captured; runs with lost frames marked and findings noted;
+/// `sel` picks the host, connection or finding shown and summarises look-alike connections.
+pub fn ladder_of(file: &Path, sel: &Selection) -> Result<Ladder, String> {
+    let (trace, findings) = match file.extension().and_then(|e| e.to_str()) {
         Some("toml") | Some("pkt") => {
             let trace = trace_of(file)?;
-            let mut l = Ladder::from_frames(&[]);
-            for e in &trace.events {
-                if let TraceKind::Frame(f) = &e.kind {
-                    if f.segment.0 != 0 {
-                        continue;
-                    }
-                    match &f.fate {
-                        Fate::Delivered => l.frame(f.time, f.bytes.clone()),
-                        Fate::Dropped(_) => l.dropped_frame(f.time, f.bytes.clone()),
-                    };
-                }
-            }
-            if file.extension().and_then(|e| e.to_str()) == Some("toml") {
-                let cfg = crate::oracle::OracleConfig::default();
-                for f in crate::oracle::analyze(&trace, &cfg) {
-                    l.note(Instant::from_micros(f.time_us), &f.to_string());
-                }
-            }
-            Ok(l)
+            let findings = crate::oracle::analyze(&trace, &crate::oracle::OracleConfig::default());
+            (trace, findings)
         }
-        _ => Ok(Ladder::from_frames(&frames_of(file)?)),
+        _ => (trace_of_frames(&frames_of(file)?), Vec::new()),
+    };
+    ladder_of_trace(&trace, &findings, sel).map_err(|e| e.to_string())
+}
+
+/// The connections of a file's run or capture, in order of first appearance (`ladder --conns`).
+pub fn connections_of(file: &Path) -> Result<Vec<(String, usize)>, String> {
+    let trace = match file.extension().and_then(|e| e.to_str()) {
+        Some("toml") | Some("pkt") => trace_of(file)?,
+        _ => trace_of_frames(&frames_of(file)?),
+    };
+    Ok(crate::ladder::select::connections(&trace))
+}
+
+/// A capture as a trace of one segment, every frame delivered.
+fn trace_of_frames(frames: &[(Instant, Vec<u8>)]) -> Trace {
+    let mut t = Trace::default();
+    t.meta.segment_names.push("capture".into());
+    for (i, (time, bytes)) in frames.iter().enumerate() {
+        t.events.push(TraceEvent {
+            time: *time,
+            kind: TraceKind::Frame(FrameRecord {
+                time: *time,
+                segment: SegmentId(0),
+                number: i + 1,
+                from: NodeId(0),
+                bytes: bytes.clone(),
+                fate: Fate::Delivered,
+                delivered_at: Some(*time),
+            }),
+        });
     }
+    t.end = frames.last().map_or(Instant::ZERO, |f| f.0);
+    t
 }

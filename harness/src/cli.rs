@@ -47,6 +47,15 @@ pub enum Command {
     Ladder {
         file: PathBuf,
         svg: Option<PathBuf>,
+        /// Which host, connection or finding to show.
+        selection: crate::ladder::Selection,
+        /// Widest line in characters (`None`: the terminal's width, else 160; `Some(0)`: no
+        /// limit).
+        width: Option<usize>,
+        /// Fold quiet stretches at least this long (seconds; 0: never).
+        fold: f64,
+        /// List the connections instead of drawing.
+        list_conns: bool,
     },
     Record {
         file: PathBuf,
@@ -147,7 +156,19 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 crate::progress::Verbosity::from_quiet(quiet),
             )
         }
-        Command::Ladder { file, svg } => ladder(&file, svg.as_deref()),
+        Command::Ladder {
+            file,
+            svg,
+            selection,
+            width,
+            fold,
+            list_conns,
+        } => {
+            if list_conns {
+                return list_connections(&file);
+            }
+            ladder(&file, svg.as_deref(), &selection, width, fold)
+        }
         Command::Record { file, stack, pcap } => record(&file, &stack, &pcap),
         Command::Check {
             pcaps,
@@ -332,14 +353,68 @@ fn profiles(name: Option<&str>) -> Result<u8, String> {
     Ok(0)
 }
 
-fn ladder(file: &Path, svg: Option<&Path>) -> Result<u8, String> {
-    let ladder = crate::capture::ladder_of(file)?;
+/// Lines of a ladder that goes to a file or a pipe.
+pub const DEFAULT_LADDER_WIDTH: usize = 160;
+
+fn ladder(
+    file: &Path,
+    svg: Option<&Path>,
+    sel: &crate::ladder::Selection,
+    width: Option<usize>,
+    fold: f64,
+) -> Result<u8, String> {
+    if !(fold.is_finite() && fold >= 0.0) {
+        return Err(format!("--fold {fold}: expected seconds >= 0"));
+    }
+    let mut ladder = crate::capture::ladder_of(file, sel)?;
+    ladder.width = match width {
+        Some(0) => None,
+        Some(w) => Some(w),
+        None => Some(terminal_width().unwrap_or(DEFAULT_LADDER_WIDTH)),
+    };
+    ladder.fold_idle =
+        (fold > 0.0).then(|| stack::Duration::from_micros((fold * 1e6).round() as u64));
     print!("{}", crate::ladder::ladder_text(&ladder));
     if let Some(out) = svg {
-        std::fs::write(out, crate::ladder::ladder_svg(&ladder))
-            .map_err(|e| format!("{}: {e}", out.display()))?;
+        write_atomically(out, crate::ladder::ladder_svg(&ladder).as_bytes())?;
     }
     Ok(0)
+}
+
+/// The width of the terminal stdout is, when it is one.
+fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols))
+}
+
+fn list_connections(file: &Path) -> Result<u8, String> {
+    for (i, (conn, frames)) in crate::capture::connections_of(file)?.iter().enumerate() {
+        println!("{:>4}  {conn}  {frames} frames", i + 1);
+    }
+    Ok(0)
+}
+
+/// Writes `bytes` to a temporary name next to `path`, then renames it into place: a reader
+/// never sees half a file, and a failed write leaves nothing behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let res = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{}: {e}", path.display()));
+    }
+    Ok(())
 }
 
 fn record(file: &Path, stack: &str, pcap: &Path) -> Result<u8, String> {

@@ -13,16 +13,25 @@
 //! ```
 //!
 //! [`ladder_text`] draws it in ASCII with fixed-width columns; [`ladder_svg`] draws the same
-//! layout as a standalone SVG document.
+//! layout as a standalone SVG document. Both follow the same drawing choices, held by the
+//! [`Ladder`]: a quiet stretch longer than [`Ladder::fold_idle`] becomes one `… 124 s idle …`
+//! line, and [`Ladder::width`] caps the width in characters (narrower columns, cut labels).
+//! A packet lost inside its sender (an ARP queue that overflowed) is a short arrow ending in an
+//! `X` right beside the sender, with the reason; a frame lost on the wire stops halfway.
+//!
+//! [`select`] builds the ladder of a run's trace: which host, connection or finding to show,
+//! and many connections that did the same thing summarised as one.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
-use stack::Instant;
+use stack::{Duration, Instant};
 
 use crate::render::{fmt_time, FrameEnds, Renderer};
 
+pub mod select;
 mod svg;
+pub use select::{ladder_of_trace, LadderError, Selection};
 pub use svg::ladder_svg;
 
 /// What a column stands for.
@@ -54,6 +63,24 @@ pub struct LadderFrame {
     pub bytes: Vec<u8>,
     /// The frame never arrived: its arrow ends in an `X` halfway.
     pub dropped: bool,
+    /// Why it never arrived (`loss`, `outage`), shown after the label.
+    pub why: Option<String>,
+    /// The label to show instead of the one rendered from the bytes (a caller that numbers
+    /// sequence numbers over the whole run, when the ladder shows only part of it).
+    pub label: Option<String>,
+}
+
+/// A packet its sender built but never put on the wire (dropped at its own ARP queue): drawn
+/// as a short arrow from the sender ending in an `X` beside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lost {
+    pub time: Instant,
+    pub src: SocketAddrV4,
+    pub dst: SocketAddrV4,
+    /// Short form of the packet (`R 41`).
+    pub label: String,
+    /// Why (`ARP queue full`).
+    pub why: String,
 }
 
 /// A remark at a point in time, optionally beside one endpoint's column.
@@ -72,6 +99,11 @@ pub struct Ladder {
     pub endpoints: Vec<Endpoint>,
     pub frames: Vec<LadderFrame>,
     pub notes: Vec<Note>,
+    pub lost: Vec<Lost>,
+    /// A stretch of at least this long without a frame or note is folded into one line.
+    pub fold_idle: Option<Duration>,
+    /// The widest a line may be, in characters (`None`: as wide as the labels need).
+    pub width: Option<usize>,
 }
 
 impl Ladder {
@@ -117,6 +149,8 @@ impl Ladder {
             time,
             bytes,
             dropped: false,
+            why: None,
+            label: None,
         });
         self
     }
@@ -127,6 +161,27 @@ impl Ladder {
             time,
             bytes,
             dropped: true,
+            why: None,
+            label: None,
+        });
+        self
+    }
+
+    /// Adds a packet lost inside its sender, before the wire.
+    pub fn lost(
+        &mut self,
+        time: Instant,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        label: &str,
+        why: &str,
+    ) -> &mut Self {
+        self.lost.push(Lost {
+            time,
+            src,
+            dst,
+            label: label.to_string(),
+            why: why.to_string(),
         });
         self
     }
@@ -162,6 +217,17 @@ pub(crate) struct Column {
     pub(crate) name: Option<String>,
 }
 
+/// Where an arrow ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// At the receiver, with a head.
+    Delivered,
+    /// Halfway, in an `X`: lost on the wire.
+    Midway,
+    /// Right beside the sender, in an `X`: never left it.
+    Sender,
+}
+
 /// One line of the diagram below the header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Row {
@@ -170,20 +236,32 @@ pub(crate) enum Row {
         from: usize,
         to: usize,
         label: String,
-        dropped: bool,
+        reach: Reach,
     },
     Note {
         time: Instant,
         col: Option<usize>,
         text: String,
     },
+    /// Nothing happened for `span` after `time`.
+    Idle { time: Instant, span: Duration },
 }
 
 impl Row {
     fn time(&self) -> Instant {
         match self {
-            Row::Arrow { time, .. } | Row::Note { time, .. } => *time,
+            Row::Arrow { time, .. } | Row::Note { time, .. } | Row::Idle { time, .. } => *time,
         }
+    }
+}
+
+/// `… 124 s idle …`: whole seconds from ten seconds up, tenths below.
+pub(crate) fn idle_text(span: Duration) -> String {
+    let us = span.total_micros();
+    if us >= 10_000_000 {
+        format!("… {} s idle …", (us + 500_000) / 1_000_000)
+    } else {
+        format!("… {:.1} s idle …", us as f64 / 1e6)
     }
 }
 
@@ -233,13 +311,21 @@ impl Layout {
                 )),
                 FrameEnds::Malformed => None,
             };
+            let mut label = f.label.clone().unwrap_or(view.label);
+            if let (true, Some(why)) = (f.dropped, &f.why) {
+                let _ = write!(label, " lost: {why}");
+            }
             rows.push(match ends {
                 Some((from, to)) => Row::Arrow {
                     time: f.time,
                     from,
                     to,
-                    label: view.label,
-                    dropped: f.dropped,
+                    label,
+                    reach: if f.dropped {
+                        Reach::Midway
+                    } else {
+                        Reach::Delivered
+                    },
                 },
                 None => Row::Note {
                     time: f.time,
@@ -252,6 +338,18 @@ impl Layout {
                 },
             });
         }
+        for l in &ladder.lost {
+            let port = |p| (ladder.columns == ColumnKey::Socket).then_some(p);
+            let from = socket_column(&mut columns, *l.src.ip(), port(l.src.port()));
+            let to = socket_column(&mut columns, *l.dst.ip(), port(l.dst.port()));
+            rows.push(Row::Arrow {
+                time: l.time,
+                from,
+                to,
+                label: one_line(&format!("{} lost: {}", l.label, l.why)),
+                reach: Reach::Sender,
+            });
+        }
         for n in &ladder.notes {
             let col = n.at.map(|a| host_column(&mut columns, a));
             rows.push(Row::Note {
@@ -262,8 +360,53 @@ impl Layout {
         }
         // Stable: frames keep their order, and a note follows the frames of its instant.
         rows.sort_by_key(Row::time);
+        let mut rows = merge_repeats(rows);
+        if let Some(min) = ladder.fold_idle.filter(|d| d.total_micros() > 0) {
+            rows = fold(rows, min);
+        }
         Layout { columns, rows }
     }
+}
+
+/// Identical arrows at the same instant (four keepalive probes dropped together) become one
+/// arrow labelled `(×4)`.
+fn merge_repeats(rows: Vec<Row>) -> Vec<Row> {
+    let mut out: Vec<(Row, usize)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some((last, n)) = out.last_mut() {
+            if *last == row && matches!(row, Row::Arrow { .. }) {
+                *n += 1;
+                continue;
+            }
+        }
+        out.push((row, 1));
+    }
+    out.into_iter()
+        .map(|(mut row, n)| {
+            if let (Row::Arrow { label, .. }, true) = (&mut row, n > 1) {
+                let _ = write!(label, " (×{n})");
+            }
+            row
+        })
+        .collect()
+}
+
+/// Inserts an [`Row::Idle`] wherever two consecutive rows are at least `min` apart.
+fn fold(rows: Vec<Row>, min: Duration) -> Vec<Row> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut last: Option<Instant> = None;
+    for row in rows {
+        let t = row.time();
+        if let Some(prev) = last {
+            let span = t.saturating_since(prev);
+            if span >= min {
+                out.push(Row::Idle { time: prev, span });
+            }
+        }
+        last = Some(t);
+        out.push(row);
+    }
+    out
 }
 
 /// Control characters (newlines included) become spaces: a note is one line.
@@ -323,6 +466,10 @@ const MARGIN: usize = TIME_WIDTH + 2;
 /// Narrowest and widest distance between adjacent columns.
 const MIN_GAP: usize = 16;
 const MAX_GAP: usize = 64;
+/// The narrowest a width limit may squeeze the columns.
+const SQUEEZED_GAP: usize = 8;
+/// The stub of an arrow lost beside its sender: dashes, then the `X`.
+const STUB: usize = 3;
 
 /// Character geometry shared by the text and SVG drawings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -331,10 +478,12 @@ pub(crate) struct Geometry {
     pub(crate) gap: usize,
     /// Position of column 0.
     pub(crate) first: usize,
+    /// The widest a line may be (from [`Ladder::width`]).
+    pub(crate) limit: Option<usize>,
 }
 
 impl Geometry {
-    pub(crate) fn new(layout: &Layout) -> Self {
+    pub(crate) fn new(layout: &Layout, limit: Option<usize>) -> Self {
         let mut gap = MIN_GAP;
         for c in &layout.columns {
             let w = c
@@ -348,22 +497,23 @@ impl Geometry {
                 from,
                 to,
                 label,
-                dropped,
+                reach,
                 ..
             } = row
             {
                 let span = from.abs_diff(*to).max(1);
                 let len = label.chars().count();
-                let need = if *dropped {
+                let need = match reach {
+                    Reach::Delivered => (len + 7).div_ceil(span),
                     // Dashes, padded label and X within half the span (see `draw_arrow`).
-                    (2 * (len + 7)).div_ceil(span)
-                } else {
-                    (len + 7).div_ceil(span)
+                    Reach::Midway => (2 * (len + 7)).div_ceil(span),
+                    // The label runs on past the X.
+                    Reach::Sender => STUB + 2,
                 };
                 gap = gap.max(need);
             }
         }
-        let gap = gap.min(MAX_GAP);
+        let mut gap = gap.min(MAX_GAP);
         // Column 0 sits just far enough right for its centred title and name.
         let half = layout.columns.first().map_or(0, |c| {
             let w = c
@@ -372,10 +522,17 @@ impl Geometry {
                 .max(c.name.as_ref().map_or(0, |n| n.chars().count()));
             w / 2
         });
-        Geometry {
-            gap,
-            first: MARGIN + half + 1,
+        let first = MARGIN + half + 1;
+        if let Some(limit) = limit {
+            let n = layout.columns.len();
+            if n > 1 {
+                // Room from column 0 to the last one, keeping half a gap after it.
+                let room = limit.saturating_sub(first + 1);
+                let fit = (2 * room) / (2 * (n - 1) + 1);
+                gap = gap.min(fit).max(SQUEEZED_GAP);
+            }
         }
+        Geometry { gap, first, limit }
     }
 
     pub(crate) fn x(&self, col: usize) -> usize {
@@ -383,7 +540,26 @@ impl Geometry {
     }
 
     pub(crate) fn width(&self, columns: usize) -> usize {
-        self.x(columns.saturating_sub(1)) + self.gap / 2
+        let w = self.x(columns.saturating_sub(1)) + self.gap / 2;
+        self.limit.map_or(w, |l| w.min(l))
+    }
+
+    /// Where a note starts, and the text cut to fit the width: beside its column (or the first
+    /// one) when it fits there, else ending left of the column, else as far left as it can.
+    pub(crate) fn place_note(&self, col: Option<usize>, text: &str) -> (usize, String) {
+        let x = self.x(col.unwrap_or(0));
+        let len = text.chars().count();
+        let Some(limit) = self.limit else {
+            return (x + 2, text.to_string());
+        };
+        if x + 2 + len <= limit {
+            return (x + 2, text.to_string());
+        }
+        if col.is_some() && x >= MARGIN + len + 2 {
+            return (x - 2 - len, text.to_string());
+        }
+        let at = limit.saturating_sub(len).clamp(MARGIN, self.first + 2);
+        (at, fit(text, limit.saturating_sub(at)))
     }
 }
 
@@ -391,9 +567,10 @@ impl Geometry {
 /// without trailing spaces.
 pub fn ladder_text(ladder: &Ladder) -> String {
     let layout = Layout::new(ladder);
-    let geo = Geometry::new(&layout);
+    let geo = Geometry::new(&layout, ladder.width);
     let width = geo.width(layout.columns.len());
     let mut out = String::new();
+    let limit = geo.limit;
 
     let blank = || vec![' '; width];
     let mut titles = blank();
@@ -404,16 +581,26 @@ pub fn ladder_text(ladder: &Ladder) -> String {
         if let Some(n) = &c.name {
             put_centered(&mut names, geo.x(i), n);
         }
-        bars[geo.x(i)] = '|';
+        if let Some(b) = bars.get_mut(geo.x(i)) {
+            *b = '|';
+        }
     }
-    push_line(&mut out, &titles);
+    push_line(&mut out, &titles, limit);
     if layout.columns.iter().any(|c| c.name.is_some()) {
-        push_line(&mut out, &names);
+        push_line(&mut out, &names, limit);
     }
-    push_line(&mut out, &bars);
+    push_line(&mut out, &bars, limit);
 
     for row in &layout.rows {
         let mut line = bars.clone();
+        if let Row::Idle { span, .. } = row {
+            for c in line.iter_mut().filter(|c| **c == '|') {
+                *c = ':';
+            }
+            put(&mut line, geo.first + 2, &format!(" {} ", idle_text(*span)));
+            push_line(&mut out, &line, limit);
+            continue;
+        }
         put(
             &mut line,
             0,
@@ -424,25 +611,55 @@ pub fn ladder_text(ladder: &Ladder) -> String {
                 from,
                 to,
                 label,
-                dropped,
+                reach,
                 ..
-            } => draw_arrow(&mut line, geo.x(*from), geo.x(*to), label, *dropped),
+            } => draw_arrow(&mut line, geo.x(*from), geo.x(*to), label, *reach, limit),
             Row::Note { col, text, .. } => {
-                let x = col.map_or(geo.first, |c| geo.x(c));
-                put(&mut line, x + 2, &format!("note: {text}"));
+                let (at, text) = geo.place_note(*col, &format!("note: {text}"));
+                put(&mut line, at, &text);
             }
+            Row::Idle { .. } => {}
         }
-        push_line(&mut out, &line);
+        push_line(&mut out, &line, limit);
     }
     out
 }
 
 /// Draws one arrow from column position `a` to `b` into `line`.
-fn draw_arrow(line: &mut Vec<char>, a: usize, b: usize, label: &str, dropped: bool) {
+fn draw_arrow(
+    line: &mut Vec<char>,
+    a: usize,
+    b: usize,
+    label: &str,
+    reach: Reach,
+    limit: Option<usize>,
+) {
     if a == b {
         put(line, a + 1, &format!("<> {label}"));
         return;
     }
+    if reach == Reach::Sender {
+        // `|--X label` beside the sender, the label on the side the packet was headed.
+        if a < b {
+            for c in &mut line[a + 1..a + STUB] {
+                *c = '-';
+            }
+            line[a + STUB] = 'X';
+            let at = a + STUB + 2;
+            let room = limit.map_or(usize::MAX, |l| l.saturating_sub(at));
+            put(line, at, &fit(label, room));
+        } else {
+            let x = a.saturating_sub(STUB).max(MARGIN);
+            for c in &mut line[x + 1..a] {
+                *c = '-';
+            }
+            line[x] = 'X';
+            let text = fit(label, x.saturating_sub(MARGIN + 1));
+            put(line, x - 1 - text.chars().count(), &text);
+        }
+        return;
+    }
+    let dropped = reach == Reach::Midway;
     let (lo, hi) = (a.min(b), a.max(b));
     let mid = midpoint(a, b);
     let (start, end) = dashes(a, b, dropped);
@@ -519,10 +736,10 @@ fn put_centered(line: &mut Vec<char>, x: usize, s: &str) {
     put(line, x.saturating_sub(len / 2), s);
 }
 
-fn push_line(out: &mut String, line: &[char]) {
-    let s: String = line.iter().collect();
+fn push_line(out: &mut String, line: &[char], limit: Option<usize>) {
+    let s: String = line.iter().take(limit.unwrap_or(usize::MAX)).collect();
     let _ = writeln!(out, "{}", s.trim_end());
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod check;
 pub mod cli;
 pub mod dut;
+pub mod evidence;
 pub mod fuzz;
 pub mod hunt;
 pub mod ladder;

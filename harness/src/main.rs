@@ -70,11 +70,43 @@ enum Cmd {
         name: Option<String>,
     },
     /// Draw a pcap, script or scenario run as a ladder diagram.
+    ///
+    /// By default every connection of the first segment is drawn, connections that did exactly
+    /// the same thing are drawn once with a "× N the same: ..." line, quiet stretches are
+    /// folded into one "… 118 s idle …" line, and lines fit the terminal (160 columns when
+    /// stdout is not a terminal). Findings are marked beside the host they happened on; a packet
+    /// lost in its sender's ARP queue ends in an X beside the sender, a frame lost on the wire
+    /// ends in an X halfway.
+    #[command(verbatim_doc_comment)]
     Ladder {
         file: PathBuf,
-        /// Also write SVG here.
+        /// Also write SVG here (same choices as the text).
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// Only frames to or from this host (scenario node name, or an address).
+        #[arg(long)]
+        host: Option<String>,
+        /// Only this connection: its index (see --conns) or a.b.c.d:p-e.f.g.h:q.
+        #[arg(long)]
+        conn: Option<String>,
+        /// Only the exchange around this finding: its number, a kind (first one) or KIND#N.
+        #[arg(long, value_name = "FINDING")]
+        around: Option<String>,
+        /// Rows shown either side of the finding with --around.
+        #[arg(long, default_value_t = 8)]
+        context: usize,
+        /// Draw every connection (no "× N the same" summary).
+        #[arg(long)]
+        all: bool,
+        /// Widest line in characters (0: no limit; default: the terminal, else 160).
+        #[arg(long)]
+        width: Option<usize>,
+        /// Fold quiet stretches at least this many seconds long (0: never).
+        #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+        fold: f64,
+        /// List the connections (index, 4-tuple, frames) instead of drawing.
+        #[arg(long)]
+        conns: bool,
     },
     /// Search for failures: rst-loss | time-wait-assassination | half-open | all.
     /// Writes each minimised finding as a scenario + pcap and prints the command that replays it.
@@ -264,7 +296,31 @@ impl From<Cmd> for harness::cli::Command {
                 jobs,
                 quiet,
             },
-            Cmd::Ladder { file, svg } => C::Ladder { file, svg },
+            Cmd::Ladder {
+                file,
+                svg,
+                host,
+                conn,
+                around,
+                context,
+                all,
+                width,
+                fold,
+                conns,
+            } => C::Ladder {
+                file,
+                svg,
+                selection: harness::ladder::Selection {
+                    host,
+                    conn,
+                    around,
+                    context: Some(context),
+                    all,
+                },
+                width,
+                fold,
+                list_conns: conns,
+            },
             Cmd::Record { file, stack, pcap } => C::Record { file, stack, pcap },
             Cmd::Check {
                 pcaps,

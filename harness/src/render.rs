@@ -143,6 +143,28 @@ impl Renderer {
         view
     }
 
+    /// The short label of a segment known only by its flags and sequence number (a packet
+    /// dropped before the wire): `R 41`, numbered like the frames rendered so far (flags alone
+    /// when no frame of its direction was rendered).
+    pub fn seq_label(
+        &self,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        flags: TcpFlags,
+        seq: u32,
+    ) -> String {
+        let base = if self.relative {
+            match self.bases.get(&(src, dst)) {
+                Some(b) => *b,
+                // No frame of this direction seen: a relative number would be made up.
+                None => return flags_str(flags),
+            }
+        } else {
+            0
+        };
+        format!("{} {}", flags_str(flags), seq.wrapping_sub(base))
+    }
+
     /// Relative (or absolute) `(seq, ack)` for a segment, updating the bases.
     fn numbers(&mut self, src: SocketAddrV4, dst: SocketAddrV4, tcp: &TcpRepr) -> (u32, u32, u32) {
         let seq = tcp.seq.0;

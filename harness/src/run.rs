@@ -1,7 +1,7 @@
 //! `harness run`: runs scripts (`.pkt`) and scenarios (`.toml`), judges them, and reports a
 //! per-group pass/fail table (text) or one JSON object.
 
-use crate::oracle::Finding;
+use crate::oracle::{CannotJudge, Finding};
 use crate::scenario::{Overrides, Scenario};
 use crate::trace::{Fate, Trace, TraceKind};
 use serde::Serialize;
@@ -22,6 +22,8 @@ pub struct FileResult {
     /// Failed expectations or the first mismatch, human-readable.
     pub failures: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Kinds the oracles could not judge on the stack under test, and why ("cannot judge").
+    pub cannot_judge: Vec<CannotJudge>,
     /// Pcap files written for this run.
     pub pcaps: Vec<String>,
 }
@@ -150,6 +152,7 @@ pub fn run_scenario(path: &Path, opts: &RunOptions) -> Result<FileResult, RunErr
             .map(|v| format!("{}: got {}", v.what, v.detail))
             .collect(),
         findings: res.findings,
+        cannot_judge: res.cannot_judge,
         pcaps,
     })
 }
@@ -192,6 +195,10 @@ pub fn render_text(results: &[FileResult]) -> String {
         }
         for f in &r.findings {
             s.push_str(&format!("       finding: {f}\n"));
+            s.push_str(&format!("         {}\n", f.evidence_line()));
+        }
+        for c in &r.cannot_judge {
+            s.push_str(&format!("       {c}\n"));
         }
     }
     s.push('\n');
@@ -229,10 +236,23 @@ pub fn render_json(results: &[FileResult]) -> String {
         .into_iter()
         .map(|(g, p, f)| serde_json::json!({"group": g, "passed": p, "failed": f}))
         .collect();
+    let cannot_judge: Vec<serde_json::Value> = results
+        .iter()
+        .flat_map(|r| {
+            r.cannot_judge.iter().map(move |c| {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("file".into(), serde_json::Value::String(r.file.clone()));
+                }
+                v
+            })
+        })
+        .collect();
     let obj = serde_json::json!({
-        "summary": {"total": results.len(), "passed": passed, "failed": results.len() - passed, "groups": groups},
+        "summary": {"total": results.len(), "passed": passed, "failed": results.len() - passed, "groups": groups, "cannot_judge": cannot_judge.len()},
         "results": results,
         "findings": findings,
+        "cannot_judge": cannot_judge,
     });
     serde_json::to_string_pretty(&obj).unwrap_or_default()
 }

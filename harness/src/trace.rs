@@ -1,10 +1,11 @@
 //! The trace of a run: every frame put on a simulated segment (with its fate) and every event the
 //! nodes logged, in time order. Oracles read traces; pcaps and ladders are drawn from them.
 
+use crate::dut::Errno;
 use core::fmt;
 use core::net::SocketAddrV4;
-use stack::tcp::FourTuple;
-use stack::{Event, Instant};
+use stack::tcp::{FourTuple, State};
+use stack::{Duration, Event, Instant};
 
 /// Index of a node in the world.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -150,6 +151,81 @@ impl fmt::Display for AppEvent {
     }
 }
 
+/// What a stack under test lets the oracles see besides the frames on the wire, as its adapter
+/// declares it. The oracles judge from the wire first; each of these only adds evidence, and where
+/// a kind needs one the stack lacks, the report says "cannot judge" (see `oracle::CannotJudge`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StackEvidence {
+    /// The stack's name (`reference`, `smoltcp`, `linux`; `unknown` for a capture's endpoint).
+    pub stack: String,
+    /// The trace holds the stack's own event log ([`TraceKind::Stack`]): names causes such as
+    /// `arp-queue-overflow`.
+    pub events: bool,
+    /// The trace holds the stack's per-connection states ([`TraceKind::ConnState`]).
+    pub state: bool,
+    /// The trace holds the socket calls made on the stack and their results ([`TraceKind::Call`]).
+    pub calls: bool,
+    /// How long the stack declares it holds TIME-WAIT (2·MSL), where it declares it.
+    pub time_wait: Option<Duration>,
+}
+
+/// A socket call a user of a stack made (an application, a script), by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOp {
+    Connect,
+    Send,
+    Recv,
+    /// `close()`; `linger_zero`: with `SO_LINGER` 0 set (an abort: RST, no TIME-WAIT).
+    Close {
+        linger_zero: bool,
+    },
+    /// `abort()` (what `close()` with `SO_LINGER` 0 asks for on sockets APIs).
+    Abort,
+    Shutdown,
+    /// `SO_ERROR`: the pending error, reported once.
+    TakeError,
+}
+
+impl fmt::Display for CallOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CallOp::Connect => "connect",
+            CallOp::Send => "send",
+            CallOp::Recv => "recv",
+            CallOp::Close { linger_zero: false } => "close",
+            CallOp::Close { linger_zero: true } => "close(SO_LINGER 0)",
+            CallOp::Abort => "abort",
+            CallOp::Shutdown => "shutdown",
+            CallOp::TakeError => "SO_ERROR",
+        })
+    }
+}
+
+/// One socket call and what the stack answered: evidence every stack shows. Only calls that end
+/// or fail a connection are recorded (successful sends and `EAGAIN`s are not), so the log stays
+/// small on long runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketCall {
+    /// The connection the socket was on when called, where it had one.
+    pub conn: Option<FourTuple>,
+    pub op: CallOp,
+    /// `Ok(n)`: bytes for send/recv (0 = end of stream), 0 otherwise.
+    pub result: Result<usize, Errno>,
+}
+
+impl fmt::Display for SocketCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.op)?;
+        if let Some(c) = &self.conn {
+            write!(f, " on {c}")?;
+        }
+        match &self.result {
+            Ok(n) => write!(f, " = {n}"),
+            Err(e) => write!(f, " = {e}"),
+        }
+    }
+}
+
 /// What a trace entry is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TraceKind {
@@ -165,6 +241,18 @@ pub enum TraceKind {
     App {
         node: NodeId,
         event: AppEvent,
+    },
+    /// A socket call on a stack under test and its result.
+    Call {
+        node: NodeId,
+        call: SocketCall,
+    },
+    /// A connection's state as the stack reports it, recorded when it changes (`None`: the stack
+    /// no longer holds the connection).
+    ConnState {
+        node: NodeId,
+        conn: FourTuple,
+        state: Option<State>,
     },
     /// The host lost all its state (reboot) or stopped answering (crash).
     HostDown {
@@ -195,6 +283,9 @@ pub struct TraceMeta {
     /// Host IPv4 addresses by node (routers/NATs: their first interface).
     pub node_addrs: Vec<Vec<core::net::Ipv4Addr>>,
     pub segment_names: Vec<String>,
+    /// What each node's stack shows besides the wire, by node; `None` (or missing) for nodes that
+    /// are no stack under test (routers, NAT boxes, a script's scripted peer).
+    pub stacks: Vec<Option<StackEvidence>>,
 }
 
 /// A whole run.
@@ -220,6 +311,24 @@ impl Trace {
             TraceKind::Frame(f) if f.segment == seg => Some(f),
             _ => None,
         })
+    }
+
+    /// What node `n`'s stack shows, if `n` is a stack under test.
+    pub fn stack_of(&self, n: NodeId) -> Option<&StackEvidence> {
+        self.meta.stacks.get(n.0).and_then(Option::as_ref)
+    }
+
+    /// The same trace as a stack without an event log would have left: every
+    /// [`TraceKind::Stack`] entry removed and each stack's `events` cleared. (Run with
+    /// `Overrides::hide_events` instead to also get the states such a stack would report.)
+    pub fn without_events(&self) -> Trace {
+        let mut t = self.clone();
+        t.events
+            .retain(|e| !matches!(e.kind, TraceKind::Stack { .. }));
+        for s in t.meta.stacks.iter_mut().flatten() {
+            s.events = false;
+        }
+        t
     }
 
     /// The node that owns an IPv4 address, if any.

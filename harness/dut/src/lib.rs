@@ -81,6 +81,12 @@ pub trait Dut {
     fn connections(&self) -> Vec<(FourTuple, State)>;
     /// Forgets every connection without sending anything (a reboot / crash).
     fn reboot(&mut self, now: Instant);
+    /// How long the stack holds TIME-WAIT (2·MSL), as it declares it for the configuration it
+    /// was built with; `None` when it declares nothing. The oracles judge TIME-WAIT against it
+    /// (`rfc-violation` time-wait-too-short, early ends) and report "cannot judge" without it.
+    fn time_wait(&self) -> Option<stack::Duration> {
+        None
+    }
     /// Appends the sockets whose state may have changed since the last call (data, end of
     /// stream, error, a connection to accept), so applications need not poll every socket.
     /// Returns false when the stack cannot tell: then every socket must be polled.

@@ -48,11 +48,14 @@ impl Adapter for ReferenceAdapter {
 /// The reference host behind the [`Dut`] trait.
 pub struct ReferenceDut {
     host: Host,
+    /// 2·MSL of the profile: how long its TIME-WAIT lasts.
+    time_wait: stack::Duration,
 }
 
 impl ReferenceDut {
     pub fn new(c: &StackConfig) -> Result<ReferenceDut, Refusal> {
         c.check("reference", &CAPABILITIES)?;
+        let time_wait = c.profile.tcp.msl + c.profile.tcp.msl;
         let mut host = Host::new(HostConfig {
             mac: c.mac,
             addr: c.addr,
@@ -68,7 +71,7 @@ impl ReferenceDut {
         for &(ip, mac) in &c.static_arp {
             host.iface().add_static_neighbor(Instant::ZERO, ip, mac);
         }
-        Ok(ReferenceDut { host })
+        Ok(ReferenceDut { host, time_wait })
     }
 
     /// The host, for introspection.
@@ -248,6 +251,10 @@ impl Dut for ReferenceDut {
 
     fn reboot(&mut self, now: Instant) {
         self.host.reboot(now);
+    }
+
+    fn time_wait(&self) -> Option<stack::Duration> {
+        Some(self.time_wait)
     }
 
     fn expire_neighbor(&mut self, now: Instant, addr: Ipv4Addr) -> bool {

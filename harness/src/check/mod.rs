@@ -294,6 +294,12 @@ fn model_findings(js: &[ConnJudgement], dut: Option<Ipv4Addr>, end: Instant) -> 
             node_names: vec![dut.to_string()],
             node_addrs: vec![vec![dut]],
             segment_names: vec!["capture".into()],
+            // The model's event log stands in for the stack's.
+            stacks: vec![Some(crate::trace::StackEvidence {
+                stack: "model".into(),
+                events: true,
+                ..Default::default()
+            })],
         },
         events,
         end,

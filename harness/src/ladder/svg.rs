@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::{fit, label_room, midpoint, Geometry, Ladder, Layout, Row, TIME_WIDTH};
+use super::{
+    fit, idle_text, label_room, midpoint, Geometry, Ladder, Layout, Reach, Row, STUB, TIME_WIDTH,
+};
 use crate::render::fmt_time;
 
 /// Pixels per character of the grid (13 px monospace is about 7.8 px wide).
@@ -16,7 +18,7 @@ const FALL: f64 = 8.0;
 /// Draws the diagram as an SVG document (UTF-8, valid XML, every text escaped).
 pub fn ladder_svg(ladder: &Ladder) -> String {
     let layout = Layout::new(ladder);
-    let geo = Geometry::new(&layout);
+    let geo = Geometry::new(&layout, ladder.width);
     let named = layout.columns.iter().any(|c| c.name.is_some());
     let top = if named { 48.0 } else { 30.0 };
     let first_row = top + 22.0;
@@ -27,10 +29,25 @@ pub fn ladder_svg(ladder: &Ladder) -> String {
     // Widest line in characters: the columns, or a note running past them.
     let mut chars = geo.width(layout.columns.len()).max(TIME_WIDTH + 4);
     for row in &layout.rows {
-        if let Row::Note { col, text, .. } = row {
-            let x = col.map_or(geo.first, |c| geo.x(c));
-            chars = chars.max(x + 2 + "note: ".len() + text.chars().count() + 3);
+        match row {
+            Row::Note { col, text, .. } => {
+                let (at, text) = geo.place_note(*col, &format!("note: {text}"));
+                chars = chars.max(at + text.chars().count() + 1);
+            }
+            Row::Arrow {
+                from,
+                to,
+                label,
+                reach: Reach::Sender,
+                ..
+            } if to > from => {
+                chars = chars.max(geo.x(*from) + STUB + 3 + label.chars().count());
+            }
+            _ => {}
         }
+    }
+    if let Some(limit) = geo.limit {
+        chars = chars.min(limit.max(TIME_WIDTH + 4));
     }
     let width = chars as f64 * CH;
 
@@ -72,6 +89,23 @@ pub fn ladder_svg(ladder: &Ladder) -> String {
 
     for (i, row) in layout.rows.iter().enumerate() {
         let y = first_row + i as f64 * ROW;
+        if let Row::Idle { span, .. } = row {
+            // A break in every lifeline, and how long nothing happened.
+            let _ = writeln!(
+                s,
+                r##"<rect class="idle" x="0" y="{}" width="{width}" height="{}" fill="#f4f4f4"/>"##,
+                y - ROW / 2.0 + 4.0,
+                ROW - 8.0
+            );
+            let _ = writeln!(
+                s,
+                r##"<text class="idle" x="{}" y="{}" fill="#555">{}</text>"##,
+                geo.first as f64 * CH + 2.0 * CH,
+                y + 4.0,
+                escape(&idle_text(*span))
+            );
+            continue;
+        }
         let _ = writeln!(
             s,
             r##"<text class="time" x="{}" y="{}" text-anchor="end" fill="#555">{}</text>"##,
@@ -84,18 +118,20 @@ pub fn ladder_svg(ladder: &Ladder) -> String {
                 from,
                 to,
                 label,
-                dropped,
+                reach,
                 ..
-            } => draw_arrow(&mut s, &geo, y, *from, *to, label, *dropped),
+            } => draw_arrow(&mut s, &geo, y, *from, *to, label, *reach),
             Row::Note { col, text, .. } => {
-                let x = col.map_or(geo.first, |c| geo.x(c)) as f64 * CH + 2.0 * CH;
+                let (at, text) = geo.place_note(*col, &format!("note: {text}"));
                 let _ = writeln!(
                     s,
-                    r##"<text class="note" x="{x}" y="{}" font-style="italic" fill="#a40000">note: {}</text>"##,
+                    r##"<text class="note" x="{}" y="{}" font-style="italic" fill="#a40000">{}</text>"##,
+                    at as f64 * CH,
                     y + 4.0,
-                    escape(text)
+                    escape(&text)
                 );
             }
+            Row::Idle { .. } => {}
         }
     }
     s.push_str("</svg>\n");
@@ -109,7 +145,7 @@ fn draw_arrow(
     from: usize,
     to: usize,
     label: &str,
-    dropped: bool,
+    reach: Reach,
 ) {
     let (xa, xb) = (geo.x(from), geo.x(to));
     let (pa, pb) = (xa as f64 * CH, xb as f64 * CH);
@@ -123,6 +159,31 @@ fn draw_arrow(
         );
         return;
     }
+    if reach == Reach::Sender {
+        // A stub towards the receiver, the X right beside the sender, the reason after it.
+        let dir = if xb > xa { 1.0 } else { -1.0 };
+        let end_x = pa + dir * STUB as f64 * CH;
+        let _ = writeln!(
+            s,
+            r##"<line class="arrow lost" x1="{pa}" y1="{y}" x2="{end_x}" y2="{y}" stroke="#c00" stroke-width="2"/>"##
+        );
+        draw_x(s, end_x, y);
+        let room = match geo.limit {
+            Some(l) if dir > 0.0 => l.saturating_sub(xa + STUB + 2),
+            _ if dir > 0.0 => usize::MAX,
+            _ => (xa - STUB).saturating_sub(TIME_WIDTH + 3),
+        };
+        let _ = writeln!(
+            s,
+            r##"<text class="label lost" x="{}" y="{}" text-anchor="{}" fill="#c00">{}</text>"##,
+            end_x + dir * 1.5 * CH,
+            y + 4.0,
+            if dir > 0.0 { "start" } else { "end" },
+            escape(&fit(label, room))
+        );
+        return;
+    }
+    let dropped = reach == Reach::Midway;
     // The same character room as the text drawing, so labels are cut identically.
     let text = fit(label, label_room(xa, xb, dropped));
     let (end_x, end_y) = if dropped {
@@ -135,19 +196,7 @@ fn draw_arrow(
             s,
             r##"<line class="arrow dropped" x1="{pa}" y1="{y}" x2="{end_x}" y2="{end_y}" stroke="#000" stroke-dasharray="4 2"/>"##
         );
-        let r = 5.0;
-        let _ = writeln!(
-            s,
-            r##"<path class="drop" d="M{},{} L{},{} M{},{} L{},{}" stroke="#c00" stroke-width="2"/>"##,
-            end_x - r,
-            end_y - r,
-            end_x + r,
-            end_y + r,
-            end_x - r,
-            end_y + r,
-            end_x + r,
-            end_y - r
-        );
+        draw_x(s, end_x, end_y);
     } else {
         let _ = writeln!(
             s,
@@ -163,6 +212,23 @@ fn draw_arrow(
             escape(&text)
         );
     }
+}
+
+/// The red `X` where a packet was lost.
+fn draw_x(s: &mut String, x: f64, y: f64) {
+    let r = 5.0;
+    let _ = writeln!(
+        s,
+        r##"<path class="drop" d="M{},{} L{},{} M{},{} L{},{}" stroke="#c00" stroke-width="2"/>"##,
+        x - r,
+        y - r,
+        x + r,
+        y + r,
+        x - r,
+        y + r,
+        x + r,
+        y - r
+    );
 }
 
 /// Escapes text for XML character data and attribute values.

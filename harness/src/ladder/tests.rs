@@ -238,7 +238,7 @@ fn handshake_ladder_snapshot() {
 
 /// A tiny XML well-formedness check: balanced, properly nested tags, quoted attributes, a
 /// single root, and `&`/`<` only as markup or entity starts.
-fn check_xml(doc: &str) -> Result<(), String> {
+pub(crate) fn check_xml(doc: &str) -> Result<(), String> {
     let mut stack: Vec<String> = Vec::new();
     let mut roots = 0;
     let mut rest = doc;

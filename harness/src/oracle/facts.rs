@@ -1,7 +1,14 @@
-//! The facts oracles reason about, pulled out of a trace once: connection timelines per host,
-//! RSTs sent, packets dropped (and where), NAT mappings, host up/down, TIME-WAIT exits.
+//! The facts oracles reason about, pulled out of a trace once: each stack's view of the wire,
+//! connection timelines per host, the RSTs each host owed its peers and whether they arrived,
+//! NAT mappings, host up/down, socket calls.
+//!
+//! Timelines come from the best evidence a host's stack gives, in this order: its event log
+//! (exact, with causes), the connection states it reports, else the wire (what the host must
+//! have believed from what it sent and received, see [`super::wire`]).
 
-use crate::trace::{Fate, NatEvent, NodeId, Trace, TraceKind};
+use super::wire::{replay, CallEffect, Derived, Dir, FrameId, Liveness, Timeline, Wire};
+use crate::dut::Errno;
+use crate::trace::{CallOp, Fate, NatEvent, NodeId, SocketCall, Trace, TraceKind};
 use core::net::SocketAddrV4;
 use stack::arp::{ArpDropReason, ArpEvent};
 use stack::tcp::{DropCause, FourTuple, State, TcpEvent};
@@ -10,40 +17,15 @@ use stack::EventKind;
 use stack::{Duration, Instant};
 use std::collections::BTreeMap;
 
-/// One connection's states on one host, in time order.
-#[derive(Clone, Debug, Default)]
-pub struct Timeline {
-    pub changes: Vec<(Instant, State, &'static str)>,
+/// Where a host's connection states come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Events,
+    State,
+    Wire,
 }
 
-impl Timeline {
-    /// The state at `t` (after every change at or before `t`); `None` before the first change.
-    pub fn state_at(&self, t: Instant) -> Option<State> {
-        self.changes
-            .iter()
-            .take_while(|c| c.0 <= t)
-            .last()
-            .map(|c| c.1)
-    }
-    /// Why the connection last went to CLOSED at or before `t`.
-    pub fn close_cause_before(&self, t: Instant) -> Option<&'static str> {
-        self.changes
-            .iter()
-            .take_while(|c| c.0 <= t)
-            .filter(|c| c.1 == State::Closed)
-            .last()
-            .map(|c| c.2)
-    }
-}
-
-pub struct RstSent {
-    pub node: NodeId,
-    pub conn: FourTuple,
-    pub seq: SeqNumber,
-    pub time: Instant,
-    pub reason: &'static str,
-}
-
+/// A drop some node or link logged (stack/router ARP queue, NAT, impairment).
 pub struct DropRecord {
     pub time: Instant,
     pub src: SocketAddrV4,
@@ -52,6 +34,9 @@ pub struct DropRecord {
     pub seq: SeqNumber,
     pub cause: String,
     pub evidence: String,
+    /// An event was used to know it.
+    pub from_event: bool,
+    pub frame: Option<FrameId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,35 +55,116 @@ pub struct Peer {
     pub via_nat: Option<Mapping>,
 }
 
+/// An RST a host owed its peer: seen on the wire, due from an abort call, or logged.
+pub struct RstDue {
+    pub node: NodeId,
+    pub conn: FourTuple,
+    pub time: Instant,
+    pub seq: Option<SeqNumber>,
+    pub frame: Option<FrameId>,
+    /// Why it was sent (an event's reason, `abort`, or `on the wire`).
+    pub reason: String,
+    pub event: Option<String>,
+}
+
+/// An RST that never reached its peer.
+pub struct LostRst {
+    pub rst: usize,
+    pub time: Instant,
+    pub cause: String,
+    pub frames: Vec<FrameId>,
+    pub events: Vec<String>,
+    pub evidence: Vec<String>,
+}
+
 pub struct TimeWaitEarly {
     pub node: NodeId,
     pub conn: FourTuple,
     pub time: Instant,
     pub after: Duration,
     pub cause: String,
+    pub frames: Vec<FrameId>,
+    pub event: Option<String>,
 }
 
-#[derive(Default)]
-pub struct Facts {
-    pub timelines: BTreeMap<(usize, FourTuple), Timeline>,
-    pub rsts_sent: Vec<RstSent>,
+/// A connection a host dropped on its own (keepalive timeout), or closed with SO_LINGER 0.
+pub struct Dropped {
+    pub node: NodeId,
+    pub conn: FourTuple,
+    pub time: Instant,
+    pub event: Option<String>,
+    pub call: Option<String>,
+}
+
+pub struct Facts<'t> {
+    pub trace: &'t Trace,
+    pub live: Liveness,
+    pub wire: Wire,
+    pub sources: BTreeMap<NodeId, Source>,
+    pub timelines: BTreeMap<(NodeId, FourTuple), Timeline>,
+    /// Wire-derived extras (keepalive probes, TIME-WAIT hits) per connection.
+    pub derived: BTreeMap<(NodeId, FourTuple), Derived>,
+    by_conn: BTreeMap<FourTuple, NodeId>,
     pub drops: Vec<DropRecord>,
     pub mappings: Vec<Mapping>,
-    /// node -> (time, up, reboot)
-    pub host_events: BTreeMap<usize, Vec<(Instant, bool, bool)>>,
+    pub calls: Vec<(Instant, NodeId, SocketCall)>,
+    pub rsts: Vec<RstDue>,
+    pub lost: Vec<LostRst>,
     pub time_wait_early: Vec<TimeWaitEarly>,
-    pub zero_linger: Vec<(Instant, NodeId, FourTuple)>,
-    pub keepalive_drops: Vec<(Instant, NodeId, FourTuple)>,
+    pub zero_linger: Vec<Dropped>,
+    pub keepalive_drops: Vec<Dropped>,
 }
 
-impl Facts {
-    pub fn extract(trace: &Trace) -> Facts {
-        let mut f = Facts::default();
+fn seg_name(trace: &Trace, f: FrameId) -> &str {
+    trace
+        .meta
+        .segment_names
+        .get(f.segment.0)
+        .map(String::as_str)
+        .unwrap_or("?")
+}
+
+impl<'t> Facts<'t> {
+    pub fn extract(trace: &'t Trace) -> Facts<'t> {
+        let live = Liveness::of(trace);
+        let wire = Wire::of(trace, &live);
+        let mut f = Facts {
+            trace,
+            live,
+            wire,
+            sources: BTreeMap::new(),
+            timelines: BTreeMap::new(),
+            derived: BTreeMap::new(),
+            by_conn: BTreeMap::new(),
+            drops: Vec::new(),
+            mappings: Vec::new(),
+            calls: Vec::new(),
+            rsts: Vec::new(),
+            lost: Vec::new(),
+            time_wait_early: Vec::new(),
+            zero_linger: Vec::new(),
+            keepalive_drops: Vec::new(),
+        };
+        for (i, s) in trace.meta.stacks.iter().enumerate() {
+            if let Some(s) = s {
+                let src = if s.events {
+                    Source::Events
+                } else if s.state {
+                    Source::State
+                } else {
+                    Source::Wire
+                };
+                f.sources.insert(NodeId(i), src);
+            }
+        }
+        let mut event_rsts = Vec::new();
         for ev in &trace.events {
             let t = ev.time;
             match &ev.kind {
                 TraceKind::Stack { node, event } => match &event.kind {
-                    EventKind::Tcp(e) => f.tcp(*node, event.time, e),
+                    EventKind::Tcp(e) if f.source(*node) == Some(Source::Events) => {
+                        f.tcp_event(*node, event.time, e, &format!("{event}"), &mut event_rsts)
+                    }
                     EventKind::Arp(ArpEvent::Dropped { packet, reason, .. })
                         if packet.protocol == wire::IpProtocol::Tcp =>
                     {
@@ -109,90 +175,55 @@ impl Facts {
                             flags: packet.flags,
                             seq: packet.seq,
                             cause: match reason {
-                                ArpDropReason::QueueOverflow { .. } => {
-                                    "arp-queue-overflow".to_string()
-                                }
-                                ArpDropReason::QueueBytes => "arp-queue-bytes".to_string(),
-                                ArpDropReason::ResolutionFailed => {
-                                    "arp-resolution-failed".to_string()
-                                }
-                            },
+                                ArpDropReason::QueueOverflow { .. } => "arp-queue-overflow",
+                                ArpDropReason::QueueBytes => "arp-queue-bytes",
+                                ArpDropReason::ResolutionFailed => "arp-resolution-failed",
+                            }
+                            .to_string(),
                             evidence: format!(
                                 "{} on {}: {event}",
                                 event.time,
                                 trace.node_name(*node)
                             ),
+                            from_event: true,
+                            frame: None,
                         });
                     }
                     _ => {}
                 },
-                TraceKind::Nat { node, event } => match event {
-                    NatEvent::MappingCreated {
-                        inside,
-                        outside,
-                        remote,
-                    } => f.mappings.push(Mapping {
-                        nat: *node,
-                        inside: *inside,
-                        outside: *outside,
-                        remote: *remote,
-                        created: t,
-                        expired: None,
-                    }),
-                    NatEvent::MappingExpired {
-                        inside,
-                        outside,
-                        remote,
-                        ..
-                    } => {
-                        if let Some(m) = f.mappings.iter_mut().rev().find(|m| {
-                            m.nat == *node
-                                && m.inside == *inside
-                                && m.outside == *outside
-                                && m.remote == *remote
-                                && m.expired.is_none()
-                        }) {
-                            m.expired = Some(t);
-                        }
+                TraceKind::ConnState { node, conn, state }
+                    if f.source(*node) == Some(Source::State) =>
+                {
+                    let (s, why) = match state {
+                        Some(s) => (*s, "reported"),
+                        None => (State::Closed, "reported-gone"),
+                    };
+                    let tl = f.timelines.entry((*node, *conn)).or_default();
+                    if tl.changes.last().is_none_or(|c| c.1 != s) {
+                        tl.changes.push((t, s, why));
                     }
-                    NatEvent::NoMapping {
-                        from, to, flags, ..
-                    } => f.drops.push(DropRecord {
-                        time: t,
-                        src: *from,
-                        dst: *to,
-                        flags: *flags,
-                        seq: SeqNumber(0),
-                        cause: "nat-no-mapping".into(),
-                        evidence: format!("{t} on {}: {event}", trace.node_name(*node)),
-                    }),
-                },
-                TraceKind::HostDown { node, reboot } => {
-                    f.host_events
-                        .entry(node.0)
-                        .or_default()
-                        .push((t, false, *reboot));
-                    if *reboot {
-                        // A reboot forgets every connection without a word on the wire.
-                        for ((n, _), tl) in f.timelines.iter_mut() {
-                            if *n == node.0
-                                && tl.changes.last().is_some_and(|c| c.1 != State::Closed)
-                            {
-                                tl.changes.push((t, State::Closed, "reboot"));
-                            }
+                }
+                TraceKind::Call { node, call } => f.calls.push((t, *node, call.clone())),
+                TraceKind::Nat { node, event } => f.nat_event(*node, t, event),
+                TraceKind::HostDown { node, reboot: true }
+                    if f.source(*node) == Some(Source::Events) =>
+                {
+                    // A reboot forgets every connection without a word on the wire.
+                    for ((n, _), tl) in f.timelines.iter_mut() {
+                        if n == node && tl.changes.last().is_some_and(|c| c.1 != State::Closed) {
+                            tl.changes.push((t, State::Closed, "reboot"));
                         }
                     }
                 }
-                TraceKind::HostUp { node } => f
-                    .host_events
-                    .entry(node.0)
-                    .or_default()
-                    .push((t, true, false)),
                 TraceKind::Frame(fr) => {
                     if let Fate::Dropped(why) = &fr.fate {
                         if let Ok(wire::Frame::Tcp { ip, tcp, .. }) =
                             wire::parse_frame(&fr.bytes, ChecksumMode::Ignore)
                         {
+                            let id = FrameId {
+                                segment: fr.segment,
+                                number: fr.number,
+                            };
                             f.drops.push(DropRecord {
                                 time: t,
                                 src: SocketAddrV4::new(ip.src_addr, tcp.src_port),
@@ -203,13 +234,10 @@ impl Facts {
                                 evidence: format!(
                                     "frame {} on segment {} dropped ({why})",
                                     fr.number,
-                                    trace
-                                        .meta
-                                        .segment_names
-                                        .get(fr.segment.0)
-                                        .map(String::as_str)
-                                        .unwrap_or("?")
+                                    seg_name(trace, id)
                                 ),
+                                from_event: false,
+                                frame: Some(id),
                             });
                         }
                     }
@@ -217,89 +245,521 @@ impl Facts {
                 _ => {}
             }
         }
+        f.wire_timelines();
+        for (n, c) in f.timelines.keys() {
+            f.by_conn.entry(*c).or_insert(*n);
+        }
+        f.rsts_due(event_rsts);
+        f.judge_rsts();
+        f.state_time_wait();
+        f.call_drops();
         f
     }
 
-    fn tcp(&mut self, node: NodeId, t: Instant, e: &TcpEvent) {
+    pub fn source(&self, node: NodeId) -> Option<Source> {
+        self.sources.get(&node).copied()
+    }
+
+    fn tcp_event(
+        &mut self,
+        node: NodeId,
+        t: Instant,
+        e: &TcpEvent,
+        text: &str,
+        rsts: &mut Vec<RstDue>,
+    ) {
         match e {
             TcpEvent::StateChange {
                 conn, to, cause, ..
-            } => {
-                self.timelines
-                    .entry((node.0, *conn))
-                    .or_default()
-                    .changes
-                    .push((t, *to, cause.name()));
-            }
+            } => self
+                .timelines
+                .entry((node, *conn))
+                .or_default()
+                .changes
+                .push((t, *to, cause.name())),
             TcpEvent::RstSent {
                 conn, seq, reason, ..
-            } => self.rsts_sent.push(RstSent {
+            } => rsts.push(RstDue {
                 node,
                 conn: *conn,
-                seq: *seq,
                 time: t,
-                reason: reason.name(),
+                seq: Some(*seq),
+                frame: None,
+                reason: reason.name().to_string(),
+                event: Some(format!("{t} {text}")),
             }),
             TcpEvent::TimeWaitEnded {
                 conn,
                 after,
                 early: true,
                 cause,
-            } => self.time_wait_early.push(TimeWaitEarly {
-                node,
-                conn: *conn,
-                time: t,
-                after: *after,
-                cause: cause.name().to_string(),
-            }),
+            } => {
+                let frames = self.frame_at(node, *conn, t);
+                self.time_wait_early.push(TimeWaitEarly {
+                    node,
+                    conn: *conn,
+                    time: t,
+                    after: *after,
+                    cause: cause.name().to_string(),
+                    frames,
+                    event: Some(format!("{t} {text}")),
+                })
+            }
             TcpEvent::ConnectionDropped {
                 conn,
                 reason,
                 state,
-            } => match reason {
-                DropCause::ZeroLinger if *state != State::Listen => {
-                    self.zero_linger.push((t, node, *conn))
+            } => {
+                let d = Dropped {
+                    node,
+                    conn: *conn,
+                    time: t,
+                    event: Some(format!("{t} {text}")),
+                    call: None,
+                };
+                match reason {
+                    DropCause::ZeroLinger if *state != State::Listen => self.zero_linger.push(d),
+                    DropCause::KeepaliveTimeout => self.keepalive_drops.push(d),
+                    _ => {}
                 }
-                DropCause::KeepaliveTimeout => self.keepalive_drops.push((t, node, *conn)),
-                _ => {}
-            },
+            }
             _ => {}
         }
     }
 
-    pub fn timeline(&self, node: NodeId, conn: FourTuple) -> Option<&Timeline> {
-        self.timelines.get(&(node.0, conn))
+    /// The segment `node` received on `conn` at `t` (what ended TIME-WAIT, say), if any.
+    fn frame_at(&self, node: NodeId, conn: FourTuple, t: Instant) -> Vec<FrameId> {
+        self.wire
+            .last_received(node, conn, t, false)
+            .filter(|s| s.time == t)
+            .map(|s| vec![s.frame])
+            .unwrap_or_default()
     }
 
-    /// The first recorded drop of the RST `r` on its way to the peer. NAT "no mapping" drops
-    /// carry no sequence number: they are matched on endpoints only.
-    pub fn find_rst_drop(&self, r: &RstSent) -> Option<&DropRecord> {
+    fn nat_event(&mut self, node: NodeId, t: Instant, event: &NatEvent) {
+        match event {
+            NatEvent::MappingCreated {
+                inside,
+                outside,
+                remote,
+            } => self.mappings.push(Mapping {
+                nat: node,
+                inside: *inside,
+                outside: *outside,
+                remote: *remote,
+                created: t,
+                expired: None,
+            }),
+            NatEvent::MappingExpired {
+                inside,
+                outside,
+                remote,
+                ..
+            } => {
+                if let Some(m) = self.mappings.iter_mut().rev().find(|m| {
+                    m.nat == node
+                        && m.inside == *inside
+                        && m.outside == *outside
+                        && m.remote == *remote
+                        && m.expired.is_none()
+                }) {
+                    m.expired = Some(t);
+                }
+            }
+            NatEvent::NoMapping {
+                from, to, flags, ..
+            } => self.drops.push(DropRecord {
+                time: t,
+                src: *from,
+                dst: *to,
+                flags: *flags,
+                seq: SeqNumber(0),
+                cause: "nat-no-mapping".into(),
+                evidence: format!("{t} on {}: {event}", self.trace.node_name(node)),
+                from_event: false,
+                frame: None,
+            }),
+        }
+    }
+
+    /// Timelines of the hosts whose stack shows neither events nor states, from the wire, the
+    /// socket calls and reboots; wire extras (probes, TIME-WAIT hits) for every host.
+    fn wire_timelines(&mut self) {
+        let mut calls: BTreeMap<(NodeId, FourTuple), Vec<(Instant, CallEffect)>> = BTreeMap::new();
+        for (t, n, c) in &self.calls {
+            let Some(conn) = c.conn else { continue };
+            let eff = match (&c.op, &c.result) {
+                (CallOp::Abort, _) | (CallOp::Close { linger_zero: true }, _) => {
+                    CallEffect::Aborted
+                }
+                (_, Err(Errno::ECONNRESET | Errno::ETIMEDOUT | Errno::ECONNREFUSED)) => {
+                    CallEffect::Failed
+                }
+                _ => continue,
+            };
+            calls.entry((*n, conn)).or_default().push((*t, eff));
+        }
+        let keys: Vec<(NodeId, FourTuple)> = self
+            .wire
+            .conns
+            .keys()
+            .chain(calls.keys())
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for key in keys {
+            let tw = self.trace.stack_of(key.0).and_then(|s| s.time_wait);
+            let d = replay(
+                self.wire.segs(key.0, key.1),
+                calls.get(&key).map(Vec::as_slice).unwrap_or(&[]),
+                &self.live.reboots(key.0),
+                tw,
+                self.trace.end,
+            );
+            if self.source(key.0) == Some(Source::Wire) && !d.timeline.changes.is_empty() {
+                self.timelines.insert(key, d.timeline.clone());
+            }
+            self.derived.insert(key, d);
+        }
+    }
+
+    /// Every RST each host owed: those on the wire, those its log says it generated, and those
+    /// an abort call asked for (RFC 9293 §3.10.4 ABORT: "send a reset segment" in SYN-RECEIVED,
+    /// ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 and CLOSE-WAIT).
+    fn rsts_due(&mut self, event_rsts: Vec<RstDue>) {
+        for ((n, c), segs) in &self.wire.conns {
+            for s in segs {
+                if s.dir == Dir::Sent && s.flags.rst() {
+                    self.rsts.push(RstDue {
+                        node: *n,
+                        conn: *c,
+                        time: s.time,
+                        seq: Some(s.seq),
+                        frame: Some(s.frame),
+                        reason: "on the wire".into(),
+                        event: None,
+                    });
+                }
+            }
+        }
+        // Logged RSTs the wire never saw.
+        for r in event_rsts {
+            let seen = self
+                .wire_rst_for(r.node, r.conn, r.time)
+                .is_some_and(|w| Some(w.seq) == r.seq);
+            if !seen {
+                self.rsts.push(r);
+            }
+        }
+        // Abort calls whose RST the wire never saw (stacks without events only: a log shows
+        // these RSTs itself).
+        let mut due = Vec::new();
+        for (t, n, c) in &self.calls {
+            if self.source(*n) == Some(Source::Events) {
+                continue;
+            }
+            let Some(conn) = c.conn else { continue };
+            if !matches!(c.op, CallOp::Abort | CallOp::Close { linger_zero: true }) {
+                continue;
+            }
+            let owed = self.timeline(*n, conn).and_then(|tl| tl.state_before(*t));
+            if !matches!(
+                owed,
+                Some(
+                    State::SynReceived
+                        | State::Established
+                        | State::FinWait1
+                        | State::FinWait2
+                        | State::CloseWait
+                )
+            ) {
+                continue;
+            }
+            if self.wire_rst_for(*n, conn, *t).is_none() {
+                due.push(RstDue {
+                    node: *n,
+                    conn,
+                    time: *t,
+                    seq: None,
+                    frame: None,
+                    reason: format!("{} call", c.op),
+                    event: None,
+                });
+            }
+        }
+        self.rsts.extend(due);
+    }
+
+    /// The RST `node` put on the wire for `conn` owing to something at `t`: the first one it
+    /// sent at or after `t` before anything more arrived on the connection (an RST may wait for
+    /// ARP; once the peer speaks again, a later RST answers that instead).
+    fn wire_rst_for(&self, node: NodeId, conn: FourTuple, t: Instant) -> Option<&super::wire::Seg> {
+        let segs = self.wire.segs(node, conn);
+        let from = segs.partition_point(|s| s.time < t);
+        segs[from..]
+            .iter()
+            .take_while(|s| s.dir == Dir::Sent || s.time == t)
+            .find(|s| s.dir == Dir::Sent && s.flags.rst())
+    }
+
+    /// Which owed RSTs never reached their peer, and why.
+    fn judge_rsts(&mut self) {
+        let mut lost = Vec::new();
+        for (i, r) in self.rsts.iter().enumerate() {
+            let Some(p) = self.peer_of(r.node, r.conn) else {
+                continue;
+            };
+            // Only an RST the peer needed counts: one whose peer is down (or never had the
+            // connection) leaves nobody half-open.
+            let needed = self.live.up_at(p.node, r.time)
+                && self
+                    .timeline(p.node, p.conn)
+                    .and_then(|tl| tl.state_at(r.time))
+                    .is_some_and(|s| s != State::Closed);
+            if !needed {
+                continue;
+            }
+            let mut l = LostRst {
+                rst: i,
+                time: r.time,
+                cause: String::new(),
+                frames: r.frame.into_iter().collect(),
+                events: r.event.iter().cloned().collect(),
+                evidence: vec![format!(
+                    "{} rst sent{} ({})",
+                    r.time,
+                    r.seq.map_or(String::new(), |s| format!(" seq={s}")),
+                    r.reason
+                )],
+            };
+            let drop = self.find_rst_drop(r);
+            if let Some(fr) = r.frame {
+                let seg = self
+                    .wire
+                    .segs(r.node, r.conn)
+                    .iter()
+                    .find(|s| s.frame == fr && s.dir == Dir::Sent);
+                if let Some(why) = seg.and_then(|s| s.dropped.clone()) {
+                    l.cause = format!("link-{why}");
+                    l.evidence.push(format!(
+                        "frame {} on segment {} dropped ({why})",
+                        fr.number,
+                        seg_name(self.trace, fr)
+                    ));
+                } else {
+                    // Delivered on its own segment: did the peer get it?
+                    let arrived = self.wire.segs(p.node, p.conn).iter().any(|s| {
+                        s.dir == Dir::Received
+                            && s.flags.rst()
+                            && s.time >= r.time
+                            && Some(s.seq) == r.seq
+                    });
+                    if arrived {
+                        continue;
+                    }
+                    match drop {
+                        Some(d) => l.cause = d.cause.clone(),
+                        None => l.cause = "lost-in-transit".into(),
+                    }
+                }
+            } else if let Some(d) = drop.filter(|d| d.from_event) {
+                l.cause = d.cause.clone();
+            } else if let Some((req, reply)) = self.wire.arp_pending_at(r.node, r.time) {
+                // Never on the wire while the host was resolving its next hop: the ARP
+                // pending queue dropped it (RFC 1122 §2.3.2.2 asks it to hold at least one).
+                l.frames.push(req.frame);
+                l.evidence.push(format!(
+                    "frame {} on segment {}: ARP request for {} pending",
+                    req.frame.number,
+                    seg_name(self.trace, req.frame),
+                    req.addr
+                ));
+                l.cause = match reply {
+                    Some(rep) => {
+                        l.frames.push(rep.frame);
+                        "arp-queue-overflow".into()
+                    }
+                    None => "arp-resolution-failed".into(),
+                };
+            } else {
+                l.cause = "never-sent".into();
+            }
+            if let Some(d) = drop {
+                l.time = d.time;
+                l.evidence.push(d.evidence.clone());
+                if d.from_event {
+                    l.events.push(d.evidence.clone());
+                }
+                l.frames.extend(d.frame);
+            }
+            l.evidence
+                .push(format!("peer {} {}", self.trace.node_name(p.node), p.conn));
+            l.frames.sort();
+            l.frames.dedup();
+            lost.push(l);
+        }
+        self.lost = lost;
+    }
+
+    /// TIME-WAIT left early, from reported states (hosts without events).
+    fn state_time_wait(&mut self) {
+        let mut out = Vec::new();
+        for ((n, c), tl) in &self.timelines {
+            if self.source(*n) != Some(Source::State) {
+                continue;
+            }
+            let Some(tw) = self.trace.stack_of(*n).and_then(|s| s.time_wait) else {
+                continue;
+            };
+            for w in tl.changes.windows(2) {
+                let (t0, s0, _) = w[0];
+                let (t1, _, _) = w[1];
+                if s0 != State::TimeWait || t1.saturating_since(t0) >= tw {
+                    continue;
+                }
+                let seg = self.wire.last_received(*n, *c, t1, false);
+                let (cause, frames) = match seg.filter(|s| s.time == t1) {
+                    Some(s) if s.flags.rst() => ("rst-received", vec![s.frame]),
+                    Some(s) if s.flags.syn() => ("syn-received", vec![s.frame]),
+                    Some(s) => ("segment-received", vec![s.frame]),
+                    None => ("unexplained", Vec::new()),
+                };
+                out.push(TimeWaitEarly {
+                    node: *n,
+                    conn: *c,
+                    time: t1,
+                    after: t1.saturating_since(t0),
+                    cause: cause.into(),
+                    frames,
+                    event: None,
+                });
+            }
+        }
+        self.time_wait_early.extend(out);
+    }
+
+    /// Keepalive timeouts and SO_LINGER 0 closes from socket calls (and, for stacks reporting
+    /// states, keepalive timeouts from a connection vanishing after unanswered probes).
+    fn call_drops(&mut self) {
+        let mut ka = Vec::new();
+        let mut zl = Vec::new();
+        for (t, n, c) in &self.calls {
+            let Some(conn) = c.conn else { continue };
+            match (&c.op, &c.result) {
+                (CallOp::Close { linger_zero: true }, _) => {
+                    let st = self.timeline(*n, conn).and_then(|tl| tl.state_before(*t));
+                    if st.is_some_and(|s| s != State::Closed && s != State::Listen) {
+                        zl.push(Dropped {
+                            node: *n,
+                            conn,
+                            time: *t,
+                            event: None,
+                            call: Some(format!("{t} {c}")),
+                        });
+                    }
+                }
+                (_, Err(Errno::ETIMEDOUT)) if self.probed_unanswered(*n, conn, *t) => {
+                    ka.push(Dropped {
+                        node: *n,
+                        conn,
+                        time: *t,
+                        event: None,
+                        call: Some(format!("{t} {c}")),
+                    })
+                }
+                _ => {}
+            }
+        }
+        for ((n, c), tl) in &self.timelines {
+            if self.source(*n) != Some(Source::State) {
+                continue;
+            }
+            for w in tl.changes.windows(2) {
+                if w[0].1 == State::Established
+                    && w[1].1 == State::Closed
+                    && self.probed_unanswered(*n, *c, w[1].0)
+                    && self
+                        .wire
+                        .last_received(*n, *c, w[1].0, false)
+                        .is_none_or(|s| s.time != w[1].0)
+                {
+                    ka.push(Dropped {
+                        node: *n,
+                        conn: *c,
+                        time: w[1].0,
+                        event: None,
+                        call: None,
+                    });
+                }
+            }
+        }
+        self.keepalive_drops.extend(ka);
+        self.zero_linger.extend(zl);
+    }
+
+    /// Whether `node` sent keepalive probes on `conn` after it last heard from the peer, up to `t`.
+    pub fn probed_unanswered(&self, node: NodeId, conn: FourTuple, t: Instant) -> bool {
+        let last = self
+            .wire
+            .last_received(node, conn, t, false)
+            .map(|s| s.time);
+        self.derived.get(&(node, conn)).is_some_and(|d| {
+            d.probes
+                .iter()
+                .any(|p| p.0 <= t && last.is_none_or(|l| p.0 >= l))
+        })
+    }
+
+    /// Probe frames `node` sent on `conn` in `(from, to]`.
+    pub fn probes_between(
+        &self,
+        node: NodeId,
+        conn: FourTuple,
+        from: Option<Instant>,
+        to: Instant,
+    ) -> Vec<FrameId> {
+        self.derived
+            .get(&(node, conn))
+            .map(|d| {
+                d.probes
+                    .iter()
+                    .filter(|p| p.0 <= to && from.is_none_or(|f| p.0 >= f))
+                    .map(|p| p.1)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn timeline(&self, node: NodeId, conn: FourTuple) -> Option<&Timeline> {
+        self.timelines.get(&(node, conn))
+    }
+
+    /// The first recorded drop of the RST `r` on its way to the peer.
+    pub fn find_rst_drop(&self, r: &RstDue) -> Option<&DropRecord> {
         self.drops.iter().find(|d| {
             d.time >= r.time
                 && d.flags.rst()
                 && (d.src == r.conn.local || d.dst == r.conn.remote)
-                && (d.seq == r.seq || d.cause == "nat-no-mapping")
+                && (Some(d.seq) == r.seq || d.cause == "nat-no-mapping")
         })
     }
 
     /// The other end of `conn` as seen from `node`: directly, or through a NAT mapping.
-    pub fn peer_of(&self, node: NodeId, conn: FourTuple) -> Option<Peer> {
+    pub fn peer_of(&self, _node: NodeId, conn: FourTuple) -> Option<Peer> {
         // Inside host: a mapping from our local endpoint towards the remote.
         if let Some(m) = self
             .mappings
             .iter()
             .find(|m| m.inside == conn.local && m.remote == conn.remote)
         {
-            let peer = self.node_with_conn(FourTuple {
+            let pc = FourTuple {
                 local: m.remote,
                 remote: m.outside,
-            })?;
+            };
             return Some(Peer {
-                node: peer,
-                conn: FourTuple {
-                    local: m.remote,
-                    remote: m.outside,
-                },
+                node: *self.by_conn.get(&pc)?,
+                conn: pc,
                 via_nat: Some(m.clone()),
             });
         }
@@ -313,66 +773,26 @@ impl Facts {
                 local: m.inside,
                 remote: m.remote,
             };
-            let peer = self.node_with_conn(pc)?;
             return Some(Peer {
-                node: peer,
+                node: *self.by_conn.get(&pc)?,
                 conn: pc,
                 via_nat: Some(m.clone()),
             });
         }
         let pc = conn.reversed();
-        let peer = self.node_with_conn(pc)?;
-        let _ = node;
         Some(Peer {
-            node: peer,
+            node: *self.by_conn.get(&pc)?,
             conn: pc,
             via_nat: None,
         })
     }
 
-    fn node_with_conn(&self, conn: FourTuple) -> Option<NodeId> {
-        self.timelines
-            .keys()
-            .find(|(_, c)| *c == conn)
-            .map(|(n, _)| NodeId(*n))
-    }
-
     pub fn host_up_at(&self, node: NodeId, t: Instant) -> bool {
-        self.host_events
-            .get(&node.0)
-            .and_then(|v| v.iter().take_while(|e| e.0 <= t).last())
-            .is_none_or(|e| e.1)
-    }
-
-    /// `Some(reboot)` when the host's last transition at or before `t` was going down.
-    pub fn host_down_before(&self, node: NodeId, t: Instant) -> Option<bool> {
-        let last = self
-            .host_events
-            .get(&node.0)?
-            .iter()
-            .take_while(|e| e.0 <= t)
-            .last()?;
-        (!last.1).then_some(last.2)
-    }
-
-    pub fn host_transitions(&self, node: NodeId) -> Vec<Instant> {
-        self.host_events
-            .get(&node.0)
-            .map(|v| v.iter().map(|e| e.0).collect())
-            .unwrap_or_default()
+        self.live.up_at(node, t)
     }
 
     pub fn mapping_expired_before(&self, m: &Mapping, t: Instant) -> bool {
-        self.mappings
-            .iter()
-            .find(|x| {
-                x.nat == m.nat
-                    && x.inside == m.inside
-                    && x.outside == m.outside
-                    && x.created == m.created
-            })
-            .and_then(|x| x.expired)
-            .is_some_and(|e| e <= t)
+        self.mapping_end(m).is_some_and(|e| e <= t)
     }
 
     pub fn mapping_end(&self, m: &Mapping) -> Option<Instant> {
@@ -387,34 +807,17 @@ impl Facts {
             .and_then(|x| x.expired)
     }
 
-    /// When `conn`'s local end last received a segment before `t`; with `data_only`, only
-    /// segments carrying payload count (what an application heartbeat sees).
-    pub fn last_heard(
-        &self,
-        trace: &Trace,
-        conn: FourTuple,
-        t: Instant,
-        data_only: bool,
-    ) -> Option<Instant> {
-        trace
-            .events
-            .iter()
-            .take_while(|e| e.time <= t)
-            .filter_map(|e| match &e.kind {
-                TraceKind::Frame(fr) if fr.fate == Fate::Delivered => {
-                    match wire::parse_frame(&fr.bytes, ChecksumMode::Ignore) {
-                        Ok(wire::Frame::Tcp { ip, tcp, .. })
-                            if SocketAddrV4::new(ip.dst_addr, tcp.dst_port) == conn.local
-                                && SocketAddrV4::new(ip.src_addr, tcp.src_port) == conn.remote
-                                && (!data_only || !tcp.payload.is_empty()) =>
-                        {
-                            fr.delivered_at
-                        }
-                        _ => None,
-                    }
-                }
-                _ => None,
-            })
-            .last()
+    /// Whether the peer of `conn` holds it at `t` (up, not CLOSED, its NAT mapping alive).
+    pub fn peer_alive(&self, node: NodeId, conn: FourTuple, t: Instant) -> bool {
+        self.peer_of(node, conn).is_some_and(|p| {
+            self.host_up_at(p.node, t)
+                && self
+                    .timeline(p.node, p.conn)
+                    .and_then(|tl| tl.state_at(t))
+                    .is_some_and(|s| s != State::Closed)
+                && p.via_nat
+                    .as_ref()
+                    .is_none_or(|m| !self.mapping_expired_before(m, t))
+        })
     }
 }

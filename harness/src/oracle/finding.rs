@@ -23,10 +23,13 @@ pub enum FindingKind {
     NatExpiry,
     /// A stack (keepalive) or application (heartbeat) noticed a dead peer, or killed a live one.
     KeepaliveDetection,
+    /// A segment a stack sent breaks an RFC 9293 / RFC 1122 rule judgeable from segments alone
+    /// (the rule is the finding's `cause`; see `oracle::rfc::Violation`).
+    RfcViolation,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 7] = [
+    pub const ALL: [FindingKind; 8] = [
         FindingKind::RstLoss,
         FindingKind::HalfOpen,
         FindingKind::TimeWaitAssassination,
@@ -34,6 +37,7 @@ impl FindingKind {
         FindingKind::StaleReuse,
         FindingKind::NatExpiry,
         FindingKind::KeepaliveDetection,
+        FindingKind::RfcViolation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +49,7 @@ impl FindingKind {
             FindingKind::StaleReuse => "stale-reuse",
             FindingKind::NatExpiry => "nat-expiry",
             FindingKind::KeepaliveDetection => "keepalive-detection",
+            FindingKind::RfcViolation => "rfc-violation",
         }
     }
 
@@ -56,6 +61,20 @@ impl FindingKind {
 impl fmt::Display for FindingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A frame by the name of its segment (the pcap `--pcap-dir` writes for it) and its 1-based
+/// number in that capture (what Wireshark shows).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct FrameRef {
+    pub segment: String,
+    pub number: usize,
+}
+
+impl fmt::Display for FrameRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.segment, self.number)
     }
 }
 
@@ -73,8 +92,12 @@ pub struct Finding {
     pub cause: Option<String>,
     /// A measured duration where the kind has one (half-open for, detection time), µs.
     pub duration_us: Option<u64>,
-    /// Frame numbers and event descriptions that prove it.
+    /// What proves it, in words (frames and events named).
     pub evidence: Vec<String>,
+    /// The frames that prove it, per segment capture.
+    pub frames: Vec<FrameRef>,
+    /// The stack events used, if any (they name causes; no finding needs them).
+    pub events: Vec<String>,
 }
 
 impl Finding {
@@ -87,7 +110,35 @@ impl Finding {
             cause: None,
             duration_us: None,
             evidence: Vec::new(),
+            frames: Vec::new(),
+            events: Vec::new(),
         }
+    }
+    pub fn frame(mut self, f: FrameRef) -> Self {
+        if !self.frames.contains(&f) {
+            self.frames.push(f);
+        }
+        self
+    }
+    pub fn event(mut self, e: impl Into<String>) -> Self {
+        self.events.push(e.into());
+        self
+    }
+    /// One line naming the evidence: `frames lan#3 lan#5; events ...` (for text reports).
+    pub fn evidence_line(&self) -> String {
+        let mut s = String::from("evidence:");
+        if self.frames.is_empty() {
+            s.push_str(" no frames");
+        } else {
+            s.push_str(" frames");
+            for f in &self.frames {
+                s.push_str(&format!(" {f}"));
+            }
+        }
+        if !self.events.is_empty() {
+            s.push_str(&format!("; events: {}", self.events.join("; ")));
+        }
+        s
     }
     pub fn cause(mut self, c: impl Into<String>) -> Self {
         self.cause = Some(c.into());
@@ -100,6 +151,31 @@ impl Finding {
     pub fn evidence(mut self, e: impl Into<String>) -> Self {
         self.evidence.push(e.into());
         self
+    }
+}
+
+/// An oracle that could not judge a stack because the stack does not show what it needs:
+/// reported as "cannot judge KIND on STACK: WHY", never left silent.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CannotJudge {
+    pub kind: FindingKind,
+    /// The stack's name (`smoltcp`, ...).
+    pub stack: String,
+    pub why: String,
+    /// The hosts running that stack where it mattered.
+    pub hosts: Vec<String>,
+}
+
+impl fmt::Display for CannotJudge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot judge {} on {}: {} (hosts: {})",
+            self.kind,
+            self.stack,
+            self.why,
+            self.hosts.join(", ")
+        )
     }
 }
 

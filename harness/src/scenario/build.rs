@@ -328,7 +328,7 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
         let dut: Box<dyn Dut> =
             stacks::make(kind.map_or("reference", |k| k.get_ref().as_str()), &params)
                 .map_err(|e| sc.err(kind.map_or(h.name.span(), |k| k.span()), e.to_string()))?;
-        let mut node = HostNode::new(&name, addr, dut);
+        let mut node = HostNode::with_events(&name, addr, dut, !ov.hide_events);
         for a in &h.app {
             node.add_app(make_app(sc, a)?);
         }

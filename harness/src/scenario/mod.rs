@@ -35,6 +35,9 @@ pub struct Overrides {
     pub profile: Option<String>,
     pub knobs: Vec<(String, String)>,
     pub seed: Option<u64>,
+    /// Run every host's stack as one without an event log: the oracles judge from the wire,
+    /// the socket calls and the reported states only (what a third-party stack gives them).
+    pub hide_events: bool,
     /// `--define NAME[=VALUE]`: names scripts test with `#ifdef` (scripts only).
     pub defines: Vec<(String, Option<String>)>,
 }
@@ -143,7 +146,10 @@ impl Scenario {
             Some(g) => self.duration(g)?,
             None => Duration::from_secs(5),
         };
-        let findings = oracle::analyze(
+        let oracle::Analysis {
+            findings,
+            cannot_judge,
+        } = oracle::judge(
             &trace,
             &OracleConfig {
                 half_open_grace: grace,
@@ -155,6 +161,7 @@ impl Scenario {
             file: self.file.clone(),
             trace,
             findings,
+            cannot_judge,
             verdicts,
             events_processed: events,
         })
@@ -291,6 +298,8 @@ pub struct ScenarioResult {
     pub file: String,
     pub trace: Trace,
     pub findings: Vec<Finding>,
+    /// Kinds the oracles could not judge on a stack of this run, and why.
+    pub cannot_judge: Vec<oracle::CannotJudge>,
     pub verdicts: Vec<Verdict>,
     pub events_processed: u64,
 }

@@ -3,6 +3,7 @@
 use super::app::{App, Woken};
 use super::world::Node;
 use crate::dut::{Dut, SockId};
+use crate::evidence::Observed;
 use crate::trace::{AppEvent, NodeId, TraceEvent, TraceKind};
 use core::net::Ipv4Addr;
 use stack::Instant;
@@ -12,7 +13,8 @@ use std::any::Any;
 pub struct HostNode {
     name: String,
     addr: Ipv4Addr,
-    pub dut: Box<dyn Dut>,
+    /// The stack under test, behind the recorder of what it shows (socket calls, states).
+    pub dut: Observed,
     apps: Vec<Box<dyn App>>,
     /// False while crashed: frames in are ignored, nothing goes out, timers stop.
     up: bool,
@@ -24,10 +26,16 @@ pub struct HostNode {
 
 impl HostNode {
     pub fn new(name: &str, addr: Ipv4Addr, dut: Box<dyn Dut>) -> HostNode {
+        HostNode::with_events(name, addr, dut, true)
+    }
+
+    /// As [`HostNode::new`]; `events: false` runs the stack as one without an event log (its
+    /// events are dropped, its connection states recorded instead where it reports them).
+    pub fn with_events(name: &str, addr: Ipv4Addr, dut: Box<dyn Dut>, events: bool) -> HostNode {
         HostNode {
             name: name.to_string(),
             addr,
-            dut,
+            dut: Observed::new(dut, events),
             apps: Vec::new(),
             up: true,
             app_log: Vec::new(),
@@ -90,7 +98,7 @@ impl HostNode {
             };
             for app in self.apps.iter_mut() {
                 let mut log = Vec::new();
-                app.poll(now, self.dut.as_mut(), w, &mut log);
+                app.poll(now, &mut self.dut, w, &mut log);
                 self.app_log.extend(log.into_iter().map(|e| (now, e)));
             }
         }
@@ -153,12 +161,17 @@ impl Node for HostNode {
                 kind: TraceKind::Stack { node: me, event },
             });
         }
+        self.dut.drain_into(me, out);
         for (time, event) in self.app_log.drain(..) {
             out.push(TraceEvent {
                 time,
                 kind: TraceKind::App { node: me, event },
             });
         }
+    }
+
+    fn evidence(&self) -> Option<crate::trace::StackEvidence> {
+        Some(self.dut.evidence())
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {

@@ -20,6 +20,10 @@ pub trait Node {
     fn poll_at(&self) -> Option<Instant>;
     /// Moves the node's logged events (stack, NAT, application) into `out`.
     fn drain_trace(&mut self, me: NodeId, out: &mut Vec<TraceEvent>);
+    /// What the node's stack shows the oracles, if the node is a stack under test.
+    fn evidence(&self) -> Option<crate::trace::StackEvidence> {
+        None
+    }
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
@@ -146,6 +150,7 @@ impl World {
     pub fn add_node(&mut self, node: Box<dyn Node>) -> NodeId {
         self.trace.meta.node_names.push(node.name().to_string());
         self.trace.meta.node_addrs.push(node.addrs());
+        self.trace.meta.stacks.push(node.evidence());
         self.nodes.push(node);
         self.deadline.push(None);
         let i = self.nodes.len() - 1;

@@ -3,7 +3,7 @@
 
 use super::engine::{unsupported, Engine, Fd, Pending, PendingKind, Stop, PEER_IP};
 use super::setup::{at, input};
-use crate::dut::{Errno, SockId, SockOpt, SockOptName};
+use crate::dut::{Dut, Errno, SockId, SockOpt, SockOptName};
 use crate::script::{Expr, KnownCall, Location, Syscall};
 use core::net::SocketAddrV4;
 use stack::tcp::State;

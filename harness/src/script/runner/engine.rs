@@ -5,6 +5,7 @@ use super::wire::lacking_option;
 use super::ScriptOutcome;
 use crate::dut::StackConfig;
 use crate::dut::{Dut, SockId, SockOpt};
+use crate::evidence::Observed;
 use crate::oracle::{self, FindingKind, OracleConfig};
 use crate::render::{render_timeline, Direction as RDir};
 use crate::run::{RunError, RunOptions};
@@ -122,7 +123,8 @@ pub(super) enum PendingKind {
 }
 
 pub(super) struct Engine {
-    pub dut: Box<dyn Dut>,
+    /// The stack under test, behind the recorder of what it shows (socket calls, states).
+    pub dut: Observed,
     pub now: Instant,
     /// Time of the previous event (relative times count from it).
     pub last: Instant,
@@ -181,7 +183,7 @@ pub(super) fn execute(
     )
     .map_err(|e| RunError::Input(format!("{}: {e}", script.file)))?;
     let mut eng = Engine {
-        dut,
+        dut: Observed::new(dut, !opts.overrides.hide_events),
         now: Instant::ZERO,
         last: Instant::ZERO,
         tol: header.tolerance.unwrap_or(DEFAULT_TOLERANCE),
@@ -214,7 +216,10 @@ pub(super) fn execute(
         Err(Stop::Unsupported(u)) => lacking = Some(u),
     }
     let trace = eng.trace(&kind);
-    let findings = oracle::analyze(&trace, &OracleConfig::default());
+    let oracle::Analysis {
+        findings,
+        cannot_judge,
+    } = oracle::judge(&trace, &OracleConfig::default());
     if failures.is_empty() && lacking.is_none() {
         failures.extend(judge(&eng.expects, &findings));
     }
@@ -226,6 +231,7 @@ pub(super) fn execute(
         failures,
         notes: eng.notes,
         findings,
+        cannot_judge,
         timeline: render_timeline(&eng.frames),
         trace,
     })
@@ -596,6 +602,7 @@ impl Engine {
                 },
             });
         }
+        self.dut.drain_into(NodeId(0), &mut self.events);
     }
 
     fn record(&mut self, from: NodeId, bytes: Vec<u8>) {
@@ -783,6 +790,7 @@ impl Engine {
                 node_names: vec![kind.to_string(), "peer".to_string()],
                 node_addrs: vec![vec![STACK_IP], vec![PEER_IP]],
                 segment_names: vec!["lan".to_string()],
+                stacks: vec![Some(self.dut.evidence()), None],
             },
             events,
             end: self.now,

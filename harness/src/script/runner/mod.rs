@@ -69,6 +69,8 @@ pub struct ScriptOutcome {
     /// map), each with its location.
     pub notes: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Kinds the oracles could not judge on the stack, and why.
+    pub cannot_judge: Vec<crate::oracle::CannotJudge>,
     /// One line per frame: virtual time, `<` (injected) or `>` (sent by the stack), then the frame
     /// with relative sequence numbers ([`crate::render::render_timeline`]).
     pub timeline: String,
@@ -164,6 +166,7 @@ pub fn run_script_file(path: &Path, opts: &RunOptions) -> Result<Vec<FileResult>
             passed: o.passed,
             failures,
             findings: o.findings,
+            cannot_judge: o.cannot_judge,
             pcaps,
         });
     }

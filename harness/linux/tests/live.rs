@@ -1,0 +1,135 @@
+//! The live kernel behind the adapter: needs root and /dev/net/tun (skips, saying why,
+//! otherwise). Everything happens inside a namespace the test creates.
+
+use dut::{Dut, StackConfig};
+use linux_dut::{unavailable_reason, LinuxDut};
+use stack::policy::Profile;
+use stack::wire::{self, ArpOperation, ArpRepr, ChecksumMode, EtherType, EthernetAddress, Frame};
+use stack::{Duration, Instant};
+use std::net::Ipv4Addr;
+
+const ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const PEER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+const PEER_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+
+fn config() -> StackConfig {
+    StackConfig {
+        mac: MAC,
+        addr: ADDR,
+        prefix_len: 24,
+        gateway: None,
+        profile: Profile::named("linux").unwrap(),
+        seed: 1,
+        static_arp: Vec::new(),
+    }
+}
+
+/// Live tests run one at a time (the namespace-thread count is process-wide).
+static LIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn live() -> bool {
+    if let Some(why) = unavailable_reason() {
+        eprintln!("skipped: the live Linux kernel is unavailable here: {why}");
+        return false;
+    }
+    true
+}
+
+/// Network namespaces on the machine (inodes under /proc/*/ns/net of live processes and
+/// threads is too racy; count ours by the thread name instead).
+fn our_namespace_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim() == "linux-netns")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn frames_until(d: &mut LinuxDut, from: Instant, want: impl Fn(&Frame) -> bool) -> Option<Frame> {
+    let mut now = from;
+    for _ in 0..500 {
+        now += Duration::from_millis(1);
+        d.handle_timeout(now);
+        while let Some(bytes) = d.poll_transmit(now) {
+            if let Ok(f) = wire::parse_frame(&bytes, ChecksumMode::Verify) {
+                if want(&f) {
+                    return Some(f);
+                }
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn kernel_answers_arp_on_the_tap_with_its_mac() {
+    let _one = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live() {
+        return;
+    }
+    let mut d = LinuxDut::new(&config()).expect("build");
+    assert_eq!(d.mac(), MAC, "the kernel took the configured MAC");
+    let req = wire::build_arp_frame(
+        &wire::EthernetRepr {
+            src_addr: PEER_MAC,
+            dst_addr: EthernetAddress::BROADCAST,
+            ethertype: EtherType::Arp,
+        },
+        &ArpRepr {
+            operation: ArpOperation::Request,
+            source_hardware_addr: PEER_MAC,
+            source_protocol_addr: PEER,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: ADDR,
+        },
+    );
+    d.handle_frame(Instant::ZERO, &req);
+    let reply = frames_until(&mut d, Instant::ZERO, |f| matches!(f, Frame::Arp { .. }))
+        .expect("an ARP reply");
+    let Frame::Arp { arp, .. } = reply else {
+        unreachable!()
+    };
+    assert_eq!(arp.operation, ArpOperation::Reply);
+    assert_eq!(arp.source_hardware_addr, MAC);
+    assert_eq!(arp.target_protocol_addr, PEER);
+}
+
+#[test]
+fn listener_state_comes_from_the_namespace_and_the_namespace_goes_with_the_stack() {
+    let _one = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live() {
+        return;
+    }
+    let before = our_namespace_threads();
+    {
+        let mut d = LinuxDut::new(&config()).expect("build");
+        let l = d.listen(Instant::ZERO, 8080, 1).expect("listen");
+        assert_eq!(d.state(l), Some(stack::tcp::State::Listen));
+        assert!(d.connections().is_empty());
+        assert_eq!(our_namespace_threads(), before + 1);
+    }
+    assert_eq!(
+        our_namespace_threads(),
+        before,
+        "the namespace thread ended"
+    );
+}
+
+#[test]
+fn refused_knob_is_named() {
+    let mut c = config();
+    c.profile
+        .set("tcp.keepalive.probe_garbage_byte", "on")
+        .unwrap();
+    let e = LinuxDut::new(&c).err().expect("refused");
+    assert!(
+        e.to_string().contains("tcp.keepalive.probe_garbage_byte"),
+        "{e}"
+    );
+}

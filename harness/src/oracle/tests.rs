@@ -1,0 +1,187 @@
+//! The oracles on the shipped scenarios: the same findings with the stacks' event logs hidden.
+
+use super::*;
+use crate::scenario::{Overrides, Scenario};
+use std::path::PathBuf;
+
+fn scenarios() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance/scenarios");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("conformance/scenarios")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn kinds(f: &[Finding]) -> BTreeMap<FindingKind, usize> {
+    let mut m = BTreeMap::new();
+    for x in f {
+        *m.entry(x.kind).or_default() += 1;
+    }
+    m
+}
+
+fn run(p: &std::path::Path, hide_events: bool) -> crate::scenario::ScenarioResult {
+    let sc = Scenario::load(p).expect("scenario parses");
+    sc.run(&Overrides {
+        hide_events,
+        ..Overrides::default()
+    })
+    .expect("scenario runs")
+}
+
+/// What a stack that reports nothing but frames and socket calls leaves: no events, no states.
+fn wire_and_calls_only(t: &Trace) -> Trace {
+    let mut t = t.without_events();
+    t.events
+        .retain(|e| !matches!(e.kind, TraceKind::ConnState { .. }));
+    for s in t.meta.stacks.iter_mut().flatten() {
+        s.state = false;
+    }
+    t
+}
+
+/// Issue 9's proof: every shipped scenario gives the same finding kinds and counts when the
+/// stacks' event logs are hidden (the oracles then judge from frames, socket calls and the
+/// states the stack reports), and nothing is reported as unjudgeable.
+#[test]
+fn scenarios_same_findings_with_events_hidden() {
+    let all = scenarios();
+    assert_eq!(all.len(), 17, "the shipped scenarios");
+    let mut bad = Vec::new();
+    for p in &all {
+        let with = run(p, false);
+        let without = run(p, true);
+        assert!(with.passed(), "{}: fails with events", p.display());
+        assert!(
+            without.trace.events.iter().all(|e| !matches!(
+                &e.kind,
+                TraceKind::Stack { node, .. } if without.trace.stack_of(*node).is_some()
+            )),
+            "{}: events hidden",
+            p.display()
+        );
+        let (a, b) = (kinds(&with.findings), kinds(&without.findings));
+        eprintln!(
+            "{:<45} with events {:?} / hidden {:?}",
+            p.file_name().unwrap().to_string_lossy(),
+            a,
+            b
+        );
+        if a != b {
+            bad.push(format!("{}: {a:?} with events, {b:?} without", p.display()));
+        }
+        // The causes and durations the file expects hold too.
+        if !without.passed() {
+            bad.push(format!(
+                "{}: verdicts without events: {:?}",
+                p.display(),
+                without
+                    .verdicts
+                    .iter()
+                    .filter(|v| !v.ok)
+                    .collect::<Vec<_>>()
+            ));
+        }
+        let cj = judge(&without.trace, &OracleConfig::default()).cannot_judge;
+        assert!(cj.is_empty(), "{}: {cj:?}", p.display());
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// With neither events nor states (frames and socket calls only: the wire model), the same
+/// findings, except kinds the report names as unjudgeable.
+#[test]
+fn scenarios_same_findings_from_wire_and_calls() {
+    let mut bad = Vec::new();
+    for p in &scenarios() {
+        let with = run(p, false);
+        let bare = wire_and_calls_only(&run(p, true).trace);
+        let grace = Scenario::load(p)
+            .expect("parses")
+            .spec
+            .half_open_grace
+            .map(|g| crate::location::parse_duration(g.get_ref()).expect("duration"))
+            .unwrap_or(Duration::from_secs(5));
+        let an = judge(
+            &bare,
+            &OracleConfig {
+                half_open_grace: grace,
+            },
+        );
+        let skip: Vec<FindingKind> = an.cannot_judge.iter().map(|c| c.kind).collect();
+        let mut a = kinds(&with.findings);
+        let mut b = kinds(&an.findings);
+        a.retain(|k, _| !skip.contains(k));
+        b.retain(|k, _| !skip.contains(k));
+        eprintln!(
+            "{:<45} wire+calls {:?} cannot judge {:?}",
+            p.file_name().unwrap().to_string_lossy(),
+            kinds(&an.findings),
+            skip
+        );
+        if a != b {
+            bad.push(format!(
+                "{}: {a:?} with events, {b:?} from the wire",
+                p.display()
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+fn scripts(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).expect("readable") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            scripts(&p, out);
+        } else if p.extension().is_some_and(|e| e == "pkt") {
+            out.push(p);
+        }
+    }
+}
+
+/// The shipped scripts too: the same findings (and verdicts) under every profile when the
+/// reference stack's event log is hidden, so `%expect` lines hold for stacks that keep none.
+#[test]
+fn scripts_same_findings_with_events_hidden() {
+    use crate::run::RunOptions;
+    use crate::script::runner::{profiles_to_run, run_parsed};
+    let mut files = Vec::new();
+    scripts(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance/scripts"),
+        &mut files,
+    );
+    files.sort();
+    assert!(files.len() >= 170, "the shipped scripts");
+    let hidden = RunOptions {
+        overrides: Overrides {
+            hide_events: true,
+            ..Overrides::default()
+        },
+        ..RunOptions::default()
+    };
+    let mut bad = Vec::new();
+    for p in &files {
+        let text = std::fs::read_to_string(p).expect("readable");
+        let script = crate::script::parse(&p.display().to_string(), &text).expect("parses");
+        for prof in profiles_to_run(&script, &RunOptions::default()).expect("profiles") {
+            let a = run_parsed(&script, &prof, &RunOptions::default()).expect("runs");
+            let b = run_parsed(&script, &prof, &hidden).expect("runs");
+            if kinds(&a.findings) != kinds(&b.findings) || a.passed != b.passed {
+                bad.push(format!(
+                    "{} [{prof}]: {:?} (passed {}) with events, {:?} (passed {}) hidden: {:?}",
+                    p.display(),
+                    kinds(&a.findings),
+                    a.passed,
+                    kinds(&b.findings),
+                    b.passed,
+                    b.failures
+                ));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

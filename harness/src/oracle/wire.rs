@@ -1,0 +1,624 @@
+//! The wire as each stack under test saw it: every TCP segment it sent (on its own segment, with
+//! the frame's fate) or had delivered to it (while it was up), per connection in its own view,
+//! and the ARP requests it sent and replies it got. Built in one pass over the frames
+//! (O(frames log n)); needs only frames, so it serves captures (`harness check`) as well as runs.
+//!
+//! [`WireModel`] then replays each connection's segments through the RFC 9293 §3.3.2 state
+//! diagram to say what the host must have believed, when: the connection states of a stack that
+//! reports none.
+
+use crate::trace::{Fate, NodeId, SegmentId, Trace, TraceKind};
+use core::net::{Ipv4Addr, SocketAddrV4};
+use stack::tcp::{FourTuple, State};
+use stack::wire::{self, ChecksumMode, EthernetAddress, SeqNumber, TcpFlags};
+use stack::{Duration, Instant};
+use std::collections::BTreeMap;
+
+/// A frame by segment and 1-based number in that segment's capture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FrameId {
+    pub segment: SegmentId,
+    pub number: usize,
+}
+
+/// Whether the host sent the segment or had it delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dir {
+    Received,
+    Sent,
+}
+
+/// One TCP segment in a host's view. A host's segments sort by (time, trace order): a frame
+/// delivered at `t` was put on the wire before anything the host sends at `t`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seg {
+    /// Sent: when it was put on the wire; received: when it was delivered.
+    pub time: Instant,
+    pub dir: Dir,
+    pub frame: FrameId,
+    /// Position of the frame in the trace: at one instant, trace order is causal order.
+    pub order: usize,
+    pub seq: SeqNumber,
+    pub ack: SeqNumber,
+    pub flags: TcpFlags,
+    /// Payload octets.
+    pub len: u32,
+    pub window: u16,
+    pub mss: bool,
+    pub window_scale: Option<u8>,
+    pub sack_permitted: bool,
+    /// Dropped on the host's own segment (sent segments only), and why.
+    pub dropped: Option<String>,
+    /// The TCP checksum was wrong (sent segments only are checked).
+    pub bad_checksum: bool,
+    pub ttl: u8,
+}
+
+impl Seg {
+    /// SEG.LEN (RFC 9293 §3.4): payload plus one each for SYN and FIN.
+    pub fn seg_len(&self) -> u32 {
+        self.len + u32::from(self.flags.syn()) + u32::from(self.flags.fin())
+    }
+    /// The sequence number after the segment.
+    pub fn end(&self) -> SeqNumber {
+        self.seq + self.seg_len()
+    }
+}
+
+/// An ARP frame a host sent (request) or had delivered (reply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArpSeen {
+    pub time: Instant,
+    pub frame: FrameId,
+    /// Sent request (`true`) or received reply (`false`).
+    pub request: bool,
+    /// Request: the address asked for; reply: the address answered for.
+    pub addr: Ipv4Addr,
+}
+
+/// Every stack's view of the wire.
+#[derive(Debug, Default)]
+pub struct Wire {
+    /// Segments per (host, connection in the host's view), in time order.
+    pub conns: BTreeMap<(NodeId, FourTuple), Vec<Seg>>,
+    /// ARP requests sent and replies received, per host, in time order.
+    pub arp: BTreeMap<NodeId, Vec<ArpSeen>>,
+}
+
+/// Up/down intervals of hosts (from the trace's host events).
+#[derive(Debug, Default)]
+pub struct Liveness {
+    /// node -> (time, up, reboot), in time order.
+    pub events: BTreeMap<NodeId, Vec<(Instant, bool, bool)>>,
+}
+
+impl Liveness {
+    pub fn of(trace: &Trace) -> Liveness {
+        let mut l = Liveness::default();
+        for ev in &trace.events {
+            match &ev.kind {
+                TraceKind::HostDown { node, reboot } => l
+                    .events
+                    .entry(*node)
+                    .or_default()
+                    .push((ev.time, false, *reboot)),
+                TraceKind::HostUp { node } => l
+                    .events
+                    .entry(*node)
+                    .or_default()
+                    .push((ev.time, true, false)),
+                _ => {}
+            }
+        }
+        l
+    }
+
+    fn last_at(&self, node: NodeId, t: Instant) -> Option<&(Instant, bool, bool)> {
+        let v = self.events.get(&node)?;
+        let i = v.partition_point(|e| e.0 <= t);
+        i.checked_sub(1).map(|i| &v[i])
+    }
+
+    pub fn up_at(&self, node: NodeId, t: Instant) -> bool {
+        self.last_at(node, t).is_none_or(|e| e.1)
+    }
+
+    /// `Some(reboot)` when the host's last transition at or before `t` was going down.
+    pub fn down_before(&self, node: NodeId, t: Instant) -> Option<bool> {
+        self.last_at(node, t).and_then(|e| (!e.1).then_some(e.2))
+    }
+
+    pub fn transitions(&self, node: NodeId) -> Vec<Instant> {
+        self.events
+            .get(&node)
+            .map(|v| v.iter().map(|e| e.0).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn reboots(&self, node: NodeId) -> Vec<Instant> {
+        self.events
+            .get(&node)
+            .map(|v| v.iter().filter(|e| !e.1 && e.2).map(|e| e.0).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Wire {
+    /// Reads every frame of the trace once. Only nodes the trace names as stacks under test
+    /// ([`Trace::stack_of`]) get a view.
+    pub fn of(trace: &Trace, live: &Liveness) -> Wire {
+        let stacks: Vec<NodeId> = (0..trace.meta.node_names.len().max(trace.meta.stacks.len()))
+            .map(NodeId)
+            .filter(|n| trace.stack_of(*n).is_some())
+            .collect();
+        let mut by_addr: BTreeMap<Ipv4Addr, NodeId> = BTreeMap::new();
+        for &n in &stacks {
+            for a in trace.meta.node_addrs.get(n.0).into_iter().flatten() {
+                by_addr.entry(*a).or_insert(n);
+            }
+        }
+        // Pass 1: each stack's MAC, from the frames it sent.
+        let mut macs: BTreeMap<NodeId, EthernetAddress> = BTreeMap::new();
+        for ev in &trace.events {
+            if let TraceKind::Frame(f) = &ev.kind {
+                if trace.stack_of(f.from).is_some() && !macs.contains_key(&f.from) {
+                    if let Some(Ok(src)) = f.bytes.get(6..12).map(<[u8; 6]>::try_from) {
+                        macs.insert(f.from, EthernetAddress(src));
+                    }
+                }
+            }
+        }
+        let mut w = Wire::default();
+        for (order, ev) in trace.events.iter().enumerate() {
+            let TraceKind::Frame(f) = &ev.kind else {
+                continue;
+            };
+            let Ok(frame) = wire::parse_frame(&f.bytes, ChecksumMode::Ignore) else {
+                continue;
+            };
+            let id = FrameId {
+                segment: f.segment,
+                number: f.number,
+            };
+            let eth_dst = frame.eth().dst_addr;
+            let delivered_to = |dst: Ipv4Addr| -> Option<NodeId> {
+                let n = *by_addr.get(&dst)?;
+                let mac = macs.get(&n)?;
+                (n != f.from
+                    && f.fate == Fate::Delivered
+                    && (eth_dst == *mac || eth_dst.is_broadcast())
+                    && live.up_at(n, f.delivered_at.unwrap_or(f.time)))
+                .then_some(n)
+            };
+            match &frame {
+                wire::Frame::Tcp { ip, tcp, .. } => {
+                    let src = SocketAddrV4::new(ip.src_addr, tcp.src_port);
+                    let dst = SocketAddrV4::new(ip.dst_addr, tcp.dst_port);
+                    let mut seg = Seg {
+                        time: f.time,
+                        dir: Dir::Sent,
+                        frame: id,
+                        order,
+                        seq: tcp.seq,
+                        ack: tcp.ack,
+                        flags: tcp.flags,
+                        len: tcp.payload.len() as u32,
+                        window: tcp.window,
+                        mss: tcp.mss().is_some(),
+                        window_scale: tcp.window_scale(),
+                        sack_permitted: tcp.sack_permitted(),
+                        dropped: None,
+                        bad_checksum: false,
+                        ttl: ip.ttl,
+                    };
+                    let sender = trace.stack_of(f.from).is_some()
+                        && trace
+                            .meta
+                            .node_addrs
+                            .get(f.from.0)
+                            .is_some_and(|a| a.contains(&ip.src_addr));
+                    if sender {
+                        let mut s = seg.clone();
+                        s.dropped = match &f.fate {
+                            Fate::Dropped(why) => Some(why.clone()),
+                            Fate::Delivered => None,
+                        };
+                        s.bad_checksum = wire::parse_frame(&f.bytes, ChecksumMode::Verify)
+                            .is_err_and(|e| matches!(e, wire::Error::BadChecksum { .. }));
+                        w.conns
+                            .entry((
+                                f.from,
+                                FourTuple {
+                                    local: src,
+                                    remote: dst,
+                                },
+                            ))
+                            .or_default()
+                            .push(s);
+                    }
+                    if let Some(n) = delivered_to(ip.dst_addr) {
+                        seg.dir = Dir::Received;
+                        seg.time = f.delivered_at.unwrap_or(f.time);
+                        w.conns
+                            .entry((
+                                n,
+                                FourTuple {
+                                    local: dst,
+                                    remote: src,
+                                },
+                            ))
+                            .or_default()
+                            .push(seg);
+                    }
+                }
+                wire::Frame::Arp { arp, .. } => {
+                    if trace.stack_of(f.from).is_some()
+                        && arp.operation == wire::ArpOperation::Request
+                    {
+                        w.arp.entry(f.from).or_default().push(ArpSeen {
+                            time: f.time,
+                            frame: id,
+                            request: true,
+                            addr: arp.target_protocol_addr,
+                        });
+                    }
+                    if arp.operation == wire::ArpOperation::Reply {
+                        if let Some(n) = delivered_to(arp.target_protocol_addr) {
+                            w.arp.entry(n).or_default().push(ArpSeen {
+                                time: f.delivered_at.unwrap_or(f.time),
+                                frame: id,
+                                request: false,
+                                addr: arp.source_protocol_addr,
+                            });
+                        }
+                    }
+                }
+                wire::Frame::OtherIpv4 { .. } => {}
+            }
+        }
+        for v in w.conns.values_mut() {
+            v.sort_by_key(|s| (s.time, s.order));
+        }
+        for v in w.arp.values_mut() {
+            v.sort_by_key(|a| a.time);
+        }
+        w
+    }
+
+    pub fn segs(&self, node: NodeId, conn: FourTuple) -> &[Seg] {
+        self.conns
+            .get(&(node, conn))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The last segment delivered to `node` on `conn` at or before `t` (with `data_only`, the
+    /// last carrying payload).
+    pub fn last_received(
+        &self,
+        node: NodeId,
+        conn: FourTuple,
+        t: Instant,
+        data_only: bool,
+    ) -> Option<&Seg> {
+        let v = self.segs(node, conn);
+        let i = v.partition_point(|s| s.time <= t);
+        v[..i]
+            .iter()
+            .rev()
+            .find(|s| s.dir == Dir::Received && (!data_only || s.len > 0))
+    }
+
+    /// The ARP resolution `node` had under way at `t`: its last request at or before `t` and
+    /// the reply to it, if one came (at or after `t`).
+    pub fn arp_pending_at(&self, node: NodeId, t: Instant) -> Option<(ArpSeen, Option<ArpSeen>)> {
+        let v = self.arp.get(&node)?;
+        let i = v.partition_point(|a| a.time <= t);
+        let req = *v[..i].iter().rev().find(|a| a.request)?;
+        // Answered before t: nothing pending.
+        if v[..i]
+            .iter()
+            .any(|a| !a.request && a.addr == req.addr && a.time >= req.time && a.time < t)
+        {
+            return None;
+        }
+        let reply = v[i..]
+            .iter()
+            .find(|a| !a.request && a.addr == req.addr)
+            .copied();
+        Some((req, reply))
+    }
+}
+
+/// One connection's states on one host, in time order, with why each change happened.
+#[derive(Clone, Debug, Default)]
+pub struct Timeline {
+    pub changes: Vec<(Instant, State, &'static str)>,
+}
+
+impl Timeline {
+    fn push(&mut self, t: Instant, s: State, why: &'static str) {
+        if self.changes.last().is_none_or(|c| c.1 != s) {
+            self.changes.push((t, s, why));
+        }
+    }
+    /// The state at `t` (after every change at or before `t`); `None` before the first change.
+    pub fn state_at(&self, t: Instant) -> Option<State> {
+        let i = self.changes.partition_point(|c| c.0 <= t);
+        i.checked_sub(1).map(|i| self.changes[i].1)
+    }
+    /// The state just before `t` (changes strictly before `t`).
+    pub fn state_before(&self, t: Instant) -> Option<State> {
+        let i = self.changes.partition_point(|c| c.0 < t);
+        i.checked_sub(1).map(|i| self.changes[i].1)
+    }
+    /// Why the connection last went to CLOSED at or before `t`.
+    pub fn close_cause_before(&self, t: Instant) -> Option<&'static str> {
+        let i = self.changes.partition_point(|c| c.0 <= t);
+        self.changes[..i]
+            .iter()
+            .rev()
+            .find(|c| c.1 == State::Closed)
+            .map(|c| c.2)
+    }
+}
+
+/// A socket call's effect on a connection, for the wire model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallEffect {
+    /// `abort()`, or `close()` with `SO_LINGER` 0: the TCB is gone at once (RFC 9293 §3.10.4).
+    Aborted,
+    /// The stack reported the connection dead (`ECONNRESET`, `ETIMEDOUT`, `ECONNREFUSED`).
+    Failed,
+}
+
+/// What the wire model derived for one connection besides its timeline.
+#[derive(Clone, Debug, Default)]
+pub struct Derived {
+    pub timeline: Timeline,
+    /// Keepalive probes the host sent (RFC 1122 §4.2.3.6: SEG.SEQ = SND.NXT − 1, at most one
+    /// octet), by time.
+    pub probes: Vec<(Instant, FrameId)>,
+    /// RST or SYN segments delivered while the host was in TIME-WAIT: whether the stack let
+    /// them end TIME-WAIT early is invisible on the wire.
+    pub time_wait_hits: Vec<(Instant, FrameId)>,
+}
+
+/// Replays one connection's segments, socket-call effects and reboots through the RFC 9293
+/// §3.3.2 state diagram. `time_wait`: the host's declared 2·MSL (without it TIME-WAIT lasts until
+/// something else ends it).
+pub fn replay(
+    segs: &[Seg],
+    calls: &[(Instant, CallEffect)],
+    reboots: &[Instant],
+    time_wait: Option<Duration>,
+    end: Instant,
+) -> Derived {
+    let mut m = Model::default();
+    let mut out = Derived::default();
+    // Merge the three inputs by time; at one instant: segments, then calls, then reboots.
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    loop {
+        let ts = segs.get(i).map(|s| s.time);
+        let tc = calls.get(j).map(|c| c.0);
+        let tr = reboots.get(k).copied();
+        let Some(t) = [ts, tc, tr].into_iter().flatten().min() else {
+            break;
+        };
+        m.expire(t, time_wait, &mut out.timeline);
+        if ts == Some(t) {
+            m.segment(&segs[i], &mut out);
+            i += 1;
+        } else if tc == Some(t) {
+            let (t, eff) = calls[j];
+            if m.state.is_some_and(|s| s != State::Closed) {
+                let why = match eff {
+                    CallEffect::Aborted => "user-abort",
+                    CallEffect::Failed => "error-reported",
+                };
+                m.close(t, why, &mut out.timeline);
+            }
+            j += 1;
+        } else {
+            if m.state.is_some_and(|s| s != State::Closed) {
+                m.close(t, "reboot", &mut out.timeline);
+            }
+            k += 1;
+        }
+    }
+    m.expire(end, time_wait, &mut out.timeline);
+    out
+}
+
+#[derive(Default)]
+struct Model {
+    state: Option<State>,
+    iss: Option<SeqNumber>,
+    snd_nxt: Option<SeqNumber>,
+    our_fin: Option<SeqNumber>,
+    rcv_nxt: Option<SeqNumber>,
+    peer_fin: bool,
+    rcv_wnd: u32,
+    ws_ours: Option<u8>,
+    ws_theirs: Option<u8>,
+    tw_since: Option<Instant>,
+}
+
+impl Model {
+    fn set(&mut self, t: Instant, s: State, why: &'static str, tl: &mut Timeline) {
+        if s == State::TimeWait && self.state != Some(State::TimeWait) {
+            self.tw_since = Some(t);
+        }
+        self.state = Some(s);
+        tl.push(t, s, why);
+    }
+
+    fn close(&mut self, t: Instant, why: &'static str, tl: &mut Timeline) {
+        self.set(t, State::Closed, why, tl);
+        *self = Model {
+            state: Some(State::Closed),
+            ..Model::default()
+        };
+    }
+
+    fn expire(&mut self, t: Instant, tw: Option<Duration>, tl: &mut Timeline) {
+        if let (Some(State::TimeWait), Some(since), Some(tw)) = (self.state, self.tw_since, tw) {
+            if since + tw <= t {
+                self.close(since + tw, "time-wait-expired", tl);
+            }
+        }
+    }
+
+    fn synchronized(&self) -> bool {
+        self.state.is_some_and(|s| s.is_synchronized())
+    }
+
+    /// RFC 9293 §3.10.7.4 first check, reduced to what the wire shows: SEG.SEQ in the window
+    /// the host last advertised (RCV.NXT exactly when it advertised none).
+    fn in_window(&self, seq: SeqNumber) -> bool {
+        match self.rcv_nxt {
+            None => true,
+            Some(nxt) => {
+                let scale = match (self.ws_ours, self.ws_theirs) {
+                    (Some(o), Some(_)) => u32::from(o.min(14)),
+                    _ => 0,
+                };
+                let wnd = (self.rcv_wnd << scale).max(1);
+                seq.in_range(nxt, nxt + wnd)
+            }
+        }
+    }
+
+    fn segment(&mut self, s: &Seg, out: &mut Derived) {
+        let tl = &mut out.timeline;
+        match s.dir {
+            Dir::Sent => {
+                if s.flags.rst() {
+                    if self.state.is_some_and(|st| st != State::Closed) {
+                        self.close(s.time, "rst-sent", tl);
+                    }
+                    return;
+                }
+                // Keepalive probe: one sequence number below SND.NXT, at most one octet.
+                if s.flags.ack()
+                    && !s.flags.syn()
+                    && !s.flags.fin()
+                    && s.len <= 1
+                    && self.synchronized()
+                    && self.snd_nxt.is_some_and(|n| s.seq + 1u32 == n)
+                {
+                    out.probes.push((s.time, s.frame));
+                }
+                if s.flags.syn() {
+                    let fresh = matches!(
+                        self.state,
+                        None | Some(State::Closed) | Some(State::TimeWait) | Some(State::Listen)
+                    );
+                    if fresh {
+                        *self = Model::default();
+                    }
+                    self.iss = Some(s.seq);
+                    self.ws_ours = s.window_scale;
+                    if s.flags.ack() {
+                        self.rcv_nxt = Some(s.ack);
+                        if fresh || self.state == Some(State::SynSent) {
+                            self.set(s.time, State::SynReceived, "syn-ack-sent", tl);
+                        }
+                    } else if fresh {
+                        self.set(s.time, State::SynSent, "syn-sent", tl);
+                    }
+                }
+                if s.flags.ack() && !s.flags.syn() {
+                    self.rcv_wnd = u32::from(s.window);
+                }
+                if s.flags.fin() && self.our_fin.is_none() {
+                    self.our_fin = Some(s.seq + s.len);
+                    match self.state {
+                        Some(State::Established) | Some(State::SynReceived) => {
+                            self.set(s.time, State::FinWait1, "fin-sent", tl)
+                        }
+                        Some(State::CloseWait) => self.set(s.time, State::LastAck, "fin-sent", tl),
+                        _ => {}
+                    }
+                }
+                let end = s.end();
+                self.snd_nxt = Some(self.snd_nxt.map_or(end, |n| n.max(end)));
+            }
+            Dir::Received => {
+                let Some(state) = self.state else {
+                    return;
+                };
+                if state == State::Closed {
+                    return;
+                }
+                if state == State::TimeWait && (s.flags.rst() || s.flags.syn()) {
+                    out.time_wait_hits.push((s.time, s.frame));
+                    return;
+                }
+                if s.flags.rst() {
+                    let ok = if state == State::SynSent {
+                        s.flags.ack() && self.snd_nxt == Some(s.ack)
+                    } else {
+                        self.in_window(s.seq)
+                    };
+                    if ok {
+                        self.close(s.time, "rst-received", tl);
+                    }
+                    return;
+                }
+                if s.flags.syn() {
+                    self.ws_theirs = s.window_scale;
+                    if s.flags.ack() && state == State::SynSent && self.snd_nxt == Some(s.ack) {
+                        self.rcv_nxt = Some(s.seq + 1u32);
+                        self.set(s.time, State::Established, "syn-ack-received", tl);
+                    } else if !s.flags.ack() && state == State::SynSent {
+                        // Simultaneous open: our SYN-ACK moves us on.
+                        self.rcv_nxt = Some(s.seq + 1u32);
+                    }
+                    return;
+                }
+                if s.flags.ack() {
+                    let acks_fin = self.our_fin.is_some_and(|f| s.ack.gt(f));
+                    match state {
+                        State::SynReceived if self.iss.is_some_and(|i| s.ack.gt(i)) => {
+                            self.set(s.time, State::Established, "ack-received", tl)
+                        }
+                        State::FinWait1 if acks_fin => {
+                            self.set(s.time, State::FinWait2, "fin-acked", tl)
+                        }
+                        State::Closing if acks_fin => {
+                            self.set(s.time, State::TimeWait, "fin-acked", tl)
+                        }
+                        State::LastAck if acks_fin => {
+                            self.close(s.time, "fin-acked", tl);
+                            return;
+                        }
+                        _ => {}
+                    }
+                }
+                // In-order data and FIN advance RCV.NXT.
+                if let Some(nxt) = self.rcv_nxt {
+                    if s.seq.le(nxt) && s.end().gt(nxt) {
+                        self.rcv_nxt = Some(s.end());
+                        if s.flags.fin() && !self.peer_fin {
+                            self.peer_fin = true;
+                            let st = self.state.unwrap_or(State::Closed);
+                            match st {
+                                State::Established | State::SynReceived => {
+                                    self.set(s.time, State::CloseWait, "fin-received", tl)
+                                }
+                                State::FinWait1 => {
+                                    self.set(s.time, State::Closing, "fin-received", tl)
+                                }
+                                State::FinWait2 => {
+                                    self.set(s.time, State::TimeWait, "fin-received", tl)
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
