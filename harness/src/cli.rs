@@ -271,16 +271,22 @@ fn run_cmd(
         ));
     }
     let opts = RunOptions {
-        stack: Some(stack),
+        stack: Some(stack.clone()),
         overrides: Overrides {
             profile,
             knobs,
             seed,
+            stack: Some(stack.clone()),
             ..Overrides::default()
         },
         pcap_dir,
     };
-    let results = run_parallel(&files, &opts, jobs.max(1))?;
+    let expectations =
+        crate::expect::Expectations::find(&paths, &stack).map_err(|e| e.to_string())?;
+    let mut results = run_parallel(&files, &opts, jobs.max(1))?;
+    if let Some(e) = &expectations {
+        e.apply(&mut results);
+    }
     if json {
         println!("{}", run::render_json(&results));
     } else {

@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod dut;
 pub mod evidence;
+pub mod expect;
 pub mod fuzz;
 pub mod hunt;
 pub mod ladder;

@@ -18,7 +18,14 @@ pub struct FileResult {
     pub group: String,
     /// The profile the file ran under (scripts may run under several).
     pub profile: Option<String>,
+    /// The stack under test (`--stack`).
+    pub stack: String,
+    /// Counts towards a successful run: it passed, diverged as listed, or could not run.
     pub passed: bool,
+    /// The stack refused the configuration the file needs (knob or capability, with why).
+    pub unsupported: Option<String>,
+    /// The file diverged exactly as the stack's expectations list it ([`crate::expect`]).
+    pub divergence: Option<crate::expect::Divergence>,
     /// Failed expectations or the first mismatch, human-readable.
     pub failures: Vec<String>,
     pub findings: Vec<Finding>,
@@ -74,7 +81,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             // `target/` build output: neither is part of a suite run. Name such a folder
             // explicitly to run it.
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if matches!(name, "pending" | "target" | "snapshots") {
+            if matches!(name, "pending" | "target" | "snapshots" | "expectations") {
                 continue;
             }
             walk(&p, out)?;
@@ -133,7 +140,32 @@ pub fn run_scenario(path: &Path, opts: &RunOptions) -> Result<FileResult, RunErr
     if ov.profile.is_none() {
         ov.profile = None;
     }
-    let res = sc.run(&ov).map_err(|e| RunError::Input(e.to_string()))?;
+    let stack = opts.stack.clone().unwrap_or_else(|| "reference".into());
+    let res = match sc.run(&ov) {
+        Ok(r) => r,
+        Err(e) if e.unsupported => {
+            return Ok(FileResult {
+                kind: "scenario",
+                name: sc.spec.name.clone().unwrap_or_else(|| {
+                    path.file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                }),
+                file: path.display().to_string(),
+                group: group_of(path),
+                profile: opts.overrides.profile.clone(),
+                stack,
+                passed: true,
+                unsupported: Some(e.to_string()),
+                divergence: None,
+                failures: Vec::new(),
+                findings: Vec::new(),
+                cannot_judge: Vec::new(),
+                pcaps: Vec::new(),
+            })
+        }
+        Err(e) => return Err(RunError::Input(e.to_string())),
+    };
     let pcaps = match &opts.pcap_dir {
         Some(d) => write_pcaps(d, &res.name, &res.trace)?,
         None => Vec::new(),
@@ -144,7 +176,10 @@ pub fn run_scenario(path: &Path, opts: &RunOptions) -> Result<FileResult, RunErr
         file: path.display().to_string(),
         group: group_of(path),
         profile: opts.overrides.profile.clone(),
+        stack,
         passed: res.passed(),
+        unsupported: None,
+        divergence: None,
         failures: res
             .verdicts
             .iter()
@@ -166,25 +201,54 @@ pub fn dropped_frames(trace: &Trace) -> usize {
         .count()
 }
 
+/// Per-group counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupCounts {
+    pub passed: usize,
+    /// Diverged exactly as the stack's expectations list.
+    pub listed: usize,
+    /// Failed (for a third-party stack: an unlisted divergence, or a stale listing).
+    pub failed: usize,
+    /// The stack refused the configuration the file needs.
+    pub unsupported: usize,
+    /// Runs where some oracle could not judge the stack (counted besides the columns above).
+    pub cannot_judge: usize,
+}
+
 /// Per-group counts, in group order.
-pub fn table(results: &[FileResult]) -> Vec<(String, usize, usize)> {
-    let mut groups: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+pub fn table(results: &[FileResult]) -> Vec<(String, GroupCounts)> {
+    let mut groups: std::collections::BTreeMap<String, GroupCounts> = Default::default();
     for r in results {
         let g = groups.entry(r.group.clone()).or_default();
-        if r.passed {
-            g.0 += 1;
+        if !r.cannot_judge.is_empty() {
+            g.cannot_judge += 1;
+        }
+        if !r.passed {
+            g.failed += 1;
+        } else if r.unsupported.is_some() {
+            g.unsupported += 1;
+        } else if r.divergence.is_some() {
+            g.listed += 1;
         } else {
-            g.1 += 1;
+            g.passed += 1;
         }
     }
-    groups.into_iter().map(|(k, (p, f))| (k, p, f)).collect()
+    groups.into_iter().collect()
 }
 
 /// The text report.
 pub fn render_text(results: &[FileResult]) -> String {
     let mut s = String::new();
     for r in results {
-        let status = if r.passed { "ok  " } else { "FAIL" };
+        let status = if !r.passed {
+            "FAIL"
+        } else if r.unsupported.is_some() {
+            "unsp"
+        } else if r.divergence.is_some() {
+            "div "
+        } else {
+            "ok  "
+        };
         let prof = r
             .profile
             .as_ref()
@@ -192,6 +256,15 @@ pub fn render_text(results: &[FileResult]) -> String {
         s.push_str(&format!("{status} {}{prof}\n", r.file));
         for f in &r.failures {
             s.push_str(&format!("       {f}\n"));
+        }
+        if let Some(u) = &r.unsupported {
+            s.push_str(&format!("       unsupported: {u}\n"));
+        }
+        if let Some(d) = &r.divergence {
+            s.push_str(&format!(
+                "       listed divergence: {} — {}\n",
+                d.requirement, d.reason
+            ));
         }
         for f in &r.findings {
             s.push_str(&format!("       finding: {f}\n"));
@@ -202,18 +275,32 @@ pub fn render_text(results: &[FileResult]) -> String {
         }
     }
     s.push('\n');
+    let stack = results.first().map_or("reference", |r| r.stack.as_str());
+    s.push_str(&format!("stack under test: {stack}\n"));
     s.push_str(&format!(
-        "{:<24} {:>6} {:>6}\n",
-        "group", "passed", "failed"
+        "{:<24} {:>6} {:>6} {:>10} {:>11} {:>12}\n",
+        "group", "passed", "listed", "unexpected", "unsupported", "cannot-judge"
     ));
-    let (mut tp, mut tf) = (0, 0);
-    for (g, p, f) in table(results) {
-        s.push_str(&format!("{g:<24} {p:>6} {f:>6}\n"));
-        tp += p;
-        tf += f;
+    let mut t = GroupCounts::default();
+    let row = |g: &str, c: &GroupCounts| {
+        format!(
+            "{g:<24} {:>6} {:>6} {:>10} {:>11} {:>12}\n",
+            c.passed, c.listed, c.failed, c.unsupported, c.cannot_judge
+        )
+    };
+    for (g, c) in table(results) {
+        s.push_str(&row(&g, &c));
+        t.passed += c.passed;
+        t.listed += c.listed;
+        t.failed += c.failed;
+        t.unsupported += c.unsupported;
+        t.cannot_judge += c.cannot_judge;
     }
-    s.push_str(&format!("{:<24} {tp:>6} {tf:>6}\n", "total"));
-    s.push_str(&format!("{tp} passed, {tf} failed\n"));
+    s.push_str(&row("total", &t));
+    s.push_str(&format!(
+        "{stack}: {} passed, {} listed divergences, {} unexpected, {} unsupported, {} cannot judge\n",
+        t.passed, t.listed, t.failed, t.unsupported, t.cannot_judge
+    ));
     s
 }
 
@@ -234,7 +321,10 @@ pub fn render_json(results: &[FileResult]) -> String {
         .collect();
     let groups: Vec<serde_json::Value> = table(results)
         .into_iter()
-        .map(|(g, p, f)| serde_json::json!({"group": g, "passed": p, "failed": f}))
+        .map(|(g, c)| {
+            serde_json::json!({"group": g, "passed": c.passed, "listed": c.listed,
+                "failed": c.failed, "unsupported": c.unsupported, "cannot_judge": c.cannot_judge})
+        })
         .collect();
     let cannot_judge: Vec<serde_json::Value> = results
         .iter()

@@ -10,7 +10,8 @@
 //!   by name with the reason ([`Refusal`]). Adapters never emulate a behaviour their stack lacks.
 //! - [`Registry`]: the adapters by name, with typed errors ([`RegistryError`]).
 //!
-//! Adapters shipped here: [`reference`] (the workspace's own stack).
+//! Adapters shipped here: [`reference`] (the workspace's own stack) and [`smoltcp`] (smoltcp
+//! 0.14 in-process).
 //!
 //! Errors are POSIX `errno`s ([`Errno`]) because that is the vocabulary packetdrill scripts and
 //! real kernels share, so one script can run against every stack.
@@ -21,6 +22,7 @@ mod config;
 mod errno;
 pub mod reference;
 mod registry;
+pub mod smoltcp;
 
 pub use caps::{Capabilities, KnobSupport, TimeModel};
 pub use config::{Refusal, StackConfig};
@@ -29,7 +31,10 @@ pub use registry::{Adapter, Registry, RegistryError};
 
 /// The adapters [`Registry::builtin`] holds.
 fn builtin_adapters() -> Vec<Box<dyn Adapter>> {
-    vec![Box::new(reference::ReferenceAdapter)]
+    vec![
+        Box::new(reference::ReferenceAdapter),
+        Box::new(smoltcp::SmoltcpAdapter),
+    ]
 }
 
 use core::net::SocketAddrV4;

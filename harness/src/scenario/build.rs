@@ -325,9 +325,14 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
             static_arp: statics,
         };
         let kind = h.stack.as_ref();
-        let dut: Box<dyn Dut> =
-            stacks::make(kind.map_or("reference", |k| k.get_ref().as_str()), &params)
-                .map_err(|e| sc.err(kind.map_or(h.name.span(), |k| k.span()), e.to_string()))?;
+        let stack_name = kind.map_or(ov.stack.as_deref().unwrap_or("reference"), |k| {
+            k.get_ref().as_str()
+        });
+        let dut: Box<dyn Dut> = stacks::make(stack_name, &params).map_err(|e| {
+            let mut err = sc.err(kind.map_or(h.name.span(), |k| k.span()), e.to_string());
+            err.unsupported = matches!(e, crate::dut::RegistryError::Refused(_));
+            err
+        })?;
         let mut node = HostNode::with_events(&name, addr, dut, !ov.hide_events);
         for a in &h.app {
             node.add_app(make_app(sc, a)?);

@@ -20,6 +20,9 @@ use std::path::Path;
 pub struct ScenarioError {
     pub loc: Location,
     pub msg: String,
+    /// A stack refused the configuration (a knob or capability it lacks): the scenario cannot
+    /// run on that stack, which is not bad input.
+    pub unsupported: bool,
 }
 
 /// A parsed scenario, ready to build and run.
@@ -35,6 +38,8 @@ pub struct Overrides {
     pub profile: Option<String>,
     pub knobs: Vec<(String, String)>,
     pub seed: Option<u64>,
+    /// The stack of hosts that name none (`--stack`); `reference` when unset.
+    pub stack: Option<String>,
     /// Run every host's stack as one without an event log: the oracles judge from the wire,
     /// the socket calls and the reported states only (what a third-party stack gives them).
     pub hide_events: bool,
@@ -47,6 +52,7 @@ impl Scenario {
         let spec: ScenarioSpec = toml::from_str(text).map_err(|e| ScenarioError {
             loc: Location::from_offset(file, text, e.span().map_or(0, |s| s.start)),
             msg: e.message().to_string(),
+            unsupported: false,
         })?;
         Ok(Scenario {
             file: file.to_string(),
@@ -64,6 +70,7 @@ impl Scenario {
                 col: 0,
             },
             msg: format!("cannot read: {e}"),
+            unsupported: false,
         })?;
         Scenario::parse(&file, &text)
     }
@@ -73,6 +80,7 @@ impl Scenario {
         ScenarioError {
             loc: Location::from_offset(&self.file, &self.text, span.start),
             msg: msg.into(),
+            unsupported: false,
         }
     }
 

@@ -3,8 +3,8 @@
 use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE};
 use super::wire::lacking_option;
 use super::ScriptOutcome;
-use crate::dut::StackConfig;
 use crate::dut::{Dut, SockId, SockOpt};
+use crate::dut::{RegistryError, StackConfig};
 use crate::evidence::Observed;
 use crate::oracle::{self, FindingKind, OracleConfig};
 use crate::render::{render_timeline, Direction as RDir};
@@ -125,6 +125,9 @@ pub(super) enum PendingKind {
 pub(super) struct Engine {
     /// The stack under test, behind the recorder of what it shows (socket calls, states).
     pub dut: Observed,
+    /// The peer answers the stack's ARP requests for it (stacks without neighbour control, in
+    /// scripts without ARP lines); those exchanges are recorded but not matched.
+    pub auto_arp: bool,
     pub now: Instant,
     /// Time of the previous event (relative times count from it).
     pub last: Instant,
@@ -165,7 +168,14 @@ pub(super) fn execute(
         .clone()
         .or(header.stack.clone())
         .unwrap_or_else(|| "reference".into());
-    let dut = stacks::make(
+    // A stack without neighbour-cache control cannot take the peer as a static entry: the
+    // peer then answers the stack's ARP requests itself, as a real host does.
+    let neighbor_control = stacks::registry()
+        .get(&kind)
+        .map(|a| a.capabilities().neighbor_control)
+        .unwrap_or(true);
+    let auto_arp = !has_arp && !neighbor_control;
+    let made = stacks::make(
         &kind,
         &StackConfig {
             mac: STACK_MAC,
@@ -174,15 +184,42 @@ pub(super) fn execute(
             gateway: None,
             profile: prof,
             seed: opts.overrides.seed.unwrap_or(0x5eed),
-            static_arp: if has_arp {
+            static_arp: if has_arp || auto_arp {
                 Vec::new()
             } else {
                 vec![(PEER_IP, PEER_MAC)]
             },
         },
-    )
-    .map_err(|e| RunError::Input(format!("{}: {e}", script.file)))?;
+    );
+    let dut = match made {
+        Ok(d) => d,
+        Err(RegistryError::Refused(r)) => {
+            return Ok(ScriptOutcome {
+                file: script.file.to_string(),
+                profile: profile.to_string(),
+                // The stack cannot be configured as the run needs: it did not run, and that
+                // is no failure of the stack (see `run::FileResult::unsupported`).
+                passed: true,
+                unsupported: Some(Unsupported {
+                    loc: crate::script::Location {
+                        file: script.file.clone(),
+                        line: 1,
+                        col: 1,
+                    },
+                    feature: r.to_string(),
+                }),
+                failures: Vec::new(),
+                notes,
+                findings: Vec::new(),
+                cannot_judge: Vec::new(),
+                timeline: String::new(),
+                trace: Trace::default(),
+            });
+        }
+        Err(e) => return Err(RunError::Input(format!("{}: {e}", script.file))),
+    };
     let mut eng = Engine {
+        auto_arp,
         dut: Observed::new(dut, !opts.overrides.hide_events),
         now: Instant::ZERO,
         last: Instant::ZERO,
@@ -203,6 +240,13 @@ pub(super) fn execute(
         notes,
         expects: Vec::new(),
     };
+    if auto_arp {
+        // The peer introduces itself, as it must before it can send the stack anything.
+        let req = peer_arp_request();
+        eng.record(NodeId(1), req.clone());
+        eng.dut.handle_frame(eng.now, &req);
+        eng.drain();
+    }
     let mut failures = Vec::new();
     let mut lacking = None;
     let ran = match &header.unsupported {
@@ -587,6 +631,13 @@ impl Engine {
     fn drain(&mut self) {
         while let Some(f) = self.dut.poll_transmit(self.now) {
             self.record(NodeId(0), f.clone());
+            if self.auto_arp && is_arp(&f) {
+                if let Some(reply) = peer_arp_reply(&f) {
+                    self.record(NodeId(1), reply.clone());
+                    self.dut.handle_frame(self.now, &reply);
+                }
+                continue;
+            }
             self.out_q.push_back((self.now, f));
         }
         self.collect_events();
@@ -796,4 +847,51 @@ impl Engine {
             end: self.now,
         }
     }
+}
+
+fn is_arp(frame: &[u8]) -> bool {
+    frame.get(12..14) == Some(&[0x08, 0x06][..])
+}
+
+/// The peer's ARP request for the stack's address: what a real peer sends before its first
+/// packet to the stack, and what lets the stack learn the peer (RFC 826 merge).
+fn peer_arp_request() -> Vec<u8> {
+    let req = stack::wire::ArpRepr {
+        operation: stack::wire::ArpOperation::Request,
+        source_hardware_addr: PEER_MAC,
+        source_protocol_addr: PEER_IP,
+        target_hardware_addr: EthernetAddress::ZERO,
+        target_protocol_addr: STACK_IP,
+    };
+    let eth = stack::wire::EthernetRepr {
+        src_addr: PEER_MAC,
+        dst_addr: EthernetAddress::BROADCAST,
+        ethertype: stack::wire::EtherType::Arp,
+    };
+    stack::wire::build_arp_frame(&eth, &req)
+}
+
+/// The peer's ARP reply to `frame` when it is an ARP request for the peer's address (RFC 826).
+fn peer_arp_reply(frame: &[u8]) -> Option<Vec<u8>> {
+    let Ok(stack::wire::Frame::Arp { arp, .. }) =
+        stack::wire::parse_frame(frame, stack::wire::ChecksumMode::Verify)
+    else {
+        return None;
+    };
+    if arp.operation != stack::wire::ArpOperation::Request || arp.target_protocol_addr != PEER_IP {
+        return None;
+    }
+    let reply = stack::wire::ArpRepr {
+        operation: stack::wire::ArpOperation::Reply,
+        source_hardware_addr: PEER_MAC,
+        source_protocol_addr: PEER_IP,
+        target_hardware_addr: arp.source_hardware_addr,
+        target_protocol_addr: arp.source_protocol_addr,
+    };
+    let eth = stack::wire::EthernetRepr {
+        src_addr: PEER_MAC,
+        dst_addr: arp.source_hardware_addr,
+        ethertype: stack::wire::EtherType::Arp,
+    };
+    Some(stack::wire::build_arp_frame(&eth, &reply))
 }

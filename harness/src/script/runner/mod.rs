@@ -148,7 +148,7 @@ pub fn run_script_file(path: &Path, opts: &RunOptions) -> Result<Vec<FileResult>
             pcaps = write_pcaps(&dir, &stem, &o.trace)?;
         }
         let mut failures = o.failures.clone();
-        if let Some(u) = &o.unsupported {
+        if let Some(u) = o.unsupported.as_ref().filter(|_| !o.passed) {
             failures.insert(0, u.to_string());
         }
         if !o.passed {
@@ -163,7 +163,16 @@ pub fn run_script_file(path: &Path, opts: &RunOptions) -> Result<Vec<FileResult>
             file: text_file.clone(),
             group: crate::run::group_of(path),
             profile: Some(profile),
+            stack: opts.stack.clone().unwrap_or_else(|| "reference".into()),
             passed: o.passed,
+            // A run that passed although unsupported is one the stack refused to be configured
+            // for; one that failed stopped at a feature the harness lacks (a failure for now).
+            unsupported: o
+                .unsupported
+                .as_ref()
+                .filter(|_| o.passed)
+                .map(|u| u.feature.clone()),
+            divergence: None,
             failures,
             findings: o.findings,
             cannot_judge: o.cannot_judge,

@@ -1,0 +1,277 @@
+//! Per-stack expectations (`conformance/expectations/<stack>.toml`), in the spirit of
+//! BoringSSL's BoGo shim configuration: for every script or scenario where a third-party stack
+//! diverges from what the file expects, the observed outcome, the RFC requirement and one line
+//! why. An unlisted divergence fails; a listed one that no longer happens fails too, so the
+//! list stays true.
+//!
+//! ```toml
+//! stack = "smoltcp"
+//!
+//! [[divergence]]
+//! file = "scripts/rfc9293/3.10.8-time-wait-timeout-2msl.pkt"  # path suffix
+//! profile = "rfc9293"                  # optional: every profile when absent
+//! observed = "expected outbound packet by 1.104000, but the stack sent nothing"
+//! requirement = "RFC 9293 §3.10.8 MUST-13: TIME-WAIT lasts 2·MSL"
+//! reason = "smoltcp's TIME-WAIT is a fixed 10 s (CLOSE_DELAY)"
+//! kind = "stack-defect"                # stack-defect | design-choice
+//! ```
+//!
+//! `observed` must occur in the run's failure text: a file that fails *differently* is still
+//! unexpected.
+
+use crate::location::Location;
+use crate::run::FileResult;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// How a listed divergence is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DivergenceKind {
+    /// The stack breaks the requirement (a defect to report upstream).
+    StackDefect,
+    /// The stack chose another behaviour the RFCs allow, or a documented limitation.
+    DesignChoice,
+}
+
+/// One listed divergence.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Divergence {
+    pub file: String,
+    #[serde(default)]
+    pub profile: Option<String>,
+    pub observed: String,
+    pub requirement: String,
+    pub reason: String,
+    pub kind: DivergenceKind,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    stack: Spanned<String>,
+    #[serde(default)]
+    divergence: Vec<Spanned<Divergence>>,
+}
+
+/// A loaded expectations file.
+#[derive(Clone, Debug, Default)]
+pub struct Expectations {
+    /// Where it came from (for messages).
+    pub path: String,
+    /// Each divergence with the line it starts on.
+    pub entries: Vec<(usize, Divergence)>,
+}
+
+/// Bad expectations file: `file:line:col: what`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{loc}: {msg}")]
+pub struct ExpectError {
+    pub loc: Location,
+    pub msg: String,
+}
+
+impl Expectations {
+    /// Parses an expectations file for `stack`.
+    pub fn parse(file: &str, text: &str, stack: &str) -> Result<Expectations, ExpectError> {
+        let err = |at: usize, msg: String| ExpectError {
+            loc: Location::from_offset(file, text, at),
+            msg,
+        };
+        let spec: FileSpec = toml::from_str(text)
+            .map_err(|e| err(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+        if spec.stack.get_ref() != stack {
+            return Err(err(
+                spec.stack.span().start,
+                format!(
+                    "this file lists divergences of `{}`, not `{stack}`",
+                    spec.stack.get_ref()
+                ),
+            ));
+        }
+        let mut entries = Vec::new();
+        for d in spec.divergence {
+            let at = d.span().start;
+            let line = Location::from_offset(file, text, at).line;
+            let d = d.into_inner();
+            for (name, v) in [
+                ("file", &d.file),
+                ("observed", &d.observed),
+                ("requirement", &d.requirement),
+                ("reason", &d.reason),
+            ] {
+                if v.trim().is_empty() {
+                    return Err(err(at, format!("divergence has an empty `{name}`")));
+                }
+            }
+            entries.push((line, d));
+        }
+        Ok(Expectations {
+            path: file.to_string(),
+            entries,
+        })
+    }
+
+    /// Loads `<dir>/expectations/<stack>.toml` from the first of `paths` (or their ancestors)
+    /// that has one; `Ok(None)` when none does.
+    pub fn find(paths: &[PathBuf], stack: &str) -> Result<Option<Expectations>, ExpectError> {
+        for p in paths {
+            let start = if p.is_dir() {
+                p.as_path()
+            } else {
+                p.parent().unwrap_or(p)
+            };
+            for dir in start.ancestors() {
+                let f = dir.join("expectations").join(format!("{stack}.toml"));
+                if f.is_file() {
+                    return Self::load(&f, stack).map(Some);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Loads one expectations file.
+    pub fn load(path: &Path, stack: &str) -> Result<Expectations, ExpectError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ExpectError {
+            loc: Location {
+                file: file.clone(),
+                line: 0,
+                col: 0,
+            },
+            msg: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&file, &text, stack)
+    }
+
+    fn entry_for(&self, r: &FileResult) -> Option<&(usize, Divergence)> {
+        let file = r.file.replace('\\', "/");
+        self.entries.iter().find(|(_, d)| {
+            file.ends_with(&d.file)
+                && d.profile
+                    .as_ref()
+                    .is_none_or(|p| r.profile.as_deref() == Some(p.as_str()))
+        })
+    }
+
+    /// Judges every result against the list: a run that failed as listed becomes a listed
+    /// divergence (not a failure); one that fails otherwise, or passes although listed, fails.
+    pub fn apply(&self, results: &mut [FileResult]) {
+        for r in results.iter_mut() {
+            let Some((line, d)) = self.entry_for(r) else {
+                continue;
+            };
+            let at = format!("{}:{line}", self.path);
+            if r.unsupported.is_some() {
+                continue;
+            }
+            if r.passed {
+                r.passed = false;
+                r.failures.push(format!(
+                    "listed divergence no longer happens ({at}): remove it from the list"
+                ));
+            } else if r.failures.iter().any(|f| f.contains(&d.observed)) {
+                r.passed = true;
+                r.divergence = Some(d.clone());
+            } else {
+                r.failures.push(format!(
+                    "diverged otherwise than listed at {at} (listed: {})",
+                    d.observed
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"stack = "smoltcp"
+
+[[divergence]]
+file = "rfc9293/a.pkt"
+observed = "sent nothing"
+requirement = "RFC 9293 §3.10.8"
+reason = "fixed 10 s TIME-WAIT"
+kind = "stack-defect"
+"#;
+
+    fn result(file: &str, passed: bool, failure: &str) -> FileResult {
+        FileResult {
+            kind: "script",
+            name: "a".into(),
+            file: file.into(),
+            group: "rfc9293".into(),
+            profile: Some("rfc9293".into()),
+            stack: "smoltcp".into(),
+            passed,
+            unsupported: None,
+            divergence: None,
+            failures: if failure.is_empty() {
+                Vec::new()
+            } else {
+                vec![failure.into()]
+            },
+            findings: Vec::new(),
+            cannot_judge: Vec::new(),
+            pcaps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn listed_failure_is_a_divergence_and_other_failures_stay_failures() {
+        let e = Expectations::parse("e.toml", GOOD, "smoltcp").unwrap();
+        let mut rs = vec![
+            result(
+                "conformance/scripts/rfc9293/a.pkt",
+                false,
+                "x: sent nothing",
+            ),
+            result(
+                "conformance/scripts/rfc9293/b.pkt",
+                false,
+                "x: sent nothing",
+            ),
+        ];
+        e.apply(&mut rs);
+        assert!(rs[0].passed && rs[0].divergence.is_some());
+        assert!(!rs[1].passed && rs[1].divergence.is_none());
+    }
+
+    #[test]
+    fn listed_divergence_that_no_longer_happens_fails() {
+        let e = Expectations::parse("e.toml", GOOD, "smoltcp").unwrap();
+        let mut rs = vec![result("conformance/scripts/rfc9293/a.pkt", true, "")];
+        e.apply(&mut rs);
+        assert!(!rs[0].passed);
+        assert!(
+            rs[0].failures[0].contains("e.toml:3"),
+            "{:?}",
+            rs[0].failures
+        );
+    }
+
+    #[test]
+    fn failing_otherwise_than_listed_fails() {
+        let e = Expectations::parse("e.toml", GOOD, "smoltcp").unwrap();
+        let mut rs = vec![result("conformance/scripts/rfc9293/a.pkt", false, "x: RST")];
+        e.apply(&mut rs);
+        assert!(!rs[0].passed);
+    }
+
+    #[test]
+    fn bad_files_are_errors_with_location() {
+        let e = Expectations::parse("e.toml", GOOD, "linux").unwrap_err();
+        assert_eq!(e.loc.line, 1);
+        let bad = GOOD.replace("kind = \"stack-defect\"", "kind = \"bug\"");
+        let e = Expectations::parse("e.toml", &bad, "smoltcp").unwrap_err();
+        assert!(e.to_string().starts_with("e.toml:"), "{e}");
+        let empty = GOOD.replace("reason = \"fixed 10 s TIME-WAIT\"", "reason = \" \"");
+        let e = Expectations::parse("e.toml", &empty, "smoltcp").unwrap_err();
+        assert!(e.msg.contains("empty `reason`"), "{e}");
+    }
+}
