@@ -30,10 +30,12 @@ pub fn script_name(path: &Path) -> String {
 /// Runs a script file under every profile it declares.
 pub fn run_all_profiles(path: &Path, opts: &RunOptions) -> Result<Vec<ScriptOutcome>, RunError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| RunError::Input(format!("{}: {e}", path.display())))?;
+        .map_err(|e| RunError::file(&path.display().to_string(), e.to_string()))?;
     let name = script_name(path);
-    let script =
-        harness::script::parse(&name, &text).map_err(|e| RunError::Input(e.to_string()))?;
+    let script = harness::script::parse(&name, &text).map_err(|e| RunError::Input(e.into()))?;
+    if let Some(e) = runner::check(&script).into_iter().next() {
+        return Err(RunError::Input(e));
+    }
     runner::profiles_to_run(&script, opts)?
         .iter()
         .map(|p| runner::run_parsed(&script, p, opts))

@@ -47,7 +47,7 @@ fn scenario(#[files("scenarios/*.toml")] path: PathBuf) {
     let r = run_scenario(&path, &RunOptions::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(
-        r.passed,
+        r.passed(),
         "{} failed:\n{}",
         path.display(),
         r.failures.join("\n")

@@ -1,7 +1,7 @@
 //! Getting frames out of any input: a pcap, a scenario (run once) or a script (run once).
 
 use crate::ladder::{ladder_of_trace, Ladder, Selection};
-use crate::run::RunOptions;
+use crate::options::RunOptions;
 use crate::scenario::{Overrides, Scenario};
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind};
 use stack::Instant;
@@ -42,8 +42,25 @@ pub fn trace_of(file: &Path) -> Result<Trace, String> {
                 .map_err(|e| e.to_string())?
                 .trace)
         }
-        Some("pkt") => crate::script::runner::trace_of_script(file, &RunOptions::default())
-            .map_err(|e| e.to_string()),
+        Some("pkt") => match crate::input::load(file) {
+            Ok(crate::input::Input::Script(s)) => {
+                let opts = RunOptions::default();
+                let profile = crate::script::runner::profiles_to_run(&s, &opts)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| "rfc9293".to_string());
+                Ok(crate::script::runner::run_parsed(&s, &profile, &opts)
+                    .map_err(|e| e.to_string())?
+                    .trace)
+            }
+            Ok(_) => Err(format!("{}: not a script", file.display())),
+            Err(errors) => Err(errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")),
+        },
         _ => Err(format!("{}: expected a .toml or .pkt file", file.display())),
     }
 }

@@ -1,80 +1,215 @@
 //! The subcommands behind `harness` (kept in the library so tests can call them).
 
-use crate::run::{self, FileResult, RunError, RunOptions};
+use crate::run::{self, RunOptions};
 use crate::scenario::Overrides;
+use clap::{Parser, Subcommand, ValueEnum};
 use stack::policy::Profile;
 use std::path::{Path, PathBuf};
 
-/// A parsed command line.
-pub enum Command {
-    Run {
-        paths: Vec<PathBuf>,
-        stack: String,
-        profile: Option<String>,
-        set: Vec<String>,
-        pcap_dir: Option<PathBuf>,
-        json: bool,
-        jobs: usize,
-        seed: Option<u64>,
-    },
-    Profiles {
-        name: Option<String>,
-    },
-    Bench {
-        clients: Vec<u32>,
-        hours: u32,
-        capture: bool,
-        print_scenario: bool,
-        quiet: bool,
-    },
-    BenchBulk {
+/// The command line: `harness <COMMAND> ...` (clap parses straight into [`Command`]).
+#[derive(Debug, Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Fuzzing and conformance harness for TCP and ARP",
+    long_about = "Runs packetdrill-style conformance scripts and multi-host scenarios against TCP \
+stacks on a virtual clock, reports RST loss, TIME-WAIT assassination and half-open connections, \
+and draws exchanges as ladder diagrams.\n\nExit codes: 0 all passed / nothing found, 1 a failure \
+or finding, 2 bad usage or bad input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Command,
+}
+
+/// Output format of `run` (and other reporting commands).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: one line per run, then a table per group.
+    #[default]
+    Text,
+    /// For machines: one object `{"summary": ..., "results": [...], "findings": [...]}`
+    /// (schema: docs/json.md).
+    Json,
+}
+
+/// `harness bench <WHAT>`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Bulk transfer between two hosts over an in-memory Ethernet link (checksums on,
+    /// 1514-byte frames, 64 KiB buffers): the reference stack beside smoltcp on the same
+    /// workload, alternating runs; prints frames/s, MiB/s and the ratio.
+    Bulk {
+        /// MiB transferred per run.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
         mib: u64,
+        /// Runs per stack (alternating); the median is reported.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
         rounds: u32,
     },
-    Hunt {
-        family: String,
-        profile: String,
+}
+
+/// A parsed command line.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scripts (.pkt) and scenarios (.toml); directories are searched recursively.
+    Run {
+        /// Files or directories (default: conformance/).
+        paths: Vec<PathBuf>,
+        /// The stack under test.
+        #[arg(long, default_value = "reference")]
+        stack: String,
+        /// A named profile for every host/stack (default: what each file asks for).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Override one knob, e.g. tcp.time_wait_rst=ignore (repeatable).
+        #[arg(long = "set", value_name = "KNOB=VALUE")]
         set: Vec<String>,
-        runs: Option<u64>,
-        seconds: Option<f64>,
-        seed: u64,
-        out: PathBuf,
-        /// Worker threads (`None`: the available cores).
-        jobs: Option<usize>,
-        /// No progress bar and no summary line on stderr.
+        /// Write pcaps of every run into this directory.
+        #[arg(long)]
+        pcap_dir: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Parallel workers (runs are independent; output order does not change).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: u32,
+        /// Seed for scenarios (default: what each file says).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// List profiles, or print every knob of one profile.
+    Profiles {
+        /// A profile name.
+        name: Option<String>,
+    },
+    /// Benchmark the simulator: N clients idling H hours through a NAT with keepalive 300 s.
+    /// Prints wall time, simulated events per second and memory per connection (live heap,
+    /// counted by the allocator); a sweep (--clients 1000,10000,100000) adds a table and the
+    /// fitted scaling exponent. `harness bench bulk`: bulk transfer, reference vs smoltcp.
+    /// Progress goes to stderr when it is a terminal.
+    Bench {
+        #[command(subcommand)]
+        what: Option<BenchCmd>,
+        /// Clients, or a comma-separated sweep.
+        #[arg(long, value_delimiter = ',', default_value = "1000", value_parser = clap::value_parser!(u32).range(1..))]
+        clients: Vec<u32>,
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+        hours: u32,
+        /// Keep every frame in the trace (as scenario runs do) and run the oracles.
+        #[arg(long)]
+        capture: bool,
+        /// Print the generated scenario instead of running it.
+        #[arg(long)]
+        print_scenario: bool,
+        /// No progress bar on stderr.
+        #[arg(long, short)]
         quiet: bool,
     },
+    /// Search for failures: rst-loss | time-wait-assassination | half-open | all.
+    /// Writes each minimised finding as a scenario + pcap and prints the command that replays it.
+    /// Shows a progress bar on stderr while hunting when stderr is a terminal (nothing otherwise)
+    /// and a one-line summary at the end; --quiet silences both.
+    Hunt {
+        family: String,
+        /// The profile searched (the stack configuration of every host).
+        #[arg(long, default_value = "rfc9293")]
+        profile: String,
+        /// Override one knob, repeatable.
+        #[arg(long = "set", value_name = "KNOB=VALUE")]
+        set: Vec<String>,
+        /// Budget: number of runs.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: Option<u64>,
+        /// Budget: wall-clock seconds (default 30 when --runs is not given).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Same seed, same search.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where minimised reproducers go.
+        #[arg(long, default_value = "corpora/findings")]
+        out: PathBuf,
+        /// Worker threads (default: the available cores). The findings are the same for any
+        /// number: cases are drawn in one seeded sequence and judged in that order.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
+        /// No progress bar and no summary line on stderr (the findings still go to stdout).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Draw a pcap, script or scenario run as a ladder diagram.
+    ///
+    /// By default every connection of the first segment is drawn, connections that did exactly
+    /// the same thing are drawn once with a "× N the same: ..." line, quiet stretches are
+    /// folded into one "… 118 s idle …" line, and lines fit the terminal (160 columns when
+    /// stdout is not a terminal). Findings are marked beside the host they happened on; a packet
+    /// lost in its sender's ARP queue ends in an X beside the sender, a frame lost on the wire
+    /// ends in an X halfway.
+    #[command(verbatim_doc_comment)]
     Ladder {
         file: PathBuf,
+        /// Also write SVG here (same choices as the text).
+        #[arg(long)]
         svg: Option<PathBuf>,
         /// Which host, connection or finding to show.
+        #[command(flatten)]
         selection: crate::ladder::Selection,
-        /// Widest line in characters (`None`: the terminal's width, else 160; `Some(0)`: no
-        /// limit).
+        /// Widest line in characters (0: no limit; default: the terminal, else 160).
+        #[arg(long)]
         width: Option<usize>,
-        /// Fold quiet stretches at least this long (seconds; 0: never).
+        /// Fold quiet stretches at least this many seconds long (0: never).
+        #[arg(long, default_value_t = 10.0, value_name = "SECS")]
         fold: f64,
-        /// List the connections instead of drawing.
+        /// List the connections (index, 4-tuple, frames) instead of drawing.
+        #[arg(long = "conns")]
         list_conns: bool,
     },
+    /// Run a script or scenario once and keep the capture.
     Record {
         file: PathBuf,
+        #[arg(long, default_value = "reference")]
         stack: String,
+        #[arg(long)]
         pcap: PathBuf,
     },
+    /// Trace conformance of recorded captures (pcap/pcapng) against the reference model:
+    /// per TCP connection the first divergence (frame numbers, expected vs actual), plus the
+    /// findings the frames prove. Exit 0 clean, 1 divergence or finding, 2 bad input.
     Check {
+        /// Capture files.
+        #[arg(required = true)]
         pcaps: Vec<PathBuf>,
+        /// The endpoint under test (default: guessed, and said so).
+        #[arg(long)]
         dut: Option<std::net::Ipv4Addr>,
+        /// Judge against one profile (default: the profile that explains the capture best).
+        #[arg(long, conflicts_with = "best_profile")]
         profile: Option<String>,
+        /// Rank every profile by how much of the capture it explains, and print the ranking.
+        #[arg(long)]
         best_profile: bool,
-        json: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
+    /// Re-drive a stack with the peer's side of a recording (sequence numbers rewritten onto
+    /// the stack's ISN, recorded timing on the virtual clock) and compare what it sends with
+    /// what the recorded DUT sent. Exit 0 same behaviour, 1 divergence, 2 bad input.
     Replay {
         pcap: PathBuf,
+        /// The stack re-driven.
+        #[arg(long, default_value = "reference")]
         stack: String,
+        /// The endpoint whose behaviour is compared (default: guessed, and said so).
+        #[arg(long)]
         dut: Option<std::net::Ipv4Addr>,
+        /// The stack's profile (default rfc9293).
+        #[arg(long, default_value = "rfc9293")]
         profile: String,
-        json: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 
@@ -87,22 +222,35 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             profile,
             set,
             pcap_dir,
-            json,
+            format,
             jobs,
             seed,
-        } => run_cmd(paths, stack, profile, set, pcap_dir, json, jobs, seed),
+        } => run_cmd(
+            paths,
+            stack,
+            profile,
+            set,
+            pcap_dir,
+            format == Format::Json,
+            jobs as usize,
+            seed,
+        ),
         Command::Profiles { name } => profiles(name.as_deref()),
+        Command::Bench {
+            what: Some(BenchCmd::Bulk { mib, rounds }),
+            ..
+        } => crate::bench::bulk::command(mib, rounds),
         Command::Bench {
             clients,
             hours,
             print_scenario: true,
             ..
         } => match clients.as_slice() {
-            [n] if *n > 0 && hours > 0 => {
+            [n] => {
                 print!("{}", crate::bench::nat_idle_scenario(*n, hours));
                 Ok(0)
             }
-            _ => Err("--print-scenario takes one --clients value and --hours of at least 1".into()),
+            _ => Err("--print-scenario takes one --clients value".into()),
         },
         Command::Bench {
             clients,
@@ -116,7 +264,6 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             capture,
             crate::progress::Verbosity::from_quiet(quiet),
         ),
-        Command::BenchBulk { mib, rounds } => crate::bench::bulk::command(mib, rounds),
         Command::Hunt {
             family,
             profile,
@@ -128,9 +275,6 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             jobs,
             quiet,
         } => {
-            if jobs == Some(0) {
-                return Err("--jobs must be at least 1".into());
-            }
             Profile::named(&profile).map_err(|e| e.to_string())?;
             let knobs = parse_sets(&set)?;
             if seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
@@ -151,7 +295,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                     runs,
                     seconds,
                     out,
-                    jobs: jobs.unwrap_or_else(crate::hunt::default_jobs),
+                    jobs: jobs.map_or_else(crate::hunt::default_jobs, |j| j as usize),
                 },
                 crate::progress::Verbosity::from_quiet(quiet),
             )
@@ -175,7 +319,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             dut,
             profile,
             best_profile,
-            json,
+            format,
         } => {
             if let Some(p) = &profile {
                 Profile::named(p).map_err(|e| e.to_string())?;
@@ -185,14 +329,19 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 profile,
                 ..Default::default()
             };
-            Ok(crate::check::command(&pcaps, &opts, json, best_profile))
+            Ok(crate::check::command(
+                &pcaps,
+                &opts,
+                format == Format::Json,
+                best_profile,
+            ))
         }
         Command::Replay {
             pcap,
             stack,
             dut,
             profile,
-            json,
+            format,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
             crate::stacks::registry()
@@ -204,7 +353,12 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 stack,
                 ..Default::default()
             };
-            Ok(crate::check::command(&[pcap], &opts, json, false))
+            Ok(crate::check::command(
+                &[pcap],
+                &opts,
+                format == Format::Json,
+                false,
+            ))
         }
     }
 }
@@ -222,18 +376,6 @@ fn parse_sets(set: &[String]) -> Result<Vec<(String, String)>, String> {
         out.push((k.trim().to_string(), v.trim().to_string()));
     }
     Ok(out)
-}
-
-/// Runs one file of any kind.
-pub fn run_file(path: &Path, opts: &RunOptions) -> Result<Vec<FileResult>, RunError> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("toml") => Ok(vec![run::run_scenario(path, opts)?]),
-        Some("pkt") => crate::script::runner::run_script_file(path, opts),
-        _ => Err(RunError::Input(format!(
-            "{}: not a .pkt script or .toml scenario",
-            path.display()
-        ))),
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -259,17 +401,6 @@ fn run_cmd(
     } else {
         paths
     };
-    let files = run::collect(&paths).map_err(|e| e.to_string())?;
-    if files.is_empty() {
-        return Err(format!(
-            "no .pkt or .toml files under {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
     let opts = RunOptions {
         stack: Some(stack.clone()),
         overrides: Overrides {
@@ -283,61 +414,24 @@ fn run_cmd(
     };
     let expectations =
         crate::expect::Expectations::find(&paths, &stack).map_err(|e| e.to_string())?;
-    let mut results = run_parallel(&files, &opts, jobs.max(1))?;
+    let mut results = run::run_paths(&paths, &opts, jobs)?;
     if let Some(e) = &expectations {
         e.apply(&mut results);
+    }
+    // Broken inputs also go to stderr, one line per error, so they are seen with any format.
+    for r in &results {
+        if let crate::outcome::Outcome::InputError { errors } = &r.outcome {
+            for e in errors {
+                eprintln!("harness: {e}");
+            }
+        }
     }
     if json {
         println!("{}", run::render_json(&results));
     } else {
         print!("{}", run::render_text(&results));
     }
-    Ok(if results.iter().all(|r| r.passed) {
-        0
-    } else {
-        1
-    })
-}
-
-/// Runs files on `jobs` threads; results come back in file order.
-fn run_parallel(
-    files: &[PathBuf],
-    opts: &RunOptions,
-    jobs: usize,
-) -> Result<Vec<FileResult>, String> {
-    let mut slots: Vec<Option<Result<Vec<FileResult>, RunError>>> =
-        (0..files.len()).map(|_| None).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots_m = std::sync::Mutex::new(&mut slots);
-    // A bar on a terminal; the text report on stdout ends in the summary line.
-    let progress = crate::progress::Progress::new(
-        "run",
-        Some(files.len() as u64),
-        crate::progress::Verbosity::Normal,
-    );
-    std::thread::scope(|s| {
-        for _ in 0..jobs.min(files.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(f) = files.get(i) else { break };
-                let r = run_file(f, opts);
-                if let Ok(mut g) = slots_m.lock() {
-                    g[i] = Some(r);
-                }
-                progress.inc(1);
-            });
-        }
-    });
-    progress.clear();
-    let mut out = Vec::new();
-    for (i, s) in slots.into_iter().enumerate() {
-        match s {
-            Some(Ok(v)) => out.extend(v),
-            Some(Err(e)) => return Err(e.to_string()),
-            None => return Err(format!("{}: not run", files[i].display())),
-        }
-    }
-    Ok(out)
+    Ok(run::exit_code(&results))
 }
 
 fn profiles(name: Option<&str>) -> Result<u8, String> {

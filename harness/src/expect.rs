@@ -19,8 +19,8 @@
 //! `observed` must occur in the run's failure text: a file that fails *differently* is still
 //! unexpected.
 
-use crate::location::Location;
-use crate::run::FileResult;
+use crate::location::{Diagnostic, Location};
+use crate::outcome::{FileResult, Outcome};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -62,24 +62,17 @@ pub struct Expectations {
     /// Where it came from (for messages).
     pub path: String,
     /// Each divergence with the line it starts on.
-    pub entries: Vec<(usize, Divergence)>,
+    pub entries: Vec<(u32, Divergence)>,
 }
 
-/// Bad expectations file: `file:line:col: what`.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{loc}: {msg}")]
-pub struct ExpectError {
-    pub loc: Location,
-    pub msg: String,
-}
+/// Bad expectations file: `file:line:col: what` (or `file: what` when it cannot be read).
+pub type ExpectError = Diagnostic;
 
 impl Expectations {
     /// Parses an expectations file for `stack`.
     pub fn parse(file: &str, text: &str, stack: &str) -> Result<Expectations, ExpectError> {
-        let err = |at: usize, msg: String| ExpectError {
-            loc: Location::from_offset(file, text, at),
-            msg,
-        };
+        let err =
+            |at: usize, msg: String| Diagnostic::at(Location::from_offset(file, text, at), msg);
         let spec: FileSpec = toml::from_str(text)
             .map_err(|e| err(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
         if spec.stack.get_ref() != stack {
@@ -136,18 +129,12 @@ impl Expectations {
     /// Loads one expectations file.
     pub fn load(path: &Path, stack: &str) -> Result<Expectations, ExpectError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ExpectError {
-            loc: Location {
-                file: file.clone(),
-                line: 0,
-                col: 0,
-            },
-            msg: format!("cannot read: {e}"),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Diagnostic::file(&file, format!("cannot read: {e}")))?;
         Self::parse(&file, &text, stack)
     }
 
-    fn entry_for(&self, r: &FileResult) -> Option<&(usize, Divergence)> {
+    fn entry_for(&self, r: &FileResult) -> Option<&(u32, Divergence)> {
         let file = r.file.replace('\\', "/");
         self.entries.iter().find(|(_, d)| {
             file.ends_with(&d.file)
@@ -165,22 +152,24 @@ impl Expectations {
                 continue;
             };
             let at = format!("{}:{line}", self.path);
-            if r.unsupported.is_some() {
-                continue;
-            }
-            if r.passed {
-                r.passed = false;
-                r.failures.push(format!(
-                    "listed divergence no longer happens ({at}): remove it from the list"
-                ));
-            } else if r.failures.iter().any(|f| f.contains(&d.observed)) {
-                r.passed = true;
-                r.divergence = Some(d.clone());
-            } else {
-                r.failures.push(format!(
+            match r.outcome {
+                Outcome::Pass => {
+                    r.outcome = Outcome::Fail;
+                    r.failures.push(format!(
+                        "listed divergence no longer happens ({at}): remove it from the list"
+                    ));
+                }
+                Outcome::Fail if r.failures.iter().any(|f| f.contains(&d.observed)) => {
+                    r.outcome = Outcome::ListedDivergence {
+                        divergence: d.clone(),
+                    };
+                }
+                Outcome::Fail => r.failures.push(format!(
                     "diverged otherwise than listed at {at} (listed: {})",
                     d.observed
-                ));
+                )),
+                // Not run, or broken: nothing to compare with the list.
+                _ => {}
             }
         }
     }
@@ -208,9 +197,8 @@ kind = "stack-defect"
             group: "rfc9293".into(),
             profile: Some("rfc9293".into()),
             stack: "smoltcp".into(),
-            passed,
-            unsupported: None,
-            divergence: None,
+            outcome: if passed { Outcome::Pass } else { Outcome::Fail },
+            notes: Vec::new(),
             failures: if failure.is_empty() {
                 Vec::new()
             } else {
@@ -238,8 +226,8 @@ kind = "stack-defect"
             ),
         ];
         e.apply(&mut rs);
-        assert!(rs[0].passed && rs[0].divergence.is_some());
-        assert!(!rs[1].passed && rs[1].divergence.is_none());
+        assert!(matches!(rs[0].outcome, Outcome::ListedDivergence { .. }));
+        assert_eq!(rs[1].outcome, Outcome::Fail);
     }
 
     #[test]
@@ -247,7 +235,7 @@ kind = "stack-defect"
         let e = Expectations::parse("e.toml", GOOD, "smoltcp").unwrap();
         let mut rs = vec![result("conformance/scripts/rfc9293/a.pkt", true, "")];
         e.apply(&mut rs);
-        assert!(!rs[0].passed);
+        assert_eq!(rs[0].outcome, Outcome::Fail);
         assert!(
             rs[0].failures[0].contains("e.toml:3"),
             "{:?}",
@@ -260,18 +248,18 @@ kind = "stack-defect"
         let e = Expectations::parse("e.toml", GOOD, "smoltcp").unwrap();
         let mut rs = vec![result("conformance/scripts/rfc9293/a.pkt", false, "x: RST")];
         e.apply(&mut rs);
-        assert!(!rs[0].passed);
+        assert_eq!(rs[0].outcome, Outcome::Fail);
     }
 
     #[test]
     fn bad_files_are_errors_with_location() {
         let e = Expectations::parse("e.toml", GOOD, "linux").unwrap_err();
-        assert_eq!(e.loc.line, 1);
+        assert_eq!(e.location.as_ref().map(|l| l.line), Some(1));
         let bad = GOOD.replace("kind = \"stack-defect\"", "kind = \"bug\"");
         let e = Expectations::parse("e.toml", &bad, "smoltcp").unwrap_err();
         assert!(e.to_string().starts_with("e.toml:"), "{e}");
         let empty = GOOD.replace("reason = \"fixed 10 s TIME-WAIT\"", "reason = \" \"");
         let e = Expectations::parse("e.toml", &empty, "smoltcp").unwrap_err();
-        assert!(e.msg.contains("empty `reason`"), "{e}");
+        assert!(e.message.contains("empty `reason`"), "{e}");
     }
 }

@@ -1,13 +1,16 @@
-//! Source locations for error messages: `file:line:col`.
+//! Source locations for error messages: `file:line:col` — the one location type of scripts,
+//! scenarios and run results.
 
 use core::fmt;
+use std::sync::Arc;
 
-/// A position in an input file (1-based line and column).
+/// A position in an input file: file name, 1-based line and 1-based column (columns count
+/// characters, not bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
-    pub file: String,
-    pub line: usize,
-    pub col: usize,
+    pub file: Arc<str>,
+    pub line: u32,
+    pub col: u32,
 }
 
 impl Location {
@@ -18,9 +21,9 @@ impl Location {
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         Location {
-            file: file.to_string(),
-            line,
-            col,
+            file: file.into(),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            col: u32::try_from(col).unwrap_or(u32::MAX),
         }
     }
 }
@@ -28,6 +31,60 @@ impl Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// One problem with an input: where (when known) and what. `Display` is `file:line:col: message`
+/// or `file: message` when no line applies (a missing or unreadable file) — never a made-up `0:0`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    /// The file (always known).
+    pub file: String,
+    /// `file:line:col`, when the problem is at a place in the file.
+    #[serde(serialize_with = "display_opt")]
+    pub location: Option<Location>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A problem at a place in a file.
+    pub fn at(location: Location, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: location.file.to_string(),
+            location: Some(location),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with a whole file (missing, unreadable, empty).
+    pub fn file(file: impl Into<String>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: file.into(),
+            location: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(l) => write!(f, "{l}: {}", self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// Serialises an optional value by its `Display` (for `serialize_with`).
+pub fn display_opt<T: fmt::Display, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
     }
 }
 

@@ -1,73 +1,46 @@
-//! `harness run`: runs scripts (`.pkt`) and scenarios (`.toml`), judges them, and reports a
-//! per-group pass/fail table (text) or one JSON object.
+//! `harness run`, the one run pipeline: collect inputs → parse and check all of them (every error
+//! of every file, capped per file) → run what parsed → judge → report ([`report`]). A broken
+//! input is an `input-error` result among the others: it never hides their results.
 
-use crate::oracle::{CannotJudge, Finding};
-use crate::scenario::{Overrides, Scenario};
+pub mod report;
+
+pub use crate::options::{RunError, RunOptions};
+pub use crate::outcome::{Column, Counts, FileResult, Outcome};
+pub use report::{render_json, render_text, table};
+
+use crate::input::{FileKind, Input};
+use crate::location::Diagnostic;
+use crate::scenario::Scenario;
+use crate::script::runner::{profiles_to_run, run_parsed, ScriptOutcome};
+use crate::script::Script;
 use crate::trace::{Fate, Trace, TraceKind};
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// What one file produced.
-#[derive(Clone, Debug, Serialize)]
-pub struct FileResult {
-    /// `scenario` or `script`.
-    pub kind: &'static str,
-    pub name: String,
-    pub file: String,
-    /// The group the file is reported under (its RFC folder, or `scenarios`).
-    pub group: String,
-    /// The profile the file ran under (scripts may run under several).
-    pub profile: Option<String>,
-    /// The stack under test (`--stack`).
-    pub stack: String,
-    /// Counts towards a successful run: it passed, diverged as listed, or could not run.
-    pub passed: bool,
-    /// The stack refused the configuration the file needs (knob or capability, with why).
-    pub unsupported: Option<String>,
-    /// The file diverged exactly as the stack's expectations list it ([`crate::expect`]).
-    pub divergence: Option<crate::expect::Divergence>,
-    /// Failed expectations or the first mismatch, human-readable.
-    pub failures: Vec<String>,
-    pub findings: Vec<Finding>,
-    /// Kinds the oracles could not judge on the stack under test, and why ("cannot judge").
-    pub cannot_judge: Vec<CannotJudge>,
-    /// Pcap files written for this run.
-    pub pcaps: Vec<String>,
-}
-
-/// Bad input that stops a run (exit code 2).
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("{0}")]
-    Input(String),
-}
-
-/// Settings shared by every file of a run.
-#[derive(Clone, Debug, Default)]
-pub struct RunOptions {
-    pub stack: Option<String>,
-    pub overrides: Overrides,
-    pub pcap_dir: Option<PathBuf>,
-}
-
-/// Collects `.pkt` and `.toml` files below `paths`, sorted (directories recursively).
-pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
+/// Collects `.pkt` and `.toml` files below `paths`, sorted (directories recursively). Paths
+/// that do not exist or cannot be listed come back as diagnostics.
+pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out).map_err(|e| RunError::Input(format!("{}: {e}", p.display())))?;
+            if let Err(e) = walk(p, &mut out) {
+                errors.push(Diagnostic::file(
+                    p.display().to_string(),
+                    format!("cannot list: {e}"),
+                ));
+            }
         } else if p.is_file() {
             out.push(p.clone());
         } else {
-            return Err(RunError::Input(format!(
-                "{}: no such file or directory",
-                p.display()
-            )));
+            errors.push(Diagnostic::file(
+                p.display().to_string(),
+                "no such file or directory",
+            ));
         }
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    (out, errors)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -85,7 +58,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
                 continue;
             }
             walk(&p, out)?;
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("pkt" | "toml"))
+        } else if FileKind::of(&p).is_some_and(FileKind::runnable)
             && p.file_name().and_then(|n| n.to_str()) != Some("Cargo.toml")
         {
             // A crate manifest next to the scripts (conformance/Cargo.toml) is not a scenario.
@@ -97,7 +70,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// The group a file belongs to: `scenarios` for scenarios, else its parent folder's name.
 pub fn group_of(path: &Path) -> String {
-    if path.extension().and_then(|e| e.to_str()) == Some("toml") {
+    if FileKind::of(path) == Some(FileKind::Scenario) {
         return "scenarios".into();
     }
     path.parent()
@@ -109,7 +82,8 @@ pub fn group_of(path: &Path) -> String {
 /// Writes one pcap per segment of `trace` into `dir` as `<stem>.pcap` (one segment) or
 /// `<stem>.<segment>.pcap`, returning the paths.
 pub fn write_pcaps(dir: &Path, stem: &str, trace: &Trace) -> Result<Vec<String>, RunError> {
-    std::fs::create_dir_all(dir).map_err(|e| RunError::Input(format!("{}: {e}", dir.display())))?;
+    let dir_err = |e: std::io::Error| RunError::file(&dir.display().to_string(), e.to_string());
+    std::fs::create_dir_all(dir).map_err(dir_err)?;
     let nsegs = trace.meta.segment_names.len();
     let mut written = Vec::new();
     for (i, seg) in trace.meta.segment_names.iter().enumerate() {
@@ -127,69 +101,254 @@ pub fn write_pcaps(dir: &Path, stem: &str, trace: &Trace) -> Result<Vec<String>,
             format!("{stem}.{seg}.pcap")
         };
         let path = dir.join(name);
-        crate::pcap::write_pcap_file(&path, &frames).map_err(|e| RunError::Input(e.to_string()))?;
+        crate::pcap::write_pcap_file(&path, &frames)
+            .map_err(|e| RunError::file(&path.display().to_string(), e.to_string()))?;
         written.push(path.display().to_string());
     }
     Ok(written)
 }
 
-/// Runs one scenario file.
+/// Runs one scenario file (loads it first).
 pub fn run_scenario(path: &Path, opts: &RunOptions) -> Result<FileResult, RunError> {
-    let sc = Scenario::load(path).map_err(|e| RunError::Input(e.to_string()))?;
-    let mut ov = opts.overrides.clone();
-    if ov.profile.is_none() {
-        ov.profile = None;
-    }
-    let stack = opts.stack.clone().unwrap_or_else(|| "reference".into());
-    let res = match sc.run(&ov) {
-        Ok(r) => r,
-        Err(e) if e.unsupported => {
-            return Ok(FileResult {
-                kind: "scenario",
-                name: sc.spec.name.clone().unwrap_or_else(|| {
-                    path.file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                }),
-                file: path.display().to_string(),
-                group: group_of(path),
-                profile: opts.overrides.profile.clone(),
-                stack,
-                passed: true,
-                unsupported: Some(e.to_string()),
-                divergence: None,
-                failures: Vec::new(),
-                findings: Vec::new(),
-                cannot_judge: Vec::new(),
-                pcaps: Vec::new(),
-            })
-        }
-        Err(e) => return Err(RunError::Input(e.to_string())),
-    };
+    let sc = Scenario::load(path)?;
+    scenario_result(path, &sc, opts)
+}
+
+fn scenario_result(path: &Path, sc: &Scenario, opts: &RunOptions) -> Result<FileResult, RunError> {
+    let res = sc.run(&opts.overrides)?;
     let pcaps = match &opts.pcap_dir {
         Some(d) => write_pcaps(d, &res.name, &res.trace)?,
         None => Vec::new(),
     };
     Ok(FileResult {
-        kind: "scenario",
+        kind: FileKind::Scenario.name(),
         name: res.name.clone(),
         file: path.display().to_string(),
         group: group_of(path),
         profile: opts.overrides.profile.clone(),
-        stack,
-        passed: res.passed(),
-        unsupported: None,
-        divergence: None,
+        stack: stack_of(opts),
+        outcome: if res.passed() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        },
         failures: res
             .verdicts
             .iter()
             .filter(|v| !v.ok)
             .map(|v| format!("{}: got {}", v.what, v.detail))
             .collect(),
+        notes: Vec::new(),
         findings: res.findings,
         cannot_judge: res.cannot_judge,
         pcaps,
     })
+}
+
+/// The result of one run of a script under `profile`.
+fn script_result(
+    path: &Path,
+    profile: &str,
+    o: ScriptOutcome,
+    opts: &RunOptions,
+) -> Result<FileResult, RunError> {
+    let stem = format!("{}.{profile}", stem_of(path));
+    let pcaps = match &opts.pcap_dir {
+        Some(dir) => write_pcaps(dir, &stem, &o.trace)?,
+        None => Vec::new(),
+    };
+    // A line that was not run as written makes a passing run `unsupported`, not a pass.
+    // So does a line whose feature the stack under test lacks (the run stopped there).
+    let outcome = match (&o.unsupported, o.passed, o.notes.first()) {
+        (Some(u), _, _) => Outcome::Unsupported {
+            feature: u.feature.clone(),
+            location: Some(u.loc.clone()),
+        },
+        (None, false, _) => Outcome::Fail,
+        (None, true, None) => Outcome::Pass,
+        (None, true, Some(n)) => Outcome::Unsupported {
+            feature: n.what.clone(),
+            location: Some(n.location.clone()),
+        },
+    };
+    Ok(FileResult {
+        kind: FileKind::Script.name(),
+        name: stem_of(path),
+        file: path.display().to_string(),
+        group: group_of(path),
+        profile: Some(profile.to_string()),
+        stack: stack_of(opts),
+        outcome,
+        failures: o.failures,
+        notes: o.notes.iter().map(|n| n.to_string()).collect(),
+        findings: o.findings,
+        cannot_judge: o.cannot_judge,
+        pcaps,
+    })
+}
+
+fn stack_of(opts: &RunOptions) -> String {
+    opts.stack.clone().unwrap_or_else(|| "reference".into())
+}
+
+fn stem_of(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "script".into())
+}
+
+/// A result for a run that stopped on a [`RunError`].
+fn error_result(
+    path: &Path,
+    kind: FileKind,
+    profile: Option<&str>,
+    opts: &RunOptions,
+    e: RunError,
+) -> FileResult {
+    let mut r = FileResult::input_error(kind.name(), path, Vec::new());
+    r.profile = profile.map(str::to_string);
+    r.stack = stack_of(opts);
+    r.outcome = match e {
+        RunError::Input(d) => Outcome::input_errors(vec![d]),
+        RunError::Unsupported { feature, location } => Outcome::Unsupported { feature, location },
+    };
+    r
+}
+
+fn run_script(path: &Path, script: &Script, opts: &RunOptions) -> Vec<FileResult> {
+    let profiles = match profiles_to_run(script, opts) {
+        Ok(p) => p,
+        Err(e) => return vec![error_result(path, FileKind::Script, None, opts, e)],
+    };
+    if profiles.is_empty() {
+        let mut r = FileResult::input_error(FileKind::Script.name(), path, Vec::new());
+        r.profile = opts.overrides.profile.clone();
+        r.outcome = Outcome::Skipped {
+            reason: format!(
+                "its %applies line excludes profile {}",
+                opts.overrides.profile.as_deref().unwrap_or("?")
+            ),
+        };
+        return vec![r];
+    }
+    profiles
+        .iter()
+        .map(|profile| {
+            run_parsed(script, profile, opts)
+                .and_then(|o| script_result(path, profile, o, opts))
+                .unwrap_or_else(|e| error_result(path, FileKind::Script, Some(profile), opts, e))
+        })
+        .collect()
+}
+
+/// Runs one parsed input: one result per profile it runs under.
+pub fn run_input(path: &Path, input: &Input, opts: &RunOptions) -> Vec<FileResult> {
+    match input {
+        Input::Script(s) => run_script(path, s, opts),
+        Input::Scenario(sc) => vec![scenario_result(path, sc, opts)
+            .unwrap_or_else(|e| error_result(path, FileKind::Scenario, None, opts, e))],
+    }
+}
+
+/// Loads, checks and runs one file: its results, or one `input-error` result.
+pub fn run_file(path: &Path, opts: &RunOptions) -> Vec<FileResult> {
+    match crate::input::load(path) {
+        Ok(input) => run_input(path, &input, opts),
+        Err(errors) => vec![FileResult::input_error(
+            FileKind::of(path).map_or("file", FileKind::name),
+            path,
+            errors,
+        )],
+    }
+}
+
+/// The whole pipeline over `paths` on `jobs` worker threads: every result, in file order (bad
+/// paths and broken files included as `input-error` results). `Err` only when `paths` hold no
+/// runnable file at all.
+pub fn run_paths(
+    paths: &[PathBuf],
+    opts: &RunOptions,
+    jobs: usize,
+) -> Result<Vec<FileResult>, String> {
+    let (files, missing) = collect(paths);
+    if files.is_empty() && missing.is_empty() {
+        return Err(format!(
+            "no .pkt or .toml files under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let mut results: Vec<FileResult> = missing
+        .into_iter()
+        .map(|d| {
+            let p = PathBuf::from(&d.file);
+            FileResult::input_error("file", &p, vec![d])
+        })
+        .collect();
+    // Parse and check every file first, then run what parsed.
+    let parsed: Vec<(PathBuf, Result<Input, Vec<Diagnostic>>)> = files
+        .into_iter()
+        .map(|f| {
+            let r = crate::input::load(&f);
+            (f, r)
+        })
+        .collect();
+    // A bar on a terminal; the text report on stdout ends in the summary line.
+    let progress = crate::progress::Progress::new(
+        "run",
+        Some(parsed.len() as u64),
+        crate::progress::Verbosity::Normal,
+    );
+    let ran = parallel(&parsed, jobs.max(1), |(path, input)| {
+        let r = match input {
+            Ok(input) => run_input(path, input, opts),
+            Err(errors) => vec![FileResult::input_error(
+                FileKind::of(path).map_or("file", FileKind::name),
+                path,
+                errors.clone(),
+            )],
+        };
+        progress.inc(1);
+        r
+    });
+    progress.clear();
+    results.extend(ran.into_iter().flatten());
+    Ok(results)
+}
+
+/// Maps `f` over `items` on `jobs` threads; results come back in item order.
+fn parallel<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let slots: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(items.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
+                if let Ok(mut slot) = slots[i].lock() {
+                    *slot = Some(r);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .filter_map(|m| m.into_inner().ok().flatten())
+        .collect()
+}
+
+/// The exit code of a run: the largest any result asks for (0 pass, 1 fail, 2 input error).
+pub fn exit_code(results: &[FileResult]) -> u8 {
+    results
+        .iter()
+        .map(|r| r.outcome.exit_code())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Frames dropped by impairments in a trace (for summaries).
@@ -199,150 +358,4 @@ pub fn dropped_frames(trace: &Trace) -> usize {
         .iter()
         .filter(|e| matches!(&e.kind, TraceKind::Frame(f) if matches!(f.fate, Fate::Dropped(_))))
         .count()
-}
-
-/// Per-group counts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct GroupCounts {
-    pub passed: usize,
-    /// Diverged exactly as the stack's expectations list.
-    pub listed: usize,
-    /// Failed (for a third-party stack: an unlisted divergence, or a stale listing).
-    pub failed: usize,
-    /// The stack refused the configuration the file needs.
-    pub unsupported: usize,
-    /// Runs where some oracle could not judge the stack (counted besides the columns above).
-    pub cannot_judge: usize,
-}
-
-/// Per-group counts, in group order.
-pub fn table(results: &[FileResult]) -> Vec<(String, GroupCounts)> {
-    let mut groups: std::collections::BTreeMap<String, GroupCounts> = Default::default();
-    for r in results {
-        let g = groups.entry(r.group.clone()).or_default();
-        if !r.cannot_judge.is_empty() {
-            g.cannot_judge += 1;
-        }
-        if !r.passed {
-            g.failed += 1;
-        } else if r.unsupported.is_some() {
-            g.unsupported += 1;
-        } else if r.divergence.is_some() {
-            g.listed += 1;
-        } else {
-            g.passed += 1;
-        }
-    }
-    groups.into_iter().collect()
-}
-
-/// The text report.
-pub fn render_text(results: &[FileResult]) -> String {
-    let mut s = String::new();
-    for r in results {
-        let status = if !r.passed {
-            "FAIL"
-        } else if r.unsupported.is_some() {
-            "unsp"
-        } else if r.divergence.is_some() {
-            "div "
-        } else {
-            "ok  "
-        };
-        let prof = r
-            .profile
-            .as_ref()
-            .map_or(String::new(), |p| format!(" [{p}]"));
-        s.push_str(&format!("{status} {}{prof}\n", r.file));
-        for f in &r.failures {
-            s.push_str(&format!("       {f}\n"));
-        }
-        if let Some(u) = &r.unsupported {
-            s.push_str(&format!("       unsupported: {u}\n"));
-        }
-        if let Some(d) = &r.divergence {
-            s.push_str(&format!(
-                "       listed divergence: {} — {}\n",
-                d.requirement, d.reason
-            ));
-        }
-        for f in &r.findings {
-            s.push_str(&format!("       finding: {f}\n"));
-            s.push_str(&format!("         {}\n", f.evidence_line()));
-        }
-        for c in &r.cannot_judge {
-            s.push_str(&format!("       {c}\n"));
-        }
-    }
-    s.push('\n');
-    let stack = results.first().map_or("reference", |r| r.stack.as_str());
-    s.push_str(&format!("stack under test: {stack}\n"));
-    s.push_str(&format!(
-        "{:<24} {:>6} {:>6} {:>10} {:>11} {:>12}\n",
-        "group", "passed", "listed", "unexpected", "unsupported", "cannot-judge"
-    ));
-    let mut t = GroupCounts::default();
-    let row = |g: &str, c: &GroupCounts| {
-        format!(
-            "{g:<24} {:>6} {:>6} {:>10} {:>11} {:>12}\n",
-            c.passed, c.listed, c.failed, c.unsupported, c.cannot_judge
-        )
-    };
-    for (g, c) in table(results) {
-        s.push_str(&row(&g, &c));
-        t.passed += c.passed;
-        t.listed += c.listed;
-        t.failed += c.failed;
-        t.unsupported += c.unsupported;
-        t.cannot_judge += c.cannot_judge;
-    }
-    s.push_str(&row("total", &t));
-    s.push_str(&format!(
-        "{stack}: {} passed, {} listed divergences, {} unexpected, {} unsupported, {} cannot judge\n",
-        t.passed, t.listed, t.failed, t.unsupported, t.cannot_judge
-    ));
-    s
-}
-
-/// The JSON report: `{"summary": {...}, "results": [...], "findings": [...]}`.
-pub fn render_json(results: &[FileResult]) -> String {
-    let passed = results.iter().filter(|r| r.passed).count();
-    let findings: Vec<serde_json::Value> = results
-        .iter()
-        .flat_map(|r| {
-            r.findings.iter().map(move |f| {
-                let mut v = serde_json::to_value(f).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("file".into(), serde_json::Value::String(r.file.clone()));
-                }
-                v
-            })
-        })
-        .collect();
-    let groups: Vec<serde_json::Value> = table(results)
-        .into_iter()
-        .map(|(g, c)| {
-            serde_json::json!({"group": g, "passed": c.passed, "listed": c.listed,
-                "failed": c.failed, "unsupported": c.unsupported, "cannot_judge": c.cannot_judge})
-        })
-        .collect();
-    let cannot_judge: Vec<serde_json::Value> = results
-        .iter()
-        .flat_map(|r| {
-            r.cannot_judge.iter().map(move |c| {
-                let mut v = serde_json::to_value(c).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("file".into(), serde_json::Value::String(r.file.clone()));
-                }
-                v
-            })
-        })
-        .collect();
-    let obj = serde_json::json!({
-        "summary": {"total": results.len(), "passed": passed, "failed": results.len() - passed, "groups": groups, "cannot_judge": cannot_judge.len()},
-        "results": results,
-        "findings": findings,
-        "cannot_judge": cannot_judge,
-    });
-    serde_json::to_string_pretty(&obj).unwrap_or_default()
 }

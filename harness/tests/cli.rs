@@ -24,11 +24,293 @@ fn harness(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn tmpdir(tag: &str) -> PathBuf {
+/// A temporary directory removed when the test ends (pass or fail).
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn tmpdir(tag: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("harness-test-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("mkdir");
-    d
+    TempDir(d)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p.to_string_lossy().into_owned()
+}
+
+/// Every field path (`a.b[].c`) of a JSON value.
+fn paths(v: &serde_json::Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.insert(p.clone());
+                paths(x, &p, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                paths(x, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// docs/json.md documents exactly the fields `run --format json` prints, for every outcome.
+#[test]
+fn json_schema_is_documented() {
+    let dir = tmpdir("schema");
+    std::fs::copy(
+        root().join("conformance/scenarios/a1-iis-rst-loss-windows.toml"),
+        dir.join("a1.toml"),
+    )
+    .expect("copy");
+    write(&dir, "broken.pkt", "+0 < S 0:0(0) win\n");
+    write(&dir, "empty.pkt", "");
+    write(
+        &dir,
+        "shell.pkt",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 `true`\n",
+    );
+    write(
+        &dir,
+        "linux-only.pkt",
+        "%applies linux\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    write(
+        &dir,
+        "fails.pkt",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n",
+    );
+    let d = dir.to_string_lossy().into_owned();
+    let (code, out, err) = harness(&["run", &d, "--profile", "windows", "--format", "json"]);
+    assert_eq!(code, 2, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let mut got = std::collections::BTreeSet::new();
+    paths(&v, "", &mut got);
+    let doc = std::fs::read_to_string(root().join("docs/json.md")).expect("docs/json.md");
+    let entries: Vec<(String, bool)> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("- `").map(|rest| (rest, l)))
+        .filter_map(|(rest, l)| {
+            let path = rest.split('`').next()?;
+            Some((path.to_string(), l.contains("third-party stacks only")))
+        })
+        .collect();
+    let documented: std::collections::BTreeSet<String> =
+        entries.iter().map(|(p, _)| p.clone()).collect();
+    let undocumented: Vec<_> = got.difference(&documented).collect();
+    let absent: Vec<_> = entries
+        .iter()
+        .filter(|(p, third_party)| !third_party && !got.contains(p))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "fields missing from docs/json.md: {undocumented:?}"
+    );
+    assert!(
+        absent.is_empty(),
+        "documented but never printed: {absent:?}"
+    );
+    let outcomes: Vec<&str> = v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["outcome"].as_str().expect("outcome"))
+        .collect();
+    for o in ["pass", "fail", "skipped", "unsupported", "input-error"] {
+        assert!(outcomes.contains(&o), "no {o} among {outcomes:?}");
+    }
+    assert_eq!(v["summary"]["input_errors"], 2);
+    assert_eq!(v["summary"]["skipped"], 1);
+}
+
+/// One broken file among good ones: exit 2, every error of every broken file reported, and the
+/// good files' results still printed (text and JSON).
+#[test]
+fn broken_files_do_not_hide_good_results() {
+    let dir = tmpdir("mix");
+    std::fs::copy(
+        root().join("conformance/scenarios/d1-time-wait-assassination-rfc793.toml"),
+        dir.join("d1.toml"),
+    )
+    .expect("copy");
+    let bad1 = write(&dir, "bad1.pkt", "+0 < S 0:0(0) win\n");
+    let bad2 = write(
+        &dir,
+        "bad2.pkt",
+        "%profile linx\n%set tcp.msl=forever\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    let d = dir.to_string_lossy().into_owned();
+    let (code, out, err) = harness(&["run", &d]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains(&format!("{bad1}:1:18:")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{bad2}:1:1: unknown profile `linx` — did you mean `linux`?"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{bad2}:2:1: %set tcp.msl=forever")),
+        "{err}"
+    );
+    assert!(out.contains("ok   ") && out.contains("d1.toml"), "{out}");
+    assert!(out.contains("1 passed, 0 failed, 2 input errors"), "{out}");
+    let (code, out, _) = harness(&["run", &d, "--format", "json"]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["summary"]["passed"], 1);
+    assert_eq!(v["summary"]["input_errors"], 2);
+    assert_eq!(v["results"][1]["errors"].as_array().map(Vec::len), Some(2));
+}
+
+/// No false passes: an empty script, `%if` with a misspelt profile, absolute times going
+/// backwards are input errors; a shell line that never ran is `unsupported`, not `ok`; a
+/// script whose `%applies` excludes the profile asked for is counted as skipped, with the reason.
+#[test]
+fn no_false_passes() {
+    let dir = tmpdir("nofalse");
+    let empty = write(&dir, "empty.pkt", "// nothing here\n");
+    let (code, out, err) = harness(&["run", &empty]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("has no events"), "{err}");
+    let typo = write(
+        &dir,
+        "typo.pkt",
+        "%if profile=linx\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n%endif\n",
+    );
+    let (code, _, err) = harness(&["run", &typo]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!(
+            "{typo}:1:1: unknown profile `linx` — did you mean `linux`?"
+        )),
+        "{err}"
+    );
+    let back = write(
+        &dir,
+        "back.pkt",
+        "0.5 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n0.1 close(3) = 0\n",
+    );
+    let (code, _, err) = harness(&["run", &back]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("{back}:2:1: absolute time 0.1 is before")),
+        "{err}"
+    );
+    let shell = write(
+        &dir,
+        "shell.pkt",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 `touch /nonexistent/x`\n",
+    );
+    let (code, out, _) = harness(&["run", &shell]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("unsp "), "{out}");
+    assert!(
+        out.contains("shell command `touch /nonexistent/x`"),
+        "{out}"
+    );
+    assert!(out.contains("0 passed, 0 failed, 1 unsupported"), "{out}");
+    let sysctl = write(
+        &dir,
+        "sysctl.pkt",
+        "`sysctl -w net.ipv4.tcp_fastopen=1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    let (_, out, _) = harness(&["run", &sysctl]);
+    assert!(
+        out.contains("unsupported: ") && out.contains("net.ipv4.tcp_fastopen=1"),
+        "{out}"
+    );
+    let applies = write(
+        &dir,
+        "applies.pkt",
+        "%applies linux\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    let (code, out, _) = harness(&["run", &applies, "--profile", "rfc9293"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("skipped: its %applies line excludes profile rfc9293"),
+        "{out}"
+    );
+    assert!(out.contains("0 passed, 0 failed, 1 skipped"), "{out}");
+}
+
+/// Numeric options out of range are refused (exit 2), with the range in the message.
+#[test]
+fn numeric_options_are_validated() {
+    for args in [
+        &["run", "conformance/scenarios", "--jobs", "0"][..],
+        &["hunt", "rst-loss", "--runs", "0"][..],
+        &["bench", "--clients", "0"][..],
+    ] {
+        let (code, out, err) = harness(args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains("0 is not in 1.."), "{args:?}: {err}");
+    }
+}
+
+/// Missing and binary files are reported at a real location (never `0:0`).
+#[test]
+fn missing_and_binary_files_have_real_locations() {
+    let dir = tmpdir("binary");
+    let bin = dir.join("bin.toml");
+    std::fs::write(&bin, b"name = \"x\"\n\xff\xfe\x00").expect("write");
+    let b = bin.to_string_lossy().into_owned();
+    let (code, _, err) = harness(&["run", &b]);
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("{b}:2:1: not a text file")), "{err}");
+    let missing = dir.join("nosuch.toml").to_string_lossy().into_owned();
+    for cmd in ["run", "ladder"] {
+        let (code, _, err) = harness(&[cmd, &missing]);
+        assert_eq!(code, 2, "{cmd}");
+        assert!(!err.contains(":0:0"), "{cmd}: {err}");
+        assert!(err.contains(&missing), "{cmd}: {err}");
+    }
+}
+
+/// Unknown names suggest the likely one.
+#[test]
+fn errors_suggest_the_fix() {
+    let (code, _, err) = harness(&["run", "conformance/scenarios", "--profile", "linx"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("unknown profile `linx` — did you mean `linux`?"),
+        "{err}"
+    );
+    let (code, _, err) = harness(&["run", "conformance/scenarios", "--set", "tcp.queue_depth=3"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean `arp.queue_depth`?"), "{err}");
+    assert!(
+        !err.contains("tcp.keepalive.idle"),
+        "lists every knob: {err}"
+    );
 }
 
 #[test]

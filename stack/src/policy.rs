@@ -298,11 +298,33 @@ pub enum PolicyError {
 impl core::fmt::Display for PolicyError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            PolicyError::UnknownProfile { name, known } => {
-                write!(f, "unknown profile `{name}` (known: {})", known.join(", "))
-            }
+            PolicyError::UnknownProfile { name, known } => write!(
+                f,
+                "unknown profile `{name}`{} (known: {})",
+                crate::suggest::did_you_mean(name, known.iter().copied()),
+                known.join(", ")
+            ),
             PolicyError::UnknownKnob { name, known } => {
-                write!(f, "unknown knob `{name}` (known: {})", known.join(", "))
+                let section = name.split('.').next().unwrap_or("");
+                let same: Vec<&str> = known
+                    .iter()
+                    .copied()
+                    .filter(|k| k.split('.').next() == Some(section))
+                    .collect();
+                write!(
+                    f,
+                    "unknown knob `{name}`{}",
+                    crate::suggest::did_you_mean(name, known.iter().copied())
+                )?;
+                if !same.is_empty() && same.len() <= 12 {
+                    write!(f, " (`{section}.` knobs: {})", same.join(", "))
+                } else {
+                    write!(
+                        f,
+                        " (`harness profiles rfc9293` lists all {} knobs)",
+                        known.len()
+                    )
+                }
             }
             PolicyError::BadValue {
                 knob,
@@ -1025,7 +1047,14 @@ mod tests {
         let mut p = Profile::rfc9293();
         let e = p.set("tcp.nonsense", "1").unwrap_err();
         assert!(matches!(e, PolicyError::UnknownKnob { .. }));
-        assert!(e.to_string().contains("tcp.time_wait_rst"));
+        // Not every knob on one line: a pointer to the list instead.
+        assert!(!e.to_string().contains("tcp.time_wait_rst"), "{e}");
+        assert!(e.to_string().contains("lists all"), "{e}");
+        let e = p.set("tcp.time_wait_rts", "1").unwrap_err();
+        assert!(
+            e.to_string().contains("did you mean `tcp.time_wait_rst`?"),
+            "{e}"
+        );
         assert!(matches!(
             p.apply("tcp.msl"),
             Err(PolicyError::MissingEquals(_))

@@ -586,6 +586,11 @@ impl Dut for LinuxDut {
         v
     }
 
+    fn time_wait(&self) -> Option<stack::Duration> {
+        // TCP_TIMEWAIT_LEN (include/net/tcp.h): 60 s, whatever the configuration.
+        Some(stack::Duration::from_secs(60))
+    }
+
     fn reboot(&mut self, _now: Instant) {
         // Not declared (capabilities.reboot is false): a live kernel cannot forget silently.
     }

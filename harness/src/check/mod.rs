@@ -75,6 +75,8 @@ pub struct FileReport {
     pub ranking: Vec<Rank>,
     pub connections: Vec<ConnJudgement>,
     pub findings: Vec<Finding>,
+    /// What the oracles cannot judge from frames alone (said, never left silent).
+    pub cannot_judge: Vec<crate::oracle::CannotJudge>,
 }
 
 impl FileReport {
@@ -215,6 +217,22 @@ pub fn check_frames(
     for c in &conns {
         findings.extend(wire::findings(c, &p.arps));
     }
+    let analysis = oracle_analysis(frames, &p);
+    let cannot_judge = analysis.cannot_judge;
+    let dut_name = dut.map(|d| d.to_string()).unwrap_or_default();
+    for f in analysis.findings {
+        // Only the DUT is judged for RFC violations (a scripted or hostile peer breaks rules
+        // on purpose); the wire rule above and the oracles may see the same death: once.
+        if f.kind == FindingKind::RfcViolation && f.host != dut_name {
+            continue;
+        }
+        if !findings
+            .iter()
+            .any(|x: &Finding| x.kind == f.kind && x.connection == f.connection)
+        {
+            findings.push(f);
+        }
+    }
     findings.extend(model_findings(&connections, dut, p.end));
     findings.sort_by(|a, b| {
         (a.time_us, a.kind, &a.connection).cmp(&(b.time_us, b.kind, &b.connection))
@@ -232,6 +250,7 @@ pub fn check_frames(
         ranking,
         connections,
         findings,
+        cannot_judge,
     })
 }
 
@@ -246,18 +265,39 @@ fn guess_dut(p: &Parsed2, opts: &CheckOptions) -> (Option<Ipv4Addr>, String) {
             "guessed: the address in the most connections".into(),
         ),
         _ => {
-            let profile = opts
-                .profile
-                .as_deref()
-                .and_then(|n| Profile::named(n).ok())
-                .unwrap_or_default();
-            let mut best: Option<(Ipv4Addr, (usize, usize))> = None;
+            // Each candidate is judged under the profile that suits it best.
+            let profiles: Vec<Profile> = match opts.profile.as_deref() {
+                Some(n) => Profile::named(n).ok().into_iter().collect(),
+                None => Profile::names()
+                    .iter()
+                    .filter_map(|n| Profile::named(n).ok())
+                    .collect(),
+            };
+            // Most clean connections, then the larger share of its segments explained
+            // (compared as fractions); a tie keeps the lower address.
+            let mut best: Option<(Ipv4Addr, Rank)> = None;
             for c in &cands {
-                let js = judge_all(&conn::split(&p.segs, *c), opts, &profile, p.end);
-                let r = rank_of("", &js);
-                let score = (r.clean, r.explained);
-                if best.is_none_or(|(_, b)| score > b) {
-                    best = Some((*c, score));
+                let conns = conn::split(&p.segs, *c);
+                let Some(r) = profiles
+                    .iter()
+                    .map(|pr| rank_of("", &judge_all(&conns, opts, pr, p.end)))
+                    .max_by(|a, b| {
+                        let (x, y) = (
+                            a.explained * b.dut_segments.max(1),
+                            b.explained * a.dut_segments.max(1),
+                        );
+                        (a.clean, x).cmp(&(b.clean, y))
+                    })
+                else {
+                    continue;
+                };
+                let better = best.as_ref().is_none_or(|(_, b)| {
+                    let share = |x: &Rank| (x.explained as u128, x.dut_segments.max(1) as u128);
+                    let ((e1, t1), (e2, t2)) = (share(&r), share(b));
+                    (r.clean, e1 * t2) > (b.clean, e2 * t1)
+                });
+                if better {
+                    best = Some((*c, r));
                 }
             }
             (
@@ -269,6 +309,62 @@ fn guess_dut(p: &Parsed2, opts: &CheckOptions) -> (Option<Ipv4Addr>, String) {
             )
         }
     }
+}
+
+/// The wire oracles ([`crate::oracle::judge`]) over the capture: one node per IPv4 address
+/// seen, each an endpoint whose stack shows nothing but the wire.
+fn oracle_analysis(frames: &[crate::pcap::CapturedFrame], p: &Parsed2) -> crate::oracle::Analysis {
+    use crate::trace::{Fate, FrameRecord, SegmentId, StackEvidence};
+    let mut addrs: std::collections::BTreeSet<Ipv4Addr> = std::collections::BTreeSet::new();
+    for s in &p.segs {
+        addrs.insert(*s.src.ip());
+        addrs.insert(*s.dst.ip());
+    }
+    for a in &p.arps {
+        addrs.insert(a.sender_ip);
+    }
+    let addrs: Vec<Ipv4Addr> = addrs.into_iter().collect();
+    let node = |a: Ipv4Addr| addrs.iter().position(|x| *x == a).map(NodeId);
+    let mut events = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let from = match segment::parse(i + 1, f.time, &f.data) {
+            Parsed::Tcp(s) => node(*s.src.ip()),
+            Parsed::Arp(a) => node(a.sender_ip),
+            Parsed::Unrelated => None,
+        };
+        let Some(from) = from else { continue };
+        events.push(TraceEvent {
+            time: f.time,
+            kind: TraceKind::Frame(FrameRecord {
+                time: f.time,
+                segment: SegmentId(0),
+                number: i + 1,
+                from,
+                bytes: f.data.clone(),
+                fate: Fate::Delivered,
+                delivered_at: Some(f.time),
+            }),
+        });
+    }
+    let trace = Trace {
+        meta: TraceMeta {
+            node_names: addrs.iter().map(|a| a.to_string()).collect(),
+            node_addrs: addrs.iter().map(|a| vec![*a]).collect(),
+            segment_names: vec!["capture".into()],
+            stacks: addrs
+                .iter()
+                .map(|_| {
+                    Some(StackEvidence {
+                        stack: "unknown".into(),
+                        ..StackEvidence::default()
+                    })
+                })
+                .collect(),
+        },
+        events,
+        end: p.end,
+    };
+    crate::oracle::judge(&trace, &crate::oracle::OracleConfig::default())
 }
 
 /// TIME-WAIT assassinations the model saw while following the recording (the state is the
@@ -399,6 +495,9 @@ pub fn render_text(reports: &[FileReport], best_profile: bool) -> String {
             for e in &f.evidence {
                 s.push_str(&format!("    {e}\n"));
             }
+        }
+        for c in &r.cannot_judge {
+            s.push_str(&format!("  {c}\n"));
         }
     }
     let div: usize = reports.iter().map(FileReport::divergences).sum();

@@ -85,6 +85,8 @@ pub struct ConnJudgement {
     pub divergence: Option<Divergence>,
     /// Set when the connection cannot be judged at all (no DUT segment, model refused).
     pub skipped: Option<String>,
+    /// Application calls inferred to explain the DUT (connect, send, close, abort, options).
+    pub inferred: usize,
     /// Stack events of the model (for the oracles), with model time already mapped back to
     /// recorded time.
     #[serde(skip)]
@@ -154,6 +156,12 @@ struct Engine<'a> {
     nodelay: bool,
     /// A segment the model owed that the DUT skipped (set by a failed match).
     missed: Option<Out>,
+    /// When the peer was last heard (keepalive idle is measured from there).
+    last_peer_time: Instant,
+    /// The previous keepalive probe the DUT sent.
+    last_probe: Option<Instant>,
+    /// Application calls made on the model to explain the DUT.
+    inferred: usize,
     pending: VecDeque<Out>,
     acks_sent: BTreeSet<u32>,
     last_peer_frame: usize,
@@ -242,6 +250,7 @@ impl Engine<'_> {
     fn feed(&mut self, s: &Seg) {
         self.advance(s.time);
         self.last_peer_frame = s.frame;
+        self.last_peer_time = s.time;
         let off = self.off.unwrap_or(0);
         let mut payload = s.payload.clone();
         payload.resize(s.len, 0);
@@ -314,6 +323,27 @@ impl Engine<'_> {
         true
     }
 
+    /// A SYN the model retransmits that the DUT never did: the application closed the socket
+    /// in SYN-SENT, which sends nothing (RFC 9293 §3.10.4, CLOSE/ABORT in SYN-SENT: "delete
+    /// the TCB"). The model's socket is closed the same way.
+    fn silent_abort(&mut self, t: Instant) {
+        let Some(sock) = self.sock else { return };
+        let overdue_syn = self
+            .overdue(t)
+            .is_some_and(|o| o.flags.syn() && !o.flags.ack());
+        if overdue_syn && self.model.state(sock) == Some(stack::tcp::State::SynSent) {
+            let mt = self.model_time(self.now);
+            if self.model.abort(mt, sock).is_ok() {
+                // The descriptor is gone too: the port answers like a closed one.
+                let _ = self.model.close(mt, sock);
+                self.sock = None;
+                self.aborted = true;
+                self.pending.retain(|o| !o.flags.syn());
+                self.drain();
+            }
+        }
+    }
+
     /// A non-ACK segment the model sent that the DUT has not sent within the slack, before `t`.
     fn overdue(&self, t: Instant) -> Option<&Out> {
         self.pending
@@ -323,13 +353,13 @@ impl Engine<'_> {
 
     /// Tries to explain DUT segment `s`; false is a divergence.
     fn explain(&mut self, s: &Seg) -> bool {
-        if self.try_match(s) {
+        if self.try_now(s) {
             return true;
         }
         // Inferred application calls.
         let mt = self.model_time(self.now);
         let Some(sock) = self.sock else {
-            return false;
+            return self.try_later(s);
         };
         let mut called = false;
         let end = s.seq.wrapping_add(s.len as u32);
@@ -340,6 +370,7 @@ impl Engine<'_> {
                 let data = vec![0u8; n];
                 if self.model.send(mt, sock, &data).is_ok() {
                     self.given = Some(end);
+                    self.inferred += 1;
                     called = true;
                     sent_data = true;
                 }
@@ -347,11 +378,12 @@ impl Engine<'_> {
         }
         if s.flags.fin() && !self.shut {
             self.shut = true;
-            called |= self.model.shutdown_write(mt, sock).is_ok();
+            called |= self.model.close(mt, sock).is_ok();
+            self.inferred += 1;
         }
         if called {
             self.drain();
-            if self.try_match(s) {
+            if self.try_now(s) {
                 return true;
             }
         }
@@ -359,6 +391,7 @@ impl Engine<'_> {
         // TCP_NODELAY (RFC 1122 §4.2.3.4 lets an application disable Nagle).
         if sent_data && !self.nodelay {
             self.nodelay = true;
+            self.inferred += 1;
             if self
                 .model
                 .set_option(sock, crate::dut::SockOpt::NoDelay(true))
@@ -367,13 +400,17 @@ impl Engine<'_> {
                 // The option takes effect at the next transmission opportunity.
                 let _ = self.model.send(mt, sock, &[]);
                 self.drain();
-                if self.try_match(s) {
+                if self.try_now(s) {
                     return true;
                 }
             }
         }
+        if self.try_later(s) || self.keepalive_probe(s, sock) {
+            return true;
+        }
         if s.flags.rst() && !self.aborted {
             self.aborted = true;
+            self.inferred += 1;
             if self.model.abort(mt, sock).is_ok() {
                 self.drain();
                 return self.try_match(s);
@@ -382,24 +419,76 @@ impl Engine<'_> {
         false
     }
 
+    /// A keepalive probe the model does not send (RFC 1122 §4.2.3.6: `SEG.SEQ = SND.NXT-1`, no
+    /// or one garbage octet): the application turned SO_KEEPALIVE on. The idle time is read
+    /// off the recording (since the peer was last heard), the interval from the gap to the
+    /// previous probe.
+    fn keepalive_probe(&mut self, s: &Seg, sock: SockId) -> bool {
+        let plain = s.flags.ack() && !s.flags.syn() && !s.flags.fin() && !s.flags.rst();
+        let at_edge = self.given.is_some_and(|g| s.seq == g.wrapping_sub(1));
+        if !(plain && s.len <= 1 && at_edge) {
+            return false;
+        }
+        let set = |m: &mut Box<dyn Dut>, o: crate::dut::SockOpt| m.set_option(sock, o).is_ok();
+        let ok = match self.last_probe {
+            None => {
+                let idle = s.time.saturating_since(self.last_peer_time);
+                set(&mut self.model, crate::dut::SockOpt::KeepAlive(true))
+                    && set(&mut self.model, crate::dut::SockOpt::KeepIdle(idle))
+            }
+            Some(prev) => {
+                let intvl = s.time.saturating_since(prev);
+                set(&mut self.model, crate::dut::SockOpt::KeepIntvl(intvl))
+            }
+        };
+        self.last_probe = Some(s.time);
+        self.inferred += 1;
+        if !ok {
+            return false;
+        }
+        self.advance(s.time);
+        self.try_match(s)
+    }
+
     /// Matches `s` against what the model has sent, or sends within the tolerances.
     fn try_match(&mut self, s: &Seg) -> bool {
+        self.try_now(s) || self.try_later(s)
+    }
+
+    /// Matches `s` against what the model has already sent.
+    fn try_now(&mut self, s: &Seg) -> bool {
         if self.take_match(s) {
             return true;
         }
         let pure_ack = s.len == 0 && !s.flags.syn() && !s.flags.fin() && !s.flags.rst();
         // A pure ACK the model has already sent (the DUT repeated it, or updated a window).
-        if pure_ack && self.acks_sent.contains(&s.ack) && self.seq_ok(s) {
-            return true;
-        }
+        pure_ack && self.acks_sent.contains(&s.ack) && self.seq_ok(s)
+    }
+
+    /// Matches `s` against what the model sends within the tolerances after `s.time`. The
+    /// model's clock moves only as far as the timers that fired.
+    fn try_later(&mut self, s: &Seg) -> bool {
+        let pure_ack = s.len == 0 && !s.flags.syn() && !s.flags.fin() && !s.flags.rst();
         let slack = if pure_ack {
             self.tol.ack_delay.max(self.tol.timer_slack)
         } else {
             self.tol.timer_slack
         };
-        let now = self.now;
-        self.advance(s.time + slack);
-        self.now = now.max(self.now);
+        let target = self.model_time(s.time + slack);
+        for _ in 0..100_000 {
+            if self.pending.iter().any(|o| o.matches(s)) {
+                break;
+            }
+            match self.model.poll_at() {
+                Some(at) if at <= target => {
+                    let at = at.max(self.model_time(self.now));
+                    self.now = self.rec_time(at);
+                    self.model.handle_timeout(at);
+                    self.drain();
+                }
+                _ => break,
+            }
+        }
         self.take_match(s)
     }
 
@@ -469,6 +558,7 @@ fn judge_with(
         judged_from: None,
         divergence: None,
         skipped: None,
+        inferred: 0,
         events: Vec::new(),
     };
     let model = match make(&params(conn, profile, 1)) {
@@ -493,6 +583,9 @@ fn judge_with(
         aborted: false,
         nodelay: false,
         missed: None,
+        last_peer_time: t0,
+        last_probe: None,
+        inferred: 0,
         pending: VecDeque::new(),
         acks_sent: BTreeSet::new(),
         last_peer_frame: conn.segs[0].frame,
@@ -583,6 +676,8 @@ fn judge_with(
     }
 
     for s in &conn.segs[start..] {
+        e.advance(s.time);
+        e.silent_abort(s.time);
         if let Some(o) = e.overdue(s.time) {
             out.divergence = Some(Divergence {
                 frame: s.frame,
@@ -613,8 +708,10 @@ fn judge_with(
                 bind_offset(&mut e, off);
             }
         }
+        let before = e.inferred;
         if e.explain(s) {
             out.explained += 1;
+            out.inferred += usize::from(e.inferred > before);
         } else if let Some(o) = e.missed.take() {
             out.divergence = Some(Divergence {
                 frame: o.after_frame,
@@ -644,6 +741,7 @@ fn judge_with(
     }
     if out.divergence.is_none() {
         e.advance(capture_end);
+        e.silent_abort(capture_end);
         if let Some(o) = e.overdue(capture_end) {
             out.divergence = Some(Divergence {
                 frame: o.after_frame,

@@ -29,16 +29,29 @@ pub fn findings(conn: &Conn, arps: &[Arp]) -> Vec<Finding> {
     let mut dut_closed = false;
     let mut last_dut: Option<&super::segment::Seg> = None;
     let mut prev_peer: Option<&super::segment::Seg> = None;
+    // The DUT's send edge and the peer's highest acknowledgment: a DUT that went quiet
+    // retransmitting data the peer never acknowledged gave up on an unresponsive peer
+    // (RFC 1122 §4.2.3.5 R2), which is not forgetting a live connection.
+    let mut dut_edge: Option<u32> = None;
+    let mut peer_acked: Option<u32> = None;
+    let mut acked_at_last_dut: Option<u32> = None;
+    let mut last_was_rtx = false;
+    let after = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0;
     for s in &conn.segs {
         if s.src == conn.peer {
             prev_peer = Some(s);
+            if s.flags.ack() && peer_acked.is_none_or(|p| after(s.ack, p)) {
+                peer_acked = Some(s.ack);
+            }
             if s.flags.rst() {
                 dut_closed = true;
             }
             continue;
         }
         let unknown_reset = s.flags.rst() && !s.flags.ack();
-        if unknown_reset && synchronized && !dut_closed {
+        let gave_up = last_was_rtx
+            && matches!((dut_edge, acked_at_last_dut), (Some(e), Some(a)) if after(e, a));
+        if unknown_reset && synchronized && !dut_closed && !gave_up {
             if let (Some(last), Some(trigger)) = (last_dut, prev_peer) {
                 let held = s.time.saturating_since(last.time);
                 let answer = s.time.saturating_since(trigger.time) <= RESPONSE_WINDOW;
@@ -92,11 +105,19 @@ pub fn findings(conn: &Conn, arps: &[Arp]) -> Vec<Finding> {
         if s.flags.rst() || s.flags.fin() {
             dut_closed = true;
         }
+        if !s.flags.rst() {
+            let end = s.seq.wrapping_add(s.seg_len());
+            last_was_rtx = s.seg_len() > 0 && dut_edge.is_some_and(|e| !after(end, e));
+            if dut_edge.is_none_or(|e| after(end, e)) {
+                dut_edge = Some(end);
+            }
+        }
         // Synchronized once the DUT acknowledges outside its SYN-ACK (RFC 9293 §3.3.2).
         if s.flags.ack() && !s.flags.rst() && !s.flags.syn() {
             synchronized = true;
         }
         last_dut = Some(s);
+        acked_at_last_dut = peer_acked;
     }
     out
 }

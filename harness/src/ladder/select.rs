@@ -32,19 +32,23 @@ fn key(a: SocketAddrV4, b: SocketAddrV4) -> ConnKey {
 
 /// What to show. The default shows everything on the first segment, similar connections
 /// summarised.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// (Also the `harness ladder` options: `--host`, `--conn`, `--around`, `--context`, `--all`.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
 pub struct Selection {
-    /// Only frames to or from this host (a node name of the scenario, or an address).
+    /// Only frames to or from this host (scenario node name, or an address).
+    #[arg(long)]
     pub host: Option<String>,
-    /// Only this connection: its 1-based index in order of first appearance (`--conns` lists
-    /// them) or its 4-tuple `a.b.c.d:p-e.f.g.h:q` (either end first).
+    /// Only this connection: its index (see --conns) or a.b.c.d:p-e.f.g.h:q.
+    #[arg(long)]
     pub conn: Option<String>,
-    /// Only the exchange around this finding: its 1-based index in the run's findings, a kind
-    /// (`rst-loss`: the first of the kind) or `KIND#N` (the N-th).
+    /// Only the exchange around this finding: its number, a kind (first one) or KIND#N.
+    #[arg(long, value_name = "FINDING")]
     pub around: Option<String>,
-    /// Rows shown before and after the finding with `around` (default 8).
+    /// Rows shown either side of the finding with --around.
+    #[arg(long, default_value = "8")]
     pub context: Option<usize>,
-    /// Every connection drawn, no summary.
+    /// Draw every connection (no "× N the same" summary).
+    #[arg(long)]
     pub all: bool,
 }
 

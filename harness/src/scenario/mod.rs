@@ -7,22 +7,43 @@ pub mod spec;
 
 pub use build::{build, Built};
 
-use crate::location::{parse_duration, Location};
+use crate::location::{parse_duration, Diagnostic, Location};
 use crate::oracle::{self, Finding, FindingKind, OracleConfig};
 use crate::trace::{AppEvent, Trace, TraceKind};
 use spec::ScenarioSpec;
 use stack::{Duration, Instant};
 use std::path::Path;
 
-/// A scenario error with its location.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{loc}: {msg}")]
+/// A scenario error: where and what ([`Diagnostic`]), and whether it is a stack refusing the
+/// configuration (a knob or capability it lacks: the scenario cannot run on that stack, which is
+/// not bad input).
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{diag}")]
 pub struct ScenarioError {
-    pub loc: Location,
-    pub msg: String,
-    /// A stack refused the configuration (a knob or capability it lacks): the scenario cannot
-    /// run on that stack, which is not bad input.
+    pub diag: Diagnostic,
     pub unsupported: bool,
+}
+
+impl From<Diagnostic> for ScenarioError {
+    fn from(diag: Diagnostic) -> Self {
+        ScenarioError {
+            diag,
+            unsupported: false,
+        }
+    }
+}
+
+impl From<ScenarioError> for crate::options::RunError {
+    fn from(e: ScenarioError) -> Self {
+        if e.unsupported {
+            crate::options::RunError::Unsupported {
+                feature: e.diag.message,
+                location: e.diag.location,
+            }
+        } else {
+            crate::options::RunError::Input(e.diag)
+        }
+    }
 }
 
 /// A parsed scenario, ready to build and run.
@@ -49,10 +70,11 @@ pub struct Overrides {
 
 impl Scenario {
     pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-        let spec: ScenarioSpec = toml::from_str(text).map_err(|e| ScenarioError {
-            loc: Location::from_offset(file, text, e.span().map_or(0, |s| s.start)),
-            msg: e.message().to_string(),
-            unsupported: false,
+        let spec: ScenarioSpec = toml::from_str(text).map_err(|e| {
+            Diagnostic::at(
+                Location::from_offset(file, text, e.span().map_or(0, |s| s.start)),
+                e.message(),
+            )
         })?;
         Ok(Scenario {
             file: file.to_string(),
@@ -63,25 +85,26 @@ impl Scenario {
 
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            loc: Location {
-                file: file.clone(),
-                line: 0,
-                col: 0,
-            },
-            msg: format!("cannot read: {e}"),
-            unsupported: false,
+        let data = std::fs::read(path)
+            .map_err(|e| Diagnostic::file(&file, format!("cannot read: {e}")))?;
+        let text = String::from_utf8(data).map_err(|e| {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let text = String::from_utf8_lossy(good);
+            Diagnostic::at(
+                Location::from_offset(&file, &text, text.len()),
+                "not a text file (invalid UTF-8 here)",
+            )
         })?;
         Scenario::parse(&file, &text)
     }
 
     /// An error at a span of this file.
     pub fn err(&self, span: core::ops::Range<usize>, msg: impl Into<String>) -> ScenarioError {
-        ScenarioError {
-            loc: Location::from_offset(&self.file, &self.text, span.start),
-            msg: msg.into(),
-            unsupported: false,
-        }
+        Diagnostic::at(
+            Location::from_offset(&self.file, &self.text, span.start),
+            msg,
+        )
+        .into()
     }
 
     pub fn duration(&self, s: &toml::Spanned<String>) -> Result<Duration, ScenarioError> {

@@ -9,14 +9,8 @@ use std::sync::Arc;
 use stack::wire::{EthernetAddress, TcpFlags};
 use stack::Duration;
 
-/// Where a statement (or an error) starts: file name, 1-based line and 1-based column
-/// (columns count characters, not bytes).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Location {
-    pub file: Arc<str>,
-    pub line: u32,
-    pub col: u32,
-}
+/// Where a statement (or an error) starts (the crate's one location type).
+pub use crate::location::Location;
 
 /// A parsed script: its statements in source order.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -134,3 +134,16 @@ pub enum ErrorKind {
     #[error("malformed sysctl command: {0}")]
     BadSysctl(String),
 }
+
+impl From<ScriptError> for crate::location::Diagnostic {
+    fn from(e: ScriptError) -> Self {
+        crate::location::Diagnostic::at(
+            crate::location::Location {
+                file: e.file.as_str().into(),
+                line: e.line,
+                col: e.col,
+            },
+            e.kind.to_string(),
+        )
+    }
+}

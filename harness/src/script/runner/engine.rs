@@ -2,13 +2,13 @@
 
 use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE};
 use super::wire::lacking_option;
-use super::ScriptOutcome;
+use super::{NotRun, ScriptOutcome};
 use crate::dut::{Dut, SockId, SockOpt};
 use crate::dut::{RegistryError, StackConfig};
 use crate::evidence::Observed;
+use crate::options::{RunError, RunOptions};
 use crate::oracle::{self, FindingKind, OracleConfig};
 use crate::render::{render_timeline, Direction as RDir};
-use crate::run::{RunError, RunOptions};
 use crate::script::{
     ArpLine, ConnTag, Direction, Directive, Ecn, EventTime, IpInfo, Location, Script, Statement,
     StatementKind, Syscall, TcpOptions, TcpPacket, TcpStateName,
@@ -146,7 +146,7 @@ pub(super) struct Engine {
     pub connect_port: u16,
     pub pending: Option<Pending>,
     pub ip_ident: u16,
-    pub notes: Vec<String>,
+    pub notes: Vec<NotRun>,
     /// `%expect` lines: `None` = `no-finding`.
     pub expects: Vec<(Location, Option<FindingKind>)>,
 }
@@ -159,7 +159,7 @@ pub(super) fn execute(
     opts: &RunOptions,
 ) -> Result<ScriptOutcome, RunError> {
     let header = Header::read(script)?;
-    let (prof, notes) = build_profile(&header, stmts, profile, opts)?;
+    let (prof, notes) = build_profile(&script.file, &header, stmts, profile, opts)?;
     let has_arp = stmts
         .iter()
         .any(|s| matches!(s.kind, StatementKind::Arp(_)));
@@ -216,7 +216,7 @@ pub(super) fn execute(
                 trace: Trace::default(),
             });
         }
-        Err(e) => return Err(RunError::Input(format!("{}: {e}", script.file))),
+        Err(e) => return Err(RunError::file(&script.file, e.to_string())),
     };
     let mut eng = Engine {
         auto_arp,
@@ -388,13 +388,14 @@ impl Engine {
                     if let Some(t) = sh.time {
                         let (n, _, _) = self.window(t);
                         self.wait_until(n, s)?;
-                        self.notes.push(format!(
-                            "{}: shell command `{}` at {} not run (only sysctl writes before \
-                             the first event are applied)",
-                            at(&s.loc),
-                            sh.command.raw,
-                            self.now
-                        ));
+                        self.notes.push(NotRun {
+                            location: s.loc.clone(),
+                            what: format!(
+                                "shell command `{}` at {} (only sysctl writes before the first \
+                                 event are applied)",
+                                sh.command.raw, self.now
+                            ),
+                        });
                     }
                 }
                 StatementKind::Directive(d) => self.directive(&s.loc, d)?,
@@ -598,11 +599,11 @@ impl Engine {
                     if t <= self.now {
                         spins += 1;
                         if spins > SPIN_LIMIT {
-                            return Err(Stop::Input(RunError::Input(format!(
+                            return Err(Stop::Fail(format!(
                                 "stack under test keeps asking for a timeout at {} without \
                                  progress",
                                 self.now
-                            ))));
+                            )));
                         }
                     } else {
                         spins = 0;

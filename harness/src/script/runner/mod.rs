@@ -35,6 +35,7 @@
 //!   same syntax, relative sequence numbers).
 
 mod calls;
+mod check;
 mod engine;
 mod setup;
 mod wire;
@@ -42,13 +43,13 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+use crate::options::{RunError, RunOptions};
 use crate::oracle::Finding;
-use crate::run::{write_pcaps, FileResult, RunError, RunOptions};
 use crate::script::{parse, Script, Statement, StatementKind};
 use crate::trace::Trace;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
+pub use check::check;
 pub use engine::{
     Unsupported, DEFAULT_PORT, DRAIN_WINDOW, PEER_IP, PEER_MAC, PEER_PORT_BASE, STACK_IP, STACK_MAC,
 };
@@ -65,9 +66,9 @@ pub struct ScriptOutcome {
     /// The first mismatch (with its location and the expected/actual lines), then any failed
     /// `%expect` lines.
     pub failures: Vec<String>,
-    /// Things the runner skipped but did not fail on (unknown shell commands, sysctls it could not
-    /// map), each with its location.
-    pub notes: Vec<String>,
+    /// Lines the runner could not run as written (shell commands, sysctls the profile does not
+    /// map), each with its location. A run with any is not a pass (it is `unsupported`).
+    pub notes: Vec<NotRun>,
     pub findings: Vec<Finding>,
     /// Kinds the oracles could not judge on the stack, and why.
     pub cannot_judge: Vec<crate::oracle::CannotJudge>,
@@ -75,6 +76,20 @@ pub struct ScriptOutcome {
     /// with relative sequence numbers ([`crate::render::render_timeline`]).
     pub timeline: String,
     pub trace: Trace,
+}
+
+/// A line of a script that was not run as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotRun {
+    pub location: crate::location::Location,
+    /// What was not run, and why.
+    pub what: String,
+}
+
+impl std::fmt::Display for NotRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: not run: {}", self.location, self.what)
+    }
 }
 
 /// The profiles a script runs under, in order: its `%applies` list (restricted to
@@ -103,7 +118,7 @@ pub fn run_script(
     profile: Option<&str>,
     opts: &RunOptions,
 ) -> Result<ScriptOutcome, RunError> {
-    let script = parse(file, script_text).map_err(|e| RunError::Input(e.to_string()))?;
+    let script = parse(file, script_text).map_err(|e| RunError::Input(e.into()))?;
     let profile = match profile {
         Some(p) => p.to_string(),
         None => {
@@ -124,81 +139,6 @@ pub fn run_parsed(
 ) -> Result<ScriptOutcome, RunError> {
     let stmts = flatten(&script.statements, profile, &defines_for(profile, opts));
     engine::execute(script, &stmts, profile, opts)
-}
-
-/// Runs a script file under every profile it declares (see [`profiles_to_run`]): one
-/// [`FileResult`] per profile. Writes a pcap per run into `opts.pcap_dir` when set, and for
-/// every failed run (into `target/conformance-failures/` when no directory is given).
-pub fn run_script_file(path: &Path, opts: &RunOptions) -> Result<Vec<FileResult>, RunError> {
-    let (script, text_file) = load(path)?;
-    let mut out = Vec::new();
-    for profile in profiles_to_run(&script, opts)? {
-        let o = run_parsed(&script, &profile, opts)?;
-        let stem = format!(
-            "{}.{profile}",
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "script".into())
-        );
-        let mut pcaps = Vec::new();
-        if let Some(dir) = &opts.pcap_dir {
-            pcaps = write_pcaps(dir, &stem, &o.trace)?;
-        } else if !o.passed {
-            let dir = PathBuf::from("target").join("conformance-failures");
-            pcaps = write_pcaps(&dir, &stem, &o.trace)?;
-        }
-        let mut failures = o.failures.clone();
-        if let Some(u) = o.unsupported.as_ref().filter(|_| !o.passed) {
-            failures.insert(0, u.to_string());
-        }
-        if !o.passed {
-            failures.extend(o.notes.iter().map(|n| format!("note: {n}")));
-        }
-        out.push(FileResult {
-            kind: "script",
-            name: path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            file: text_file.clone(),
-            group: crate::run::group_of(path),
-            profile: Some(profile),
-            stack: opts.stack.clone().unwrap_or_else(|| "reference".into()),
-            passed: o.passed,
-            // A run that passed although unsupported is one the stack refused to be configured
-            // for; one that failed stopped at a feature the harness lacks (a failure for now).
-            unsupported: o
-                .unsupported
-                .as_ref()
-                .filter(|_| o.passed)
-                .map(|u| u.feature.clone()),
-            divergence: None,
-            failures,
-            findings: o.findings,
-            cannot_judge: o.cannot_judge,
-            pcaps,
-        });
-    }
-    Ok(out)
-}
-
-/// Runs a script file once (its first profile) and returns the trace.
-pub fn trace_of_script(path: &Path, opts: &RunOptions) -> Result<Trace, RunError> {
-    let (script, _) = load(path)?;
-    let profile = profiles_to_run(&script, opts)?
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| "rfc9293".to_string());
-    Ok(run_parsed(&script, &profile, opts)?.trace)
-}
-
-fn load(path: &Path) -> Result<(Script, String), RunError> {
-    let file = path.display().to_string();
-    let data =
-        std::fs::read(path).map_err(|e| RunError::Input(format!("{file}: cannot read: {e}")))?;
-    let script =
-        crate::script::parse_bytes(&file, &data).map_err(|e| RunError::Input(e.to_string()))?;
-    Ok((script, file))
 }
 
 /// The names `#ifdef` sees under `profile`: the profile's own (`freebsd` defines `FreeBSD`, as

@@ -1,7 +1,8 @@
 //! Before the first event: the script's header (`%profile`, `%applies`, `%set`, `%stack`,
 //! option lines, sysctl lines) turned into a stack configuration.
 
-use crate::run::{RunError, RunOptions};
+use super::NotRun;
+use crate::options::{RunError, RunOptions};
 use crate::script::{Directive, Location, Script, Statement, StatementKind};
 use stack::policy::Profile;
 use stack::Duration;
@@ -15,7 +16,7 @@ pub(super) fn at(loc: &Location) -> String {
 }
 
 pub(super) fn input(loc: &Location, msg: impl AsRef<str>) -> RunError {
-    RunError::Input(format!("{}: {}", at(loc), msg.as_ref()))
+    RunError::at(loc, msg.as_ref())
 }
 
 /// What the header lines say.
@@ -68,7 +69,12 @@ impl Header {
 
     /// packetdrill command-line options we honour; the ones that describe our fixed setup are
     /// accepted when they agree with it; anything else is an error.
-    fn option(&mut self, loc: &Location, name: &str, value: Option<&str>) -> Result<(), RunError> {
+    pub(super) fn option(
+        &mut self,
+        loc: &Location,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<(), RunError> {
         let v = value.unwrap_or("");
         let num = |what: &str| -> Result<u64, RunError> {
             v.parse::<u64>()
@@ -132,12 +138,13 @@ pub(super) fn is_event(s: &Statement) -> bool {
 /// Builds the profile a run uses: the named profile, then `%set` lines, then the sysctl lines
 /// before the first event, then `opts.overrides.knobs`. Returns notes for sysctls it skipped.
 pub(super) fn build_profile(
+    file: &str,
     header: &Header,
     stmts: &[Statement],
     name: &str,
     opts: &RunOptions,
-) -> Result<(Profile, Vec<String>), RunError> {
-    let mut p = Profile::named(name).map_err(|e| RunError::Input(e.to_string()))?;
+) -> Result<(Profile, Vec<NotRun>), RunError> {
+    let mut p = Profile::named(name).map_err(|e| RunError::file(file, e.to_string()))?;
     for (loc, k, v) in &header.sets {
         p.set(k, v)
             .map_err(|e| input(loc, format!("%set {k}={v}: {e}")))?;
@@ -153,27 +160,30 @@ pub(super) fn build_profile(
                     for sc in list {
                         match map_sysctl(&mut p, &sc.name, &sc.value) {
                             Ok(true) => {}
-                            Ok(false) => notes.push(format!(
-                                "{}: sysctl {}={} is not modelled; skipped",
-                                at(&s.loc),
-                                sc.name,
-                                sc.value
-                            )),
+                            Ok(false) => notes.push(NotRun {
+                                location: s.loc.clone(),
+                                what: format!(
+                                    "sysctl {}={} (not modelled by profile {name})",
+                                    sc.name, sc.value
+                                ),
+                            }),
                             Err(e) => return Err(input(&s.loc, e)),
                         }
                     }
                 }
-                None => notes.push(format!(
-                    "{}: shell command `{}` not run (only sysctl writes are understood)",
-                    at(&s.loc),
-                    sh.command.raw
-                )),
+                None => notes.push(NotRun {
+                    location: s.loc.clone(),
+                    what: format!(
+                        "shell command `{}` (only sysctl writes are understood)",
+                        sh.command.raw
+                    ),
+                }),
             }
         }
     }
     for (k, v) in &opts.overrides.knobs {
         p.set(k, v)
-            .map_err(|e| RunError::Input(format!("--set {k}={v}: {e}")))?;
+            .map_err(|e| RunError::file(file, format!("--set {k}={v}: {e}")))?;
     }
     Ok((p, notes))
 }

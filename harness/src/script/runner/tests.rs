@@ -365,7 +365,9 @@ fn unknown_sysctl_is_a_note_and_bad_value_an_error() {
     assert!(o.passed);
     assert_eq!(o.notes.len(), 1);
     assert!(
-        o.notes[0].contains("net.ipv4.tcp_fastopen=1 is not modelled"),
+        o.notes[0]
+            .to_string()
+            .contains("sysctl net.ipv4.tcp_fastopen=1 (not modelled by profile"),
         "{:?}",
         o.notes
     );

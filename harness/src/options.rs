@@ -1,0 +1,43 @@
+//! What every runner (scripts, scenarios) takes and the error it can give: the settings of one
+//! `harness run` ([`RunOptions`]) and [`RunError`]. The pipeline that uses them is
+//! [`crate::run`]; runners depend on this module, never on the pipeline.
+
+use crate::location::{Diagnostic, Location};
+use crate::scenario::Overrides;
+use std::path::PathBuf;
+
+/// Settings shared by every file of a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The stack under test (`None`: what the file asks for, else `reference`).
+    pub stack: Option<String>,
+    pub overrides: Overrides,
+    /// Write one pcap per run (per segment) into this directory.
+    pub pcap_dir: Option<PathBuf>,
+}
+
+/// Why a file could not be run to a verdict.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// The input is broken (exit code 2): where and what.
+    #[error("{0}")]
+    Input(#[from] Diagnostic),
+    /// The input needs something the harness or the stack under test does not have.
+    #[error("{}unsupported: {feature}", location.as_ref().map_or(String::new(), |l| format!("{l}: ")))]
+    Unsupported {
+        feature: String,
+        location: Option<Location>,
+    },
+}
+
+impl RunError {
+    /// A broken input at `loc`.
+    pub fn at(loc: &Location, message: impl Into<String>) -> RunError {
+        RunError::Input(Diagnostic::at(loc.clone(), message))
+    }
+
+    /// A broken input file as a whole.
+    pub fn file(file: &str, message: impl Into<String>) -> RunError {
+        RunError::Input(Diagnostic::file(file, message))
+    }
+}
