@@ -30,6 +30,8 @@ pub struct BenchReport {
     pub heap_bytes: Option<u64>,
     pub rss_before_kib: Option<u64>,
     pub peak_rss_kib: Option<u64>,
+    /// With capture: the oracles alone over the kept trace (wall seconds, frames judged).
+    pub oracles: Option<(f64, usize)>,
 }
 
 impl BenchReport {
@@ -134,7 +136,19 @@ pub fn nat_idle(
         })
         .map_err(|e| e.to_string())?;
     let wall_secs = started.elapsed().as_secs_f64();
+    let oracles = capture.then(|| {
+        let frames = res
+            .trace
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, crate::trace::TraceKind::Frame(_)))
+            .count();
+        let t = WallClock::now();
+        let _ = crate::oracle::judge(&res.trace, &crate::oracle::OracleConfig::default());
+        (t.elapsed().as_secs_f64(), frames)
+    });
     Ok(BenchReport {
+        oracles,
         clients,
         virtual_secs: u64::from(hours) * 3600,
         wall_secs,
@@ -184,6 +198,12 @@ fn print_report(r: &BenchReport, hours: u32, capture: bool) {
     );
     println!("trace entries       {}", r.frames);
     println!("findings            {}", r.findings);
+    if let Some((secs, frames)) = r.oracles {
+        println!(
+            "oracles             {secs:.2} s over {frames} frames ({:.0} frames/s)",
+            frames as f64 / secs.max(1e-9)
+        );
+    }
     match (r.heap_bytes, r.bytes_per_conn()) {
         (Some(h), Some(b)) => println!(
             "live heap           {} KiB at the end ({:.0} bytes per connection)",

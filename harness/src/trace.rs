@@ -331,6 +331,60 @@ impl Trace {
         t
     }
 
+    /// A trace of one capture, for judging recorded traffic (`harness check`): every frame on
+    /// one segment named `segment`, delivered when captured; each IPv4 address that sent a
+    /// frame becomes a node named after it, a stack under test called `stack` that shows
+    /// nothing but the wire; a frame's `from` is the node owning its source (or ARP sender)
+    /// address. Frames with neither are kept on the wire but attributed to no stack.
+    pub fn from_capture(
+        segment: &str,
+        stack: &str,
+        frames: impl IntoIterator<Item = (Instant, Vec<u8>)>,
+    ) -> Trace {
+        use stack::wire::{parse_frame, ChecksumMode, Frame};
+        let mut t = Trace::default();
+        t.meta.segment_names.push(segment.to_string());
+        let mut nodes: std::collections::BTreeMap<core::net::Ipv4Addr, NodeId> = Default::default();
+        // Frames nobody can be named for come from a node that is no stack.
+        t.meta.node_names.push("(unattributed)".into());
+        t.meta.node_addrs.push(Vec::new());
+        t.meta.stacks.push(None);
+        for (i, (time, bytes)) in frames.into_iter().enumerate() {
+            let src = match parse_frame(&bytes, ChecksumMode::Ignore) {
+                Ok(Frame::Tcp { ip, .. }) | Ok(Frame::OtherIpv4 { ip, .. }) => Some(ip.src_addr),
+                Ok(Frame::Arp { arp, .. }) => Some(arp.source_protocol_addr),
+                Err(_) => None,
+            };
+            let from = match src {
+                Some(a) if !a.is_unspecified() => *nodes.entry(a).or_insert_with(|| {
+                    t.meta.node_names.push(a.to_string());
+                    t.meta.node_addrs.push(vec![a]);
+                    t.meta.stacks.push(Some(StackEvidence {
+                        stack: stack.to_string(),
+                        ..Default::default()
+                    }));
+                    NodeId(t.meta.node_names.len() - 1)
+                }),
+                _ => NodeId(0),
+            };
+            t.end = t.end.max(time);
+            t.events.push(TraceEvent {
+                time,
+                kind: TraceKind::Frame(FrameRecord {
+                    time,
+                    segment: SegmentId(0),
+                    number: i + 1,
+                    from,
+                    bytes,
+                    fate: Fate::Delivered,
+                    delivered_at: Some(time),
+                }),
+            });
+        }
+        t.events.sort_by_key(|e| e.time);
+        t
+    }
+
     /// The node that owns an IPv4 address, if any.
     pub fn node_of_addr(&self, a: core::net::Ipv4Addr) -> Option<NodeId> {
         self.meta

@@ -12,7 +12,7 @@ use crate::trace::{CallOp, Fate, NatEvent, NodeId, SocketCall, Trace, TraceKind}
 use core::net::SocketAddrV4;
 use stack::arp::{ArpDropReason, ArpEvent};
 use stack::tcp::{DropCause, FourTuple, State, TcpEvent};
-use stack::wire::{self, ChecksumMode, SeqNumber, TcpFlags};
+use stack::wire::{self, ChecksumMode, SeqNumber};
 use stack::EventKind;
 use stack::{Duration, Instant};
 use std::collections::BTreeMap;
@@ -30,7 +30,6 @@ pub struct DropRecord {
     pub time: Instant,
     pub src: SocketAddrV4,
     pub dst: SocketAddrV4,
-    pub flags: TcpFlags,
     pub seq: SeqNumber,
     pub cause: String,
     pub evidence: String,
@@ -105,14 +104,36 @@ pub struct Facts<'t> {
     /// Wire-derived extras (keepalive probes, TIME-WAIT hits) per connection.
     pub derived: BTreeMap<(NodeId, FourTuple), Derived>,
     by_conn: BTreeMap<FourTuple, NodeId>,
+    /// Drops of RST segments only (what the oracles look for), indexed by endpoints.
     pub drops: Vec<DropRecord>,
+    drops_by_src: BTreeMap<SocketAddrV4, Vec<usize>>,
+    drops_by_dst: BTreeMap<SocketAddrV4, Vec<usize>>,
     pub mappings: Vec<Mapping>,
+    /// Open mapping by (NAT, inside, outside, remote); first mapping by (inside, remote) and by
+    /// (outside, remote).
+    open_mappings: BTreeMap<(NodeId, SocketAddrV4, SocketAddrV4, SocketAddrV4), usize>,
+    by_inside: BTreeMap<(SocketAddrV4, SocketAddrV4), usize>,
+    by_outside: BTreeMap<(SocketAddrV4, SocketAddrV4), usize>,
+    /// Lost RSTs by (sender, connection): when each was sent.
+    lost_by: BTreeMap<(NodeId, FourTuple), Vec<Instant>>,
+    /// The node owning each address.
+    pub addr_node: BTreeMap<core::net::Ipv4Addr, NodeId>,
     pub calls: Vec<(Instant, NodeId, SocketCall)>,
     pub rsts: Vec<RstDue>,
     pub lost: Vec<LostRst>,
     pub time_wait_early: Vec<TimeWaitEarly>,
     pub zero_linger: Vec<Dropped>,
     pub keepalive_drops: Vec<Dropped>,
+}
+
+/// Whether an Ethernet frame carries an IPv4 TCP segment with RST set, read at fixed offsets
+/// (no full parse: most dropped frames are not RSTs).
+fn is_tcp_rst(b: &[u8]) -> bool {
+    if b.get(12..14) != Some(&[0x08, 0x00][..]) || b.get(23) != Some(&6) {
+        return false;
+    }
+    let ihl = b.get(14).map_or(0, |v| usize::from(v & 0x0f) * 4);
+    b.get(14 + ihl + 13).is_some_and(|f| f & 0x04 != 0)
 }
 
 fn seg_name(trace: &Trace, f: FrameId) -> &str {
@@ -137,7 +158,14 @@ impl<'t> Facts<'t> {
             derived: BTreeMap::new(),
             by_conn: BTreeMap::new(),
             drops: Vec::new(),
+            drops_by_src: BTreeMap::new(),
+            drops_by_dst: BTreeMap::new(),
             mappings: Vec::new(),
+            open_mappings: BTreeMap::new(),
+            by_inside: BTreeMap::new(),
+            by_outside: BTreeMap::new(),
+            lost_by: BTreeMap::new(),
+            addr_node: BTreeMap::new(),
             calls: Vec::new(),
             rsts: Vec::new(),
             lost: Vec::new(),
@@ -157,6 +185,11 @@ impl<'t> Facts<'t> {
                 f.sources.insert(NodeId(i), src);
             }
         }
+        for (i, addrs) in trace.meta.node_addrs.iter().enumerate() {
+            for a in addrs {
+                f.addr_node.entry(*a).or_insert(NodeId(i));
+            }
+        }
         let mut event_rsts = Vec::new();
         for ev in &trace.events {
             let t = ev.time;
@@ -166,13 +199,12 @@ impl<'t> Facts<'t> {
                         f.tcp_event(*node, event.time, e, &format!("{event}"), &mut event_rsts)
                     }
                     EventKind::Arp(ArpEvent::Dropped { packet, reason, .. })
-                        if packet.protocol == wire::IpProtocol::Tcp =>
+                        if packet.protocol == wire::IpProtocol::Tcp && packet.flags.rst() =>
                     {
                         f.drops.push(DropRecord {
                             time: event.time,
                             src: SocketAddrV4::new(packet.src, packet.src_port),
                             dst: SocketAddrV4::new(packet.dst, packet.dst_port),
-                            flags: packet.flags,
                             seq: packet.seq,
                             cause: match reason {
                                 ArpDropReason::QueueOverflow { .. } => "arp-queue-overflow",
@@ -180,11 +212,7 @@ impl<'t> Facts<'t> {
                                 ArpDropReason::ResolutionFailed => "arp-resolution-failed",
                             }
                             .to_string(),
-                            evidence: format!(
-                                "{} on {}: {event}",
-                                event.time,
-                                trace.node_name(*node)
-                            ),
+                            evidence: format!("on {}: {event}", trace.node_name(*node)),
                             from_event: true,
                             frame: None,
                         });
@@ -216,7 +244,10 @@ impl<'t> Facts<'t> {
                     }
                 }
                 TraceKind::Frame(fr) => {
-                    if let Fate::Dropped(why) = &fr.fate {
+                    // Only RST drops matter (RST loss); the TCP flags sit at a fixed offset, so
+                    // other drops are skipped without parsing.
+                    let rst = is_tcp_rst(&fr.bytes);
+                    if let (Fate::Dropped(why), true) = (&fr.fate, rst) {
                         if let Ok(wire::Frame::Tcp { ip, tcp, .. }) =
                             wire::parse_frame(&fr.bytes, ChecksumMode::Ignore)
                         {
@@ -228,7 +259,6 @@ impl<'t> Facts<'t> {
                                 time: t,
                                 src: SocketAddrV4::new(ip.src_addr, tcp.src_port),
                                 dst: SocketAddrV4::new(ip.dst_addr, tcp.dst_port),
-                                flags: tcp.flags,
                                 seq: tcp.seq,
                                 cause: format!("link-{why}"),
                                 evidence: format!(
@@ -244,6 +274,10 @@ impl<'t> Facts<'t> {
                 }
                 _ => {}
             }
+        }
+        for (i, d) in f.drops.iter().enumerate() {
+            f.drops_by_src.entry(d.src).or_default().push(i);
+            f.drops_by_dst.entry(d.dst).or_default().push(i);
         }
         f.wire_timelines();
         for (n, c) in f.timelines.keys() {
@@ -286,7 +320,7 @@ impl<'t> Facts<'t> {
                 seq: Some(*seq),
                 frame: None,
                 reason: reason.name().to_string(),
-                event: Some(format!("{t} {text}")),
+                event: Some(text.to_string()),
             }),
             TcpEvent::TimeWaitEnded {
                 conn,
@@ -302,7 +336,7 @@ impl<'t> Facts<'t> {
                     after: *after,
                     cause: cause.name().to_string(),
                     frames,
-                    event: Some(format!("{t} {text}")),
+                    event: Some(text.to_string()),
                 })
             }
             TcpEvent::ConnectionDropped {
@@ -314,7 +348,7 @@ impl<'t> Facts<'t> {
                     node,
                     conn: *conn,
                     time: t,
-                    event: Some(format!("{t} {text}")),
+                    event: Some(text.to_string()),
                     call: None,
                 };
                 match reason {
@@ -342,43 +376,47 @@ impl<'t> Facts<'t> {
                 inside,
                 outside,
                 remote,
-            } => self.mappings.push(Mapping {
-                nat: node,
-                inside: *inside,
-                outside: *outside,
-                remote: *remote,
-                created: t,
-                expired: None,
-            }),
+            } => {
+                let i = self.mappings.len();
+                self.mappings.push(Mapping {
+                    nat: node,
+                    inside: *inside,
+                    outside: *outside,
+                    remote: *remote,
+                    created: t,
+                    expired: None,
+                });
+                self.open_mappings
+                    .insert((node, *inside, *outside, *remote), i);
+                self.by_inside.entry((*inside, *remote)).or_insert(i);
+                self.by_outside.entry((*outside, *remote)).or_insert(i);
+            }
             NatEvent::MappingExpired {
                 inside,
                 outside,
                 remote,
                 ..
             } => {
-                if let Some(m) = self.mappings.iter_mut().rev().find(|m| {
-                    m.nat == node
-                        && m.inside == *inside
-                        && m.outside == *outside
-                        && m.remote == *remote
-                        && m.expired.is_none()
-                }) {
-                    m.expired = Some(t);
+                if let Some(i) = self
+                    .open_mappings
+                    .remove(&(node, *inside, *outside, *remote))
+                {
+                    self.mappings[i].expired = Some(t);
                 }
             }
             NatEvent::NoMapping {
                 from, to, flags, ..
-            } => self.drops.push(DropRecord {
+            } if flags.rst() => self.drops.push(DropRecord {
                 time: t,
                 src: *from,
                 dst: *to,
-                flags: *flags,
                 seq: SeqNumber(0),
                 cause: "nat-no-mapping".into(),
                 evidence: format!("{t} on {}: {event}", self.trace.node_name(node)),
                 from_event: false,
                 frame: None,
             }),
+            NatEvent::NoMapping { .. } => {}
         }
     }
 
@@ -563,27 +601,31 @@ impl<'t> Facts<'t> {
                         None => l.cause = "lost-in-transit".into(),
                     }
                 }
-            } else if let Some(d) = drop.filter(|d| d.from_event) {
-                l.cause = d.cause.clone();
-            } else if let Some((req, reply)) = self.wire.arp_pending_at(r.node, r.time) {
-                // Never on the wire while the host was resolving its next hop: the ARP
-                // pending queue dropped it (RFC 1122 §2.3.2.2 asks it to hold at least one).
-                l.frames.push(req.frame);
-                l.evidence.push(format!(
-                    "frame {} on segment {}: ARP request for {} pending",
-                    req.frame.number,
-                    seg_name(self.trace, req.frame),
-                    req.addr
-                ));
-                l.cause = match reply {
-                    Some(rep) => {
-                        l.frames.push(rep.frame);
-                        "arp-queue-overflow".into()
-                    }
-                    None => "arp-resolution-failed".into(),
-                };
             } else {
-                l.cause = "never-sent".into();
+                // Never on the wire. The host's last segment on the connection shows what it
+                // held; an ARP resolution under way shows where the RST waited.
+                let segs = self.wire.segs(r.node, r.conn);
+                let i = segs.partition_point(|s| s.time <= r.time);
+                l.frames.extend(i.checked_sub(1).map(|i| segs[i].frame));
+                let arp = self.wire.arp_pending_at(r.node, r.time);
+                if let Some((req, reply)) = arp {
+                    l.frames.push(req.frame);
+                    l.frames.extend(reply.map(|r| r.frame));
+                    l.evidence.push(format!(
+                        "frame {} on segment {}: ARP request for {} pending",
+                        req.frame.number,
+                        seg_name(self.trace, req.frame),
+                        req.addr
+                    ));
+                }
+                l.cause = match (drop.filter(|d| d.from_event), arp) {
+                    (Some(d), _) => d.cause.clone(),
+                    // Dropped while the host was resolving its next hop: the ARP pending
+                    // queue lost it (RFC 1122 §2.3.2.2 asks it to hold at least one).
+                    (None, Some((_, Some(_)))) => "arp-queue-overflow".into(),
+                    (None, Some((_, None))) => "arp-resolution-failed".into(),
+                    (None, None) => "never-sent".into(),
+                };
             }
             if let Some(d) = drop {
                 l.time = d.time;
@@ -598,6 +640,13 @@ impl<'t> Facts<'t> {
             l.frames.sort();
             l.frames.dedup();
             lost.push(l);
+        }
+        for l in &lost {
+            let r = &self.rsts[l.rst];
+            self.lost_by
+                .entry((r.node, r.conn))
+                .or_default()
+                .push(r.time);
         }
         self.lost = lost;
     }
@@ -737,21 +786,33 @@ impl<'t> Facts<'t> {
 
     /// The first recorded drop of the RST `r` on its way to the peer.
     pub fn find_rst_drop(&self, r: &RstDue) -> Option<&DropRecord> {
-        self.drops.iter().find(|d| {
-            d.time >= r.time
-                && d.flags.rst()
-                && (d.src == r.conn.local || d.dst == r.conn.remote)
-                && (Some(d.seq) == r.seq || d.cause == "nat-no-mapping")
-        })
+        let by_src = self.drops_by_src.get(&r.conn.local).into_iter().flatten();
+        let by_dst = self.drops_by_dst.get(&r.conn.remote).into_iter().flatten();
+        by_src
+            .chain(by_dst)
+            .copied()
+            .filter(|&i| {
+                let d = &self.drops[i];
+                d.time >= r.time && (Some(d.seq) == r.seq || d.cause == "nat-no-mapping")
+            })
+            .min()
+            .map(|i| &self.drops[i])
+    }
+
+    /// Whether an RST `node` owed on `conn` at or before `t` was lost.
+    pub fn lost_rst_before(&self, node: NodeId, conn: FourTuple, t: Instant) -> bool {
+        self.lost_by
+            .get(&(node, conn))
+            .is_some_and(|v| v.iter().any(|x| *x <= t))
     }
 
     /// The other end of `conn` as seen from `node`: directly, or through a NAT mapping.
     pub fn peer_of(&self, _node: NodeId, conn: FourTuple) -> Option<Peer> {
         // Inside host: a mapping from our local endpoint towards the remote.
         if let Some(m) = self
-            .mappings
-            .iter()
-            .find(|m| m.inside == conn.local && m.remote == conn.remote)
+            .by_inside
+            .get(&(conn.local, conn.remote))
+            .map(|&i| &self.mappings[i])
         {
             let pc = FourTuple {
                 local: m.remote,
@@ -765,9 +826,9 @@ impl<'t> Facts<'t> {
         }
         // Outside host: the remote is a NAT's outside endpoint.
         if let Some(m) = self
-            .mappings
-            .iter()
-            .find(|m| m.outside == conn.remote && m.remote == conn.local)
+            .by_outside
+            .get(&(conn.remote, conn.local))
+            .map(|&i| &self.mappings[i])
         {
             let pc = FourTuple {
                 local: m.inside,
@@ -796,15 +857,7 @@ impl<'t> Facts<'t> {
     }
 
     pub fn mapping_end(&self, m: &Mapping) -> Option<Instant> {
-        self.mappings
-            .iter()
-            .find(|x| {
-                x.nat == m.nat
-                    && x.inside == m.inside
-                    && x.outside == m.outside
-                    && x.created == m.created
-            })
-            .and_then(|x| x.expired)
+        m.expired
     }
 
     /// Whether the peer of `conn` holds it at `t` (up, not CLOSED, its NAT mapping alive).

@@ -142,11 +142,7 @@ fn missing_cause(facts: &Facts<'_>, node: NodeId, conn: FourTuple, t: Instant) -
         return if reboot { "peer-reboot" } else { "peer-down" }.into();
     }
     // Did the peer's RST for this connection get lost?
-    let lost = facts.lost.iter().any(|l| {
-        let r = &facts.rsts[l.rst];
-        r.node == p.node && r.conn == p.conn && r.time <= t
-    });
-    if lost {
+    if facts.lost_rst_before(p.node, p.conn, t) {
         return "lost-rst".into();
     }
     if let Some(tl) = facts.timeline(p.node, p.conn) {
@@ -374,7 +370,7 @@ fn nat_expiry(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             local: *inside,
             remote: *remote,
         };
-        let Some(host) = trace.node_of_addr(*inside.ip()) else {
+        let Some(&host) = facts.addr_node.get(inside.ip()) else {
             continue;
         };
         let held = facts

@@ -182,7 +182,7 @@ pub(super) fn check(trace: &Trace, facts: &Facts<'_>, out: &mut Vec<Finding>) {
                             detail: format!("TIME-WAIT ended by its timer after {after}"),
                         }
                         .finding(trace, *node, *conn)
-                        .event(format!("{} {event}", ev.time)),
+                        .event(event.to_string()),
                     );
                 }
             }
@@ -477,3 +477,6 @@ pub fn check_conn(
     }
     hits
 }
+
+#[cfg(test)]
+mod tests;

@@ -185,3 +185,49 @@ fn scripts_same_findings_with_events_hidden() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// A capture (frames only, as `harness check` reads them) of incident D's deliberate abort:
+/// judged from the wire alone, and the kinds the wire cannot decide are named, not dropped.
+#[test]
+fn a_capture_is_judged_from_frames_alone() {
+    let p = scenarios()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("d3-"))
+        .expect("d3 ships");
+    let trace = run(&p, false).trace;
+    let frames: Vec<(Instant, Vec<u8>)> = trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::Frame(f) => Some((f.time, f.bytes.clone())),
+            _ => None,
+        })
+        .collect();
+    let cap = Trace::from_capture("lan", "unknown", frames);
+    assert_eq!(cap.meta.node_names.len(), 3, "unattributed + two hosts");
+    let an = judge(&cap, &OracleConfig::default());
+    assert_eq!(an.findings, vec![], "nothing the wire alone can prove");
+    let cj: Vec<(FindingKind, &str)> = an
+        .cannot_judge
+        .iter()
+        .map(|c| (c.kind, c.stack.as_str()))
+        .collect();
+    assert!(
+        cj.contains(&(FindingKind::DeliberateAbort, "unknown")),
+        "{cj:?}"
+    );
+    assert!(cj.contains(&(FindingKind::RstLoss, "unknown")), "{cj:?}");
+    let text = an.cannot_judge[0].to_string();
+    assert!(text.starts_with("cannot judge "), "{text}");
+}
+
+/// Evidence: every finding of every shipped scenario names at least one frame.
+#[test]
+fn every_scenario_finding_names_its_frames() {
+    for p in &scenarios() {
+        for f in run(p, false).findings {
+            assert!(!f.frames.is_empty(), "{}: {f} has no frames", p.display());
+            assert!(f.evidence_line().contains('#'), "{}", f.evidence_line());
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! One crafted violating exchange per rule (and its conforming twin where the rule has an
+//! exception), judged through the wire model exactly as a capture would be.
+
+use super::*;
+use crate::oracle::wire::{replay, FrameId};
+use crate::trace::SegmentId;
+use stack::wire::TcpFlags as F;
+
+const A: u16 = F::ACK.0;
+const S: u16 = F::SYN.0;
+const R: u16 = F::RST.0;
+const FI: u16 = F::FIN.0;
+const P: u16 = F::PSH.0;
+
+/// A connection as its host saw it, built segment by segment.
+#[derive(Default)]
+struct Conn {
+    segs: Vec<Seg>,
+}
+
+impl Conn {
+    fn at(&mut self, ms: u64, dir: Dir, flags: u16, seq: u32, ack: u32, len: u32) -> &mut Seg {
+        let n = self.segs.len() + 1;
+        self.segs.push(Seg {
+            time: Instant::from_micros(ms * 1000),
+            dir,
+            frame: FrameId {
+                segment: SegmentId(0),
+                number: n,
+            },
+            order: n,
+            seq: SeqNumber(seq),
+            ack: SeqNumber(ack),
+            flags: F(flags),
+            len,
+            window: 1000,
+            mss: false,
+            window_scale: None,
+            sack_permitted: false,
+            dropped: None,
+            bad_checksum: false,
+            ttl: 64,
+        });
+        self.segs.last_mut().expect("just pushed")
+    }
+    fn rx(&mut self, ms: u64, flags: u16, seq: u32, ack: u32, len: u32) -> &mut Seg {
+        self.at(ms, Dir::Received, flags, seq, ack, len)
+    }
+    fn tx(&mut self, ms: u64, flags: u16, seq: u32, ack: u32, len: u32) -> &mut Seg {
+        self.at(ms, Dir::Sent, flags, seq, ack, len)
+    }
+    /// Passive open: peer ISN 100, ours 500.
+    fn established(&mut self) -> &mut Self {
+        self.rx(0, S, 100, 0, 0).mss = true;
+        self.tx(0, S | A, 500, 101, 0).mss = true;
+        self.rx(1, A, 101, 501, 0);
+        self
+    }
+    fn rules(&self, tw: Option<Duration>) -> Vec<Violation> {
+        let d = replay(
+            &self.segs,
+            &[],
+            &[],
+            tw,
+            Instant::from_micros(10_000_000_000),
+        );
+        check_conn(&self.segs, tw, Some(&d))
+            .into_iter()
+            .map(|h| h.rule)
+            .collect()
+    }
+}
+
+#[test]
+fn a_clean_exchange_breaks_nothing() {
+    let mut c = Conn::default();
+    c.established();
+    c.rx(2, A | P, 101, 501, 10);
+    c.tx(2, A | P, 501, 111, 20);
+    c.rx(3, A | FI, 111, 521, 0);
+    c.tx(3, A, 521, 112, 0);
+    c.tx(4, A | FI, 521, 112, 0);
+    c.rx(5, A, 112, 522, 0);
+    assert_eq!(c.rules(Some(Duration::from_secs(60))), vec![]);
+}
+
+#[test]
+fn rst_answering_rst() {
+    let mut c = Conn::default();
+    c.rx(0, R, 100, 0, 0);
+    c.tx(0, R | A, 0, 100, 0);
+    assert_eq!(c.rules(None), vec![Violation::RstAnswersRst]);
+}
+
+#[test]
+fn rst_reply_to_an_ack_takes_seg_ack() {
+    let mut c = Conn::default();
+    c.rx(0, A, 100, 777, 0);
+    c.tx(0, R, 0, 0, 0);
+    assert_eq!(c.rules(None), vec![Violation::RstReplySeqNotSegAck]);
+    let mut ok = Conn::default();
+    ok.rx(0, A, 100, 777, 0);
+    ok.tx(0, R, 777, 0, 0);
+    assert_eq!(ok.rules(None), vec![]);
+}
+
+#[test]
+fn rst_reply_to_a_syn_acks_seg_seq_plus_len() {
+    let mut c = Conn::default();
+    c.rx(0, S, 100, 0, 0);
+    c.tx(0, R | A, 0, 100, 0); // should ack 101: the SYN counts
+    assert_eq!(c.rules(None), vec![Violation::RstReplyAckNotSegEnd]);
+    let mut no_ack = Conn::default();
+    no_ack.rx(0, S, 100, 0, 0);
+    no_ack.tx(0, R, 0, 101, 0); // ACK bit off
+    assert_eq!(no_ack.rules(None), vec![Violation::RstReplyAckNotSegEnd]);
+    let mut ok = Conn::default();
+    ok.rx(0, S, 100, 0, 0);
+    ok.tx(0, R | A, 0, 101, 0);
+    assert_eq!(ok.rules(None), vec![]);
+}
+
+#[test]
+fn data_after_fin() {
+    let mut c = Conn::default();
+    c.established();
+    c.tx(2, A | FI, 501, 101, 0);
+    c.tx(3, A | P, 502, 101, 5);
+    assert_eq!(c.rules(None), vec![Violation::DataAfterFin]);
+    // A retransmitted FIN is fine.
+    let mut ok = Conn::default();
+    ok.established();
+    ok.tx(2, A | P | FI, 501, 101, 5);
+    ok.tx(300, A | P | FI, 501, 101, 5);
+    assert_eq!(ok.rules(None), vec![]);
+}
+
+#[test]
+fn ack_missing_once_synchronized() {
+    let mut c = Conn::default();
+    c.established();
+    c.tx(2, P, 501, 0, 5);
+    assert_eq!(c.rules(None), vec![Violation::AckMissingWhenSynchronized]);
+}
+
+#[test]
+fn options_only_on_syn() {
+    let mut c = Conn::default();
+    c.established();
+    c.tx(2, A, 501, 101, 0).mss = true;
+    c.tx(3, A, 501, 101, 0).window_scale = Some(7);
+    c.tx(4, A, 501, 101, 0).sack_permitted = true;
+    assert_eq!(
+        c.rules(None),
+        vec![
+            Violation::MssOutsideSyn,
+            Violation::WindowScaleOutsideSyn,
+            Violation::SackPermittedOutsideSyn
+        ]
+    );
+}
+
+#[test]
+fn window_scale_only_if_offered() {
+    let mut c = Conn::default();
+    c.rx(0, S, 100, 0, 0);
+    c.tx(0, S | A, 500, 101, 0).window_scale = Some(7);
+    assert_eq!(c.rules(None), vec![Violation::WindowScaleNotOffered]);
+    let mut ok = Conn::default();
+    ok.rx(0, S, 100, 0, 0).window_scale = Some(2);
+    ok.tx(0, S | A, 500, 101, 0).window_scale = Some(7);
+    assert_eq!(ok.rules(None), vec![]);
+}
+
+#[test]
+fn ack_of_unseen_data() {
+    let mut c = Conn::default();
+    c.established();
+    c.rx(2, A | P, 101, 501, 10);
+    c.tx(2, A, 501, 200, 0);
+    assert_eq!(c.rules(None), vec![Violation::AckOfUnseenData]);
+}
+
+#[test]
+fn checksum_and_ttl() {
+    let mut c = Conn::default();
+    c.established();
+    c.tx(2, A, 501, 101, 0).bad_checksum = true;
+    c.tx(3, A, 501, 101, 0).ttl = 0;
+    assert_eq!(
+        c.rules(None),
+        vec![Violation::BadChecksum, Violation::TtlZero]
+    );
+}
+
+#[test]
+fn time_wait_too_short_from_the_wire() {
+    // Active close; the peer's FIN puts us in TIME-WAIT at 3 ms; a retransmitted FIN at 10 s
+    // must draw an ACK, not an RST, while 2*MSL (60 s) runs.
+    let tw = Some(Duration::from_secs(60));
+    let mut c = Conn::default();
+    c.established();
+    c.tx(2, A | FI, 501, 101, 0);
+    c.rx(3, A | FI, 101, 502, 0);
+    c.tx(3, A, 502, 102, 0);
+    c.rx(10_000, A | FI, 101, 502, 0);
+    c.tx(10_000, R, 502, 0, 0);
+    assert_eq!(c.rules(tw), vec![Violation::TimeWaitTooShort]);
+    // After 2*MSL the RST is right.
+    let mut late = Conn::default();
+    late.established();
+    late.tx(2, A | FI, 501, 101, 0);
+    late.rx(3, A | FI, 101, 502, 0);
+    late.tx(3, A, 502, 102, 0);
+    late.rx(70_000, A | FI, 101, 502, 0);
+    late.tx(70_000, R, 502, 0, 0);
+    assert_eq!(late.rules(tw), vec![]);
+    // After an RST reached TIME-WAIT (RFC 793 lets it end TIME-WAIT) the wire cannot tell.
+    let mut hit = Conn::default();
+    hit.established();
+    hit.tx(2, A | FI, 501, 101, 0);
+    hit.rx(3, A | FI, 101, 502, 0);
+    hit.tx(3, A, 502, 102, 0);
+    hit.rx(5_000, R, 102, 0, 0);
+    hit.rx(10_000, A | FI, 101, 502, 0);
+    hit.tx(10_000, R, 502, 0, 0);
+    assert_eq!(hit.rules(tw), vec![]);
+}
+
+#[test]
+fn segment_after_reset() {
+    let mut c = Conn::default();
+    c.established();
+    c.tx(2, R | A, 501, 101, 0);
+    c.tx(3, A | P, 501, 101, 5);
+    assert_eq!(c.rules(None), vec![Violation::SegmentAfterReset]);
+    // A new connection on the same pair is fine.
+    let mut ok = Conn::default();
+    ok.established();
+    ok.tx(2, R | A, 501, 101, 0);
+    ok.tx(3, S, 9000, 0, 0);
+    assert_eq!(ok.rules(None), vec![]);
+}
+
+#[test]
+fn every_rule_has_a_name_and_a_citation() {
+    for v in Violation::ALL {
+        assert!(v.requirement().starts_with("RFC "), "{v}");
+        assert_eq!(
+            Violation::ALL
+                .iter()
+                .filter(|w| w.name() == v.name())
+                .count(),
+            1
+        );
+    }
+}
