@@ -2,7 +2,7 @@
 
 use crate::ladder::{ladder_of_trace, Ladder, Selection};
 use crate::options::RunOptions;
-use crate::scenario::{Overrides, Scenario};
+
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind};
 use stack::Instant;
 use std::path::Path;
@@ -32,36 +32,44 @@ pub fn frames_of(file: &Path) -> Result<Vec<(Instant, Vec<u8>)>, String> {
     }
 }
 
-/// Runs a scenario or script once and returns its trace.
+/// Runs a scenario or script once (reference stack, the file's own settings) and returns its
+/// trace.
 pub fn trace_of(file: &Path) -> Result<Trace, String> {
-    match file.extension().and_then(|e| e.to_str()) {
-        Some("toml") => {
-            let sc = Scenario::load(file).map_err(|e| e.to_string())?;
-            Ok(sc
-                .run(&Overrides::default())
+    trace_with(file, &RunOptions::default())
+}
+
+/// Runs a scenario or script once with `opts` (stack, profile, knobs, seed) and returns its
+/// trace: every segment of a scenario; the one segment of a script.
+pub fn trace_with(file: &Path, opts: &RunOptions) -> Result<Trace, String> {
+    let errors = |errors: Vec<crate::location::Diagnostic>| {
+        errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    match crate::input::load(file).map_err(errors)? {
+        crate::input::Input::Scenario(sc) => {
+            let mut ov = opts.overrides.clone();
+            ov.stack = ov.stack.or(opts.stack.clone());
+            Ok(sc.run(&ov).map_err(|e| e.to_string())?.trace)
+        }
+        crate::input::Input::Script(s) => {
+            let profile = crate::script::runner::profiles_to_run(&s, opts)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    format!(
+                        "{}: its %applies line excludes profile {}",
+                        file.display(),
+                        opts.overrides.profile.as_deref().unwrap_or("?")
+                    )
+                })?;
+            Ok(crate::script::runner::run_parsed(&s, &profile, opts)
                 .map_err(|e| e.to_string())?
                 .trace)
         }
-        Some("pkt") => match crate::input::load(file) {
-            Ok(crate::input::Input::Script(s)) => {
-                let opts = RunOptions::default();
-                let profile = crate::script::runner::profiles_to_run(&s, &opts)
-                    .map_err(|e| e.to_string())?
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| "rfc9293".to_string());
-                Ok(crate::script::runner::run_parsed(&s, &profile, &opts)
-                    .map_err(|e| e.to_string())?
-                    .trace)
-            }
-            Ok(_) => Err(format!("{}: not a script", file.display())),
-            Err(errors) => Err(errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")),
-        },
-        _ => Err(format!("{}: expected a .toml or .pkt file", file.display())),
     }
 }
 

@@ -77,11 +77,23 @@ pub enum Command {
         /// Seed for scenarios (default: what each file says).
         #[arg(long)]
         seed: Option<u64>,
+        /// Also write one self-contained HTML page here: the outcome table, every finding with
+        /// its cause, evidence frames, RFC text and a ladder of the exchange around it, and
+        /// links to the pcaps (written to OUT-pcaps/ beside it unless --pcap-dir is given).
+        #[arg(long, value_name = "OUT.html")]
+        report: Option<PathBuf>,
     },
     /// List profiles, or print every knob of one profile.
     Profiles {
         /// A profile name.
         name: Option<String>,
+    },
+    /// What a finding kind means, the RFC text, the incident it comes from, the usual fixes.
+    /// Without KIND: every kind in one line.
+    Explain {
+        /// rst-loss, half-open, time-wait-assassination, deliberate-abort, stale-reuse,
+        /// nat-expiry, keepalive-detection, rfc-violation.
+        kind: Option<String>,
     },
     /// Benchmark the simulator: N clients idling H hours through a NAT with keepalive 300 s.
     /// Prints wall time, simulated events per second and memory per connection (live heap,
@@ -127,9 +139,9 @@ pub enum Command {
         /// Same seed, same search.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Where minimised reproducers go.
-        #[arg(long, default_value = "corpora/findings")]
-        out: PathBuf,
+        /// Where minimised reproducers go (default: a new temporary directory, printed).
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Worker threads (default: the available cores). The findings are the same for any
         /// number: cases are drawn in one seeded sequence and judged in that order.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -165,11 +177,14 @@ pub enum Command {
         #[arg(long = "conns")]
         list_conns: bool,
     },
-    /// Run a script or scenario once and keep the capture.
+    /// Run a script or scenario once and keep the capture of every segment: OUT.pcapng holds
+    /// one interface per segment; OUT.pcap of a multi-segment run becomes `OUT.<segment>.pcap` each.
     Record {
         file: PathBuf,
+        /// The stack under test.
         #[arg(long, default_value = "reference")]
         stack: String,
+        /// Where the capture goes (.pcapng or .pcap).
         #[arg(long)]
         pcap: PathBuf,
     },
@@ -225,6 +240,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             format,
             jobs,
             seed,
+            report,
         } => run_cmd(
             paths,
             stack,
@@ -234,8 +250,10 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             format == Format::Json,
             jobs as usize,
             seed,
+            report,
         ),
         Command::Profiles { name } => profiles(name.as_deref()),
+        Command::Explain { kind } => crate::explain::command(kind.as_deref()),
         Command::Bench {
             what: Some(BenchCmd::Bulk { mib, rounds }),
             ..
@@ -284,6 +302,16 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 Some(30.0)
             } else {
                 seconds
+            };
+            // Nothing is written where nobody asked: without --out, a new temporary directory.
+            let out = match out {
+                Some(o) => o,
+                None => {
+                    let d = std::env::temp_dir()
+                        .join(format!("harness-hunt-{}-seed{seed}", std::process::id()));
+                    println!("reproducers go to {} (choose with --out DIR)", d.display());
+                    d
+                }
             };
             crate::hunt::command(
                 &family,
@@ -388,6 +416,7 @@ fn run_cmd(
     json: bool,
     jobs: usize,
     seed: Option<u64>,
+    report: Option<PathBuf>,
 ) -> Result<u8, String> {
     crate::stacks::registry()
         .get(&stack)
@@ -410,7 +439,8 @@ fn run_cmd(
             stack: Some(stack.clone()),
             ..Overrides::default()
         },
-        pcap_dir,
+        // A report links to pcaps: written next to it unless asked elsewhere.
+        pcap_dir: pcap_dir.or_else(|| report.as_deref().map(report_pcap_dir)),
     };
     let expectations =
         crate::expect::Expectations::find(&paths, &stack).map_err(|e| e.to_string())?;
@@ -431,7 +461,26 @@ fn run_cmd(
     } else {
         print!("{}", run::render_text(&results));
     }
+    if let Some(out) = &report {
+        let title = format!(
+            "harness run {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        crate::report::write(out, &title, &results, &mut crate::report::rerun(&opts))?;
+    }
     Ok(run::exit_code(&results))
+}
+
+/// `out.html` -> `out-pcaps/` beside it.
+fn report_pcap_dir(report: &Path) -> PathBuf {
+    let stem = report
+        .file_stem()
+        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
+    report.with_file_name(format!("{stem}-pcaps"))
 }
 
 fn profiles(name: Option<&str>) -> Result<u8, String> {
@@ -517,10 +566,77 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// `harness record`: one run, every segment kept. A `.pcapng` output holds one interface per
+/// segment; a `.pcap` output of a run with several segments becomes one file per segment
+/// (`OUT.<segment>.pcap`). The output says which.
 fn record(file: &Path, stack: &str, pcap: &Path) -> Result<u8, String> {
-    let _ = stack;
-    let frames = crate::capture::frames_of(file)?;
-    crate::pcap::write_pcap_file(pcap, &frames).map_err(|e| e.to_string())?;
-    println!("wrote {} frames to {}", frames.len(), pcap.display());
+    crate::stacks::registry()
+        .get(stack)
+        .map_err(|e| e.to_string())?;
+    let opts = RunOptions {
+        stack: Some(stack.to_string()),
+        overrides: Overrides {
+            stack: Some(stack.to_string()),
+            ..Overrides::default()
+        },
+        pcap_dir: None,
+    };
+    let trace = crate::capture::trace_with(file, &opts)?;
+    let names = &trace.meta.segment_names;
+    let frames: Vec<(usize, stack::Instant, Vec<u8>)> = trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            crate::trace::TraceKind::Frame(f) => Some((f.segment.0, f.time, f.bytes.clone())),
+            _ => None,
+        })
+        .collect();
+    let per_segment: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{n} {}", frames.iter().filter(|f| f.0 == i).count()))
+        .collect();
+    let is_ng = pcap.extension().and_then(|e| e.to_str()) == Some("pcapng");
+    if is_ng || names.len() <= 1 {
+        let bytes = if is_ng {
+            let ifaces: Vec<&str> = names.iter().map(String::as_str).collect();
+            crate::pcap::ng_write::write_pcapng_bytes(&ifaces, &frames)
+        } else {
+            let f: Vec<(stack::Instant, Vec<u8>)> =
+                frames.iter().map(|(_, t, b)| (*t, b.clone())).collect();
+            crate::pcap::write_pcap_bytes(&f).map_err(|e| e.to_string())?
+        };
+        crate::pcap::write_bytes_atomic(pcap, &bytes).map_err(|e| e.to_string())?;
+        println!(
+            "wrote {} frames to {} ({} on stack {stack}: {})",
+            frames.len(),
+            pcap.display(),
+            if is_ng {
+                format!("{} segment(s), one interface each", names.len())
+            } else {
+                "one segment".to_string()
+            },
+            per_segment.join(", ")
+        );
+    } else {
+        let stem = pcap.with_extension("");
+        let mut written = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let f: Vec<(stack::Instant, Vec<u8>)> = frames
+                .iter()
+                .filter(|f| f.0 == i)
+                .map(|(_, t, b)| (*t, b.clone()))
+                .collect();
+            let path = PathBuf::from(format!("{}.{n}.pcap", stem.display()));
+            crate::pcap::write_pcap_file(&path, &f).map_err(|e| e.to_string())?;
+            written.push(format!("{} ({} frames)", path.display(), f.len()));
+        }
+        println!(
+            "wrote {} frames on stack {stack}, one pcap per segment (use a .pcapng name for one \
+             file): {}",
+            frames.len(),
+            written.join(", ")
+        );
+    }
     Ok(0)
 }

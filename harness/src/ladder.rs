@@ -32,6 +32,7 @@ use crate::render::{fmt_time, FrameEnds, Renderer};
 pub mod select;
 mod svg;
 pub use select::{ladder_of_trace, LadderError, Selection};
+pub(crate) use svg::escape;
 pub use svg::ladder_svg;
 
 /// What a column stands for.

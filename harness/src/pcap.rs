@@ -31,6 +31,7 @@ const RECORD_HEADER_LEN: usize = 16;
 
 pub mod link;
 pub mod ng;
+pub mod ng_write;
 
 /// One frame read from a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -264,9 +265,16 @@ pub fn write_pcap_bytes(frames: &[(Instant, Vec<u8>)]) -> Result<Vec<u8>, PcapEr
 /// directory, synced, then renamed over `path`. On any error nothing is left at `path` (an
 /// existing file there is untouched) and the temporary file is removed.
 pub fn write_pcap_file(path: &Path, frames: &[(Instant, Vec<u8>)]) -> Result<(), PcapError> {
-    let src = || PcapSource::File(path.to_path_buf());
     // Encode first: encoding errors then never touch the file system.
-    let bytes = write_pcap_bytes(frames).map_err(|e| e.with_source(src()))?;
+    let bytes = write_pcap_bytes(frames)
+        .map_err(|e| e.with_source(PcapSource::File(path.to_path_buf())))?;
+    write_bytes_atomic(path, &bytes)
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, synced, renamed):
+/// nothing half-written is ever left at `path`.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), PcapError> {
+    let src = || PcapSource::File(path.to_path_buf());
     let file_name = path.file_name().ok_or_else(|| {
         PcapError::io(
             src(),
@@ -288,7 +296,7 @@ pub fn write_pcap_file(path: &Path, frames: &[(Instant, Vec<u8>)]) -> Result<(),
 
     let result = (|| -> Result<(), (&'static str, io::Error)> {
         let mut f = fs::File::create(&tmp).map_err(|e| ("create temporary file", e))?;
-        f.write_all(&bytes)
+        f.write_all(bytes)
             .map_err(|e| ("write temporary file", e))?;
         f.sync_all().map_err(|e| ("sync temporary file", e))?;
         drop(f);

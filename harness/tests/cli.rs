@@ -508,3 +508,72 @@ fn ladder_draws_a_scenario() {
     );
     assert!(out.contains('R'), "{out}");
 }
+
+/// `record` keeps every segment of incident A (pcapng: one interface per segment; pcap: one file
+/// per segment), says so with the frame count, and honours `--stack`.
+#[test]
+fn record_keeps_every_segment_and_honours_stack() {
+    let dir = tmpdir("record");
+    let ng = dir.join("a1.pcapng").to_string_lossy().into_owned();
+    let a1 = "conformance/scenarios/a1-iis-rst-loss-windows.toml";
+    let (code, out, err) = harness(&["record", a1, "--pcap", &ng]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("wrote 376 frames"), "{out}");
+    assert!(out.contains("2 segment(s), one interface each"), "{out}");
+    let back = harness::pcap::read_pcap(Path::new(&ng)).expect("read back");
+    assert_eq!(back.len(), 376);
+    let pcap = dir.join("a1.pcap").to_string_lossy().into_owned();
+    let (code, out, _) = harness(&["record", a1, "--pcap", &pcap]);
+    assert_eq!(code, 0);
+    assert!(out.contains("one pcap per segment"), "{out}");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap"))
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    // --stack is honoured: smoltcp refuses a knob incident A sets, and says which.
+    let (code, _, err) = harness(&["record", a1, "--pcap", &ng, "--stack", "smoltcp"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("smoltcp cannot set"), "{err}");
+}
+
+/// `hunt` without `--out` writes into a temporary directory it prints, never the repository.
+#[test]
+fn hunt_writes_nothing_unasked() {
+    let before = std::fs::read_dir(root().join("corpora/findings"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let (code, out, _) = harness(&["hunt", "rst-loss", "--profile", "windows", "--runs", "20"]);
+    assert_eq!(code, 1, "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("reproducers go to "))
+        .expect("the directory is printed");
+    let dir = line
+        .trim_start_matches("reproducers go to ")
+        .split(" (")
+        .next()
+        .expect("path");
+    assert!(Path::new(dir).starts_with(std::env::temp_dir()), "{dir}");
+    assert!(out.contains(&format!("reproducer: {dir}/")), "{out}");
+    assert!(
+        !out.contains("None") && !out.contains("Some("),
+        "debug text: {out}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    let after = std::fs::read_dir(root().join("corpora/findings"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(before, after);
+}
+
+/// Knob values that mean nothing are refused with the range.
+#[test]
+fn knob_ranges_are_validated() {
+    for knob in ["arp.queue_depth=0", "tcp.mss=0"] {
+        let (code, _, err) = harness(&["run", "conformance/scenarios", "--set", knob]);
+        assert_eq!(code, 2, "{knob}");
+        assert!(err.contains("at least 1"), "{knob}: {err}");
+    }
+}

@@ -741,6 +741,21 @@ macro_rules! num_knob {
     };
 }
 
+/// A numeric knob that must be at least 1 (`$expected` says so in the error).
+macro_rules! positive_knob {
+    ($name:literal, $doc:literal, $($field:ident).+) => {
+        knob!($name, $doc, |p| p.$($field).+.to_string(), |p, v| {
+            const POSITIVE: &str = "a positive integer (at least 1)";
+            let n = v.parse().map_err(|_| POSITIVE)?;
+            if n == 0 {
+                return Err(POSITIVE);
+            }
+            p.$($field).+ = n;
+            Ok(())
+        })
+    };
+}
+
 static KNOBS: &[KnobDef] = &[
     knob!(
         "tcp.time_wait_rst",
@@ -854,9 +869,9 @@ static KNOBS: &[KnobDef] = &[
         "SYN / SYN-ACK retransmissions (7 = 183 s, RFC 9293 MUST-23; Linux tcp_syn_retries 6)",
         tcp.syn_retries
     ),
-    num_knob!("tcp.mss", "MSS option on SYN (RFC 9293 §3.7.1)", tcp.mss),
-    num_knob!("tcp.rcv_buf", "receive buffer bytes (largest window offered)", tcp.rcv_buf),
-    num_knob!("tcp.snd_buf", "send buffer bytes", tcp.snd_buf),
+    positive_knob!("tcp.mss", "MSS option on SYN (RFC 9293 §3.7.1)", tcp.mss),
+    positive_knob!("tcp.rcv_buf", "receive buffer bytes (largest window offered)", tcp.rcv_buf),
+    positive_knob!("tcp.snd_buf", "send buffer bytes", tcp.snd_buf),
     knob!(
         "tcp.window_scale",
         "RFC 7323 §2 window-scale shift offered (0-14) or off",
@@ -892,7 +907,7 @@ static KNOBS: &[KnobDef] = &[
         "RFC 5482 / RFC 9293 §3.8.3 user timeout default, or off",
         tcp.user_timeout
     ),
-    num_knob!(
+    positive_knob!(
         "arp.queue_depth",
         "packets held per unresolved address (RFC 1122 §2.3.2.2: at least 1)",
         arp.queue_depth
@@ -904,7 +919,7 @@ static KNOBS: &[KnobDef] = &[
     ),
     knob!(
         "arp.overflow",
-        "full pending queue: keep-newest (Windows) | drop-oldest (Linux) | drop-newest",
+        "full pending queue: keep-newest (Windows; replaces the WHOLE queue with the new packet, whatever the depth) | drop-oldest (Linux) | drop-newest",
         |p| p.arp.overflow.name().to_string(),
         |p, v| {
             p.arp.overflow =
@@ -922,7 +937,7 @@ static KNOBS: &[KnobDef] = &[
         "time between ARP requests (Linux retrans_time 1 s)",
         arp.retransmit_interval
     ),
-    num_knob!(
+    positive_knob!(
         "arp.max_requests",
         "ARP requests before giving up (Linux mcast_solicit 3)",
         arp.max_requests
@@ -1040,6 +1055,20 @@ mod tests {
         assert!(matches!(e, PolicyError::BadValue { .. }));
         assert!(e.to_string().contains(hint), "{e}");
         assert_eq!(p, Profile::rfc9293());
+    }
+
+    #[test]
+    fn zero_is_refused_where_it_means_nothing() {
+        for knob in [
+            "tcp.mss",
+            "arp.queue_depth",
+            "tcp.rcv_buf",
+            "arp.max_requests",
+        ] {
+            let e = Profile::rfc9293().set(knob, "0").unwrap_err();
+            assert!(e.to_string().contains("at least 1"), "{knob}: {e}");
+        }
+        assert!(Profile::rfc9293().set("arp.queue_depth", "3").is_ok());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!   by name with the reason ([`Refusal`]). Adapters never emulate a behaviour their stack lacks.
 //! - [`Registry`]: the adapters by name, with typed errors ([`RegistryError`]).
 //!
-//! Adapters shipped here: [`reference`] (the workspace's own stack) and [`smoltcp`] (smoltcp
+//! Adapters shipped here: [`reference`](mod@reference) (the workspace's own stack) and [`smoltcp`] (smoltcp
 //! 0.14 in-process).
 //!
 //! Errors are POSIX `errno`s ([`Errno`]) because that is the vocabulary packetdrill scripts and

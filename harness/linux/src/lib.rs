@@ -1,7 +1,7 @@
 //! The live Linux kernel as a stack under test ([`dut::Dut`]).
 //!
 //! Each [`LinuxDut`] owns a private network namespace ([`ns`]) holding one TAP device
-//! (`IFF_TAP | IFF_NO_PI`, [`tap`]) with the configured MAC and documentation address, IPv6
+//! (`IFF_TAP | IFF_NO_PI`, `tap`) with the configured MAC and documentation address, IPv6
 //! off, and the profile's knobs written as sysctls of that namespace only ([`sysctl`]).
 //! Frames the harness sends are written to the TAP file; what the kernel sends (ARP included:
 //! the kernel really resolves its peers) is read back. Sockets are created inside the

@@ -211,33 +211,38 @@ impl Case {
         out
     }
 
-    /// A one-line summary of the case.
+    /// A one-line summary of the case (words, no Rust debug text).
     pub fn summary(&self) -> String {
+        let secs = |v: Option<u32>, none: &str| v.map_or(none.to_string(), |s| format!("{s} s"));
         match self {
             Case::RstLoss(c) => format!(
-                "{} clients within {} ms, server timeout {} s tick {} s by {}, {} ARP, keep-alive {}, client idle {:?}",
+                "{} clients within {} ms, server timeout {} s tick {} s by {}, {} ARP, keep-alive {}, client idle {}",
                 c.clients,
                 c.spread_ms,
                 c.server_timeout_s,
                 c.tick_s,
                 if c.close_by_rst { "RST" } else { "FIN" },
                 if c.static_arp { "static" } else { "dynamic" },
-                c.keep_alive,
-                c.client_idle_s
+                if c.keep_alive { "on" } else { "off" },
+                secs(c.client_idle_s, "never")
             ),
             Case::TimeWait(c) => format!(
-                "{} closes first{}, old duplicate {:?} s after the close",
+                "{} closes first{}, {}",
                 if c.client_closes { "client" } else { "server" },
                 if c.linger_zero { " with SO_LINGER 0" } else { "" },
-                c.replay_after_s
+                c.replay_after_s.map_or("no old duplicate".to_string(), |s| format!(
+                    "old duplicate {s} s after the close"
+                ))
             ),
             Case::HalfOpen(c) => format!(
-                "{}silence {} s, server crash {:?} s{}, outage {:?}",
+                "{}silence {} s, server crash {}{}, outage {}",
                 if c.nat { format!("NAT timeout {} s, ", c.nat_timeout_s) } else { String::new() },
                 c.silence_s,
-                c.crash_after_s,
+                secs(c.crash_after_s, "none"),
                 if c.reboot { " (reboot)" } else { "" },
-                c.outage
+                c.outage.map_or("none".to_string(), |(a, b)| format!(
+                    "{b} s starting {a} s after the first exchange"
+                ))
             ),
         }
     }

@@ -5,7 +5,7 @@
 //! **Verdicts come from what every stack shows.** The entry point [`judge`] needs only frames:
 //! a trace holding nothing but [`TraceKind::Frame`]s of the stacks it names in
 //! `meta.stacks` (a capture, for `harness check`) is judged from the wire, with each
-//! connection's states reconstructed from what its host sent and received ([`wire`]). Socket-call
+//! connection's states reconstructed from what its host sent and received (`wire`). Socket-call
 //! results ([`TraceKind::Call`]), reported connection states ([`TraceKind::ConnState`]) and the
 //! reference stack's own event log ([`TraceKind::Stack`]) are optional extra evidence: they make
 //! timelines exact and name causes (`arp-queue-overflow`), never the only way to a finding.

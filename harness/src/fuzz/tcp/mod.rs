@@ -1,4 +1,4 @@
-//! `tcp_segments`: the reference [`Tcp`] endpoint, first driven into a chosen state, then fed
+//! `tcp_segments`: the reference [`Tcp`](stack::tcp::Tcp) endpoint, first driven into a chosen state, then fed
 //! an arbitrary sequence of inbound segments, timer advances and socket calls.
 //!
 //! Segment fields are chosen *relative* to the connection (sequence number from RCV.NXT or the
@@ -7,7 +7,7 @@
 //! time on segments that are out of window by billions. Every built segment goes through the
 //! wire encoder and parser first, so the endpoint only ever sees what a real frame can carry.
 //!
-//! After every step the invariants of [`check`] are checked; a violation is a [`Violation`]
+//! After every step the invariants of `check` are checked; a violation is a [`Violation`]
 //! (and a panic in the [`tcp_segments`] entry point, which is what libFuzzer records).
 
 mod check;
