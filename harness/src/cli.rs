@@ -99,6 +99,9 @@ pub enum Command {
     /// and a one-line summary at the end; --quiet silences both.
     Hunt {
         family: String,
+        /// The stack of every host (reproducers name it, so they replay on it).
+        #[arg(long, default_value = "reference")]
+        stack: String,
         /// The profile searched (the stack configuration of every host).
         #[arg(long, default_value = "rfc9293")]
         profile: String,
@@ -242,6 +245,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
         } => crate::bench::command(clients, hours, capture),
         Command::Hunt {
             family,
+            stack,
             profile,
             set,
             runs,
@@ -251,6 +255,9 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             quiet,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
+            crate::stacks::registry()
+                .get(&stack)
+                .map_err(|e| e.to_string())?;
             let knobs = parse_sets(&set)?;
             if seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
                 return Err("--seconds must be a positive number".into());
@@ -274,6 +281,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 &family,
                 crate::hunt::HuntConfig {
                     families: Vec::new(),
+                    stack,
                     profile,
                     knobs,
                     seed,

@@ -17,6 +17,7 @@ pub mod options;
 pub mod oracle;
 pub mod outcome;
 pub mod pcap;
+pub mod peer;
 pub mod profile_view;
 pub mod progress;
 pub mod render;

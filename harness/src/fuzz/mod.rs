@@ -8,8 +8,10 @@
 //!
 //! - robustness: [`wire_parse`], [`pcap_read`], [`script_parse`], [`scenario_parse`];
 //! - state machine: [`tcp_segments`];
+//! - differential: [`diff_smoltcp`] (smoltcp against the reference stack);
 //! - search: [`hunt_rst_loss`], [`hunt_time_wait`], [`hunt_half_open`].
 
+pub mod diff;
 mod hunt;
 pub mod seeds;
 pub mod tcp;
@@ -18,6 +20,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use diff::diff_smoltcp;
 pub use hunt::{hunt_half_open, hunt_rst_loss, hunt_time_wait};
 pub use tcp::{run_case, tcp_segments, TcpCase, Violation};
 pub use wire::wire_parse;
@@ -32,6 +35,7 @@ pub const TARGETS: &[&str] = &[
     "hunt_rst_loss",
     "hunt_time_wait",
     "hunt_half_open",
+    "diff_smoltcp",
 ];
 
 /// The entry point of a target by name (for corpus replay and tools).
@@ -45,6 +49,7 @@ pub fn entry_point(target: &str) -> Option<fn(&[u8])> {
         "hunt_rst_loss" => hunt_rst_loss,
         "hunt_time_wait" => hunt_time_wait,
         "hunt_half_open" => hunt_half_open,
+        "diff_smoltcp" => diff_smoltcp,
         _ => return None,
     })
 }

@@ -27,6 +27,13 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "script_parse" => SCRIPTS.iter().map(|s| s.as_bytes().to_vec()).collect(),
         "scenario_parse" => SCENARIOS.iter().map(|s| s.as_bytes().to_vec()).collect(),
         "tcp_segments" => tcp_cases(),
+        // Longer inputs: a differential case decodes to a handful of operations per 20 bytes.
+        "diff_smoltcp" => {
+            let mut rng = Rng::new(0x4449_4646);
+            (0..4)
+                .map(|n| random_bytes(&mut rng, 64 + 64 * n))
+                .collect()
+        }
         "hunt_rst_loss" | "hunt_time_wait" | "hunt_half_open" => {
             let mut rng = Rng::new(0x4855_4e54);
             (0..3)

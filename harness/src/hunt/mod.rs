@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct HuntConfig {
     pub families: Vec<Family>,
+    /// The stack of every host (`--stack`).
+    pub stack: String,
     pub profile: String,
     pub knobs: Vec<(String, String)>,
     pub seed: u64,
@@ -46,19 +48,32 @@ pub struct HuntReport {
     pub found: Vec<Found>,
 }
 
-/// Runs one case; returns its findings (all kinds) or an error text for a broken case.
+/// Runs one case; returns its findings (all kinds) or an error text for a broken case. A case
+/// the stack refuses (a knob or capability it lacks, e.g. static ARP on smoltcp) gives no
+/// findings.
 pub fn run_case(
     case: &Case,
+    stack: &str,
     profile: &str,
     knobs: &[(String, String)],
     seed: u64,
 ) -> Result<(String, Vec<Finding>, crate::trace::Trace), String> {
-    let text = case.to_toml("hunt", profile, knobs, seed);
+    let text = with_stack(case.to_toml("hunt", profile, knobs, seed), stack);
     let sc = Scenario::parse("hunt.toml", &text).map_err(|e| format!("{e}\n{text}"))?;
-    let res = sc
-        .run(&Overrides::default())
-        .map_err(|e| format!("{e}\n{text}"))?;
-    Ok((text, res.findings, res.trace))
+    match sc.run(&Overrides::default()) {
+        Ok(res) => Ok((text, res.findings, res.trace)),
+        Err(e) if e.unsupported => Ok((text, Vec::new(), crate::trace::Trace::default())),
+        Err(e) => Err(format!("{e}\n{text}")),
+    }
+}
+
+/// Names `stack` on every host of a generated scenario (nothing for the reference stack, the
+/// default), so the reproducer replays on the stack it was found on.
+fn with_stack(text: String, stack: &str) -> String {
+    if stack == "reference" {
+        return text;
+    }
+    text.replace("[[host]]\n", &format!("[[host]]\nstack = {stack:?}\n"))
 }
 
 fn family_findings(f: &[Finding], fam: Family) -> Vec<&Finding> {
@@ -66,13 +81,19 @@ fn family_findings(f: &[Finding], fam: Family) -> Vec<&Finding> {
 }
 
 /// Shrinks a failing case: greedily takes any simpler neighbour that still shows `family`.
-pub fn shrink(case: Case, profile: &str, knobs: &[(String, String)], seed: u64) -> Case {
+pub fn shrink(
+    case: Case,
+    stack: &str,
+    profile: &str,
+    knobs: &[(String, String)],
+    seed: u64,
+) -> Case {
     let mut cur = case;
     let mut budget = 200;
     'outer: while budget > 0 {
         for cand in cur.shrink() {
             budget -= 1;
-            if let Ok((_, f, _)) = run_case(&cand, profile, knobs, seed) {
+            if let Ok((_, f, _)) = run_case(&cand, stack, profile, knobs, seed) {
                 if !family_findings(&f, cur.family()).is_empty() {
                     cur = cand;
                     continue 'outer;
@@ -102,14 +123,17 @@ fn write_reproducer(
     cfg: &HuntConfig,
     cause: &str,
 ) -> Result<(PathBuf, Vec<String>), String> {
-    let (text, findings, _) = run_case(case, &cfg.profile, &cfg.knobs, cfg.seed)?;
+    let (text, findings, _) = run_case(case, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed)?;
     let stem = format!(
         "{}-{}-{:08x}",
         case.family().name(),
         slug(cause),
         fnv(&text) as u32
     );
-    let mut body = case.to_toml(&stem, &cfg.profile, &cfg.knobs, cfg.seed);
+    let mut body = with_stack(
+        case.to_toml(&stem, &cfg.profile, &cfg.knobs, cfg.seed),
+        &cfg.stack,
+    );
     let mut counts: BTreeMap<(&str, String), usize> = BTreeMap::new();
     for f in &findings {
         *counts.entry((f.kind.name(), f.host.clone())).or_default() += 1;
@@ -184,7 +208,7 @@ pub fn hunt(cfg: &HuntConfig, mut progress: impl FnMut(u64, usize)) -> Result<Hu
             continue;
         };
         report.runs += 1;
-        let (_, findings, _) = run_case(&case, &cfg.profile, &cfg.knobs, cfg.seed)?;
+        let (_, findings, _) = run_case(&case, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed)?;
         let hits = family_findings(&findings, fam);
         if let Some(first) = hits.first() {
             let key = (fam, group_cause(first));
@@ -193,8 +217,9 @@ pub fn hunt(cfg: &HuntConfig, mut progress: impl FnMut(u64, usize)) -> Result<Hu
             } else {
                 // Group by what the *minimised* case shows: shrinking can drop the detail that
                 // gave the first hit its cause (a crash next to a NAT expiry, say).
-                let small = shrink(case, &cfg.profile, &cfg.knobs, cfg.seed);
-                let (_, small_findings, _) = run_case(&small, &cfg.profile, &cfg.knobs, cfg.seed)?;
+                let small = shrink(case, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed);
+                let (_, small_findings, _) =
+                    run_case(&small, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed)?;
                 let cause = family_findings(&small_findings, fam)
                     .first()
                     .map_or(key.1.clone(), |f| group_cause(f));
@@ -255,7 +280,7 @@ pub fn fuzz_one(family: Family, data: &[u8]) {
     let Some(case) = case_from_input(family, data) else {
         return;
     };
-    match run_case(&case, &profile, &[], 1) {
+    match run_case(&case, "reference", &profile, &[], 1) {
         Ok((_, findings, _)) => {
             if let Some(f) = family_findings(&findings, family).first() {
                 panic!(
@@ -340,6 +365,7 @@ mod tests {
 
     fn cfg(family: Family, profile: &str, runs: u64, out: &Path) -> HuntConfig {
         HuntConfig {
+            stack: "reference".into(),
             families: vec![family],
             profile: profile.into(),
             knobs: Vec::new(),

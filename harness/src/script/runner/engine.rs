@@ -156,6 +156,9 @@ pub(super) struct Engine {
     pub notes: Vec<NotRun>,
     /// `%expect` lines: `None` = `no-finding`.
     pub expects: Vec<(Location, Option<FindingKind>)>,
+    /// The profile the stack under test was built with (sysctls before the first event
+    /// applied): what a fresh socket's options read back as.
+    pub profile: stack::policy::Profile,
 }
 
 /// Runs the flattened statements of `script` under `profile`.
@@ -189,7 +192,7 @@ pub(super) fn execute(
             addr: STACK_IP,
             prefix_len: 24,
             gateway: None,
-            profile: prof,
+            profile: prof.clone(),
             seed: opts.overrides.seed.unwrap_or(0x5eed),
             static_arp: if has_arp || auto_arp {
                 Vec::new()
@@ -246,10 +249,11 @@ pub(super) fn execute(
         ip_ident: 1,
         notes,
         expects: Vec::new(),
+        profile: prof,
     };
     if auto_arp {
         // The peer introduces itself, as it must before it can send the stack anything.
-        let req = peer_arp_request();
+        let req = crate::peer::arp_request(PEER_MAC, PEER_IP, STACK_IP);
         eng.record(NodeId(1), req.clone());
         eng.dut.handle_frame(eng.now, &req);
         eng.drain();
@@ -639,8 +643,8 @@ impl Engine {
     fn drain(&mut self) {
         while let Some(f) = self.dut.poll_transmit(self.now) {
             self.record(NodeId(0), f.clone());
-            if self.auto_arp && is_arp(&f) {
-                if let Some(reply) = peer_arp_reply(&f) {
+            if self.auto_arp && crate::peer::is_arp(&f) {
+                if let Some(reply) = crate::peer::arp_reply(&f, PEER_MAC, PEER_IP) {
                     self.record(NodeId(1), reply.clone());
                     self.dut.handle_frame(self.now, &reply);
                 }
@@ -874,51 +878,4 @@ impl Engine {
             end: self.now,
         }
     }
-}
-
-fn is_arp(frame: &[u8]) -> bool {
-    frame.get(12..14) == Some(&[0x08, 0x06][..])
-}
-
-/// The peer's ARP request for the stack's address: what a real peer sends before its first
-/// packet to the stack, and what lets the stack learn the peer (RFC 826 merge).
-fn peer_arp_request() -> Vec<u8> {
-    let req = stack::wire::ArpRepr {
-        operation: stack::wire::ArpOperation::Request,
-        source_hardware_addr: PEER_MAC,
-        source_protocol_addr: PEER_IP,
-        target_hardware_addr: EthernetAddress::ZERO,
-        target_protocol_addr: STACK_IP,
-    };
-    let eth = stack::wire::EthernetRepr {
-        src_addr: PEER_MAC,
-        dst_addr: EthernetAddress::BROADCAST,
-        ethertype: stack::wire::EtherType::Arp,
-    };
-    stack::wire::build_arp_frame(&eth, &req)
-}
-
-/// The peer's ARP reply to `frame` when it is an ARP request for the peer's address (RFC 826).
-fn peer_arp_reply(frame: &[u8]) -> Option<Vec<u8>> {
-    let Ok(stack::wire::Frame::Arp { arp, .. }) =
-        stack::wire::parse_frame(frame, stack::wire::ChecksumMode::Verify)
-    else {
-        return None;
-    };
-    if arp.operation != stack::wire::ArpOperation::Request || arp.target_protocol_addr != PEER_IP {
-        return None;
-    }
-    let reply = stack::wire::ArpRepr {
-        operation: stack::wire::ArpOperation::Reply,
-        source_hardware_addr: PEER_MAC,
-        source_protocol_addr: PEER_IP,
-        target_hardware_addr: arp.source_hardware_addr,
-        target_protocol_addr: arp.source_protocol_addr,
-    };
-    let eth = stack::wire::EthernetRepr {
-        src_addr: PEER_MAC,
-        dst_addr: arp.source_hardware_addr,
-        ethertype: stack::wire::EtherType::Arp,
-    };
-    Some(stack::wire::build_arp_frame(&eth, &reply))
 }
