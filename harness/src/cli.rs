@@ -33,6 +33,22 @@ pub enum Format {
     Json,
 }
 
+/// `harness bench <WHAT>`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Bulk transfer between two hosts over an in-memory Ethernet link (checksums on,
+    /// 1514-byte frames, 64 KiB buffers): the reference stack beside smoltcp on the same
+    /// workload, alternating runs; prints frames/s, MiB/s and the ratio.
+    Bulk {
+        /// MiB transferred per run.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+        mib: u64,
+        /// Runs per stack (alternating); the median is reported.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        rounds: u32,
+    },
+}
+
 /// A parsed command line.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -61,6 +77,10 @@ pub enum Command {
         /// Seed for scenarios (default: what each file says).
         #[arg(long)]
         seed: Option<u64>,
+        /// Real-time budget per script on a live stack (`--stack linux`), in seconds: a script
+        /// whose timeline needs longer is not run and is reported with the time it would need.
+        #[arg(long, default_value_t = 60.0)]
+        max_real_time: f64,
         /// Also write one self-contained HTML page here: the outcome table, every finding with
         /// its cause, evidence frames, RFC text and a ladder of the exchange around it, and
         /// links to the pcaps (written to OUT-pcaps/ beside it unless --pcap-dir is given).
@@ -80,10 +100,16 @@ pub enum Command {
         kind: Option<String>,
     },
     /// Benchmark the simulator: N clients idling H hours through a NAT with keepalive 300 s.
-    /// Prints wall time, simulated events per second and peak memory per connection.
+    /// Prints wall time, simulated events per second and memory per connection (live heap,
+    /// counted by the allocator); a sweep (--clients 1000,10000,100000) adds a table and the
+    /// fitted scaling exponent. `harness bench bulk`: bulk transfer, reference vs smoltcp.
+    /// Progress goes to stderr when it is a terminal.
     Bench {
-        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
-        clients: u32,
+        #[command(subcommand)]
+        what: Option<BenchCmd>,
+        /// Clients, or a comma-separated sweep.
+        #[arg(long, value_delimiter = ',', default_value = "1000", value_parser = clap::value_parser!(u32).range(1..))]
+        clients: Vec<u32>,
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
         hours: u32,
         /// Keep every frame in the trace (as scenario runs do) and run the oracles.
@@ -92,6 +118,9 @@ pub enum Command {
         /// Print the generated scenario instead of running it.
         #[arg(long)]
         print_scenario: bool,
+        /// No progress bar on stderr.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Search for failures: rst-loss | time-wait-assassination | half-open | all.
     /// Writes each minimised finding as a scenario + pcap and prints the command that replays it.
@@ -120,6 +149,10 @@ pub enum Command {
         /// Where minimised reproducers go (default: a new temporary directory, printed).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Worker threads (default: the available cores). The findings are the same for any
+        /// number: cases are drawn in one seeded sequence and judged in that order.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
         /// No progress bar and no summary line on stderr (the findings still go to stdout).
         #[arg(long, short)]
         quiet: bool,
@@ -214,35 +247,56 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             format,
             jobs,
             seed,
+            max_real_time,
             report,
-        } => run_cmd(
-            paths,
-            stack,
-            profile,
-            set,
-            pcap_dir,
-            format == Format::Json,
-            jobs as usize,
-            seed,
-            report,
-        ),
+        } => {
+            if !(max_real_time.is_finite() && max_real_time > 0.0) {
+                return Err("--max-real-time must be a positive number of seconds".into());
+            }
+            let budget = stack::Duration::from_micros((max_real_time * 1e6) as u64);
+            run_cmd(
+                paths,
+                stack,
+                profile,
+                set,
+                pcap_dir,
+                format == Format::Json,
+                jobs as usize,
+                seed,
+                budget,
+                report,
+            )
+        }
         Command::Profiles { name } => profiles(name.as_deref()),
         Command::Explain { kind } => crate::explain::command(kind.as_deref()),
+        Command::Bench {
+            what: Some(BenchCmd::Bulk { mib, rounds }),
+            ..
+        } => crate::bench::bulk::command(mib, rounds),
         Command::Bench {
             clients,
             hours,
             print_scenario: true,
             ..
-        } => {
-            print!("{}", crate::bench::nat_idle_scenario(clients, hours));
-            Ok(0)
-        }
+        } => match clients.as_slice() {
+            [n] => {
+                print!("{}", crate::bench::nat_idle_scenario(*n, hours));
+                Ok(0)
+            }
+            _ => Err("--print-scenario takes one --clients value".into()),
+        },
         Command::Bench {
             clients,
             hours,
             capture,
+            quiet,
             ..
-        } => crate::bench::command(clients, hours, capture),
+        } => crate::bench::command(
+            &clients,
+            hours,
+            capture,
+            crate::progress::Verbosity::from_quiet(quiet),
+        ),
         Command::Hunt {
             family,
             stack,
@@ -252,6 +306,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             seconds,
             seed,
             out,
+            jobs,
             quiet,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
@@ -288,6 +343,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                     runs,
                     seconds,
                     out,
+                    jobs: jobs.map_or_else(crate::hunt::default_jobs, |j| j as usize),
                 },
                 crate::progress::Verbosity::from_quiet(quiet),
             )
@@ -380,6 +436,7 @@ fn run_cmd(
     json: bool,
     jobs: usize,
     seed: Option<u64>,
+    max_real_time: stack::Duration,
     report: Option<PathBuf>,
 ) -> Result<u8, String> {
     crate::stacks::registry()
@@ -405,6 +462,7 @@ fn run_cmd(
         },
         // A report links to pcaps: written next to it unless asked elsewhere.
         pcap_dir: pcap_dir.or_else(|| report.as_deref().map(report_pcap_dir)),
+        max_real_time: Some(max_real_time),
     };
     let expectations =
         crate::expect::Expectations::find(&paths, &stack).map_err(|e| e.to_string())?;
@@ -547,6 +605,7 @@ fn record(file: &Path, stack: &str, pcap: &Path) -> Result<u8, String> {
             ..Overrides::default()
         },
         pcap_dir: None,
+        max_real_time: None,
     };
     let trace = crate::capture::trace_with(file, &opts)?;
     let names = &trace.meta.segment_names;

@@ -185,6 +185,45 @@ pub(super) fn execute(
         .map(|a| a.capabilities().neighbor_control)
         .unwrap_or(true);
     let auto_arp = !has_arp && !neighbor_control;
+    // A stack on the wall clock waits for every deadline: a script whose timeline needs more
+    // real time than the budget is not run. Its timeline is measured by running it once on
+    // the reference stack (virtual time, milliseconds).
+    let real_time = stacks::registry()
+        .get(&kind)
+        .is_ok_and(|a| a.capabilities().time == crate::dut::TimeModel::Real);
+    if real_time {
+        let budget = opts
+            .max_real_time
+            .unwrap_or(crate::options::DEFAULT_MAX_REAL_TIME);
+        let virt = RunOptions {
+            stack: Some("reference".into()),
+            pcap_dir: None,
+            ..opts.clone()
+        };
+        let mut virt = virt;
+        virt.overrides.stack = None;
+        if let Ok(o) = execute(script, stmts, profile, &virt) {
+            let need = o.trace.end.saturating_since(Instant::ZERO);
+            if need > budget {
+                return Ok(ScriptOutcome {
+                    file: script.file.to_string(),
+                    profile: profile.to_string(),
+                    passed: true,
+                    skipped: Some(format!(
+                        "needs {need} of real time on the live {kind} stack \
+                         (budget {budget}, --max-real-time)"
+                    )),
+                    unsupported: None,
+                    failures: Vec::new(),
+                    notes,
+                    findings: Vec::new(),
+                    cannot_judge: Vec::new(),
+                    timeline: String::new(),
+                    trace: Trace::default(),
+                });
+            }
+        }
+    }
     let made = stacks::make(
         &kind,
         &StackConfig {
@@ -205,6 +244,7 @@ pub(super) fn execute(
         Ok(d) => d,
         Err(RegistryError::Refused(r)) => {
             return Ok(ScriptOutcome {
+                skipped: None,
                 file: script.file.to_string(),
                 profile: profile.to_string(),
                 // The stack cannot be configured as the run needs: it did not run, and that
@@ -279,6 +319,7 @@ pub(super) fn execute(
         failures.extend(judge(&eng.expects, &findings));
     }
     Ok(ScriptOutcome {
+        skipped: None,
         file: script.file.to_string(),
         profile: profile.to_string(),
         passed: failures.is_empty() && lacking.is_none(),
