@@ -519,6 +519,9 @@ fn profiles(name: Option<&str>) -> Result<u8, String> {
             for k in p.knobs() {
                 println!("{:<32} = {:<14} # {}", k.name, k.value, k.doc);
             }
+            println!();
+            println!("SYN sent:   {}", crate::profile_view::syn_line(&p));
+            println!("ACK policy: {}", crate::profile_view::ack_policy(&p));
         }
     }
     Ok(0)
