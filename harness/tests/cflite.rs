@@ -44,7 +44,10 @@ fn build_sh_builds_fuzzers_that_start() {
     assert!(fuzzer.exists(), "no fuzzer at {}", fuzzer.display());
     let seeds = root.join("corpora/fuzz/wire_parse");
     if seeds.read_dir().is_ok_and(|mut d| d.next().is_some()) {
-        assert!(out.join("wire_parse_seed_corpus.zip").exists(), "no seed corpus zip");
+        assert!(
+            out.join("wire_parse_seed_corpus.zip").exists(),
+            "no seed corpus zip"
+        );
     }
     let run = Command::new(&fuzzer)
         .arg("-runs=1")
