@@ -61,6 +61,10 @@ pub enum Command {
         /// Seed for scenarios (default: what each file says).
         #[arg(long)]
         seed: Option<u64>,
+        /// Real-time budget per script on a live stack (`--stack linux`), in seconds: a script
+        /// whose timeline needs longer is not run and is reported with the time it would need.
+        #[arg(long, default_value_t = 60.0)]
+        max_real_time: f64,
         /// Also write one self-contained HTML page here: the outcome table, every finding with
         /// its cause, evidence frames, RFC text and a ladder of the exchange around it, and
         /// links to the pcaps (written to OUT-pcaps/ beside it unless --pcap-dir is given).
@@ -214,18 +218,26 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             format,
             jobs,
             seed,
+            max_real_time,
             report,
-        } => run_cmd(
-            paths,
-            stack,
-            profile,
-            set,
-            pcap_dir,
-            format == Format::Json,
-            jobs as usize,
-            seed,
-            report,
-        ),
+        } => {
+            if !(max_real_time.is_finite() && max_real_time > 0.0) {
+                return Err("--max-real-time must be a positive number of seconds".into());
+            }
+            let budget = stack::Duration::from_micros((max_real_time * 1e6) as u64);
+            run_cmd(
+                paths,
+                stack,
+                profile,
+                set,
+                pcap_dir,
+                format == Format::Json,
+                jobs as usize,
+                seed,
+                budget,
+                report,
+            )
+        }
         Command::Profiles { name } => profiles(name.as_deref()),
         Command::Explain { kind } => crate::explain::command(kind.as_deref()),
         Command::Bench {
@@ -380,6 +392,7 @@ fn run_cmd(
     json: bool,
     jobs: usize,
     seed: Option<u64>,
+    max_real_time: stack::Duration,
     report: Option<PathBuf>,
 ) -> Result<u8, String> {
     crate::stacks::registry()
@@ -405,6 +418,7 @@ fn run_cmd(
         },
         // A report links to pcaps: written next to it unless asked elsewhere.
         pcap_dir: pcap_dir.or_else(|| report.as_deref().map(report_pcap_dir)),
+        max_real_time: Some(max_real_time),
     };
     let expectations =
         crate::expect::Expectations::find(&paths, &stack).map_err(|e| e.to_string())?;
@@ -544,6 +558,7 @@ fn record(file: &Path, stack: &str, pcap: &Path) -> Result<u8, String> {
             ..Overrides::default()
         },
         pcap_dir: None,
+        max_real_time: None,
     };
     let trace = crate::capture::trace_with(file, &opts)?;
     let names = &trace.meta.segment_names;

@@ -14,7 +14,13 @@ pub struct RunOptions {
     pub overrides: Overrides,
     /// Write one pcap per run (per segment) into this directory.
     pub pcap_dir: Option<PathBuf>,
+    /// Real time a script may need on a stack that runs in real time (the live kernel):
+    /// `None` is [`DEFAULT_MAX_REAL_TIME`].
+    pub max_real_time: Option<stack::Duration>,
 }
+
+/// The default real-time budget per script on a live stack (`--max-real-time`).
+pub const DEFAULT_MAX_REAL_TIME: stack::Duration = stack::Duration::from_secs(60);
 
 /// Why a file could not be run to a verdict.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

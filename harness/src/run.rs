@@ -160,6 +160,9 @@ fn script_result(
     // A line that was not run as written makes a passing run `unsupported`, not a pass.
     // So does a line whose feature the stack under test lacks (the run stopped there).
     let outcome = match (&o.unsupported, o.passed, o.notes.first()) {
+        _ if o.skipped.is_some() => Outcome::Skipped {
+            reason: o.skipped.clone().unwrap_or_default(),
+        },
         (Some(u), _, _) => Outcome::Unsupported {
             feature: u.feature.clone(),
             location: Some(u.loc.clone()),

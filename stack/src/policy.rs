@@ -116,6 +116,30 @@ pub enum ZeroWindowProbe {
     UnaMinusOne,
 }
 
+/// The order and padding of the options in our SYN and SYN-ACK (every layout is valid; real
+/// stacks differ, and scripts recorded on them compare the exact list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SynLayout {
+    /// `mss, nop, wscale, [nop, nop, sackOK], [nop, nop, TS]`: each option padded to 4 bytes.
+    Plain,
+    /// Linux `tcp_options_write`: `mss, sackOK, TS, nop, wscale` (SACK-permitted shares the
+    /// TS word; `nop, nop, sackOK` without TS, `nop, nop, TS` without SACK).
+    Linux,
+    /// FreeBSD `tcp_addoptions`: `mss, nop, wscale, sackOK, TS`, NOPs only to align the next
+    /// option, EOLs to pad the end to 4 bytes (`mss, sackOK, eol, eol`).
+    FreeBsd,
+}
+
+impl SynLayout {
+    pub fn name(self) -> &'static str {
+        match self {
+            SynLayout::Plain => "plain",
+            SynLayout::Linux => "linux",
+            SynLayout::FreeBsd => "freebsd",
+        }
+    }
+}
+
 /// Keepalive defaults (RFC 1122 §4.2.3.6); per-socket options override them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct KeepalivePolicy {
@@ -189,6 +213,24 @@ pub struct TcpPolicy {
     /// RFC 5482 / RFC 9293 §3.8.3 user timeout default: abort when sent data stays unacknowledged
     /// this long; `None` = only R2 applies.
     pub user_timeout: Option<Duration>,
+    /// RFC 2018 §2: offer SACK-permitted on SYN (and answer it on SYN-ACK); when both sides
+    /// did, ACKs carry SACK blocks for out-of-order data held (§4).
+    pub sack: bool,
+    /// RFC 7323 §3-§5: offer timestamps on SYN (answer them on SYN-ACK); when both sides did,
+    /// every segment carries TSval/TSecr, PAWS drops old duplicates and RTT is measured from
+    /// TSecr (RTTM).
+    pub timestamps: bool,
+    /// Order and padding of SYN / SYN-ACK options.
+    pub syn_layout: SynLayout,
+    /// FreeBSD `tcp_mss()`: once the connection's MSS is known, round the socket buffers up to
+    /// a multiple of it (SO_RCVBUF 65536 reads back 65700 with MSS 1460).
+    pub buf_round_to_mss: bool,
+    /// SYN in a synchronized state and inside the window: with RFC 5961 on, `false` sends a
+    /// challenge ACK (RFC 5961 §4.2), `true` resets the connection as RFC 793 did (FreeBSD
+    /// `net.inet.tcp.insecure_syn=1`; out-of-window SYNs still get a challenge ACK).
+    pub insecure_syn: bool,
+    /// Drop any segment with both SYN and FIN set (FreeBSD `net.inet.tcp.drop_synfin`).
+    pub drop_synfin: bool,
 }
 
 impl Default for TcpPolicy {
@@ -229,6 +271,12 @@ impl Default for TcpPolicy {
             nagle: true,
             zero_window_probe: ZeroWindowProbe::DataByte,
             user_timeout: None,
+            sack: false,
+            timestamps: false,
+            syn_layout: SynLayout::Plain,
+            buf_round_to_mss: false,
+            insecure_syn: false,
+            drop_synfin: false,
         }
     }
 }
@@ -358,7 +406,7 @@ pub struct Profile {
 }
 
 const PROFILE_NAMES: &[&str] = &[
-    "rfc793", "rfc1337", "rfc5961", "rfc9293", "linux", "windows", "hardened",
+    "rfc793", "rfc1337", "rfc5961", "rfc9293", "linux", "windows", "hardened", "freebsd",
 ];
 
 impl Default for Profile {
@@ -382,6 +430,7 @@ impl Profile {
             "rfc5961" => Ok(Profile::rfc5961()),
             "rfc9293" => Ok(Profile::rfc9293()),
             "linux" => Ok(Profile::linux()),
+            "freebsd" => Ok(Profile::freebsd()),
             "windows" => Ok(Profile::windows()),
             "hardened" => Ok(Profile::hardened()),
             _ => Err(PolicyError::UnknownProfile {
@@ -477,8 +526,72 @@ impl Profile {
         // tcp_output.c tcp_xmit_probe_skb: SEQ = SND.UNA - 1, no data.
         t.zero_window_probe = ZeroWindowProbe::UnaMinusOne;
         t.user_timeout = None;
+        // ip-sysctl.rst tcp_sack 1, tcp_timestamps 1; tcp_output.c tcp_options_write order.
+        t.sack = true;
+        t.timestamps = true;
+        t.syn_layout = SynLayout::Linux;
         // neigh unres_qlen 101, drop oldest.
         p.arp = ArpPolicy::default();
+        p
+    }
+
+    /// FreeBSD 14 with default sysctls (tcp(4), sys/netinet/tcp_timer.h, tcp_output.c
+    /// `tcp_addoptions`, tcp_input.c `tcp_mss`), as the FreeBSD tcp-testsuite expects it.
+    pub fn freebsd() -> Profile {
+        let mut p = Profile::rfc9293();
+        p.name = "freebsd".into();
+        p.description =
+            "FreeBSD 14 default sysctls (RFC 5961 on, 30 s MSL, 40 ms delayed ACK, SACK)".into();
+        let t = &mut p.tcp;
+        // tcp(4) insecure_rst=0, insecure_syn=0: RFC 5961 §3 and §4 on.
+        t.rfc5961 = true;
+        t.insecure_syn = false;
+        // tcp(4) ack_war_cnt 5 per ack_war_timewindow 1000 ms: challenge ACKs per second.
+        t.challenge_ack_limit = 5;
+        t.time_wait_rst = TimeWaitRst::Close;
+        // tcp_timewait.c tcp_twcheck: a SYN in TIME-WAIT is answered like any segment there
+        // (FreeBSD does not reopen through TIME-WAIT unless the port is reused by a listener).
+        t.syn_in_time_wait = SynInTimeWait::Reject;
+        t.isn = IsnMode::Rfc6528;
+        // tcp(4) keepidle 7200000 ms, keepintvl 75000 ms, keepcnt 8; always_keepalive 1 only
+        // affects sockets that asked for SO_KEEPALIVE.
+        t.keepalive = KeepalivePolicy {
+            enabled: false,
+            idle: Duration::from_secs(7200),
+            interval: Duration::from_secs(75),
+            probes: 8,
+            probe_garbage_byte: false,
+            rst_on_drop: true,
+        };
+        // tcp(4) delacktime 40 ms (TCPTV_DELACK = hz/25).
+        t.delayed_ack = Some(Duration::from_millis(40));
+        // tcp(4) msl 30000 ms: TIME-WAIT lasts 60 s.
+        t.msl = Duration::from_secs(30);
+        // tcp(4) rexmit_initial 1000 ms, rexmit_min 30 ms; tcp_timer.h TCPTV_REXMTMAX 64 s.
+        t.rto_initial = Duration::from_secs(1);
+        t.rto_min = Duration::from_millis(30);
+        t.rto_max = Duration::from_secs(64);
+        // tcp_timer.h TCP_MAXRXTSHIFT 12; SYNs give up after keepinit (75 s): 6 retries.
+        t.max_retries = 12;
+        t.syn_retries = 6;
+        t.mss = 1460;
+        // tcp(4) recvspace 65536, sendspace 32768.
+        t.rcv_buf = 65_536;
+        t.snd_buf = 32_768;
+        // tcp_syncache.c / tcp_usrreq.c: the smallest shift with 65535 << s >= kern.ipc.maxsockbuf
+        // (2097152 by default): 6.
+        t.window_scale = Some(6);
+        t.nagle = true;
+        // tcp_output.c: the persist timer forces out one byte of new data.
+        t.zero_window_probe = ZeroWindowProbe::DataByte;
+        t.user_timeout = None;
+        // tcp(4) sack.enable 1; rfc1323 1 (window scale and timestamps).
+        t.sack = true;
+        t.timestamps = true;
+        t.syn_layout = SynLayout::FreeBsd;
+        t.buf_round_to_mss = true;
+        // tcp(4) drop_synfin 0.
+        t.drop_synfin = false;
         p
     }
 
@@ -907,6 +1020,45 @@ static KNOBS: &[KnobDef] = &[
         "RFC 5482 / RFC 9293 §3.8.3 user timeout default, or off",
         tcp.user_timeout
     ),
+    bool_knob!(
+        "tcp.timestamps",
+        "RFC 7323: offer/accept timestamps; TS on every segment, PAWS, RTTM",
+        tcp.timestamps
+    ),
+    bool_knob!(
+        "tcp.sack",
+        "RFC 2018: offer/accept SACK-permitted; SACK blocks in ACKs for out-of-order data",
+        tcp.sack
+    ),
+    knob!(
+        "tcp.syn_layout",
+        "order and padding of SYN options: plain | linux (mss,sackOK,TS,nop,wscale) | freebsd (mss,nop,wscale,sackOK,TS, EOL padding)",
+        |p| p.tcp.syn_layout.name().to_string(),
+        |p, v| {
+            p.tcp.syn_layout = match v {
+                "plain" => SynLayout::Plain,
+                "linux" => SynLayout::Linux,
+                "freebsd" => SynLayout::FreeBsd,
+                _ => return Err("plain|linux|freebsd"),
+            };
+            Ok(())
+        }
+    ),
+    bool_knob!(
+        "tcp.buf_round_to_mss",
+        "FreeBSD tcp_mss(): socket buffers rounded up to a multiple of the MSS once it is known",
+        tcp.buf_round_to_mss
+    ),
+    bool_knob!(
+        "tcp.insecure_syn",
+        "in-window SYN in a synchronized state resets the connection (RFC 793; FreeBSD insecure_syn=1) instead of a RFC 5961 §4 challenge ACK",
+        tcp.insecure_syn
+    ),
+    bool_knob!(
+        "tcp.drop_synfin",
+        "drop segments with both SYN and FIN (FreeBSD net.inet.tcp.drop_synfin)",
+        tcp.drop_synfin
+    ),
     positive_knob!(
         "arp.queue_depth",
         "packets held per unresolved address (RFC 1122 §2.3.2.2: at least 1)",
@@ -971,7 +1123,7 @@ mod tests {
     #[rstest]
     fn every_knob_settable_and_read_back(
         #[values(
-            "rfc793", "rfc1337", "rfc5961", "rfc9293", "linux", "windows", "hardened"
+            "rfc793", "rfc1337", "rfc5961", "rfc9293", "linux", "windows", "hardened", "freebsd"
         )]
         name: &str,
     ) {
@@ -995,6 +1147,8 @@ mod tests {
                 "drop-newest",
                 "una-minus-one",
                 "data-byte",
+                "freebsd",
+                "plain",
                 "3",
             ];
             let mut changed = false;
@@ -1029,6 +1183,9 @@ mod tests {
     #[case("tcp.isn", "zero")]
     #[case("tcp.window_scale", "14")]
     #[case("tcp.user_timeout", "30s")]
+    #[case("tcp.sack", "on")]
+    #[case("tcp.syn_layout", "freebsd")]
+    #[case("tcp.insecure_syn", "on")]
     fn named_examples(#[case] knob: &str, #[case] value: &str) {
         let mut p = Profile::rfc9293();
         p.apply(&format!("{knob}={value}")).expect("apply");

@@ -109,6 +109,8 @@ pub struct LinuxDut {
     now: Instant,
     rx: VecDeque<Vec<u8>>,
     next: u32,
+    /// A frame has been written (the wall-clock origin is fixed from then on).
+    wrote: bool,
 }
 
 fn refuse(reason: impl Into<String>) -> Refusal {
@@ -252,6 +254,7 @@ impl LinuxDut {
             now: Instant::ZERO,
             rx: VecDeque::new(),
             next: 3,
+            wrote: false,
         })
     }
 
@@ -345,6 +348,15 @@ impl Dut for LinuxDut {
     }
 
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        if !self.wrote {
+            // Setting up (sockets, options) is not run time: the clock starts with the first
+            // frame, at the time the driver gives it.
+            self.wrote = true;
+            let origin = std::time::Instant::now()
+                .checked_sub(std::time::Duration::from_micros(now.total_micros()))
+                .unwrap_or(self.start);
+            self.start = self.start.max(origin);
+        }
         self.wait(now);
         // A frame the kernel refuses (malformed) is simply not delivered, as on a wire.
         let _ = self.tap.write(frame);

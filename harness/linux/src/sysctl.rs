@@ -83,6 +83,24 @@ pub const KNOBS: &[(&str, KnobSupport)] = &[
         "off",
         "TCP_USER_TIMEOUT is off by default",
     ),
+    fixed("tcp.timestamps", "on", "tcp_timestamps default 1"),
+    fixed("tcp.sack", "on", "tcp_sack default 1"),
+    fixed(
+        "tcp.syn_layout",
+        "linux",
+        "tcp_options_write: mss, sackOK, TS, nop, wscale",
+    ),
+    fixed(
+        "tcp.buf_round_to_mss",
+        "off",
+        "socket buffers are not rounded to the MSS",
+    ),
+    fixed(
+        "tcp.insecure_syn",
+        "off",
+        "every SYN in a synchronized state draws a challenge ACK",
+    ),
+    fixed("tcp.drop_synfin", "off", "a SYN-FIN is processed as a SYN"),
     fixed(
         "arp.overflow",
         "drop-oldest",

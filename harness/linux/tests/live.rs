@@ -133,3 +133,58 @@ fn refused_knob_is_named() {
         "{e}"
     );
 }
+
+#[test]
+fn one_syn_gets_one_syn_ack_within_half_a_second() {
+    let _one = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live() {
+        return;
+    }
+    let mut c = config();
+    c.static_arp.push((PEER, PEER_MAC));
+    let mut d = LinuxDut::new(&c).expect("build");
+    let _l = d.listen(Instant::ZERO, 8080, 1).expect("listen");
+    let syn = wire::build_ethernet(
+        &wire::EthernetRepr {
+            src_addr: PEER_MAC,
+            dst_addr: MAC,
+            ethertype: EtherType::Ipv4,
+        },
+        &wire::build_ipv4_tcp(
+            &wire::Ipv4Repr {
+                src_addr: PEER,
+                dst_addr: ADDR,
+                protocol: wire::IpProtocol::Tcp,
+                payload_len: 24,
+                ttl: 64,
+                ident: 1,
+                dont_frag: true,
+                tos: 0,
+            },
+            &wire::TcpRepr {
+                src_port: 40000,
+                dst_port: 8080,
+                seq: wire::SeqNumber(0),
+                flags: wire::TcpFlags::SYN,
+                window: 32792,
+                options: vec![wire::TcpOption::MaxSegmentSize(1000)],
+                ..wire::TcpRepr::default()
+            },
+        ),
+    );
+    d.handle_frame(Instant::ZERO, &syn);
+    let mut now = Instant::ZERO;
+    let mut synacks = Vec::new();
+    for _ in 0..500 {
+        now += Duration::from_millis(1);
+        d.handle_timeout(now);
+        while let Some(b) = d.poll_transmit(now) {
+            if let Ok(Frame::Tcp { tcp, .. }) = wire::parse_frame(&b, ChecksumMode::Verify) {
+                if tcp.flags.syn() && tcp.flags.ack() {
+                    synacks.push(now);
+                }
+            }
+        }
+    }
+    assert_eq!(synacks.len(), 1, "SYN-ACKs at {synacks:?}");
+}

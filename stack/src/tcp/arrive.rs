@@ -25,6 +25,7 @@ pub(crate) enum Arrival {
 impl Tcb {
     /// Process one segment addressed to this connection.
     pub fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr) -> Arrival {
+        self.tick(ctx.now);
         let r = match self.state {
             State::Closed | State::Listen => {
                 self.dropped(ctx, DropReason::Unexpected);
@@ -155,6 +156,10 @@ impl Tcb {
             return Arrival::Done;
         }
 
+        // RFC 7323 §5.3 R1-R2: PAWS before the sequence number check.
+        if !self.paws_accepts(ctx, seg) {
+            return Arrival::Done;
+        }
         // First: check sequence number.
         let mut zero_window_allowance = false;
         if !self.seq_acceptable(seg.seq, len) {
@@ -207,7 +212,10 @@ impl Tcb {
                 self.set_state(ctx, State::Closed, Cause::SynInWindow);
                 return Arrival::Done;
             }
-            if ctx.policy.rfc5961 {
+            // FreeBSD insecure_syn=1: an in-window SYN resets as in RFC 793; others are
+            // challenged.
+            let insecure = ctx.policy.insecure_syn && self.seq_acceptable(seg.seq, 1);
+            if ctx.policy.rfc5961 && !insecure {
                 // RFC 5961 §4.2: "send a 'challenge ACK'" whatever the sequence number.
                 self.challenge_ack(ctx, ChallengeTrigger::Syn);
                 return Arrival::Done;
@@ -404,8 +412,12 @@ impl Tcb {
         if self.snd_cur.lt(ack) {
             self.snd_cur = ack;
         }
-        // RFC 6298 §2 with Karn's algorithm: only segments never retransmitted are timed.
-        if let Some((end, sent)) = self.rtt_probe {
+        // RFC 7323 §4.1 RTTM when timestamps are on; otherwise RFC 6298 §2 with Karn's
+        // algorithm: only segments never retransmitted are timed.
+        if let Some(r) = self.rttm_sample() {
+            self.rtt_sample(r, ctx.policy);
+            self.rtt_probe = None;
+        } else if let Some((end, sent)) = self.rtt_probe {
             if end.le(ack) {
                 self.rtt_sample(ctx.now.saturating_since(sent), ctx.policy);
                 self.rtt_probe = None;
@@ -459,6 +471,9 @@ impl Tcb {
                     let limit = self.rcv_wnd() as usize;
                     let fin_at = fin.then(|| seq + payload.len());
                     self.ooo.insert(ahead as usize, payload, limit, fin_at);
+                    if !payload.is_empty() {
+                        self.last_ooo = Some(seq);
+                    }
                 } else {
                     self.dropped(ctx, DropReason::OutOfOrder);
                 }

@@ -168,6 +168,22 @@ impl Tcp {
     /// A segment arrived from `src` for `dst` (already parsed and checksum-verified).
     pub fn handle_segment(&mut self, now: Instant, src: Ipv4Addr, dst: Ipv4Addr, seg: &TcpRepr) {
         let tuple = FourTuple::new(dst, seg.dst_port, src, seg.src_port);
+        if self.policy.drop_synfin && seg.flags.syn() && seg.flags.fin() {
+            let state = match self.conns.get(&tuple).and_then(|h| self.sockets.get(h)) {
+                Some(Sock::Conn(tcb)) => tcb.state,
+                _ if self.find_listener(tuple.local).is_some() => State::Listen,
+                _ => State::Closed,
+            };
+            self.emit(
+                now,
+                TcpEvent::SegmentDropped {
+                    conn: tuple,
+                    state,
+                    reason: DropReason::SynFin,
+                },
+            );
+            return;
+        }
         let mut iss_floor = None;
         if let Some(&h) = self.conns.get(&tuple) {
             let arrival = match self.sockets.get_mut(&h) {

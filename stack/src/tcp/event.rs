@@ -161,6 +161,10 @@ pub enum DropReason {
     RstInTimeWait,
     /// Data beyond the receive buffer.
     NoBufferSpace,
+    /// SYN and FIN both set, dropped by policy (FreeBSD `net.inet.tcp.drop_synfin`).
+    SynFin,
+    /// RFC 7323 §5.3 PAWS: TSval older than TS.Recent (an ACK was sent).
+    Paws,
 }
 
 impl DropReason {
@@ -177,6 +181,8 @@ impl DropReason {
             DropReason::ChallengeAckRateLimited => "challenge-ack-rate-limited",
             DropReason::RstInTimeWait => "rst-in-time-wait",
             DropReason::NoBufferSpace => "no-buffer-space",
+            DropReason::SynFin => "syn-fin",
+            DropReason::Paws => "paws",
         }
     }
 }

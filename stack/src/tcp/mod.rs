@@ -10,6 +10,7 @@
 mod arrive;
 mod endpoint;
 pub mod event;
+mod options;
 mod reassembly;
 mod send;
 pub mod socket;

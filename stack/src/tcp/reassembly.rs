@@ -52,6 +52,26 @@ impl Reassembly {
         }
     }
 
+    /// The held runs as `(start, end)` offsets above RCV.NXT, lowest first (RFC 2018 SACK blocks).
+    pub fn runs(&self) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, s) in self.slots.iter().enumerate() {
+            match (s.is_some(), start) {
+                (true, None) => start = Some(i),
+                (false, Some(a)) => {
+                    out.push((a as u32, i as u32));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(a) = start {
+            out.push((a as u32, self.slots.len() as u32));
+        }
+        out
+    }
+
     /// RCV.NXT advanced by `n` in-order octets: forget the slots they cover.
     pub fn advance(&mut self, n: usize) {
         let n = n.min(self.slots.len());

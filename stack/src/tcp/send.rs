@@ -15,6 +15,7 @@ const CLOCK_G: Duration = Duration::from_millis(1);
 impl Tcb {
     /// The next segment this connection wants to send, if any.
     pub fn dispatch(&mut self, ctx: &mut Ctx<'_>) -> Option<TcpRepr> {
+        self.tick(ctx.now);
         let seg = match self.state {
             State::Closed | State::Listen => None,
             State::SynSent => (self.snd_cur == self.iss).then(|| self.emit_syn(ctx, false)),

@@ -54,6 +54,29 @@ pub enum OptionName {
     SendBuf,
 }
 
+/// What a new socket's option reads under `policy` (before any `set_option`).
+pub fn default_option(policy: &TcpPolicy, name: OptionName) -> SocketOption {
+    Options::from_policy(policy).get(name)
+}
+
+impl SocketOption {
+    /// The name this value is read back under.
+    pub fn name(&self) -> OptionName {
+        match self {
+            SocketOption::KeepAlive(_) => OptionName::KeepAlive,
+            SocketOption::KeepIdle(_) => OptionName::KeepIdle,
+            SocketOption::KeepIntvl(_) => OptionName::KeepIntvl,
+            SocketOption::KeepCnt(_) => OptionName::KeepCnt,
+            SocketOption::Linger(_) => OptionName::Linger,
+            SocketOption::NoDelay(_) => OptionName::NoDelay,
+            SocketOption::UserTimeout(_) => OptionName::UserTimeout,
+            SocketOption::ReuseAddr(_) => OptionName::ReuseAddr,
+            SocketOption::RecvBuf(_) => OptionName::RecvBuf,
+            SocketOption::SendBuf(_) => OptionName::SendBuf,
+        }
+    }
+}
+
 /// Per-socket option values, initialised from the policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Options {

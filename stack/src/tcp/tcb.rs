@@ -8,7 +8,7 @@ use super::{FourTuple, Outgoing, State};
 use crate::policy::TcpPolicy;
 use crate::time::Timed;
 use crate::time::{Duration, Instant};
-use crate::wire::{SeqNumber, TcpFlags, TcpOption, TcpRepr};
+use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 use std::collections::VecDeque;
 
 /// RFC 9293 §3.7.1: "If an MSS Option is not received at connection setup, TCP implementations
@@ -106,6 +106,18 @@ pub(crate) struct Tcb {
     pub snd_scale: u8,
     pub rcv_scale: u8,
     pub ws_active: bool,
+    /// RFC 2018 §2: both SYNs carried SACK-permitted.
+    pub sack_ok: bool,
+    /// Where the latest out-of-order segment started (the first SACK block holds it).
+    pub last_ooo: Option<SeqNumber>,
+    /// RFC 7323 §3: both SYNs carried timestamps.
+    pub ts_ok: bool,
+    /// RFC 7323 §4.3 TS.Recent: the TSval to echo.
+    pub ts_recent: u32,
+    /// Our timestamp clock (milliseconds) at the latest input: the TSval we send.
+    pub ts_now: u32,
+    /// TSecr of the segment being processed (RFC 7323 §4.1 RTTM sample source).
+    pub ts_ecr_in: Option<u32>,
     /// RFC 5681 §3.1 congestion window and slow-start threshold (bytes).
     pub cwnd: u32,
     pub ssthresh: u32,
@@ -187,6 +199,12 @@ impl Tcb {
             snd_scale: 0,
             rcv_scale: policy.window_scale.unwrap_or(0).min(MAX_WSCALE),
             ws_active: false,
+            sack_ok: false,
+            last_ooo: None,
+            ts_ok: false,
+            ts_recent: 0,
+            ts_now: super::options::ts_clock(now),
+            ts_ecr_in: None,
             cwnd: initial_window(DEFAULT_MSS),
             // RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily high".
             ssthresh: u32::MAX,
@@ -373,7 +391,11 @@ impl Tcb {
             flags,
             window: self.window_field(flags.syn()),
             urgent: 0,
-            options: Vec::new(),
+            options: if flags.syn() || flags.rst() {
+                Vec::new()
+            } else {
+                self.segment_options()
+            },
             payload,
         }
     }
@@ -446,24 +468,12 @@ impl Tcb {
         self.rcv_edge = Some(self.rcv_nxt + self.rcv_adv);
     }
 
-    /// Options for our SYN / SYN-ACK: MSS always (RFC 9293 §3.7.1 SHOULD), window scale per
-    /// RFC 7323 §2.2 (on SYN-ACK only if the peer offered it).
-    pub fn syn_options(&self, policy: &TcpPolicy, syn_ack: bool) -> Vec<TcpOption> {
-        let mut o = vec![TcpOption::MaxSegmentSize(policy.mss)];
-        if let Some(s) = policy.window_scale {
-            if !syn_ack || self.ws_active {
-                o.push(TcpOption::NoOp);
-                o.push(TcpOption::WindowScale(s.min(MAX_WSCALE)));
-            }
-        }
-        o
-    }
-
     /// Take the peer's SYN options: MSS (RFC 9293 §3.7.1) and window scale (RFC 7323 §2.2).
     pub fn take_syn_options(&mut self, policy: &TcpPolicy, seg: &TcpRepr, we_offered_ws: bool) {
         let peer_mss = seg.mss().map_or(DEFAULT_MSS, usize::from);
         self.snd_mss = peer_mss.min(usize::from(policy.mss)).max(MIN_MSS);
         self.cwnd = initial_window(self.snd_mss);
+        self.take_syn_extras(policy, seg);
         match (seg.window_scale(), policy.window_scale) {
             (Some(peer), Some(ours)) if we_offered_ws => {
                 self.ws_active = true;

@@ -58,6 +58,7 @@ impl Tcb {
 
     /// Fire every timer due at `ctx.now`.
     pub fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        self.tick(ctx.now);
         let now = ctx.now;
         if self.state == State::Closed {
             return;

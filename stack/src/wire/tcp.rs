@@ -483,6 +483,13 @@ impl TcpRepr {
     pub fn sack_permitted(&self) -> bool {
         self.options.contains(&TcpOption::SackPermitted)
     }
+    /// The RFC 7323 §3 timestamps option `(TSval, TSecr)`, if present.
+    pub fn timestamps(&self) -> Option<(u32, u32)> {
+        self.options.iter().find_map(|o| match o {
+            TcpOption::Timestamps { tsval, tsecr } => Some((*tsval, *tsecr)),
+            _ => None,
+        })
+    }
 }
 
 impl TcpRepr {

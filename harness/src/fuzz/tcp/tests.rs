@@ -36,10 +36,10 @@ fn seg(flags: u16, seq: SeqRel, ack: AckRel, len: u16) -> Op {
 /// Every start state is reached, under every profile, opened either way.
 #[rstest]
 fn start_reaches_the_requested_state(
-    #[values(0, 1, 2, 3, 4, 5, 6)] profile: u8,
+    #[values(0, 1, 2, 3, 4, 5, 6, 7)] profile: u8,
     #[values(false, true)] active: bool,
 ) {
-    assert_eq!(Profile::names().len(), 7);
+    assert_eq!(Profile::names().len(), 8);
     for s in StartState::ALL {
         let out = run_case(&case(profile, s, active, vec![])).expect("no violation");
         assert_eq!(out.reached, Some(s.state()), "{s:?} profile {profile}");

@@ -698,17 +698,20 @@ impl Engine {
             return self.check_ret(loc, c, Ok(0));
         }
         let (name, _) = self.sockopt(loc, c, None)?;
-        let Some(s) = sock else {
-            // Options of a socket not yet in the stack: what was set, else the defaults are
-            // unknown to us.
-            return Err(Stop::Input(input(
-                loc,
-                "getsockopt() before listen/connect is not supported",
-            )));
-        };
-        let got = match self.dut.get_option(s, name) {
-            Ok(v) => v,
-            Err(e) => return self.check_ret(loc, c, Err(e)),
+        let got = match sock {
+            Some(s) => match self.dut.get_option(s, name) {
+                Ok(v) => v,
+                Err(e) => return self.check_ret(loc, c, Err(e)),
+            },
+            // A socket not yet in the stack (before listen/connect): what was set on it, else
+            // the profile's default for a new socket.
+            None => self.fds[&fd]
+                .opts
+                .iter()
+                .rev()
+                .find(|o| o.name() == name)
+                .copied()
+                .unwrap_or_else(|| stack::tcp::socket::default_option(&self.profile.tcp, name)),
         };
         if let Some(w) = want.filter(|w| !matches!(w, Expr::Ellipsis)) {
             let (_, wanted) = self.sockopt(loc, c, Some(w))?;

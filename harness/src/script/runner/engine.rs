@@ -149,6 +149,9 @@ pub(super) struct Engine {
     pub notes: Vec<NotRun>,
     /// `%expect` lines: `None` = `no-finding`.
     pub expects: Vec<(Location, Option<FindingKind>)>,
+    /// The profile the stack under test was built with (sysctls before the first event
+    /// applied): what a fresh socket's options read back as.
+    pub profile: stack::policy::Profile,
 }
 
 /// Runs the flattened statements of `script` under `profile`.
@@ -175,6 +178,45 @@ pub(super) fn execute(
         .map(|a| a.capabilities().neighbor_control)
         .unwrap_or(true);
     let auto_arp = !has_arp && !neighbor_control;
+    // A stack on the wall clock waits for every deadline: a script whose timeline needs more
+    // real time than the budget is not run. Its timeline is measured by running it once on
+    // the reference stack (virtual time, milliseconds).
+    let real_time = stacks::registry()
+        .get(&kind)
+        .is_ok_and(|a| a.capabilities().time == crate::dut::TimeModel::Real);
+    if real_time {
+        let budget = opts
+            .max_real_time
+            .unwrap_or(crate::options::DEFAULT_MAX_REAL_TIME);
+        let virt = RunOptions {
+            stack: Some("reference".into()),
+            pcap_dir: None,
+            ..opts.clone()
+        };
+        let mut virt = virt;
+        virt.overrides.stack = None;
+        if let Ok(o) = execute(script, stmts, profile, &virt) {
+            let need = o.trace.end.saturating_since(Instant::ZERO);
+            if need > budget {
+                return Ok(ScriptOutcome {
+                    file: script.file.to_string(),
+                    profile: profile.to_string(),
+                    passed: true,
+                    skipped: Some(format!(
+                        "needs {need} of real time on the live {kind} stack \
+                         (budget {budget}, --max-real-time)"
+                    )),
+                    unsupported: None,
+                    failures: Vec::new(),
+                    notes,
+                    findings: Vec::new(),
+                    cannot_judge: Vec::new(),
+                    timeline: String::new(),
+                    trace: Trace::default(),
+                });
+            }
+        }
+    }
     let made = stacks::make(
         &kind,
         &StackConfig {
@@ -182,7 +224,7 @@ pub(super) fn execute(
             addr: STACK_IP,
             prefix_len: 24,
             gateway: None,
-            profile: prof,
+            profile: prof.clone(),
             seed: opts.overrides.seed.unwrap_or(0x5eed),
             static_arp: if has_arp || auto_arp {
                 Vec::new()
@@ -195,6 +237,7 @@ pub(super) fn execute(
         Ok(d) => d,
         Err(RegistryError::Refused(r)) => {
             return Ok(ScriptOutcome {
+                skipped: None,
                 file: script.file.to_string(),
                 profile: profile.to_string(),
                 // The stack cannot be configured as the run needs: it did not run, and that
@@ -239,6 +282,7 @@ pub(super) fn execute(
         ip_ident: 1,
         notes,
         expects: Vec::new(),
+        profile: prof,
     };
     if auto_arp {
         // The peer introduces itself, as it must before it can send the stack anything.
@@ -268,6 +312,7 @@ pub(super) fn execute(
         failures.extend(judge(&eng.expects, &findings));
     }
     Ok(ScriptOutcome {
+        skipped: None,
         file: script.file.to_string(),
         profile: profile.to_string(),
         passed: failures.is_empty() && lacking.is_none(),

@@ -61,6 +61,8 @@ pub struct ScriptOutcome {
     pub file: String,
     pub profile: String,
     pub passed: bool,
+    /// Not run, and why (a live stack's real-time budget): the `skipped` outcome.
+    pub skipped: Option<String>,
     /// The feature the run stopped for (`passed` is then false and `failures` empty).
     pub unsupported: Option<Unsupported>,
     /// The first mismatch (with its location and the expected/actual lines), then any failed

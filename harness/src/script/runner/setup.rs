@@ -282,6 +282,40 @@ pub fn map_sysctl(p: &mut Profile, name: &str, value: &str) -> Result<bool, Stri
                 set(p, "tcp.window_scale", "off")
             }
         }
+        "net.inet.tcp.insecure_syn" => {
+            set(p, "tcp.insecure_syn", if flag(v)? { "on" } else { "off" })
+        }
+        "net.inet.tcp.drop_synfin" => {
+            set(p, "tcp.drop_synfin", if flag(v)? { "on" } else { "off" })
+        }
+        "net.inet.tcp.sack.enable" => set(p, "tcp.sack", if flag(v)? { "on" } else { "off" }),
+        "net.inet.tcp.recvspace" => set(p, "tcp.rcv_buf", v),
+        "net.inet.tcp.sendspace" => set(p, "tcp.snd_buf", v),
+        "net.inet.tcp.rexmit_initial" => set(p, "tcp.rto_initial", &millis(v)?),
+        "net.inet.tcp.rexmit_min" => set(p, "tcp.rto_min", &millis(v)?),
+        // kern.ipc.maxsockbuf bounds socket buffers; FreeBSD offers the smallest window scale
+        // that covers it (tcp_syncache.c: `while (wscale < TCP_MAX_WINSHIFT && (TCP_MAXWIN <<
+        // wscale) < sb_max) wscale++`).
+        "kern.ipc.maxsockbuf" => {
+            let max: u64 = v
+                .parse()
+                .map_err(|_| format!("expected a number of bytes, got `{v}`"))?;
+            if p.tcp.window_scale.is_none() {
+                return Ok(true);
+            }
+            let mut ws = 0u8;
+            while ws < 14 && (65_535u64 << ws) < max {
+                ws += 1;
+            }
+            set(p, "tcp.window_scale", &ws.to_string())
+        }
+        // No host cache: nothing to purge. Blackhole 0 is the RFC 9293 behaviour (RST for
+        // segments to closed ports) the stack always has.
+        "net.inet.tcp.hostcache.purgenow" => Ok(true),
+        "net.inet.tcp.blackhole" => Ok(v == "0"),
+        // ECN: 0 never, 2 only answer a peer that asks; the stack never asks, and scripts that
+        // ask (ECE/CWR on a SYN) are reported unsupported at that line.
+        "net.inet.tcp.ecn.enable" => Ok(v == "0" || v == "2"),
         _ => Ok(false),
     }
 }
