@@ -3,9 +3,18 @@
 //! NAT (idle timeout 600 s) to one server; each client makes one request, then idles for H hours
 //! with TCP keepalive 300 s / 75 s / 9 (probes keep the NAT mappings alive). Segments start
 //! 3 s apart.
+//!
+//! Memory is counted by the allocator when the binary installs a probe
+//! ([`set_heap_probe`]; the `harness` binary counts every allocation): live heap bytes at the
+//! end of the run, everything included (both ends of each connection, the NAT mapping, ARP
+//! entries, the simulator's own tables), divided by the number of clients. Without a probe the
+//! growth of the peak resident set stands in. `harness bench bulk` lives in [`bulk`].
+
+pub mod bulk;
 
 use crate::scenario::{Overrides, Scenario};
 use core::fmt::Write as _;
+use std::sync::OnceLock;
 use std::time::Instant as WallClock;
 
 /// What one benchmark run measured.
@@ -17,6 +26,8 @@ pub struct BenchReport {
     pub events: u64,
     pub frames: usize,
     pub findings: usize,
+    /// Live heap bytes the world holds at the end of the run (allocator probe).
+    pub heap_bytes: Option<u64>,
     pub rss_before_kib: Option<u64>,
     pub peak_rss_kib: Option<u64>,
     /// With capture: the oracles alone over the kept trace (wall seconds, frames judged).
@@ -27,11 +38,27 @@ impl BenchReport {
     pub fn events_per_sec(&self) -> f64 {
         self.events as f64 / self.wall_secs.max(1e-9)
     }
-    /// Peak memory growth per client connection, bytes.
+    /// Memory per client connection, bytes: live heap when counted, else peak RSS growth.
     pub fn bytes_per_conn(&self) -> Option<f64> {
+        let clients = f64::from(self.clients.max(1));
+        if let Some(h) = self.heap_bytes {
+            return Some(h as f64 / clients);
+        }
         let (b, p) = (self.rss_before_kib?, self.peak_rss_kib?);
-        Some(p.saturating_sub(b) as f64 * 1024.0 / f64::from(self.clients.max(1)))
+        Some(p.saturating_sub(b) as f64 * 1024.0 / clients)
     }
+}
+
+static HEAP_PROBE: OnceLock<fn() -> u64> = OnceLock::new();
+
+/// Installs the function that reports live heap bytes (a counting global allocator in the
+/// binary). Later calls are ignored.
+pub fn set_heap_probe(probe: fn() -> u64) {
+    let _ = HEAP_PROBE.set(probe);
+}
+
+fn live_heap() -> Option<u64> {
+    HEAP_PROBE.get().map(|p| p())
 }
 
 /// `VmRSS` / `VmHWM` of this process in KiB (Linux `/proc/self/status`).
@@ -87,14 +114,26 @@ pub fn nat_idle_scenario(clients: u32, hours: u32) -> String {
 }
 
 /// Runs the benchmark. `capture` keeps every frame in the trace (as scenario runs do); without
-/// it the figures are the simulator's own cost.
-pub fn nat_idle(clients: u32, hours: u32, capture: bool) -> Result<BenchReport, String> {
+/// it the figures are the simulator's own cost. `tick(done, total)` reports virtual seconds.
+pub fn nat_idle(
+    clients: u32,
+    hours: u32,
+    capture: bool,
+    tick: &mut dyn FnMut(u64, u64),
+) -> Result<BenchReport, String> {
     let text = nat_idle_scenario(clients, hours);
     let rss_before_kib = proc_kib("VmRSS:");
+    let heap_before = live_heap();
     let sc = Scenario::parse("bench.toml", &text).map_err(|e| e.to_string())?;
+    let mut heap_end = None;
     let started = WallClock::now();
     let res = sc
-        .run_with(&Overrides::default(), capture)
+        .run_observed(&Overrides::default(), capture, &mut |now, end| {
+            tick(now.secs(), end.secs());
+            if now >= end {
+                heap_end = live_heap();
+            }
+        })
         .map_err(|e| e.to_string())?;
     let wall_secs = started.elapsed().as_secs_f64();
     let oracles = capture.then(|| {
@@ -116,18 +155,37 @@ pub fn nat_idle(clients: u32, hours: u32, capture: bool) -> Result<BenchReport, 
         events: res.events_processed,
         frames: res.trace.events.len(),
         findings: res.findings.len(),
+        heap_bytes: heap_before.zip(heap_end).map(|(b, e)| e.saturating_sub(b)),
         rss_before_kib,
         peak_rss_kib: proc_kib("VmHWM:"),
     })
 }
 
-/// The `harness bench` command.
-pub fn command(clients: u32, hours: u32, capture: bool) -> Result<u8, String> {
-    if clients == 0 || hours == 0 {
-        return Err("--clients and --hours must be at least 1".into());
+/// Least-squares slope of log(wall) over log(clients): 1.0 is linear.
+pub fn scaling_exponent(points: &[(u32, f64)]) -> Option<f64> {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(n, w)| *n > 0 && *w > 0.0)
+        .map(|(n, w)| (f64::from(*n).ln(), w.ln()))
+        .collect();
+    if pts.len() < 2 {
+        return None;
     }
-    let r = nat_idle(clients, hours, capture)?;
-    println!("bench nat-idle: {} clients, {} h virtual, keepalive 300 s, NAT idle timeout 600 s, capture {}", r.clients, hours, if capture { "on" } else { "off" });
+    let k = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / k;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / k;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+fn print_report(r: &BenchReport, hours: u32, capture: bool) {
+    println!(
+        "bench nat-idle: {} clients, {} h virtual, keepalive 300 s, NAT idle timeout 600 s, capture {}",
+        r.clients,
+        hours,
+        if capture { "on" } else { "off" }
+    );
     println!("wall time           {:.2} s", r.wall_secs);
     println!(
         "virtual/wall        {:.0}x",
@@ -146,12 +204,92 @@ pub fn command(clients: u32, hours: u32, capture: bool) -> Result<u8, String> {
             frames as f64 / secs.max(1e-9)
         );
     }
-    match (r.peak_rss_kib, r.bytes_per_conn()) {
-        (Some(p), Some(b)) => println!(
-            "peak memory         {} KiB ({:.0} bytes per connection)",
-            p, b
+    match (r.heap_bytes, r.bytes_per_conn()) {
+        (Some(h), Some(b)) => println!(
+            "live heap           {} KiB at the end ({:.0} bytes per connection)",
+            h / 1024,
+            b
         ),
-        _ => println!("peak memory         unknown (no /proc/self/status)"),
+        (None, Some(b)) => println!(
+            "peak memory         {} KiB ({:.0} bytes per connection)",
+            r.peak_rss_kib.unwrap_or(0),
+            b
+        ),
+        _ => println!("memory              unknown (no allocator probe, no /proc/self/status)"),
     }
-    Ok(if r.findings == 0 { 0 } else { 1 })
+    if r.heap_bytes.is_some() {
+        if let Some(p) = r.peak_rss_kib {
+            println!("peak RSS            {p} KiB");
+        }
+    }
+}
+
+/// The `harness bench` command: one run per entry of `clients`, then (for a sweep) a table
+/// with the fitted scaling exponent. Progress goes to stderr when it is a terminal.
+pub fn command(
+    clients: &[u32],
+    hours: u32,
+    capture: bool,
+    verbosity: crate::progress::Verbosity,
+) -> Result<u8, String> {
+    if clients.is_empty() || clients.contains(&0) || hours == 0 {
+        return Err("--clients and --hours must be at least 1".into());
+    }
+    let mut reports = Vec::new();
+    for &n in clients {
+        let progress = crate::progress::Progress::new(
+            &format!("bench {n} clients"),
+            Some(u64::from(hours) * 3600 + 10),
+            verbosity,
+        );
+        progress.set_message("virtual s");
+        let r = nat_idle(n, hours, capture, &mut |done, _| {
+            progress.set_position(done)
+        })?;
+        progress.clear();
+        print_report(&r, hours, capture);
+        reports.push(r);
+        if clients.len() > 1 {
+            println!();
+        }
+    }
+    if reports.len() > 1 {
+        println!("clients    wall s    events/s   bytes/conn");
+        for r in &reports {
+            println!(
+                "{:>7} {:>9.2} {:>11.0} {:>12}",
+                r.clients,
+                r.wall_secs,
+                r.events_per_sec(),
+                r.bytes_per_conn()
+                    .map_or("?".to_string(), |b| format!("{b:.0}"))
+            );
+        }
+        let pts: Vec<(u32, f64)> = reports.iter().map(|r| (r.clients, r.wall_secs)).collect();
+        match scaling_exponent(&pts) {
+            Some(e) => {
+                println!("scaling exponent    {e:.2} (wall time ~ clients^{e:.2}; 1.00 is linear)")
+            }
+            None => println!("scaling exponent    unknown"),
+        }
+    }
+    Ok(if reports.iter().all(|r| r.findings == 0) {
+        0
+    } else {
+        1
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponent_of_a_power_law() {
+        let pts = [(1000, 2.0), (10_000, 20.0), (100_000, 200.0)];
+        assert!((scaling_exponent(&pts).expect("fit") - 1.0).abs() < 1e-9);
+        let sq = [(1000, 1.0), (2000, 4.0)];
+        assert!((scaling_exponent(&sq).expect("fit") - 2.0).abs() < 1e-9);
+        assert_eq!(scaling_exponent(&[(1000, 1.0)]), None);
+    }
 }

@@ -33,6 +33,22 @@ pub enum Format {
     Json,
 }
 
+/// `harness bench <WHAT>`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Bulk transfer between two hosts over an in-memory Ethernet link (checksums on,
+    /// 1514-byte frames, 64 KiB buffers): the reference stack beside smoltcp on the same
+    /// workload, alternating runs; prints frames/s, MiB/s and the ratio.
+    Bulk {
+        /// MiB transferred per run.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+        mib: u64,
+        /// Runs per stack (alternating); the median is reported.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        rounds: u32,
+    },
+}
+
 /// A parsed command line.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -84,10 +100,16 @@ pub enum Command {
         kind: Option<String>,
     },
     /// Benchmark the simulator: N clients idling H hours through a NAT with keepalive 300 s.
-    /// Prints wall time, simulated events per second and peak memory per connection.
+    /// Prints wall time, simulated events per second and memory per connection (live heap,
+    /// counted by the allocator); a sweep (--clients 1000,10000,100000) adds a table and the
+    /// fitted scaling exponent. `harness bench bulk`: bulk transfer, reference vs smoltcp.
+    /// Progress goes to stderr when it is a terminal.
     Bench {
-        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
-        clients: u32,
+        #[command(subcommand)]
+        what: Option<BenchCmd>,
+        /// Clients, or a comma-separated sweep.
+        #[arg(long, value_delimiter = ',', default_value = "1000", value_parser = clap::value_parser!(u32).range(1..))]
+        clients: Vec<u32>,
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
         hours: u32,
         /// Keep every frame in the trace (as scenario runs do) and run the oracles.
@@ -96,6 +118,9 @@ pub enum Command {
         /// Print the generated scenario instead of running it.
         #[arg(long)]
         print_scenario: bool,
+        /// No progress bar on stderr.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Search for failures: rst-loss | time-wait-assassination | half-open | all.
     /// Writes each minimised finding as a scenario + pcap and prints the command that replays it.
@@ -124,6 +149,10 @@ pub enum Command {
         /// Where minimised reproducers go (default: a new temporary directory, printed).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Worker threads (default: the available cores). The findings are the same for any
+        /// number: cases are drawn in one seeded sequence and judged in that order.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
         /// No progress bar and no summary line on stderr (the findings still go to stdout).
         #[arg(long, short)]
         quiet: bool,
@@ -241,20 +270,33 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
         Command::Profiles { name } => profiles(name.as_deref()),
         Command::Explain { kind } => crate::explain::command(kind.as_deref()),
         Command::Bench {
+            what: Some(BenchCmd::Bulk { mib, rounds }),
+            ..
+        } => crate::bench::bulk::command(mib, rounds),
+        Command::Bench {
             clients,
             hours,
             print_scenario: true,
             ..
-        } => {
-            print!("{}", crate::bench::nat_idle_scenario(clients, hours));
-            Ok(0)
-        }
+        } => match clients.as_slice() {
+            [n] => {
+                print!("{}", crate::bench::nat_idle_scenario(*n, hours));
+                Ok(0)
+            }
+            _ => Err("--print-scenario takes one --clients value".into()),
+        },
         Command::Bench {
             clients,
             hours,
             capture,
+            quiet,
             ..
-        } => crate::bench::command(clients, hours, capture),
+        } => crate::bench::command(
+            &clients,
+            hours,
+            capture,
+            crate::progress::Verbosity::from_quiet(quiet),
+        ),
         Command::Hunt {
             family,
             stack,
@@ -264,6 +306,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             seconds,
             seed,
             out,
+            jobs,
             quiet,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
@@ -300,6 +343,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                     runs,
                     seconds,
                     out,
+                    jobs: jobs.map_or_else(crate::hunt::default_jobs, |j| j as usize),
                 },
                 crate::progress::Verbosity::from_quiet(quiet),
             )
@@ -475,6 +519,9 @@ fn profiles(name: Option<&str>) -> Result<u8, String> {
             for k in p.knobs() {
                 println!("{:<32} = {:<14} # {}", k.name, k.value, k.doc);
             }
+            println!();
+            println!("SYN sent:   {}", crate::profile_view::syn_line(&p));
+            println!("ACK policy: {}", crate::profile_view::ack_policy(&p));
         }
     }
     Ok(0)

@@ -18,6 +18,7 @@ pub mod oracle;
 pub mod outcome;
 pub mod pcap;
 pub mod peer;
+pub mod profile_view;
 pub mod progress;
 pub mod render;
 pub mod report;

@@ -5,7 +5,19 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Counts every allocation so `harness bench` can report live heap bytes per connection.
+#[global_allocator]
+static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+fn live_heap() -> u64 {
+    let s = GLOBAL.stats();
+    let live =
+        s.bytes_allocated as i128 - s.bytes_deallocated as i128 + s.bytes_reallocated as i128;
+    live.max(0) as u64
+}
+
 fn main() -> ExitCode {
+    harness::bench::set_heap_probe(live_heap);
     let cli = harness::cli::Cli::parse();
     match harness::cli::dispatch(cli.cmd) {
         Ok(code) => ExitCode::from(code),

@@ -347,7 +347,7 @@ pub fn flags_str(flags: TcpFlags) -> String {
 
 /// One option in packetdrill spelling. SACK blocks acknowledge the other direction's bytes, so
 /// they are shown relative to `sack_base` (0 when numbering is absolute).
-fn option_str(o: &TcpOption, sack_base: u32) -> String {
+pub(crate) fn option_str(o: &TcpOption, sack_base: u32) -> String {
     match o {
         TcpOption::EndOfList => "eol".to_string(),
         TcpOption::NoOp => "nop".to_string(),

@@ -26,6 +26,55 @@ pub struct HuntConfig {
     pub runs: Option<u64>,
     pub seconds: Option<f64>,
     pub out: PathBuf,
+    /// Worker threads running cases (at least 1). The findings do not depend on it: cases are
+    /// drawn in one seeded sequence, run in parallel, and judged in sequence order.
+    pub jobs: usize,
+}
+
+/// The number of worker threads `hunt --jobs` uses by default: the available cores.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs `cases` on up to `jobs` threads; results come back in the order of `cases`.
+fn run_batch(cases: &[Case], cfg: &HuntConfig, jobs: usize) -> Vec<Result<Vec<Finding>, String>> {
+    let run =
+        |c: &Case| run_case(c, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed).map(|(_, f, _)| f);
+    if jobs <= 1 || cases.len() <= 1 {
+        return cases.iter().map(run).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<Vec<Finding>, String>>> =
+        (0..cases.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs.min(cases.len()))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(c) = cases.get(i) else { break };
+                        done.push((i, run(c)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for w in workers {
+            match w.join() {
+                Ok(done) => {
+                    for (i, r) in done {
+                        slots[i] = Some(r);
+                    }
+                }
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+    });
+    slots
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("a hunt worker lost a case".into())))
+        .collect()
 }
 
 /// One distinct (grouped) finding.
@@ -187,70 +236,100 @@ fn group_cause(f: &Finding) -> String {
         .to_string()
 }
 
-/// Runs the search.
+/// Runs the search: cases are drawn from one generator seeded by `cfg.seed`, run in batches on
+/// `cfg.jobs` threads, and judged (grouped, shrunk, written) in the order they were drawn, so
+/// the findings are the same for any number of jobs.
 pub fn hunt(cfg: &HuntConfig, mut progress: impl FnMut(u64, usize)) -> Result<HuntReport, String> {
     let mut rng = Rng::new(cfg.seed);
     let started = std::time::Instant::now();
     let mut report = HuntReport::default();
     let mut groups: BTreeMap<(Family, String), usize> = BTreeMap::new();
+    let jobs = cfg.jobs.max(1);
+    // Cases accepted so far: the i-th is of family i mod the number of families.
+    let mut drawn: u64 = 0;
     loop {
-        if cfg.runs.is_some_and(|r| report.runs >= r)
-            || cfg
-                .seconds
+        let out_of_time = || {
+            cfg.seconds
                 .is_some_and(|s| started.elapsed().as_secs_f64() >= s)
-        {
+        };
+        if cfg.runs.is_some_and(|r| report.runs >= r) || out_of_time() {
             break;
         }
-        let fam = cfg.families[(report.runs % cfg.families.len() as u64) as usize];
-        let bytes: Vec<u8> = (0..64).map(|_| rng.next_u32() as u8).collect();
-        let mut u = arbitrary::Unstructured::new(&bytes);
-        let Ok(case) = Case::arbitrary(fam, &mut u) else {
-            continue;
-        };
-        report.runs += 1;
-        let (_, findings, _) = run_case(&case, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed)?;
-        let hits = family_findings(&findings, fam);
-        if let Some(first) = hits.first() {
-            let key = (fam, group_cause(first));
-            if let Some(&i) = groups.get(&key) {
-                report.found[i].hits += 1;
-            } else {
-                // Group by what the *minimised* case shows: shrinking can drop the detail that
-                // gave the first hit its cause (a crash next to a NAT expiry, say).
-                let small = shrink(case, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed);
-                let (_, small_findings, _) =
-                    run_case(&small, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed)?;
-                let cause = family_findings(&small_findings, fam)
-                    .first()
-                    .map_or(key.1.clone(), |f| group_cause(f));
-                let existing = report
-                    .found
-                    .iter()
-                    .position(|f| f.case == small || (f.family == fam && f.cause == cause));
-                let i = match existing {
-                    Some(i) => {
-                        report.found[i].hits += 1;
-                        i
-                    }
-                    None => {
-                        let (scenario, pcaps) = write_reproducer(&cfg.out, &small, cfg, &cause)?;
-                        report.found.push(Found {
-                            family: fam,
-                            cause,
-                            hits: 1,
-                            case: small,
-                            scenario,
-                            pcaps,
-                        });
-                        report.found.len() - 1
-                    }
-                };
-                groups.insert(key, i);
+        // A batch small enough that a time budget is not overrun by much.
+        let mut want = (4 * jobs) as u64;
+        if let Some(r) = cfg.runs {
+            want = want.min(r - report.runs);
+        }
+        let mut batch = Vec::new();
+        while (batch.len() as u64) < want {
+            let fam = cfg.families[(drawn % cfg.families.len() as u64) as usize];
+            let bytes: Vec<u8> = (0..64).map(|_| rng.next_u32() as u8).collect();
+            let mut u = arbitrary::Unstructured::new(&bytes);
+            if let Ok(case) = Case::arbitrary(fam, &mut u) {
+                drawn += 1;
+                batch.push((fam, case));
             }
         }
-        progress(report.runs, report.found.len());
+        let cases: Vec<Case> = batch.iter().map(|(_, c)| c.clone()).collect();
+        let results = run_batch(&cases, cfg, jobs);
+        for ((fam, case), findings) in batch.into_iter().zip(results) {
+            report.runs += 1;
+            judge(cfg, &mut report, &mut groups, fam, case, &findings?)?;
+            progress(report.runs, report.found.len());
+        }
     }
     Ok(report)
+}
+
+/// Groups one run's findings of its family; a new group is shrunk and written.
+fn judge(
+    cfg: &HuntConfig,
+    report: &mut HuntReport,
+    groups: &mut BTreeMap<(Family, String), usize>,
+    fam: Family,
+    case: Case,
+    findings: &[Finding],
+) -> Result<(), String> {
+    let hits = family_findings(findings, fam);
+    let Some(first) = hits.first() else {
+        return Ok(());
+    };
+    let key = (fam, group_cause(first));
+    if let Some(&i) = groups.get(&key) {
+        report.found[i].hits += 1;
+        return Ok(());
+    }
+    // Group by what the *minimised* case shows: shrinking can drop the detail that gave the
+    // first hit its cause (a crash next to a NAT expiry, say).
+    let small = shrink(case, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed);
+    let (_, small_findings, _) = run_case(&small, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed)?;
+    let cause = family_findings(&small_findings, fam)
+        .first()
+        .map_or(key.1.clone(), |f| group_cause(f));
+    let existing = report
+        .found
+        .iter()
+        .position(|f| f.case == small || (f.family == fam && f.cause == cause));
+    let i = match existing {
+        Some(i) => {
+            report.found[i].hits += 1;
+            i
+        }
+        None => {
+            let (scenario, pcaps) = write_reproducer(&cfg.out, &small, cfg, &cause)?;
+            report.found.push(Found {
+                family: fam,
+                cause,
+                hits: 1,
+                case: small,
+                scenario,
+                pcaps,
+            });
+            report.found.len() - 1
+        }
+    };
+    groups.insert(key, i);
+    Ok(())
 }
 
 /// Draws a case from a fuzz input. The input's bytes come first (so libFuzzer steers what it
@@ -373,6 +452,7 @@ mod tests {
             runs: Some(runs),
             seconds: None,
             out: out.to_path_buf(),
+            jobs: 1,
         }
     }
 
@@ -447,6 +527,27 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(key(&a), key(&b));
+    }
+
+    #[test]
+    fn findings_do_not_depend_on_jobs() {
+        let run = |jobs: usize, tag: &str| {
+            let mut c = cfg(Family::HalfOpen, "windows", 40, &tmp(tag));
+            c.families = Family::ALL.to_vec();
+            c.jobs = jobs;
+            let mut seen = Vec::new();
+            let r = hunt(&c, |runs, found| seen.push((runs, found))).expect("hunt");
+            let found: Vec<_> = r
+                .found
+                .iter()
+                .map(|f| (f.family, f.cause.clone(), f.hits, f.case.clone()))
+                .collect();
+            (r.runs, found, seen)
+        };
+        let one = run(1, "jobs-1");
+        let two = run(2, "jobs-2");
+        assert!(!one.1.is_empty(), "the search found nothing to compare");
+        assert_eq!(one, two);
     }
 
     #[test]

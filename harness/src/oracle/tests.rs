@@ -49,10 +49,10 @@ fn wire_and_calls_only(t: &Trace) -> Trace {
 #[test]
 fn scenarios_same_findings_with_events_hidden() {
     let all = scenarios();
-    assert_eq!(
-        all.len(),
-        18,
-        "the shipped scenarios (17 incidents + e1 on smoltcp)"
+    assert!(
+        all.len() >= 18,
+        "the shipped scenarios (17 incidents, e1 on smoltcp, the o* oracle checks): {}",
+        all.len()
     );
     let mut bad = Vec::new();
     for p in &all {

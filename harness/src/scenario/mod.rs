@@ -128,6 +128,17 @@ impl Scenario {
     /// As [`Scenario::run`]; `capture: false` keeps no frames or events in the trace (for
     /// benchmarks: the oracles then have nothing to judge).
     pub fn run_with(&self, ov: &Overrides, capture: bool) -> Result<ScenarioResult, ScenarioError> {
+        self.run_observed(ov, capture, &mut |_, _| {})
+    }
+
+    /// As [`Scenario::run_with`], calling `observe(now, end)` every minute of virtual time and
+    /// once more at the end, while the world is still alive (progress bars, memory probes).
+    pub fn run_observed(
+        &self,
+        ov: &Overrides,
+        capture: bool,
+        observe: &mut dyn FnMut(Instant, Instant),
+    ) -> Result<ScenarioResult, ScenarioError> {
         let built = build(self, ov)?;
         let end = Instant::ZERO + built.duration;
         let mut world = built.world;
@@ -137,6 +148,15 @@ impl Scenario {
         let mut next = 0;
         loop {
             let stop = actions.get(next).map_or(end, |a| a.at.min(end));
+            // In slices, so the observer sees time pass (nothing happens at a slice boundary
+            // that would not happen without it: the clock only moves).
+            while world.now() < stop {
+                let slice = (world.now() + Duration::from_secs(60)).min(stop);
+                world
+                    .run_until(slice)
+                    .map_err(|e| self.err(0..0, e.to_string()))?;
+                observe(world.now(), end);
+            }
             world
                 .run_until(stop)
                 .map_err(|e| self.err(0..0, e.to_string()))?;
@@ -150,6 +170,7 @@ impl Scenario {
                 .map_err(|e| self.err(0..0, e.to_string()))?;
             next += 1;
         }
+        observe(world.now(), end);
         let events = world.events_processed();
         let trace = world.into_trace();
         let grace = match &self.spec.half_open_grace {

@@ -700,9 +700,8 @@ impl Tcp {
         }
         if !tcb.rx.is_empty() {
             let n = buf.len().min(tcb.rx.len());
-            for (d, s) in buf.iter_mut().zip(tcb.rx.drain(..n)) {
-                *d = s;
-            }
+            super::tcb::copy_out(&tcb.rx, 0, &mut buf[..n]);
+            tcb.rx.drain(..n);
             // A window update may be due now.
             self.reindex(h);
             return Ok(n);

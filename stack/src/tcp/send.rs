@@ -82,7 +82,8 @@ impl Tcb {
             return None;
         }
         let off = self.snd_cur.diff(self.tx_seq).max(0) as usize;
-        let payload: Vec<u8> = self.tx.range(off..off + len).copied().collect();
+        let mut payload = vec![0; len];
+        super::tcb::copy_out(&self.tx, off, &mut payload);
         let mut flags = TcpFlags::ACK;
         if len > 0 && len == avail {
             flags |= TcpFlags::PSH;

@@ -28,6 +28,19 @@ pub(crate) fn initial_window(smss: usize) -> u32 {
         .min(u64::from(u32::MAX)) as u32
 }
 
+/// Copies `out.len()` bytes of `q` starting at `off` into `out`, a slice copy per half of the
+/// ring (the caller checks the range).
+pub(crate) fn copy_out(q: &VecDeque<u8>, off: usize, out: &mut [u8]) {
+    let (a, b) = q.as_slices();
+    let end = off + out.len();
+    let from_a = a.len().min(end).saturating_sub(off.min(a.len()));
+    let a_start = off.min(a.len());
+    out[..from_a].copy_from_slice(&a[a_start..a_start + from_a]);
+    let b_start = off.saturating_sub(a.len());
+    let rest = out.len() - from_a;
+    out[from_a..].copy_from_slice(&b[b_start..b_start + rest]);
+}
+
 /// Everything a TCB needs from its endpoint while handling one input.
 pub(crate) struct Ctx<'a> {
     pub now: Instant,
@@ -498,6 +511,28 @@ impl Tcb {
             (0, _) => seq.in_range(lo, hi),
             (_, 0) => false,
             (_, _) => seq.in_range(lo, hi) || (seq + (len as u32 - 1)).in_range(lo, hi),
+        }
+    }
+}
+
+#[cfg(test)]
+mod copy_tests {
+    use super::copy_out;
+    use std::collections::VecDeque;
+
+    #[test]
+    fn copy_out_reads_across_the_ring_wrap() {
+        let mut q: VecDeque<u8> = VecDeque::with_capacity(8);
+        q.extend([0, 0, 0, 0, 0, 0]);
+        q.drain(..5);
+        q.extend(1..=6); // wraps: [0, 1, 2, 3, 4, 5, 6] across both halves
+        let want: Vec<u8> = q.iter().copied().collect();
+        for off in 0..want.len() {
+            for len in 0..=want.len() - off {
+                let mut out = vec![0xee; len];
+                copy_out(&q, off, &mut out);
+                assert_eq!(out, want[off..off + len], "off {off} len {len}");
+            }
         }
     }
 }

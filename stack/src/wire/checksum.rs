@@ -12,21 +12,29 @@ pub fn sum(data: &[u8]) -> u16 {
     fold(raw_sum(data))
 }
 
-/// Unfolded 32-bit accumulation of `data` as big-endian 16-bit words.
+/// Accumulation of `data` as big-endian 16-bit words, partly folded to 32 bits.
+///
+/// Word at a time (RFC 1071 §4.1, "deferred carries" of §2(C)): 32-bit big-endian words are
+/// summed into a 64-bit accumulator, which cannot overflow below 2^32 words, then folded. The
+/// one's-complement sum of the 32-bit words folds to the same 16-bit sum as the 16-bit words.
 fn raw_sum(data: &[u8]) -> u32 {
-    let mut acc: u32 = 0;
-    let mut chunks = data.chunks_exact(2);
+    let mut acc: u64 = 0;
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        acc = acc.wrapping_add(u32::from(u16::from_be_bytes([c[0], c[1]])));
-        // Fold periodically so very long buffers cannot overflow the accumulator.
-        if acc & 0x8000_0000 != 0 {
-            acc = (acc & 0xffff) + (acc >> 16);
-        }
+        let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        acc += (w >> 32) + (w & 0xffff_ffff);
     }
-    if let [last] = chunks.remainder() {
-        acc = acc.wrapping_add(u32::from(*last) << 8);
+    let mut rest = chunks.remainder().chunks_exact(2);
+    for c in &mut rest {
+        acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
     }
-    acc
+    if let [last] = rest.remainder() {
+        acc += u64::from(*last) << 8;
+    }
+    // Fold 64 -> 32 bits with end-around carry (twice covers the carry of the first fold).
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc as u32
 }
 
 /// Fold a 32-bit accumulator into 16 bits with end-around carry (RFC 1071 §4.1).
@@ -91,6 +99,24 @@ mod tests {
         let data = vec![0xffu8; 200_000];
         assert_eq!(sum(&data), 0xffff);
         assert_eq!(combine(&[0xffff, 0x0001]), 0x0001);
+    }
+
+    /// RFC 1071 §4.1 as written: 16-bit words one at a time.
+    fn sum_by_words(data: &[u8]) -> u16 {
+        let mut acc: u32 = 0;
+        for c in data.chunks(2) {
+            let w = u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)]);
+            acc += u32::from(w);
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        acc as u16
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_at_a_time_equals_sixteen_bit_words(data in proptest::collection::vec(proptest::num::u8::ANY, 0..3000)) {
+            proptest::prop_assert_eq!(sum(&data), sum_by_words(&data));
+        }
     }
 
     #[test]

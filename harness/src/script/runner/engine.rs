@@ -37,6 +37,13 @@ pub const DRAIN_WINDOW: Duration = Duration::from_millis(100);
 const ANY_HORIZON: Duration = Duration::from_secs(3600);
 /// Timeouts at one instant without the stack's deadline moving before we call it a livelock.
 const SPIN_LIMIT: u32 = 10_000;
+/// How far past a missed deadline a mismatch report looks for what the stack sent instead
+/// (covers delayed ACKs, 200-500 ms, and a first retransmission, 1 s).
+const LOOK_AHEAD: Duration = Duration::from_secs(5);
+
+fn secs(d: Duration) -> f64 {
+    d.total_micros() as f64 / 1e6
+}
 
 /// Why a run stopped early.
 pub(super) enum Stop {
@@ -742,9 +749,10 @@ impl Engine {
         }
         let Some((t, bytes)) = self.out_q.pop_front() else {
             return Err(Stop::Fail(format!(
-                "{}: expected outbound packet by {}, but the stack sent nothing\n  expected: {}",
+                "{}: expected outbound packet by {}, but the stack sent nothing{}\n  expected: {}",
                 at(&s.loc),
                 crate::render::fmt_time(hi),
+                self.sent_later(hi),
                 s
             )));
         };
@@ -762,6 +770,24 @@ impl Engine {
         }
         self.last = t;
         Ok((t, bytes))
+    }
+
+    /// What the stack sends within [`LOOK_AHEAD`] after a deadline it missed, and when:
+    /// `; it sent . 1:1(0) ack 1 win 65535 at 0.304000 (0.200 s late, +0.300 after the last
+    /// packet)`, or `; nor in the 5 s after` (the run stops at the failure, so looking costs
+    /// nothing).
+    fn sent_later(&mut self, deadline: Instant) -> String {
+        let _ = self.advance(deadline + LOOK_AHEAD);
+        match self.out_q.front().cloned() {
+            Some((t, bytes)) => format!(
+                " by then; it sent {} at {} ({:.3} s late, +{:.3} after the last packet)",
+                self.render_actual(&bytes, self.current),
+                crate::render::fmt_time(t),
+                secs(t.saturating_since(deadline)),
+                secs(t.saturating_since(self.last))
+            ),
+            None => format!(" by then, nor in the {} s after", secs(LOOK_AHEAD)),
+        }
     }
 
     fn expect_tcp(

@@ -96,6 +96,30 @@ fn missing_outbound_packet_is_reported() {
 }
 
 #[test]
+fn missing_outbound_packet_says_what_came_instead_and_when() {
+    // The handshake's last ACK carries data; the stack's ACK of it is delayed, so expecting
+    // it at once fails, and the report says when it did come.
+    let text = format!("{HANDSHAKE}+0 < P. 1:11(10) ack 1 win 65535\n+0 > . 1:1(0) ack 11\n");
+    let f = fail_text(&text);
+    assert!(
+        f.contains("but the stack sent nothing by then; it sent "),
+        "{f}"
+    );
+    assert!(f.contains("ack 11"), "{f}");
+    assert!(f.contains(" s late, +"), "{f}");
+}
+
+#[test]
+fn missing_outbound_packet_that_never_comes_says_so() {
+    let text = format!("{HANDSHAKE}+0 > . 1:1(0) ack 1\n");
+    let f = fail_text(&text);
+    assert!(
+        f.contains("sent nothing by then, nor in the 5 s after"),
+        "{f}"
+    );
+}
+
+#[test]
 fn unexpected_outbound_packet_is_reported() {
     // A data segment the script does not mention, before the next inbound line.
     let text = format!("{HANDSHAKE}+0 write(4, ..., 10) = 10\n+.1 < . 1:1(0) ack 1 win 32792\n");

@@ -110,3 +110,14 @@ fn rst_on_bad_synrecv_does_not_touch_synchronized_states() {
     recv!(k, A, 1, 1);
     assert_eq!(k.state(), State::Established);
 }
+
+#[test]
+fn retransmitted_syn_in_syn_received_repeats_the_syn_ack() {
+    // Our SYN-ACK was lost and the peer sends its SYN again (SEG.SEQ = IRS): answer with the
+    // same SYN-ACK, not a bare ACK.
+    let mut k = Kit::fixture(Fx::SynReceived, test_policy("rfc9293"), 1000, 5000);
+    send!(k, S, 0, 0);
+    recv!(k, fl(&[S, A]), 0, 1);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::SynReceived);
+}

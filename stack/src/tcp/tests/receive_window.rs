@@ -4,7 +4,7 @@
 //! not taken (§3.10.7.4 seventh and eighth steps).
 
 use super::kit::*;
-use crate::tcp::{State, TcpEvent};
+use crate::tcp::{RstAction, State, TcpEvent};
 
 /// Established with a 4-byte receive buffer, our 10 bytes in flight, and the peer's "full"
 /// received: our window is closed.
@@ -58,9 +58,21 @@ fn closed_window_ignores_an_rst_off_rcv_nxt() {
     let mut k = closed_window();
     // SEG.LEN = 0, RCV.WND = 0: acceptable only if SEG.SEQ = RCV.NXT; the allowance is for
     // segments at RCV.NXT too, so this RST is dropped without a reply.
+    k.events();
     send!(k, fl(&[R, A]), 6, 11);
     recv_nothing!(k);
     assert_eq!(k.state(), State::Established);
+    // The event log says the RST came and was ignored (what the oracles read).
+    let seq = k.theirs(6);
+    assert!(k.events().iter().any(|e| matches!(
+        e,
+        TcpEvent::RstReceived {
+            action: RstAction::Ignored,
+            state: State::Established,
+            seq: s,
+            ..
+        } if *s == seq
+    )));
 }
 
 #[test]
