@@ -126,6 +126,10 @@ pub struct Facts<'t> {
     pub keepalive_drops: Vec<Dropped>,
 }
 
+/// How long an RST may still be on its way when a run ends (ARP resolution: RFC 1122 §2.3.2.1
+/// retransmits requests about once a second; stacks give up after a few).
+const IN_FLIGHT: Duration = Duration::from_secs(3);
+
 /// Whether an Ethernet frame carries an IPv4 TCP segment with RST set, read at fixed offsets
 /// (no full parse: most dropped frames are not RSTs).
 fn is_tcp_rst(b: &[u8]) -> bool {
@@ -572,6 +576,18 @@ impl<'t> Facts<'t> {
                 )],
             };
             let drop = self.find_rst_drop(r);
+            // Still on its way (in an ARP queue, in a router) when the run ended: not lost,
+            // unless a drop is on record.
+            let in_flight = self.trace.end < r.time + IN_FLIGHT;
+            let dropped_on_wire = r.frame.is_some_and(|fr| {
+                self.wire
+                    .segs(r.node, r.conn)
+                    .iter()
+                    .any(|s| s.frame == fr && s.dropped.is_some())
+            });
+            if in_flight && drop.is_none() && !dropped_on_wire {
+                continue;
+            }
             if let Some(fr) = r.frame {
                 let seg = self
                     .wire
