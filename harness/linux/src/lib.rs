@@ -555,9 +555,14 @@ impl Dut for LinuxDut {
                 .iter()
                 .find(|e| e.local.port() == t.local.port() && e.state == State::Listen)
                 .map(|e| e.state),
+            // A socket still connecting has no peer address yet: its local address is unique.
             Sock::Stream(_) => table
                 .iter()
-                .find(|e| e.local == t.local && e.remote == t.remote)
+                .find(|e| {
+                    e.local == t.local
+                        && (e.remote == t.remote || t.remote.ip().is_unspecified())
+                        && e.state != State::Listen
+                })
                 .map(|e| e.state),
         }
     }

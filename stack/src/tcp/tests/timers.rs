@@ -361,3 +361,30 @@ fn user_timeout_restarts_on_a_partial_ack() {
     assert_eq!(k.now - t0, Duration::from_secs(16));
     assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
 }
+
+#[test]
+fn user_timeout_counts_from_a_partial_ack_with_nothing_left_to_send() {
+    // Both segments are in flight and the first is acknowledged before any retransmission:
+    // nothing new goes out, yet the user timeout still restarts from that ACK (not from the
+    // next retransmission).
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp
+        .set_option(h, SocketOption::UserTimeout(Duration::from_secs(10)))
+        .expect("opt");
+    k.tcp
+        .set_option(h, SocketOption::NoDelay(true))
+        .expect("opt");
+    let t0 = k.now;
+    k.tcp.send(k.now, h, &[1u8; 1000]).expect("send");
+    recv!(k, A, 1, 1);
+    recv!(k, fl(&[P, A]), 537, 1);
+    k.advance(Duration::from_millis(500));
+    send!(k, A, 1, 537);
+    recv_nothing!(k);
+    while k.step(Instant::MAX) {
+        while k.out().is_some() {}
+    }
+    assert_eq!(k.now - t0, Duration::from_millis(10_500));
+    assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
+}
