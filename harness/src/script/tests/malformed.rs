@@ -159,7 +159,7 @@ fn range(what: &'static str, value: i64, max: u64) -> ErrorKind {
 )]
 #[case::bad_sysctl("0 `sysctl -w net.ipv4.tcp_rfc1337`", 1, 3, ErrorKind::BadSysctl("`-w` needs `name=value` arguments".into()))]
 // --- directives and options ---
-#[case::unknown_directive("%frobnicate x", 1, 2, ErrorKind::UnknownDirective("frobnicate".into()))]
+#[case::unknown_directive("%frobnicate x", 1, 2, ErrorKind::UnknownDirective("frobnicate".into(), String::new()))]
 #[case::stray_endif("%endif", 1, 1, ErrorKind::StrayEndif)]
 #[case::stray_else("%else", 1, 1, ErrorKind::StrayElse)]
 #[case::double_else("%if profile=linux\n%else\n%else\n%endif", 3, 1, ErrorKind::StrayElse)]
