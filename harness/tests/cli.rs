@@ -161,7 +161,7 @@ fn broken_files_do_not_hide_good_results() {
         dir.join("d1.toml"),
     )
     .expect("copy");
-    let bad1 = write(&dir, "bad1.pkt", "+0 < S 0:0(0) win\n");
+    let bad1 = write(&dir, "bad1.pkt", "+0 < S 0:0(0) win\n+0 > bogus\n");
     let bad2 = write(
         &dir,
         "bad2.pkt",
@@ -171,6 +171,10 @@ fn broken_files_do_not_hide_good_results() {
     let (code, out, err) = harness(&["run", &d]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains(&format!("{bad1}:1:18:")), "{err}");
+    assert!(
+        err.contains(&format!("{bad1}:2:6: unknown TCP flag 'b'")),
+        "every broken line of a file is reported: {err}"
+    );
     assert!(
         err.contains(&format!(
             "{bad2}:1:1: unknown profile `linx` — did you mean `linux`?"
@@ -188,6 +192,7 @@ fn broken_files_do_not_hide_good_results() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["summary"]["passed"], 1);
     assert_eq!(v["summary"]["input_errors"], 2);
+    assert_eq!(v["results"][0]["errors"].as_array().map(Vec::len), Some(2));
     assert_eq!(v["results"][1]["errors"].as_array().map(Vec::len), Some(2));
 }
 
