@@ -574,6 +574,13 @@ impl Profile {
         t.sack = true;
         t.timestamps = true;
         t.syn_layout = SynLayout::Linux;
+        // tcp_output.c tcp_send_active_reset: `TCPHDR_ACK | TCPHDR_RST`; tcp_input.c tcp_reset:
+        // ECONNRESET in every state but SYN-SENT and CLOSE-WAIT; inet_connection_sock.c
+        // inet_csk_listen_stop resets accepted-queue children only (request sockets in
+        // SYN-RECEIVED are freed silently).
+        t.abort_rst_ack = true;
+        t.rst_error_after_fin = true;
+        t.listener_close_resets_embryonic = false;
         // neigh unres_qlen 101, drop oldest.
         p.arp = ArpPolicy::default();
         p
