@@ -17,8 +17,13 @@ fn settings() -> insta::Settings {
 
 #[rstest]
 fn script(#[files("scripts/**/*.pkt")] path: PathBuf) {
-    let outcomes = run_all_profiles(&path, &RunOptions::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // The suite's own scripts are strict about findings, directives or not.
+    let strict = RunOptions {
+        strict_findings: true,
+        ..RunOptions::default()
+    };
+    let outcomes =
+        run_all_profiles(&path, &strict).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(
         !outcomes.is_empty(),
         "{}: no profile to run",
@@ -71,6 +76,7 @@ fn run_with(
             knobs: vec![(knob.to_string(), value.to_string())],
             ..Overrides::default()
         },
+        strict_findings: true,
         ..RunOptions::default()
     };
     run_script(&text, file, Some(profile), &opts).unwrap_or_else(|e| panic!("{file}: {e}"))
