@@ -91,6 +91,8 @@ pub enum ErrorKind {
     UnsupportedTcpOption(String),
     #[error("a SACK option holds at most 4 blocks")]
     TooManySackBlocks,
+    #[error("`...` (any sequence number) is only for packets the stack sends: an injected packet needs a real one")]
+    AnySeqInbound,
     #[error("`<...>` (any options) can only be used with outbound packets")]
     AnyOptionsInbound,
     #[error("{0} are not supported by this harness")]

@@ -68,6 +68,8 @@ fn range(what: &'static str, value: i64, max: u64) -> ErrorKind {
 #[case::negative_window("0 < S 0:0(0) win -5", 1, 18, range("window", -5, 65535))]
 #[case::unknown_option("0 > S 0:0(0) <mss 1460,foo 3>", 1, 24, ErrorKind::UnknownTcpOption("foo".into()))]
 #[case::any_options_inbound("0 < S 0:0(0) <...>", 1, 14, ErrorKind::AnyOptionsInbound)]
+#[case::any_seq_inbound("0 < S ...(0) win 10", 1, 7, ErrorKind::AnySeqInbound)]
+#[case::any_seq_without_len("0 > S. ... ack 1", 1, 12, ErrorKind::Expected { expected: "`(` and the payload length after `...`", found: "`ack`".into() })]
 #[case::too_many_sack_blocks(
     "0 < . 1:1(0) ack 1 win 10 <sack 1:2 3:4 5:6 7:8 9:10>",
     1,
