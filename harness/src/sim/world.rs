@@ -65,7 +65,10 @@ enum To {
     Port(NodeId, usize),
     /// Every port of the segment but the sender's, in attach order (a broadcast or an
     /// unknown destination): one queue entry however many ports the segment has.
-    Flood { seg: usize, from: (NodeId, usize) },
+    Flood {
+        seg: usize,
+        from: (NodeId, usize),
+    },
 }
 
 struct Delivery {

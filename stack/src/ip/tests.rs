@@ -597,11 +597,29 @@ fn iface_knowing_gateway() -> Interface {
 }
 
 #[rstest]
-#[case::request_for_a_stranger_from_a_stranger(ArpOperation::Request, PEER, Ipv4Addr::new(192, 168, 1, 9), EthernetAddress::BROADCAST, true)]
+#[case::request_for_a_stranger_from_a_stranger(
+    ArpOperation::Request,
+    PEER,
+    Ipv4Addr::new(192, 168, 1, 9),
+    EthernetAddress::BROADCAST,
+    true
+)]
 #[case::request_for_us(ArpOperation::Request, PEER, ADDR, EthernetAddress::BROADCAST, false)]
-#[case::request_from_a_known_sender_merges(ArpOperation::Request, GW, PEER, EthernetAddress::BROADCAST, false)]
+#[case::request_from_a_known_sender_merges(
+    ArpOperation::Request,
+    GW,
+    PEER,
+    EthernetAddress::BROADCAST,
+    false
+)]
 #[case::reply_to_us(ArpOperation::Reply, PEER, ADDR, MAC, false)]
-#[case::unicast_to_another_station_is_logged(ArpOperation::Request, PEER, Ipv4Addr::new(192, 168, 1, 9), PEER_MAC, false)]
+#[case::unicast_to_another_station_is_logged(
+    ArpOperation::Request,
+    PEER,
+    Ipv4Addr::new(192, 168, 1, 9),
+    PEER_MAC,
+    false
+)]
 fn ignored_arp_frames(
     #[case] op: ArpOperation,
     #[case] from: Ipv4Addr,
@@ -611,14 +629,23 @@ fn ignored_arp_frames(
 ) {
     let i = iface_knowing_gateway();
     let mac = if from == GW { GW_MAC } else { PEER_MAC };
-    assert_eq!(i.ignores_frame(&arp_frame(op, from, mac, target, eth_dst)), ignored);
+    assert_eq!(
+        i.ignores_frame(&arp_frame(op, from, mac, target, eth_dst)),
+        ignored
+    );
 }
 
 #[test]
 fn tcp_and_malformed_frames_are_never_ignored() {
     let i = iface_knowing_gateway();
     assert!(!i.ignores_frame(&tcp_frame(REMOTE, ADDR, MAC, &seg(1, TcpFlags::SYN, 1))));
-    let mut cut = arp_frame(ArpOperation::Request, PEER, PEER_MAC, GW, EthernetAddress::BROADCAST);
+    let mut cut = arp_frame(
+        ArpOperation::Request,
+        PEER,
+        PEER_MAC,
+        GW,
+        EthernetAddress::BROADCAST,
+    );
     cut.truncate(20);
     assert!(!i.ignores_frame(&cut));
 }
