@@ -39,6 +39,7 @@ mod check;
 mod engine;
 mod setup;
 mod shell;
+mod sourced;
 mod wire;
 
 #[cfg(test)]
