@@ -335,6 +335,9 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             crate::stacks::registry()
                 .get(&stack)
                 .map_err(|e| e.to_string())?;
+            if family != "all" {
+                crate::hunt::Family::parse_named(&family)?;
+            }
             let knobs = parse_sets(&set)?;
             if seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
                 return Err("--seconds must be a positive number".into());

@@ -161,7 +161,7 @@ fn broken_files_do_not_hide_good_results() {
         dir.join("d1.toml"),
     )
     .expect("copy");
-    let bad1 = write(&dir, "bad1.pkt", "+0 < S 0:0(0) win\n");
+    let bad1 = write(&dir, "bad1.pkt", "+0 < S 0:0(0) win\n+0 > bogus\n");
     let bad2 = write(
         &dir,
         "bad2.pkt",
@@ -171,6 +171,10 @@ fn broken_files_do_not_hide_good_results() {
     let (code, out, err) = harness(&["run", &d]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains(&format!("{bad1}:1:18:")), "{err}");
+    assert!(
+        err.contains(&format!("{bad1}:2:6: unknown TCP flag 'b'")),
+        "every broken line of a file is reported: {err}"
+    );
     assert!(
         err.contains(&format!(
             "{bad2}:1:1: unknown profile `linx` — did you mean `linux`?"
@@ -188,6 +192,7 @@ fn broken_files_do_not_hide_good_results() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["summary"]["passed"], 1);
     assert_eq!(v["summary"]["input_errors"], 2);
+    assert_eq!(v["results"][0]["errors"].as_array().map(Vec::len), Some(2));
     assert_eq!(v["results"][1]["errors"].as_array().map(Vec::len), Some(2));
 }
 
@@ -311,6 +316,59 @@ fn errors_suggest_the_fix() {
         !err.contains("tcp.keepalive.idle"),
         "lists every knob: {err}"
     );
+    let d1 = "conformance/scenarios/d1-time-wait-assassination-rfc793.toml";
+    for (args, want) in [
+        (
+            vec!["run", d1, "--stack", "smoltkp"],
+            "unknown stack `smoltkp` — did you mean `smoltcp`?",
+        ),
+        (
+            vec!["explain", "rst-los"],
+            "unknown finding kind `rst-los` — did you mean `rst-loss`?",
+        ),
+        (
+            vec!["hunt", "half-opn", "--runs", "1"],
+            "unknown family `half-opn` — did you mean `half-open`?",
+        ),
+    ] {
+        let (code, out, err) = harness(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!out.contains("reproducers go to"), "validated first: {out}");
+    }
+    let dir = tmpdir("suggest");
+    let directive = write(
+        &dir,
+        "directive.pkt",
+        "%aplies linux\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    let kind = write(
+        &dir,
+        "kind.pkt",
+        "%expect finding half-opn\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    let text = std::fs::read_to_string(root().join(d1)).expect("d1");
+    let host = write(
+        &dir,
+        "host.toml",
+        &text.replacen("host = \"client\"", "host = \"clinet\"", 1),
+    );
+    for (file, want) in [
+        (
+            &directive,
+            ":1:2: unknown directive `%aplies` — did you mean `applies`?",
+        ),
+        (
+            &kind,
+            "unknown finding kind `half-opn` — did you mean `half-open`?",
+        ),
+        (&host, "unknown host `clinet` — did you mean `client`?"),
+    ] {
+        let (code, _, err) = harness(&["run", file]);
+        assert_eq!(code, 2, "{file}: {err}");
+        assert!(err.contains(&format!("{file}:")), "{file}: {err}");
+        assert!(err.contains(want), "{file}: {err}");
+    }
 }
 
 #[test]

@@ -809,41 +809,10 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// Parse `300s`, `250ms`, `1.5s`, `100us`, `2m`; no unit is an error.
+/// Parse `300s`, `250ms`, `1.5s`, `100us`, `2m`; no unit is an error. The syntax is
+/// [`Duration`]'s `FromStr`; this is its `Option` form for knob values.
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (num, unit) = s.split_at(split);
-    let scale: u64 = match unit {
-        "us" => 1,
-        "ms" => 1_000,
-        "s" => 1_000_000,
-        "m" | "min" => 60_000_000,
-        "h" => 3_600_000_000,
-        _ => return None,
-    };
-    let (int, frac) = match num.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (num, ""),
-    };
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let int: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut micros = int.checked_mul(scale)?;
-    let mut place = scale;
-    for c in frac.chars() {
-        let d = u64::from(c.to_digit(10)?);
-        place /= 10;
-        if place == 0 {
-            if d != 0 {
-                return None; // finer than a microsecond
-            }
-            continue;
-        }
-        micros = micros.checked_add(d * place)?;
-    }
-    Some(Duration::from_micros(micros))
+    s.parse().ok()
 }
 
 /// The shortest exact text form of a duration (`300s`, `250ms`, `1500us`).

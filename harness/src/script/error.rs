@@ -115,8 +115,8 @@ pub enum ErrorKind {
     BadErrno(String),
 
     // --- directives, options, shell ---
-    #[error("unknown directive `%{0}`")]
-    UnknownDirective(String),
+    #[error("unknown directive `%{0}`{1}")]
+    UnknownDirective(String, String),
     #[error("`%{0}` is a header directive and must come before the first event")]
     HeaderDirectiveAfterEvent(String),
     #[error("option lines (`--{0}`) must come before the first event")]

@@ -521,13 +521,7 @@ impl Engine {
                 }
             }
             Directive::ExpectFinding(k) => {
-                let kind = FindingKind::from_name(k).ok_or_else(|| {
-                    let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.name()).collect();
-                    input(
-                        loc,
-                        format!("unknown finding `{k}` (one of: {})", names.join(", ")),
-                    )
-                })?;
+                let kind = FindingKind::parse_named(k).map_err(|m| input(loc, m))?;
                 self.expects.push((loc.clone(), Some(kind)));
             }
             Directive::ExpectNoFinding => self.expects.push((loc.clone(), None)),
