@@ -580,13 +580,15 @@ mod tests {
             peer_iss: 1000,
             ops: vec![seg(0x18, 100), DiffOp::Close, DiffOp::Advance(50)],
         };
-        assert_eq!(
-            run_diff(&case),
-            Some(Ok(Some(Listed::UnreadDataAtClose)))
-        );
+        assert_eq!(run_diff(&case), Some(Ok(Some(Listed::UnreadDataAtClose))));
         // Read first, and both close with FIN: no divergence at all.
         let case = DiffCase {
-            ops: vec![seg(0x18, 100), DiffOp::Recv, DiffOp::Close, DiffOp::Advance(50)],
+            ops: vec![
+                seg(0x18, 100),
+                DiffOp::Recv,
+                DiffOp::Close,
+                DiffOp::Advance(50),
+            ],
             ..case
         };
         assert_eq!(run_diff(&case), Some(Ok(None)));
@@ -650,10 +652,7 @@ mod tests {
                 seg(0x10, 0),
             ],
         };
-        assert_eq!(
-            run_diff(&case),
-            Some(Ok(Some(Listed::OldAckDropsSegment)))
-        );
+        assert_eq!(run_diff(&case), Some(Ok(Some(Listed::OldAckDropsSegment))));
         // The same segment with a current ACK: both take it and agree throughout.
         let case = DiffCase {
             ops: vec![
@@ -683,10 +682,7 @@ mod tests {
                 DiffOp::Close,
             ],
         };
-        assert_eq!(
-            run_diff(&case),
-            Some(Ok(Some(Listed::ControlCombination)))
-        );
+        assert_eq!(run_diff(&case), Some(Ok(Some(Listed::ControlCombination))));
     }
 
     /// Decodes a crash input and prints the case and its verdict (run by hand:
