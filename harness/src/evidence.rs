@@ -93,6 +93,12 @@ impl Observed {
         }
     }
 
+    /// [`Dut::ignores_frame`], with the clock advanced as a delivery would advance it.
+    pub fn skips_frame(&mut self, now: Instant, frame: &[u8]) -> bool {
+        self.tick(now);
+        self.inner.ignores_frame(frame)
+    }
+
     fn tick(&mut self, now: Instant) {
         self.now = self.now.max(now);
     }
@@ -172,6 +178,9 @@ impl Dut for Observed {
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
         self.tick(now);
         self.inner.handle_frame(now, frame)
+    }
+    fn ignores_frame(&self, frame: &[u8]) -> bool {
+        self.inner.ignores_frame(frame)
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);

@@ -53,6 +53,12 @@ pub trait Dut {
     /// What this stack can show and do (the same as its adapter declares).
     fn capabilities(&self) -> &Capabilities;
     fn handle_frame(&mut self, now: Instant, frame: &[u8]);
+    /// True only when [`handle_frame`](Self::handle_frame) would change nothing and log
+    /// nothing for `frame` (e.g. an ARP broadcast for another host from a sender the stack
+    /// does not know), so a simulator may skip delivering it. `false` is always safe.
+    fn ignores_frame(&self, _frame: &[u8]) -> bool {
+        false
+    }
     fn handle_timeout(&mut self, now: Instant);
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>>;
     fn poll_at(&self) -> Option<Instant>;

@@ -119,6 +119,10 @@ impl Dut for ReferenceDut {
         self.host.handle_frame(now, frame);
     }
 
+    fn ignores_frame(&self, frame: &[u8]) -> bool {
+        self.host.ignores_frame(frame)
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         self.host.handle_timeout(now);
     }

@@ -124,6 +124,10 @@ impl Node for HostNode {
         self.run_apps(now);
     }
 
+    fn ignores_frame(&mut self, now: Instant, _port: usize, frame: &[u8]) -> bool {
+        !self.up || self.dut.skips_frame(now, frame)
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         if !self.up {
             return;

@@ -14,6 +14,12 @@ pub trait Node {
     /// IPv4 addresses the node owns (for reports and oracles).
     fn addrs(&self) -> Vec<Ipv4Addr>;
     fn handle_frame(&mut self, now: Instant, port: usize, frame: &[u8]);
+    /// True only when [`handle_frame`](Self::handle_frame) would change nothing and log
+    /// nothing (a broadcast this node ignores): the world then skips the delivery, so a
+    /// broadcast costs a check, not a full delivery, at every bystander. `false` is always safe.
+    fn ignores_frame(&mut self, _now: Instant, _port: usize, _frame: &[u8]) -> bool {
+        false
+    }
     fn handle_timeout(&mut self, now: Instant);
     /// A frame to put on the segment attached to `port`.
     fn poll_transmit(&mut self, now: Instant) -> Option<(usize, Vec<u8>)>;
@@ -54,9 +60,19 @@ struct QueueKey {
     order: u64,
 }
 
+/// Where a queued frame goes.
+enum To {
+    Port(NodeId, usize),
+    /// Every port of the segment but the sender's, in attach order (a broadcast or an
+    /// unknown destination): one queue entry however many ports the segment has.
+    Flood {
+        seg: usize,
+        from: (NodeId, usize),
+    },
+}
+
 struct Delivery {
-    node: NodeId,
-    port: usize,
+    to: To,
     bytes: Vec<u8>,
 }
 
@@ -76,6 +92,8 @@ pub struct World {
     trace: Trace,
     steps_at_now: usize,
     events_processed: u64,
+    /// Deliveries skipped because the receiver ignores the frame ([`Node::ignores_frame`]).
+    skipped: u64,
     /// Each node's current `poll_at`, and the same as an ordered index.
     deadline: Vec<Option<Instant>>,
     timers: BTreeSet<(Instant, usize)>,
@@ -98,6 +116,7 @@ impl World {
             trace: Trace::default(),
             steps_at_now: 0,
             events_processed: 0,
+            skipped: 0,
             deadline: Vec::new(),
             timers: BTreeSet::new(),
             dirty: BTreeSet::new(),
@@ -188,6 +207,11 @@ impl World {
         self.events_processed
     }
 
+    /// Deliveries skipped because the receiving node ignores the frame (broadcast bystanders).
+    pub fn deliveries_skipped(&self) -> u64 {
+        self.skipped
+    }
+
     /// Puts a frame on a segment as if `from` had sent it (used for injected segments too).
     pub fn transmit(&mut self, from: NodeId, port: usize, bytes: Vec<u8>) -> Result<(), SimError> {
         let seg_idx = *self
@@ -214,6 +238,16 @@ impl World {
                 .and_then(|d| seg.fdb.get(&d).copied());
             let targets: Vec<(NodeId, usize)> = match learned {
                 Some(t) if t != (from, port) => vec![t],
+                // A flood without a duplicate is one entry (same order: its deliveries were
+                // consecutive entries of the same instant anyway).
+                _ if outcome.duplicate.is_none() => {
+                    let to = To::Flood {
+                        seg: seg_idx,
+                        from: (from, port),
+                    };
+                    self.enqueue(at, to, bytes.clone());
+                    Vec::new()
+                }
                 _ => seg
                     .ports
                     .iter()
@@ -222,9 +256,9 @@ impl World {
                     .collect(),
             };
             for &(n, p) in &targets {
-                self.enqueue(at, n, p, bytes.clone());
+                self.enqueue(at, To::Port(n, p), bytes.clone());
                 if let Some(d) = outcome.duplicate {
-                    self.enqueue(at + d, n, p, bytes.clone());
+                    self.enqueue(at + d, To::Port(n, p), bytes.clone());
                 }
             }
         }
@@ -257,15 +291,27 @@ impl World {
         self.transmit(f.from, port, f.bytes.clone())
     }
 
-    fn enqueue(&mut self, time: Instant, node: NodeId, port: usize, bytes: Vec<u8>) {
+    fn enqueue(&mut self, time: Instant, to: To, bytes: Vec<u8>) {
         self.order += 1;
         self.queue.insert(
             QueueKey {
                 time,
                 order: self.order,
             },
-            Delivery { node, port, bytes },
+            Delivery { to, bytes },
         );
+    }
+
+    /// Hands `bytes` to one port of a node, unless the node ignores it.
+    fn deliver(&mut self, now: Instant, node: NodeId, port: usize, bytes: &[u8]) {
+        let n = &mut self.nodes[node.0];
+        if n.ignores_frame(now, port, bytes) {
+            self.skipped += 1;
+            return;
+        }
+        self.events_processed += 1;
+        n.handle_frame(now, port, bytes);
+        self.dirty.insert(node.0);
     }
 
     /// The next instant anything happens, if anything will.
@@ -313,9 +359,17 @@ impl World {
                 break;
             }
             let d = entry.remove();
-            self.events_processed += 1;
-            self.nodes[d.node.0].handle_frame(now, d.port, &d.bytes);
-            self.dirty.insert(d.node.0);
+            match d.to {
+                To::Port(node, port) => self.deliver(now, node, port, &d.bytes),
+                To::Flood { seg, from } => {
+                    for k in 0..self.segments[seg].ports.len() {
+                        let (node, port) = self.segments[seg].ports[k];
+                        if (node, port) != from {
+                            self.deliver(now, node, port, &d.bytes);
+                        }
+                    }
+                }
+            }
         }
         // 2. Fire due timers.
         while let Some(&(t, i)) = self.timers.first() {
