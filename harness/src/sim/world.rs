@@ -2,11 +2,11 @@
 
 use super::fault::{self, Rule};
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind};
+use core::cmp::Reverse;
 use core::net::Ipv4Addr;
 use stack::rand::Rng;
 use stack::{Duration, Instant};
 use std::any::Any;
-use core::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 /// Anything attached to segments: a host, a router, a NAT box.

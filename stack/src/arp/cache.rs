@@ -303,7 +303,11 @@ impl Neighbors {
     /// caller's event type.
     pub fn drain_events_into<E: From<ArpEvent>>(&mut self, out: &mut Vec<Timed<E>>) {
         // Taken, not drained: an idle cache holds no event buffer.
-        out.extend(std::mem::take(&mut self.events).into_iter().map(Timed::map_into));
+        out.extend(
+            std::mem::take(&mut self.events)
+                .into_iter()
+                .map(Timed::map_into),
+        );
     }
 
     /// Install a static entry (it replaces whatever was there; packets waiting for this
