@@ -300,6 +300,9 @@ impl Dut for Observed {
     fn state(&self, s: SockId) -> Option<State> {
         self.inner.state(s)
     }
+    fn unread(&self, s: SockId) -> Option<usize> {
+        self.inner.unread(s)
+    }
     fn four_tuple(&self, s: SockId) -> Option<FourTuple> {
         self.inner.four_tuple(s)
     }

@@ -87,6 +87,12 @@ pub trait Dut {
     fn take_error(&mut self, s: SockId) -> Option<Errno>;
     /// TCP state of a socket, where the stack can tell.
     fn state(&self, s: SockId) -> Option<State>;
+    /// Bytes received on a connection and not yet read by the application, where the stack can
+    /// tell: the condition of RFC 1122 §4.2.2.13 / RFC 9293 §3.6.1 SHLD-3 ("a CLOSE call while
+    /// received data is still pending" SHOULD send RST). `None` when the stack cannot tell.
+    fn unread(&self, _s: SockId) -> Option<usize> {
+        None
+    }
     fn four_tuple(&self, s: SockId) -> Option<FourTuple>;
     /// Every connection the stack holds (for oracles), in a deterministic order.
     fn connections(&self) -> Vec<(FourTuple, State)>;

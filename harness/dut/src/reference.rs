@@ -241,6 +241,10 @@ impl Dut for ReferenceDut {
         self.host.tcp_ref().state(h(s))
     }
 
+    fn unread(&self, s: SockId) -> Option<usize> {
+        self.host.tcp_ref().tcb_info(h(s)).map(|t| t.rx_queued)
+    }
+
     fn four_tuple(&self, s: SockId) -> Option<FourTuple> {
         self.host.tcp_ref().four_tuple(h(s))
     }
