@@ -176,6 +176,10 @@ pub enum Command {
         /// No progress bar and no summary line on stderr (the findings still go to stdout).
         #[arg(long, short)]
         quiet: bool,
+        /// Also write one self-contained HTML page: each distinct finding's reproducer run
+        /// again, with its evidence, RFC text, a ladder and links to its pcaps.
+        #[arg(long, value_name = "OUT.html")]
+        report: Option<PathBuf>,
     },
     /// Draw a pcap, script or scenario run as a ladder diagram.
     ///
@@ -234,6 +238,11 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Also write one self-contained HTML page: every capture, its divergences, each
+        /// finding with its evidence, RFC text and a ladder drawn from the capture, and a link
+        /// to the capture.
+        #[arg(long, value_name = "OUT.html")]
+        report: Option<PathBuf>,
     },
     /// Re-drive a stack with the peer's side of a recording (sequence numbers rewritten onto
     /// the stack's ISN, recorded timing on the virtual clock) and compare what it sends with
@@ -330,6 +339,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             out,
             jobs,
             quiet,
+            report,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
             crate::stacks::registry()
@@ -337,6 +347,9 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 .map_err(|e| e.to_string())?;
             if family != "all" {
                 crate::hunt::Family::parse_named(&family)?;
+            }
+            if let Some(r) = &report {
+                writable_output(r)?;
             }
             let knobs = parse_sets(&set)?;
             if seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
@@ -371,6 +384,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                     jobs: jobs.map_or_else(crate::hunt::default_jobs, |j| j as usize),
                 },
                 crate::progress::Verbosity::from_quiet(quiet),
+                report.as_deref(),
             )
         }
         Command::Ladder {
@@ -393,9 +407,13 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             profile,
             best_profile,
             format,
+            report,
         } => {
             if let Some(p) = &profile {
                 Profile::named(p).map_err(|e| e.to_string())?;
+            }
+            if let Some(r) = &report {
+                writable_output(r)?;
             }
             let opts = crate::check::CheckOptions {
                 dut,
@@ -407,6 +425,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 &opts,
                 format == Format::Json,
                 best_profile,
+                report.as_deref(),
             ))
         }
         Command::Replay {
@@ -431,6 +450,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 &opts,
                 format == Format::Json,
                 false,
+                None,
             ))
         }
     }
@@ -472,6 +492,9 @@ fn run_cmd(
         Profile::named(p).map_err(|e| e.to_string())?;
     }
     let knobs = parse_sets(&set)?;
+    if let Some(r) = &report {
+        writable_output(r)?;
+    }
     let paths = if paths.is_empty() {
         vec![PathBuf::from("conformance")]
     } else {
@@ -603,6 +626,26 @@ fn list_connections(file: &Path) -> Result<u8, String> {
 
 /// Writes `bytes` to a temporary name next to `path`, then renames it into place: a reader
 /// never sees half a file, and a failed write leaves nothing behind.
+/// Refuses an output path whose folder does not exist, before any work is done (a long hunt
+/// must not end in "No such file or directory").
+pub fn writable_output(path: &Path) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if path.file_name().is_none() {
+        return Err(format!("{}: not a file name", path.display()));
+    }
+    if !dir.is_dir() {
+        return Err(format!(
+            "{}: its folder {} does not exist",
+            path.display(),
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let name = path
         .file_name()

@@ -786,3 +786,32 @@ fn readme_and_help_examples_run() {
         assert_eq!(code, want, "`harness {cmd}` (# {comment}):\n{out}{err}");
     }
 }
+
+/// `--report` into a folder that does not exist is bad usage, said before any work (a long hunt
+/// must not end in an I/O error), and nothing is written.
+#[test]
+fn report_into_a_missing_folder_is_refused_up_front() {
+    let dir = tmpdir("report-missing");
+    let out = dir.join("no/such/folder/r.html");
+    let out = out.to_string_lossy().into_owned();
+    let capture = "corpora/pcap/linux/3.10.7.1-rst-for-closed-port.rfc9293.pcap";
+    for args in [
+        vec![
+            "run",
+            "conformance/scenarios/d1-time-wait-assassination-rfc793.toml",
+            "--report",
+            &out,
+        ],
+        vec!["check", capture, "--report", &out],
+        vec!["hunt", "rst-loss", "--runs", "1", "--report", &out],
+    ] {
+        let (code, stdout, err) = harness(&args);
+        assert_eq!(code, 2, "{args:?}: {stdout}{err}");
+        assert!(err.contains("does not exist"), "{args:?}: {err}");
+        assert!(
+            !stdout.contains("reproducers go to"),
+            "refused before hunting: {stdout}"
+        );
+    }
+    assert!(!dir.join("no").exists());
+}

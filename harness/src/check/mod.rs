@@ -10,6 +10,7 @@
 
 pub mod conn;
 pub mod model;
+pub mod report;
 pub mod segment;
 pub mod wire;
 
@@ -314,6 +315,13 @@ fn guess_dut(p: &Parsed2, opts: &CheckOptions) -> (Option<Ipv4Addr>, String) {
 /// The wire oracles ([`crate::oracle::judge`]) over the capture: one node per IPv4 address
 /// seen, each an endpoint whose stack shows nothing but the wire.
 fn oracle_analysis(frames: &[crate::pcap::CapturedFrame], p: &Parsed2) -> crate::oracle::Analysis {
+    let trace = capture_trace(frames, p);
+    crate::oracle::judge(&trace, &crate::oracle::OracleConfig::default())
+}
+
+/// A capture as a trace: every frame delivered, one node per address seen (its stack shows
+/// nothing but the wire).
+fn capture_trace(frames: &[crate::pcap::CapturedFrame], p: &Parsed2) -> Trace {
     use crate::trace::{Fate, FrameRecord, SegmentId, StackEvidence};
     let mut addrs: std::collections::BTreeSet<Ipv4Addr> = std::collections::BTreeSet::new();
     for s in &p.segs {
@@ -346,7 +354,7 @@ fn oracle_analysis(frames: &[crate::pcap::CapturedFrame], p: &Parsed2) -> crate:
             }),
         });
     }
-    let trace = Trace {
+    Trace {
         meta: TraceMeta {
             node_names: addrs.iter().map(|a| a.to_string()).collect(),
             node_addrs: addrs.iter().map(|a| vec![*a]).collect(),
@@ -363,8 +371,7 @@ fn oracle_analysis(frames: &[crate::pcap::CapturedFrame], p: &Parsed2) -> crate:
         },
         events,
         end: p.end,
-    };
-    crate::oracle::judge(&trace, &crate::oracle::OracleConfig::default())
+    }
 }
 
 /// TIME-WAIT assassinations the model saw while following the recording (the state is the
@@ -533,7 +540,15 @@ pub fn render_json(reports: &[FileReport], errors: &[String]) -> String {
 
 /// `harness check` / `harness replay`: exit 0 clean, 1 divergence or finding, 2 bad input
 /// (reported after the good files' results).
-pub fn command(files: &[PathBuf], opts: &CheckOptions, json: bool, best_profile: bool) -> u8 {
+/// With `report`, also writes the HTML page ([`report`]); a page that cannot be written is bad
+/// usage (exit 2, said on stderr).
+pub fn command(
+    files: &[PathBuf],
+    opts: &CheckOptions,
+    json: bool,
+    best_profile: bool,
+    report: Option<&Path>,
+) -> u8 {
     let mut reports = Vec::new();
     let mut errors = Vec::new();
     for f in files {
@@ -549,6 +564,12 @@ pub fn command(files: &[PathBuf], opts: &CheckOptions, json: bool, best_profile:
     }
     for e in &errors {
         eprintln!("harness: {e}");
+    }
+    if let Some(out) = report {
+        if let Err(e) = report::write(out, files, &reports) {
+            eprintln!("harness: {e}");
+            return 2;
+        }
     }
     if !errors.is_empty() {
         2

@@ -4,6 +4,7 @@
 //! (see [`fuzz_one`]), so libFuzzer and the seeded search explore one space.
 
 pub mod cases;
+pub mod report;
 
 pub use cases::{Case, Family};
 
@@ -383,10 +384,12 @@ pub fn fuzz_one(family: Family, data: &[u8]) {
 /// The `harness hunt` command.
 /// `harness hunt`: prints what it found; a progress bar on stderr while it hunts (see
 /// [`crate::progress`]).
+/// With `report`, also writes the HTML page ([`report`]).
 pub fn command(
     family: &str,
     cfg_base: HuntConfig,
     verbosity: crate::progress::Verbosity,
+    report_to: Option<&std::path::Path>,
 ) -> Result<u8, String> {
     let families = if family == "all" {
         Family::ALL.to_vec()
@@ -439,6 +442,10 @@ pub fn command(
             println!("  pcap: {p}");
         }
         println!("  replay: harness run {}", f.scenario.display());
+    }
+    if let Some(out) = report_to {
+        report::write(out, &format!("harness {what}"), &report.found)?;
+        println!("report: {}", out.display());
     }
     Ok(if report.found.is_empty() { 0 } else { 1 })
 }
