@@ -9,10 +9,16 @@
 //! `/proc/thread-self/net/tcp` read inside the namespace ([`proc_tcp`]).
 //!
 //! Time is real ([`dut::TimeModel::Real`]): the harness's virtual `now` is mapped onto the
-//! wall clock from the moment the stack was built, and every call first waits until the wall
-//! clock reaches `now`. [`Dut::poll_at`] asks to be polled every millisecond, so a driver that
-//! jumps from deadline to deadline walks through real time in 1 ms steps.
+//! kernel's clock by an offset, and every call first waits until the wall clock reaches `now`.
+//! [`Dut::poll_at`] asks to be polled every millisecond, so a driver that jumps from deadline
+//! to deadline walks through real time in 1 ms steps. Two things keep the harness's own
+//! lateness (a loaded machine, a thread woken late) out of the kernel's timings:
+//! * every input (a frame, a socket call) that happens later than its virtual time moves the
+//!   offset, so the kernel's reactions are measured from the moment it really got the input;
+//! * what the kernel sends is stamped with its transmit time ([`capture`]), not the time the
+//!   harness got round to reading it, and handed out when the virtual clock reaches that stamp.
 
+pub mod capture;
 pub mod ns;
 pub mod proc_tcp;
 pub mod sysctl;
@@ -105,12 +111,14 @@ pub struct LinuxDut {
     ns: Namespace,
     addr: Ipv4Addr,
     mac: stack::wire::EthernetAddress,
-    start: std::time::Instant,
+    /// What the kernel transmits, with its transmit times.
+    cap: capture::Capture,
+    /// Kernel (realtime) clock minus virtual time; set by the first call.
+    off: Option<std::time::Duration>,
     now: Instant,
-    rx: VecDeque<Vec<u8>>,
+    /// Frames the kernel sent, each at the virtual time it sent it.
+    rx: VecDeque<(Instant, Vec<u8>)>,
     next: u32,
-    /// A frame has been written (the wall-clock origin is fixed from then on).
-    wrote: bool,
 }
 
 fn refuse(reason: impl Into<String>) -> Refusal {
@@ -200,9 +208,9 @@ impl LinuxDut {
         let settings = sysctl::settings(&c.profile, DEV).map_err(refuse)?;
         let (addr, prefix, mac, gw) = (c.addr, c.prefix_len, c.mac, c.gateway);
         let neighbours = c.static_arp.clone();
-        let (tap, mac) = ns
+        let (tap, cap, mac) = ns
             .run(
-                move || -> Result<(File, stack::wire::EthernetAddress), String> {
+                move || -> Result<(File, capture::Capture, stack::wire::EthernetAddress), String> {
                     // IPv6 off before the device exists, so it never autoconfigures.
                     for p in ["all", "default"] {
                         write_sysctl(&format!("net/ipv6/conf/{p}/disable_ipv6"), "1")?;
@@ -215,6 +223,10 @@ impl LinuxDut {
                         write_sysctl(path, value)?;
                     }
                     ip(&["link", "set", "dev", DEV, "up"])?;
+                    let index = nix::net::if_::if_nametoindex(DEV)
+                        .map_err(|e| format!("index of {DEV}: {e}"))?;
+                    let cap = capture::Capture::open(index as usize)
+                        .map_err(|e| format!("packet socket on {DEV}: {e}"))?;
                     if let Some(g) = gw {
                         ip(&["route", "add", "default", "via", &g.to_string()])?;
                     }
@@ -239,7 +251,7 @@ impl LinuxDut {
                         .nth(1)
                         .and_then(parse_mac)
                         .ok_or_else(|| format!("no MAC in `{}`", link.trim()))?;
-                    Ok((tap, kmac))
+                    Ok((tap, cap, kmac))
                 },
             )
             .map_err(|e| refuse(e.to_string()))?
@@ -250,11 +262,11 @@ impl LinuxDut {
             ns,
             addr,
             mac,
-            start: std::time::Instant::now(),
+            cap,
+            off: None,
             now: Instant::ZERO,
             rx: VecDeque::new(),
             next: 3,
-            wrote: false,
         })
     }
 
@@ -263,37 +275,57 @@ impl LinuxDut {
         self.mac
     }
 
-    /// Waits until the wall clock reaches virtual time `now`.
+    /// Waits until the kernel's clock reaches virtual time `now` (the first call fixes the
+    /// offset between the two).
     fn wait(&mut self, now: Instant) {
-        let target = self.start + std::time::Duration::from_micros(now.total_micros());
-        let wall = std::time::Instant::now();
+        self.read_tap();
+        let virt = std::time::Duration::from_micros(now.total_micros());
+        let off = *self.off.get_or_insert_with(|| capture::realtime().saturating_sub(virt));
+        let target = off + virt;
+        let wall = capture::realtime();
         if target > wall {
             std::thread::sleep(target - wall);
         }
         self.now = self.now.max(now);
     }
 
-    /// Reads every frame the kernel has sent; keeps IPv4 and ARP (IGMP and the like are the
-    /// kernel's own business and never reach the harness).
+    /// Waits for `now`, then gives an input (a frame, a socket call) to the kernel at virtual
+    /// time `now`: if the harness is late, the offset moves so that the input happens *now*
+    /// on the kernel's clock, and what the kernel does in reply is timed from it.
+    fn input(&mut self, now: Instant) {
+        self.wait(now);
+        let virt = std::time::Duration::from_micros(now.total_micros());
+        let wall = capture::realtime();
+        if let Some(off) = self.off.as_mut() {
+            if wall > *off + virt {
+                *off = wall - virt;
+            }
+        }
+    }
+
+    /// Drains the TAP file (so its queue never fills) and takes what the kernel sent from the
+    /// packet socket, each frame at its transmit time on the virtual clock. Only IPv4 TCP
+    /// and ARP are kept (IGMP and the like are the kernel's own business).
     fn read_tap(&mut self) {
         let mut buf = vec![0u8; 65_536];
-        loop {
-            match self.tap.read(&mut buf) {
-                Ok(n) if n >= 14 => {
-                    let frame = &buf[..n];
-                    let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
-                    let keep = match ethertype {
-                        0x0806 => true,
-                        0x0800 => frame.get(14 + 9) == Some(&6),
-                        _ => false,
-                    };
-                    if keep {
-                        self.rx.push_back(frame.to_vec());
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => break,
+        while self.tap.read(&mut buf).is_ok() {}
+        let off = self.off.unwrap_or_default();
+        for (sent, frame) in self.cap.read() {
+            if frame.len() < 14 {
+                continue;
             }
+            let keep = match u16::from_be_bytes([frame[12], frame[13]]) {
+                0x0806 => true,
+                0x0800 => frame.get(14 + 9) == Some(&6),
+                _ => false,
+            };
+            if !keep {
+                continue;
+            }
+            let micros = u64::try_from(sent.saturating_sub(off).as_micros()).unwrap_or(u64::MAX);
+            // Frames keep their order: never before one sent earlier.
+            let at = Instant::from_micros(micros).max(self.rx.back().map_or(Instant::ZERO, |f| f.0));
+            self.rx.push_back((at, frame));
         }
     }
 
@@ -348,33 +380,28 @@ impl Dut for LinuxDut {
     }
 
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
-        if !self.wrote {
-            // Setting up (sockets, options) is not run time: the clock starts with the first
-            // frame, at the time the driver gives it.
-            self.wrote = true;
-            let origin = std::time::Instant::now()
-                .checked_sub(std::time::Duration::from_micros(now.total_micros()))
-                .unwrap_or(self.start);
-            self.start = self.start.max(origin);
-        }
-        self.wait(now);
+        self.input(now);
         // A frame the kernel refuses (malformed) is simply not delivered, as on a wire.
         let _ = self.tap.write(frame);
         self.read_tap();
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        self.wait(now);
+        self.input(now);
         self.read_tap();
     }
 
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         self.read_tap();
-        self.rx.pop_front()
+        if self.rx.front().is_some_and(|f| f.0 <= now.max(self.now)) {
+            return self.rx.pop_front().map(|f| f.1);
+        }
+        None
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        Some(self.now + TICK)
+        let tick = self.now + TICK;
+        Some(self.rx.front().map_or(tick, |f| f.0.max(self.now).min(tick)))
     }
 
     fn take_events(&mut self) -> Vec<Event> {
@@ -394,7 +421,7 @@ impl Dut for LinuxDut {
     }
 
     fn accept(&mut self, now: Instant, listener: SockId) -> Result<SockId, Errno> {
-        self.wait(now);
+        self.input(now);
         let l = match self.socks.get(&listener.0) {
             Some(Sock::Listener(l)) => l,
             Some(Sock::Stream(_)) => return Err(Errno::EINVAL),
@@ -411,7 +438,7 @@ impl Dut for LinuxDut {
         local_port: u16,
         remote: SocketAddrV4,
     ) -> Result<SockId, Errno> {
-        self.wait(now);
+        self.input(now);
         let fd = self.socket()?;
         if local_port != 0 {
             nsock::setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(errno_of)?;
@@ -437,7 +464,7 @@ impl Dut for LinuxDut {
     }
 
     fn recv(&mut self, now: Instant, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
-        self.wait(now);
+        self.input(now);
         let mut t = self.stream(s)?;
         let r = t.read(buf).map_err(|e| io_errno(&e));
         self.read_tap();
@@ -445,7 +472,7 @@ impl Dut for LinuxDut {
     }
 
     fn close(&mut self, now: Instant, s: SockId) -> Result<(), Errno> {
-        self.wait(now);
+        self.input(now);
         self.socks.remove(&s.0).ok_or(Errno::EBADF)?;
         self.read_tap();
         Ok(())
