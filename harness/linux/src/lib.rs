@@ -13,8 +13,9 @@
 //! [`Dut::poll_at`] asks to be polled every millisecond, so a driver that jumps from deadline
 //! to deadline walks through real time in 1 ms steps. Two things keep the harness's own
 //! lateness (a loaded machine, a thread woken late) out of the kernel's timings:
-//! * every input (a frame, a socket call) that happens later than its virtual time moves the
-//!   offset, so the kernel's reactions are measured from the moment it really got the input;
+//! * every input (a frame, a socket call that may send) that happens later than its virtual
+//!   time moves the offset, so the kernel's reactions are measured from the moment it really
+//!   got the input;
 //! * what the kernel sends is stamped with its transmit time ([`capture`]), not the time the
 //!   harness got round to reading it, and handed out when the virtual clock reaches that stamp.
 
@@ -119,6 +120,9 @@ pub struct LinuxDut {
     /// Frames the kernel sent, each at the virtual time it sent it.
     rx: VecDeque<(Instant, Vec<u8>)>,
     next: u32,
+    /// The peer of each connected socket, as connect/accept gave it: `getpeername` fails
+    /// while a connect is in progress and after a reset, yet the connection still has it.
+    peers: BTreeMap<u32, SocketAddrV4>,
 }
 
 fn refuse(reason: impl Into<String>) -> Refusal {
@@ -267,6 +271,7 @@ impl LinuxDut {
             now: Instant::ZERO,
             rx: VecDeque::new(),
             next: 3,
+            peers: BTreeMap::new(),
         })
     }
 
@@ -280,7 +285,9 @@ impl LinuxDut {
     fn wait(&mut self, now: Instant) {
         self.read_tap();
         let virt = std::time::Duration::from_micros(now.total_micros());
-        let off = *self.off.get_or_insert_with(|| capture::realtime().saturating_sub(virt));
+        let off = *self
+            .off
+            .get_or_insert_with(|| capture::realtime().saturating_sub(virt));
         let target = off + virt;
         let wall = capture::realtime();
         if target > wall {
@@ -289,11 +296,12 @@ impl LinuxDut {
         self.now = self.now.max(now);
     }
 
-    /// Waits for `now`, then gives an input (a frame, a socket call) to the kernel at virtual
-    /// time `now`: if the harness is late, the offset moves so that the input happens *now*
-    /// on the kernel's clock, and what the kernel does in reply is timed from it.
-    fn input(&mut self, now: Instant) {
-        self.wait(now);
+    /// Called right after an input (a frame written, a socket call that may send): if the
+    /// harness is late, the offset moves so that the input happened at virtual `now` on the
+    /// kernel's clock, and what the kernel does in reply is timed from it. Taken *after* the
+    /// call, so that the harness thread losing the CPU between its wait and the call (a
+    /// loaded machine preempts it for tens of milliseconds) never shows as a slow kernel.
+    fn anchor(&mut self, now: Instant) {
         let virt = std::time::Duration::from_micros(now.total_micros());
         let wall = capture::realtime();
         if let Some(off) = self.off.as_mut() {
@@ -324,7 +332,8 @@ impl LinuxDut {
             }
             let micros = u64::try_from(sent.saturating_sub(off).as_micros()).unwrap_or(u64::MAX);
             // Frames keep their order: never before one sent earlier.
-            let at = Instant::from_micros(micros).max(self.rx.back().map_or(Instant::ZERO, |f| f.0));
+            let at =
+                Instant::from_micros(micros).max(self.rx.back().map_or(Instant::ZERO, |f| f.0));
             self.rx.push_back((at, frame));
         }
     }
@@ -380,14 +389,15 @@ impl Dut for LinuxDut {
     }
 
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
-        self.input(now);
+        self.wait(now);
         // A frame the kernel refuses (malformed) is simply not delivered, as on a wire.
         let _ = self.tap.write(frame);
+        self.anchor(now);
         self.read_tap();
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        self.input(now);
+        self.wait(now);
         self.read_tap();
     }
 
@@ -401,7 +411,11 @@ impl Dut for LinuxDut {
 
     fn poll_at(&self) -> Option<Instant> {
         let tick = self.now + TICK;
-        Some(self.rx.front().map_or(tick, |f| f.0.max(self.now).min(tick)))
+        Some(
+            self.rx
+                .front()
+                .map_or(tick, |f| f.0.max(self.now).min(tick)),
+        )
     }
 
     fn take_events(&mut self) -> Vec<Event> {
@@ -421,15 +435,19 @@ impl Dut for LinuxDut {
     }
 
     fn accept(&mut self, now: Instant, listener: SockId) -> Result<SockId, Errno> {
-        self.input(now);
+        self.wait(now);
         let l = match self.socks.get(&listener.0) {
             Some(Sock::Listener(l)) => l,
             Some(Sock::Stream(_)) => return Err(Errno::EINVAL),
             None => return Err(Errno::EBADF),
         };
-        let (s, _) = l.accept().map_err(|e| io_errno(&e))?;
+        let (s, peer) = l.accept().map_err(|e| io_errno(&e))?;
         s.set_nonblocking(true).map_err(|e| io_errno(&e))?;
-        Ok(self.add(Sock::Stream(s)))
+        let id = self.add(Sock::Stream(s));
+        if let std::net::SocketAddr::V4(p) = peer {
+            self.peers.insert(id.0, p);
+        }
+        Ok(id)
     }
 
     fn connect(
@@ -438,18 +456,21 @@ impl Dut for LinuxDut {
         local_port: u16,
         remote: SocketAddrV4,
     ) -> Result<SockId, Errno> {
-        self.input(now);
+        self.wait(now);
         let fd = self.socket()?;
         if local_port != 0 {
             nsock::setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(errno_of)?;
             let local = SockaddrIn::from(SocketAddrV4::new(self.addr, local_port));
             nsock::bind(fd.as_raw_fd(), &local).map_err(errno_of)?;
         }
-        match nsock::connect(fd.as_raw_fd(), &SockaddrIn::from(remote)) {
+        let r = nsock::connect(fd.as_raw_fd(), &SockaddrIn::from(remote));
+        self.anchor(now);
+        match r {
             Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => {}
             Err(e) => return Err(errno_of(e)),
         }
         let id = self.add(Sock::Stream(TcpStream::from(fd)));
+        self.peers.insert(id.0, remote);
         self.read_tap();
         Ok(id)
     }
@@ -459,12 +480,13 @@ impl Dut for LinuxDut {
         let fd = self.stream(s)?.as_raw_fd();
         let flags = nsock::MsgFlags::MSG_NOSIGNAL | nsock::MsgFlags::MSG_DONTWAIT;
         let r = nsock::send(fd, data, flags).map_err(errno_of);
+        self.anchor(now);
         self.read_tap();
         r
     }
 
     fn recv(&mut self, now: Instant, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
-        self.input(now);
+        self.wait(now);
         let mut t = self.stream(s)?;
         let r = t.read(buf).map_err(|e| io_errno(&e));
         self.read_tap();
@@ -472,8 +494,12 @@ impl Dut for LinuxDut {
     }
 
     fn close(&mut self, now: Instant, s: SockId) -> Result<(), Errno> {
-        self.input(now);
-        self.socks.remove(&s.0).ok_or(Errno::EBADF)?;
+        self.wait(now);
+        // The socket closes (and the kernel sends its FIN or RST) as it is dropped, here.
+        let closed = self.socks.remove(&s.0).map(drop).ok_or(Errno::EBADF);
+        self.anchor(now);
+        closed?;
+        self.peers.remove(&s.0);
         self.read_tap();
         Ok(())
     }
@@ -484,6 +510,7 @@ impl Dut for LinuxDut {
             .stream(s)?
             .shutdown(Shutdown::Write)
             .map_err(|e| io_errno(&e));
+        self.anchor(now);
         self.read_tap();
         r
     }
@@ -607,6 +634,7 @@ impl Dut for LinuxDut {
             local: v4(local)?,
             remote: remote
                 .and_then(v4)
+                .or_else(|| self.peers.get(&s.0).copied())
                 .unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
         })
     }
