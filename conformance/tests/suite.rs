@@ -17,8 +17,13 @@ fn settings() -> insta::Settings {
 
 #[rstest]
 fn script(#[files("scripts/**/*.pkt")] path: PathBuf) {
-    let outcomes = run_all_profiles(&path, &RunOptions::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // The suite's own scripts are strict about findings, directives or not.
+    let strict = RunOptions {
+        strict_findings: true,
+        ..RunOptions::default()
+    };
+    let outcomes =
+        run_all_profiles(&path, &strict).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(
         !outcomes.is_empty(),
         "{}: no profile to run",
@@ -71,6 +76,7 @@ fn run_with(
             knobs: vec![(knob.to_string(), value.to_string())],
             ..Overrides::default()
         },
+        strict_findings: true,
         ..RunOptions::default()
     };
     run_script(&text, file, Some(profile), &opts).unwrap_or_else(|e| panic!("{file}: {e}"))
@@ -117,6 +123,70 @@ fn run_with(
     "1000",
     "rfc9293/3.5-passive-open.pkt:12:1: outbound packet at 0.000000 does not match: options <mss 1000> (expected <mss 1460>)\n  expected: +0 > S. 0:0(0) ack 1 win 65535 <mss 1460>\n  actual:   0.000000 > S. 0:0(0) ack 1 win 65535 <mss 1000>"
 )]
+// FreeBSD profile, tcp.fin_on_acks=off: ACKs in CLOSING no longer carry the FIN.
+#[case(
+    "freebsd/fin-on-acks-closing.pkt",
+    "freebsd",
+    "tcp.fin_on_acks",
+    "off",
+    "freebsd/fin-on-acks-closing.pkt:16:1: outbound packet at 0.300000 does not match: flags . (expected F.), seq 2 (expected 1)"
+)]
+// FreeBSD profile, tcp.rcv_wnd_from_buffer=off: the RST at the buffer's right edge is outside the 65535 window.
+#[case(
+    "freebsd/rcv-wnd-from-buffer-rst-right-edge.pkt",
+    "freebsd",
+    "tcp.rcv_wnd_from_buffer",
+    "off",
+    "freebsd/rcv-wnd-from-buffer-rst-right-edge.pkt:16:1: expected outbound packet by 0.204000, but the stack sent nothing by then"
+)]
+// FreeBSD profile, tcp.abort_rst_ack=off: the ABORT's RST loses its ACK.
+#[case(
+    "freebsd/abort-rst-carries-ack.pkt",
+    "freebsd",
+    "tcp.abort_rst_ack",
+    "off",
+    "freebsd/abort-rst-carries-ack.pkt:15:1: outbound packet at 0.200000 does not match: flags R (expected R.)"
+)]
+// FreeBSD profile, tcp.time_wait_bsd=off: RFC 9293 TIME-WAIT: the exact RST closes it.
+#[case(
+    "freebsd/time-wait-twcheck.pkt",
+    "freebsd",
+    "tcp.time_wait_bsd",
+    "off",
+    "freebsd/time-wait-twcheck.pkt:19:1: the connection is in state CLOSED, expected TIME-WAIT"
+)]
+// FreeBSD profile, tcp.old_segment_ack=off: the old segment's ACK is ignored.
+#[case(
+    "freebsd/old-segment-ack-closes-last-ack.pkt",
+    "freebsd",
+    "tcp.old_segment_ack",
+    "off",
+    "freebsd/old-segment-ack-closes-last-ack.pkt:18:1: the connection is in state LAST-ACK, expected CLOSED"
+)]
+// FreeBSD profile, tcp.rst_error_after_fin=off: the RST in LAST-ACK is not reported.
+#[case(
+    "freebsd/rst-error-after-fin.pkt",
+    "freebsd",
+    "tcp.rst_error_after_fin",
+    "off",
+    "freebsd/rst-error-after-fin.pkt:17:1: getsockopt(SO_ERROR) gave [0], expected [ECONNRESET]"
+)]
+// FreeBSD profile, tcp.listener_close_resets_embryonic=on: closing the listener resets the half-open connection.
+#[case(
+    "freebsd/listener-close-drops-syncache.pkt",
+    "freebsd",
+    "tcp.listener_close_resets_embryonic",
+    "on",
+    "freebsd/listener-close-drops-syncache.pkt:15:1: unexpected outbound packet at 0.200000 after the last line"
+)]
+// FreeBSD profile, tcp.listen_synack_rst=on: the SYN-ACK at the listener draws an RST.
+#[case(
+    "freebsd/listener-close-drops-syncache.pkt",
+    "freebsd",
+    "tcp.listen_synack_rst",
+    "on",
+    "freebsd/listener-close-drops-syncache.pkt:13:1: unexpected outbound packet at 0.100000 before this line ran"
+)]
 fn mutation_fails_readably(
     #[case] file: &str,
     #[case] profile: &str,
@@ -144,6 +214,13 @@ fn unmutated_scripts_pass_under_the_same_profiles() {
         ("rfc1337/f1-ignore-rst-in-time-wait.pkt", "rfc793"),
         ("rfc5961/3.2-challenge-ack-for-rst.pkt", "rfc9293"),
         ("rfc9293/3.8.6.3-delayed-ack.pkt", "rfc9293"),
+        ("freebsd/fin-on-acks-closing.pkt", "freebsd"),
+        ("freebsd/rcv-wnd-from-buffer-rst-right-edge.pkt", "freebsd"),
+        ("freebsd/abort-rst-carries-ack.pkt", "freebsd"),
+        ("freebsd/time-wait-twcheck.pkt", "freebsd"),
+        ("freebsd/old-segment-ack-closes-last-ack.pkt", "freebsd"),
+        ("freebsd/rst-error-after-fin.pkt", "freebsd"),
+        ("freebsd/listener-close-drops-syncache.pkt", "freebsd"),
     ] {
         let o = run_with(file, profile, "tcp.mss", "1460");
         assert!(o.passed, "{file} [{profile}]: {}", o.failures.join("\n"));

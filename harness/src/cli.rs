@@ -33,6 +33,23 @@ pub enum Format {
     Json,
 }
 
+/// How `harness run` judges and shows results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::Args)]
+pub struct Judging {
+    /// Fail plain packetdrill scripts (no `%` directives) on any finding no `%expect` covers,
+    /// as the harness's own scripts always are. Without it such scripts are judged as
+    /// packetdrill judges them (packets, timing, call results) and findings are only reported.
+    #[arg(long)]
+    pub strict_findings: bool,
+    /// Judge without the files' expectations (`[[expect]]`, `[outcome]`, `%expect`): any
+    /// finding fails (exit 1). For "what if I change this knob" on an incident file.
+    #[arg(long)]
+    pub ignore_expectations: bool,
+    /// Print only the runs that did not pass, then the table.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// `harness bench <WHAT>`.
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
@@ -77,6 +94,9 @@ pub enum Command {
         /// Seed for scenarios (default: what each file says).
         #[arg(long)]
         seed: Option<u64>,
+        /// How results are judged and shown.
+        #[command(flatten)]
+        judging: Judging,
         /// Real-time budget per script on a live stack (`--stack linux`), in seconds: a script
         /// whose timeline needs longer is not run and is reported with the time it would need.
         #[arg(long, default_value_t = 60.0)]
@@ -247,6 +267,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             format,
             jobs,
             seed,
+            judging,
             max_real_time,
             report,
         } => {
@@ -263,6 +284,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 format == Format::Json,
                 jobs as usize,
                 seed,
+                judging,
                 budget,
                 report,
             )
@@ -313,6 +335,9 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             crate::stacks::registry()
                 .get(&stack)
                 .map_err(|e| e.to_string())?;
+            if family != "all" {
+                crate::hunt::Family::parse_named(&family)?;
+            }
             let knobs = parse_sets(&set)?;
             if seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
                 return Err("--seconds must be a positive number".into());
@@ -436,6 +461,7 @@ fn run_cmd(
     json: bool,
     jobs: usize,
     seed: Option<u64>,
+    judging: Judging,
     max_real_time: stack::Duration,
     report: Option<PathBuf>,
 ) -> Result<u8, String> {
@@ -460,6 +486,8 @@ fn run_cmd(
             stack: Some(stack.clone()),
             ..Overrides::default()
         },
+        strict_findings: judging.strict_findings,
+        ignore_expectations: judging.ignore_expectations,
         // A report links to pcaps: written next to it unless asked elsewhere.
         pcap_dir: pcap_dir.or_else(|| report.as_deref().map(report_pcap_dir)),
         max_real_time: Some(max_real_time),
@@ -481,7 +509,7 @@ fn run_cmd(
     if json {
         println!("{}", run::render_json(&results));
     } else {
-        print!("{}", run::render_text(&results));
+        print!("{}", run::render_text(&results, judging.quiet));
     }
     if let Some(out) = &report {
         let title = format!(
@@ -604,8 +632,7 @@ fn record(file: &Path, stack: &str, pcap: &Path) -> Result<u8, String> {
             stack: Some(stack.to_string()),
             ..Overrides::default()
         },
-        pcap_dir: None,
-        max_real_time: None,
+        ..RunOptions::default()
     };
     let trace = crate::capture::trace_with(file, &opts)?;
     let names = &trace.meta.segment_names;

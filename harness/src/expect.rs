@@ -18,6 +18,15 @@
 //!
 //! `observed` must occur in the run's failure text: a file that fails *differently* is still
 //! unexpected.
+//!
+//! A feature the stack lacks altogether (a knob it cannot set, a socket call it does not have) is
+//! listed once, not per file. A run stopped by it stays `unsupported` but no longer fails:
+//!
+//! ```toml
+//! [[unsupported]]
+//! feature = "tcp.time_wait_rst"        # occurs in the unsupported feature's text
+//! reason = "smoltcp's TIME-WAIT always closes on an in-window RST"
+//! ```
 
 use crate::location::{Diagnostic, Location};
 use crate::outcome::{FileResult, Outcome};
@@ -48,12 +57,23 @@ pub struct Divergence {
     pub kind: DivergenceKind,
 }
 
+/// One feature the stack lacks: runs that stop on it are `unsupported` but listed.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Lacking {
+    /// Occurs in the unsupported feature's text.
+    pub feature: String,
+    pub reason: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSpec {
     stack: Spanned<String>,
     #[serde(default)]
     divergence: Vec<Spanned<Divergence>>,
+    #[serde(default)]
+    unsupported: Vec<Spanned<Lacking>>,
 }
 
 /// A loaded expectations file.
@@ -63,6 +83,8 @@ pub struct Expectations {
     pub path: String,
     /// Each divergence with the line it starts on.
     pub entries: Vec<(u32, Divergence)>,
+    /// Each feature the stack lacks, with the line it starts on.
+    pub lacking: Vec<(u32, Lacking)>,
 }
 
 /// Bad expectations file: `file:line:col: what` (or `file: what` when it cannot be read).
@@ -101,9 +123,22 @@ impl Expectations {
             }
             entries.push((line, d));
         }
+        let mut lacking = Vec::new();
+        for l in spec.unsupported {
+            let at = l.span().start;
+            let line = Location::from_offset(file, text, at).line;
+            let l = l.into_inner();
+            for (name, v) in [("feature", &l.feature), ("reason", &l.reason)] {
+                if v.trim().is_empty() {
+                    return Err(err(at, format!("unsupported entry has an empty `{name}`")));
+                }
+            }
+            lacking.push((line, l));
+        }
         Ok(Expectations {
             path: file.to_string(),
             entries,
+            lacking,
         })
     }
 
@@ -146,8 +181,22 @@ impl Expectations {
 
     /// Judges every result against the list: a run that failed as listed becomes a listed
     /// divergence (not a failure); one that fails otherwise, or passes although listed, fails.
+    /// A run stopped by a feature the list says the stack lacks is marked listed (it no longer
+    /// fails the run).
     pub fn apply(&self, results: &mut [FileResult]) {
         for r in results.iter_mut() {
+            if let Outcome::Unsupported {
+                feature, listed, ..
+            } = &mut r.outcome
+            {
+                if let Some((line, l)) = self
+                    .lacking
+                    .iter()
+                    .find(|(_, l)| feature.contains(&l.feature))
+                {
+                    *listed = Some(format!("{} ({}:{line})", l.reason, self.path));
+                }
+            }
             let Some((line, d)) = self.entry_for(r) else {
                 continue;
             };
@@ -205,6 +254,7 @@ kind = "stack-defect"
                 vec![failure.into()]
             },
             findings: Vec::new(),
+            findings_expected: false,
             cannot_judge: Vec::new(),
             pcaps: Vec::new(),
         }
@@ -249,6 +299,40 @@ kind = "stack-defect"
         let mut rs = vec![result("conformance/scripts/rfc9293/a.pkt", false, "x: RST")];
         e.apply(&mut rs);
         assert_eq!(rs[0].outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn unsupported_fails_unless_the_stack_is_listed_as_lacking_it() {
+        let listed = format!(
+            "{GOOD}\n[[unsupported]]\nfeature = \"tcp.time_wait_rst\"\nreason = \"always closes\"\n"
+        );
+        let e = Expectations::parse("e.toml", &listed, "smoltcp").unwrap();
+        let unsupported = |feature: &str| {
+            let mut r = result("conformance/scripts/rfc9293/c.pkt", false, "");
+            r.outcome = Outcome::Unsupported {
+                feature: feature.into(),
+                location: None,
+                listed: None,
+            };
+            r
+        };
+        let mut rs = vec![
+            unsupported("smoltcp cannot set tcp.time_wait_rst=ignore"),
+            unsupported("shell command"),
+        ];
+        assert_eq!(rs[0].outcome.exit_code(), 1);
+        e.apply(&mut rs);
+        match &rs[0].outcome {
+            Outcome::Unsupported {
+                listed: Some(why), ..
+            } => assert!(why.contains("always closes (e.toml:10)"), "{why}"),
+            o => panic!("not listed: {o:?}"),
+        }
+        assert_eq!(rs[0].outcome.exit_code(), 0);
+        assert_eq!(rs[1].outcome.exit_code(), 1);
+        let empty = listed.replace("reason = \"always closes\"", "reason = \"\"");
+        let err = Expectations::parse("e.toml", &empty, "smoltcp").unwrap_err();
+        assert!(err.to_string().starts_with("e.toml:10:"), "{err}");
     }
 
     #[test]

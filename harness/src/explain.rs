@@ -225,13 +225,6 @@ pub fn render(e: &Explanation) -> String {
 
 /// `harness explain KIND` (or every kind's name when none is given).
 pub fn command(kind: Option<&str>) -> Result<u8, String> {
-    let names = || {
-        FindingKind::ALL
-            .iter()
-            .map(|k| k.name())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     match kind {
         None => {
             for k in FindingKind::ALL {
@@ -240,8 +233,7 @@ pub fn command(kind: Option<&str>) -> Result<u8, String> {
             Ok(0)
         }
         Some(k) => {
-            let kind = FindingKind::from_name(k)
-                .ok_or_else(|| format!("unknown finding kind `{k}` (kinds: {})", names()))?;
+            let kind = FindingKind::parse_named(k)?;
             print!("{}", render(&explain(kind)));
             Ok(0)
         }

@@ -57,7 +57,8 @@ pub fn load(path: &Path) -> Result<Input, Vec<Diagnostic>> {
         Some(FileKind::Script) => {
             let data = std::fs::read(path)
                 .map_err(|e| vec![Diagnostic::file(&file, format!("cannot read: {e}"))])?;
-            let script = crate::script::parse_bytes(&file, &data).map_err(|e| vec![e.into()])?;
+            let script = crate::script::parse_bytes_all(&file, &data)
+                .map_err(|errors| errors.into_iter().map(Diagnostic::from).collect::<Vec<_>>())?;
             let errors = crate::script::runner::check(&script);
             if errors.is_empty() {
                 Ok(Input::Script(script))

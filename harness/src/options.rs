@@ -14,6 +14,12 @@ pub struct RunOptions {
     pub overrides: Overrides,
     /// Write one pcap per run (per segment) into this directory.
     pub pcap_dir: Option<PathBuf>,
+    /// Fail plain packetdrill scripts on findings no `%expect` covers, as scripts in the
+    /// harness's dialect always are (`--strict-findings`).
+    pub strict_findings: bool,
+    /// Judge without the files' expectations (`[[expect]]`, `[outcome]`, `%expect`): any
+    /// finding fails (`--ignore-expectations`).
+    pub ignore_expectations: bool,
     /// Real time a script may need on a stack that runs in real time (the live kernel):
     /// `None` is [`DEFAULT_MAX_REAL_TIME`].
     pub max_real_time: Option<stack::Duration>,

@@ -23,11 +23,15 @@ pub enum Outcome {
     /// profile asked for).
     Skipped { reason: String },
     /// Ran, but part of it could not be run as written (a feature the harness or the stack under
-    /// test lacks, such as a shell command or an unmodelled sysctl): not a pass.
+    /// test lacks, such as a shell command or an unmodelled sysctl): not a pass, so it fails the
+    /// run (exit 1) unless the stack's expectations file lists the feature as one the stack
+    /// lacks ([`crate::expect`]); then `listed` holds that entry's reason.
     Unsupported {
         feature: String,
         #[serde(serialize_with = "display_opt")]
         location: Option<Location>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        listed: Option<String>,
     },
     /// Failed exactly as the stack's expectations list it (`conformance/expectations/<stack>.toml`,
     /// [`crate::expect`]): a known divergence of a third-party stack, not a failure.
@@ -96,8 +100,10 @@ impl Outcome {
             Outcome::Pass
             | Outcome::ListedDivergence { .. }
             | Outcome::Skipped { .. }
-            | Outcome::Unsupported { .. } => 0,
-            Outcome::Fail => 1,
+            | Outcome::Unsupported {
+                listed: Some(_), ..
+            } => 0,
+            Outcome::Fail | Outcome::Unsupported { listed: None, .. } => 1,
             Outcome::InputError { .. } => 2,
         }
     }
@@ -179,6 +185,10 @@ pub struct FileResult {
     /// Parts of the input that were not run as written (with their location).
     pub notes: Vec<String>,
     pub findings: Vec<Finding>,
+    /// True when every finding was expected by the file (a pass judged against its expectations);
+    /// false when there are none, they failed the run, or nobody judged them (a plain
+    /// packetdrill script, `--ignore-expectations`).
+    pub findings_expected: bool,
     /// Kinds the oracles could not judge on the stack under test, and why ("cannot judge").
     pub cannot_judge: Vec<CannotJudge>,
     /// Pcap files written for this run.
@@ -211,6 +221,7 @@ impl FileResult {
             failures: Vec::new(),
             notes: Vec::new(),
             findings: Vec::new(),
+            findings_expected: false,
             cannot_judge: Vec::new(),
             pcaps: Vec::new(),
         }
@@ -233,6 +244,7 @@ struct FileResultJson {
     failures: Vec<String>,
     notes: Vec<String>,
     findings: Vec<Finding>,
+    findings_expected: bool,
     cannot_judge: Vec<CannotJudge>,
     pcaps: Vec<String>,
 }
@@ -251,6 +263,7 @@ impl From<FileResult> for FileResultJson {
             failures: r.failures,
             notes: r.notes,
             findings: r.findings,
+            findings_expected: r.findings_expected,
             cannot_judge: r.cannot_judge,
             pcaps: r.pcaps,
         }

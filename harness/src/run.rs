@@ -120,24 +120,43 @@ fn scenario_result(path: &Path, sc: &Scenario, opts: &RunOptions) -> Result<File
         Some(d) => write_pcaps(d, &res.name, &res.trace)?,
         None => Vec::new(),
     };
+    let (outcome, failures) = if opts.ignore_expectations {
+        // What happens, without the file's expectations: any finding fails.
+        match res.findings.len() {
+            0 => (Outcome::Pass, Vec::new()),
+            n => (
+                Outcome::Fail,
+                vec![format!(
+                    "{n} finding(s) (--ignore-expectations: the file's expectations are not used)"
+                )],
+            ),
+        }
+    } else {
+        let failures: Vec<String> = res
+            .verdicts
+            .iter()
+            .filter(|v| !v.ok)
+            .map(|v| format!("{}: got {}", v.what, v.detail))
+            .collect();
+        let outcome = if failures.is_empty() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        };
+        (outcome, failures)
+    };
     Ok(FileResult {
         kind: FileKind::Scenario.name(),
+        findings_expected: !opts.ignore_expectations
+            && outcome == Outcome::Pass
+            && !res.findings.is_empty(),
         name: res.name.clone(),
         file: path.display().to_string(),
         group: group_of(path),
         profile: opts.overrides.profile.clone(),
         stack: stack_of(opts),
-        outcome: if res.passed() {
-            Outcome::Pass
-        } else {
-            Outcome::Fail
-        },
-        failures: res
-            .verdicts
-            .iter()
-            .filter(|v| !v.ok)
-            .map(|v| format!("{}: got {}", v.what, v.detail))
-            .collect(),
+        outcome,
+        failures,
         notes: Vec::new(),
         findings: res.findings,
         cannot_judge: res.cannot_judge,
@@ -148,10 +167,13 @@ fn scenario_result(path: &Path, sc: &Scenario, opts: &RunOptions) -> Result<File
 /// The result of one run of a script under `profile`.
 fn script_result(
     path: &Path,
+    script: &Script,
     profile: &str,
     o: ScriptOutcome,
     opts: &RunOptions,
 ) -> Result<FileResult, RunError> {
+    let judged = !opts.ignore_expectations
+        && (opts.strict_findings || crate::script::runner::uses_harness_directives(script));
     let stem = format!("{}.{profile}", stem_of(path));
     let pcaps = match &opts.pcap_dir {
         Some(dir) => write_pcaps(dir, &stem, &o.trace)?,
@@ -166,12 +188,14 @@ fn script_result(
         (Some(u), _, _) => Outcome::Unsupported {
             feature: u.feature.clone(),
             location: Some(u.loc.clone()),
+            listed: None,
         },
         (None, false, _) => Outcome::Fail,
         (None, true, None) => Outcome::Pass,
         (None, true, Some(n)) => Outcome::Unsupported {
             feature: n.what.clone(),
             location: Some(n.location.clone()),
+            listed: None,
         },
     };
     Ok(FileResult {
@@ -181,6 +205,7 @@ fn script_result(
         group: group_of(path),
         profile: Some(profile.to_string()),
         stack: stack_of(opts),
+        findings_expected: judged && outcome == Outcome::Pass && !o.findings.is_empty(),
         outcome,
         failures: o.failures,
         notes: o.notes.iter().map(|n| n.to_string()).collect(),
@@ -213,7 +238,11 @@ fn error_result(
     r.stack = stack_of(opts);
     r.outcome = match e {
         RunError::Input(d) => Outcome::input_errors(vec![d]),
-        RunError::Unsupported { feature, location } => Outcome::Unsupported { feature, location },
+        RunError::Unsupported { feature, location } => Outcome::Unsupported {
+            feature,
+            location,
+            listed: None,
+        },
     };
     r
 }
@@ -238,7 +267,7 @@ fn run_script(path: &Path, script: &Script, opts: &RunOptions) -> Vec<FileResult
         .iter()
         .map(|profile| {
             run_parsed(script, profile, opts)
-                .and_then(|o| script_result(path, profile, o, opts))
+                .and_then(|o| script_result(path, script, profile, o, opts))
                 .unwrap_or_else(|e| error_result(path, FileKind::Script, Some(profile), opts, e))
         })
         .collect()

@@ -161,7 +161,7 @@ fn broken_files_do_not_hide_good_results() {
         dir.join("d1.toml"),
     )
     .expect("copy");
-    let bad1 = write(&dir, "bad1.pkt", "+0 < S 0:0(0) win\n");
+    let bad1 = write(&dir, "bad1.pkt", "+0 < S 0:0(0) win\n+0 > bogus\n");
     let bad2 = write(
         &dir,
         "bad2.pkt",
@@ -171,6 +171,10 @@ fn broken_files_do_not_hide_good_results() {
     let (code, out, err) = harness(&["run", &d]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains(&format!("{bad1}:1:18:")), "{err}");
+    assert!(
+        err.contains(&format!("{bad1}:2:6: unknown TCP flag 'b'")),
+        "every broken line of a file is reported: {err}"
+    );
     assert!(
         err.contains(&format!(
             "{bad2}:1:1: unknown profile `linx` — did you mean `linux`?"
@@ -188,6 +192,7 @@ fn broken_files_do_not_hide_good_results() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["summary"]["passed"], 1);
     assert_eq!(v["summary"]["input_errors"], 2);
+    assert_eq!(v["results"][0]["errors"].as_array().map(Vec::len), Some(2));
     assert_eq!(v["results"][1]["errors"].as_array().map(Vec::len), Some(2));
 }
 
@@ -231,7 +236,7 @@ fn no_false_passes() {
         "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 `touch /nonexistent/x`\n",
     );
     let (code, out, _) = harness(&["run", &shell]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 1, "an unsupported line is not a pass: {out}");
     assert!(out.starts_with("unsp "), "{out}");
     assert!(
         out.contains("shell command `touch /nonexistent/x`"),
@@ -311,6 +316,59 @@ fn errors_suggest_the_fix() {
         !err.contains("tcp.keepalive.idle"),
         "lists every knob: {err}"
     );
+    let d1 = "conformance/scenarios/d1-time-wait-assassination-rfc793.toml";
+    for (args, want) in [
+        (
+            vec!["run", d1, "--stack", "smoltkp"],
+            "unknown stack `smoltkp` — did you mean `smoltcp`?",
+        ),
+        (
+            vec!["explain", "rst-los"],
+            "unknown finding kind `rst-los` — did you mean `rst-loss`?",
+        ),
+        (
+            vec!["hunt", "half-opn", "--runs", "1"],
+            "unknown family `half-opn` — did you mean `half-open`?",
+        ),
+    ] {
+        let (code, out, err) = harness(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!out.contains("reproducers go to"), "validated first: {out}");
+    }
+    let dir = tmpdir("suggest");
+    let directive = write(
+        &dir,
+        "directive.pkt",
+        "%aplies linux\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    let kind = write(
+        &dir,
+        "kind.pkt",
+        "%expect finding half-opn\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    let text = std::fs::read_to_string(root().join(d1)).expect("d1");
+    let host = write(
+        &dir,
+        "host.toml",
+        &text.replacen("host = \"client\"", "host = \"clinet\"", 1),
+    );
+    for (file, want) in [
+        (
+            &directive,
+            ":1:2: unknown directive `%aplies` — did you mean `applies`?",
+        ),
+        (
+            &kind,
+            "unknown finding kind `half-opn` — did you mean `half-open`?",
+        ),
+        (&host, "unknown host `clinet` — did you mean `client`?"),
+    ] {
+        let (code, _, err) = harness(&["run", file]);
+        assert_eq!(code, 2, "{file}: {err}");
+        assert!(err.contains(&format!("{file}:")), "{file}: {err}");
+        assert!(err.contains(want), "{file}: {err}");
+    }
 }
 
 #[test]
@@ -575,5 +633,150 @@ fn knob_ranges_are_validated() {
         let (code, _, err) = harness(&["run", "conformance/scenarios", "--set", knob]);
         assert_eq!(code, 2, "{knob}");
         assert!(err.contains("at least 1"), "{knob}: {err}");
+    }
+}
+
+/// A script in packetdrill's own dialect (no `%` directives) is judged as packetdrill judges
+/// it: its finding is reported, not a failure, unless `--strict-findings`.
+#[test]
+fn plain_packetdrill_scripts_report_findings_without_failing() {
+    let dir = tmpdir("plain");
+    let text = std::fs::read_to_string(
+        root().join("conformance/scripts/rfc1337/f1-ignore-rst-in-time-wait.pkt"),
+    )
+    .expect("read");
+    let plain: String = text
+        .lines()
+        .filter(|l| !l.starts_with('%') && !l.starts_with("//"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let p = write(&dir, "plain.pkt", &plain);
+    let (code, out, _) = harness(&["run", &p]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("finding: time-wait-assassination"), "{out}");
+    let (code, out, _) = harness(&["run", &p, "--strict-findings"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no %expect line covers finding"), "{out}");
+}
+
+/// Incident A passes with its 57 findings shown as expected; `--ignore-expectations` answers
+/// "what if I change this knob" (the README's Linux-like queue: nothing lost, no FAIL), and
+/// fails on any finding; `--quiet` prints only what did not pass.
+#[test]
+fn expectations_expected_ignored_and_quiet() {
+    let a1 = "conformance/scenarios/a1-iis-rst-loss-windows.toml";
+    let (code, out, _) = harness(&["run", a1]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("57 finding(s), all expected by the file"),
+        "{out}"
+    );
+    assert!(out.contains("expected finding: rst-loss"), "{out}");
+    let linux = [
+        "--set",
+        "arp.queue_depth=101",
+        "--set",
+        "arp.overflow=drop-oldest",
+    ];
+    let mut args = vec!["run", a1, "--ignore-expectations"];
+    args.extend(linux);
+    let (code, out, _) = harness(&args);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("FAIL") && !out.contains("finding"), "{out}");
+    let (code, out, _) = harness(&["run", a1, "--ignore-expectations"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("57 finding(s) (--ignore-expectations"),
+        "{out}"
+    );
+    let (code, out, _) = harness(&["run", "conformance/scenarios", "--quiet"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("ok   "), "{out}");
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+}
+
+/// Every `harness` command in the README (and every example line in `--help`) runs and gives
+/// the exit code its comment promises (0 unless it says "exit 1"; never 2): the docs cannot rot.
+/// Hunts run with `--runs 30` instead of a wall-clock budget, and `/tmp/` paths point into a
+/// temporary directory.
+/// A `bench` command line with its sizes cut down (same options, tiny workload).
+fn shrink_bench(args: &mut Vec<String>) {
+    for (flag, small) in [
+        ("--clients", "20"),
+        ("--hours", "1"),
+        ("--mib", "1"),
+        ("--rounds", "1"),
+    ] {
+        match args.iter().position(|a| a == flag) {
+            Some(i) if i + 1 < args.len() => args[i + 1] = small.to_string(),
+            _ if flag == "--clients" && args.get(1).map(String::as_str) != Some("bulk") => {
+                args.extend([flag.to_string(), small.to_string()])
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn readme_and_help_examples_run() {
+    let dir = tmpdir("readme");
+    let tmp = format!("{}/", dir.display());
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let mut commands: Vec<(String, String)> = Vec::new();
+    let mut pending = String::new();
+    for line in readme.lines() {
+        let l = line.trim_start();
+        let l = l
+            .strip_prefix("cargo run --release -p harness -- ")
+            .or_else(|| l.strip_prefix("harness "))
+            .map(str::to_string)
+            .or_else(|| (!pending.is_empty()).then(|| l.to_string()));
+        let Some(l) = l else { continue };
+        if let Some(cont) = l.strip_suffix('\\') {
+            pending.push_str(cont);
+            continue;
+        }
+        let full = format!("{pending}{l}");
+        pending.clear();
+        let (cmd, comment) = match full.split_once(" # ") {
+            Some((c, k)) => (c.trim().to_string(), k.to_string()),
+            None => (full.trim().to_string(), String::new()),
+        };
+        if cmd.is_empty() || cmd.contains('`') || cmd.contains('|') || cmd.contains('<') {
+            continue; // prose, not a command
+        }
+        commands.push((cmd, comment));
+    }
+    let help_cmds = [
+        "run", "check", "hunt", "ladder", "profiles", "record", "replay", "bench", "explain",
+    ];
+    for sub in help_cmds {
+        let (_, help, _) = harness(&[sub, "--help"]);
+        for line in help.lines() {
+            if let Some(ex) = line.trim().strip_prefix("harness ") {
+                if !ex.contains('<') && !ex.contains('[') && !ex.contains("...") {
+                    commands.push((ex.to_string(), String::new()));
+                }
+            }
+        }
+    }
+    assert!(commands.len() >= 8, "{commands:?}");
+    for (cmd, comment) in &commands {
+        let cmd = cmd
+            .replace("/tmp/", &tmp)
+            .replace("--seconds 20", "--runs 30")
+            .replace("--seconds 60", "--runs 30");
+        let mut args: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
+        if args.first().map(String::as_str) == Some("hunt") && !cmd.contains("--out") {
+            args.extend(["--out".to_string(), format!("{tmp}hunt")]);
+        }
+        // Benchmarks run as written but small: this is a debug build and the figures are not read.
+        if args.first().map(String::as_str) == Some("bench") {
+            shrink_bench(&mut args);
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = harness(&argv);
+        let want = if comment.contains("exit 1") { 1 } else { 0 };
+        assert_eq!(code, want, "`harness {cmd}` (# {comment}):\n{out}{err}");
     }
 }

@@ -231,6 +231,42 @@ pub struct TcpPolicy {
     pub insecure_syn: bool,
     /// Drop any segment with both SYN and FIN set (FreeBSD `net.inet.tcp.drop_synfin`).
     pub drop_synfin: bool,
+    /// FreeBSD `tcp_outflags[]` (tcp_fsm.h) gives FIN-WAIT-1, CLOSING and LAST-ACK the flags
+    /// `FIN|ACK`: while our FIN is unacknowledged, every ACK `tcp_output` builds re-sends it
+    /// (`SEQ` = the FIN's, tcp_output.c "snd_nxt--"). Retransmitting a FIN is always allowed
+    /// (RFC 9293 §3.10.4); RFC 5961 challenge ACKs (`tcp_respond`) stay plain.
+    pub fin_on_acks: bool,
+    /// FreeBSD tcp_input.c: `rcv_wnd = imax(sbspace(&so->so_rcv), rcv_adv - rcv_nxt)`. The
+    /// sequence check accepts up to the free receive buffer even where the unscaled 16-bit
+    /// window field could only advertise 65535 (RFC 9293 §3.10.7.4 uses RCV.WND, which the
+    /// RFC does not tie to the advertised field).
+    pub rcv_wnd_from_buffer: bool,
+    /// The RST of an ABORT (RFC 9293 §3.10.5 `<SEQ=SND.NXT><CTL=RST>`) also carries
+    /// `ACK=RCV.NXT`: FreeBSD `tcp_drop` sends it through `tcp_output` with
+    /// `tcp_outflags[TCPS_CLOSED] = RST|ACK`; Linux `tcp_send_active_reset` sets ACK too.
+    pub abort_rst_ack: bool,
+    /// TIME-WAIT input as FreeBSD `tcp_twcheck` (tcp_timewait.c) does it instead of RFC 9293
+    /// §3.10.7.4: RSTs are dropped ("see Stevens, vol. 2, p. 964 and RFC 1337"), a SYN above
+    /// RCV.NXT recycles the pair, segments without ACK are dropped, a retransmitted FIN
+    /// restarts 2·MSL, and anything but an exact duplicate ACK is acknowledged.
+    pub time_wait_bsd: bool,
+    /// BSD tcp_input.c trimming: a segment wholly left of the window (an old duplicate) is
+    /// trimmed to nothing, an ACK is scheduled, and its ACK field is still processed ("keep
+    /// on processing for RST or ACK") instead of being dropped after the ACK (RFC 9293
+    /// §3.10.7.4 first check).
+    pub old_segment_ack: bool,
+    /// An acceptable RST in CLOSING or LAST-ACK is reported to the user as ECONNRESET (FreeBSD
+    /// tcp_input.c `so_error = ECONNRESET` for every synchronized state; Linux `tcp_reset`).
+    /// RFC 9293 §3.10.7.4 only says "enter the CLOSED state" there.
+    pub rst_error_after_fin: bool,
+    /// Closing a listener resets connections still in SYN-RECEIVED. When off they are dropped
+    /// silently, as FreeBSD's syncache and Linux's request sockets are (only connections that
+    /// completed the handshake but were never accepted are reset).
+    pub listener_close_resets_embryonic: bool,
+    /// A SYN-ACK arriving at a listener draws `<SEQ=SEG.ACK><CTL=RST>` (RFC 9293 §3.10.7.2
+    /// second check). When off it is dropped: FreeBSD tcp_input.c "(SYN|ACK) is bogus on a
+    /// listen socket" goes to `dropunlock`.
+    pub listen_synack_rst: bool,
 }
 
 impl Default for TcpPolicy {
@@ -277,6 +313,14 @@ impl Default for TcpPolicy {
             buf_round_to_mss: false,
             insecure_syn: false,
             drop_synfin: false,
+            fin_on_acks: false,
+            rcv_wnd_from_buffer: false,
+            abort_rst_ack: false,
+            time_wait_bsd: false,
+            old_segment_ack: false,
+            rst_error_after_fin: false,
+            listener_close_resets_embryonic: true,
+            listen_synack_rst: true,
         }
     }
 }
@@ -530,6 +574,13 @@ impl Profile {
         t.sack = true;
         t.timestamps = true;
         t.syn_layout = SynLayout::Linux;
+        // tcp_output.c tcp_send_active_reset: `TCPHDR_ACK | TCPHDR_RST`; tcp_input.c tcp_reset:
+        // ECONNRESET in every state but SYN-SENT and CLOSE-WAIT; inet_connection_sock.c
+        // inet_csk_listen_stop resets accepted-queue children only (request sockets in
+        // SYN-RECEIVED are freed silently).
+        t.abort_rst_ack = true;
+        t.rst_error_after_fin = true;
+        t.listener_close_resets_embryonic = false;
         // neigh unres_qlen 101, drop oldest.
         p.arp = ArpPolicy::default();
         p
@@ -592,6 +643,16 @@ impl Profile {
         t.buf_round_to_mss = true;
         // tcp(4) drop_synfin 0.
         t.drop_synfin = false;
+        // tcp_fsm.h tcp_outflags[], tcp_input.c rcv_wnd / trimming / RST, tcp_timewait.c
+        // tcp_twcheck, tcp_subr.c tcp_drop, tcp_syncache.c (entries die silently).
+        t.fin_on_acks = true;
+        t.rcv_wnd_from_buffer = true;
+        t.abort_rst_ack = true;
+        t.time_wait_bsd = true;
+        t.old_segment_ack = true;
+        t.rst_error_after_fin = true;
+        t.listener_close_resets_embryonic = false;
+        t.listen_synack_rst = false;
         p
     }
 
@@ -748,41 +809,10 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// Parse `300s`, `250ms`, `1.5s`, `100us`, `2m`; no unit is an error.
+/// Parse `300s`, `250ms`, `1.5s`, `100us`, `2m`; no unit is an error. The syntax is
+/// [`Duration`]'s `FromStr`; this is its `Option` form for knob values.
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (num, unit) = s.split_at(split);
-    let scale: u64 = match unit {
-        "us" => 1,
-        "ms" => 1_000,
-        "s" => 1_000_000,
-        "m" | "min" => 60_000_000,
-        "h" => 3_600_000_000,
-        _ => return None,
-    };
-    let (int, frac) = match num.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (num, ""),
-    };
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let int: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut micros = int.checked_mul(scale)?;
-    let mut place = scale;
-    for c in frac.chars() {
-        let d = u64::from(c.to_digit(10)?);
-        place /= 10;
-        if place == 0 {
-            if d != 0 {
-                return None; // finer than a microsecond
-            }
-            continue;
-        }
-        micros = micros.checked_add(d * place)?;
-    }
-    Some(Duration::from_micros(micros))
+    s.parse().ok()
 }
 
 /// The shortest exact text form of a duration (`300s`, `250ms`, `1500us`).
@@ -1058,6 +1088,46 @@ static KNOBS: &[KnobDef] = &[
         "tcp.drop_synfin",
         "drop segments with both SYN and FIN (FreeBSD net.inet.tcp.drop_synfin)",
         tcp.drop_synfin
+    ),
+    bool_knob!(
+        "tcp.fin_on_acks",
+        "ACKs re-send our unacknowledged FIN in FIN-WAIT-1/CLOSING/LAST-ACK (FreeBSD tcp_outflags)",
+        tcp.fin_on_acks
+    ),
+    bool_knob!(
+        "tcp.rcv_wnd_from_buffer",
+        "sequence check accepts up to the free buffer, beyond the unscaled 65535 (FreeBSD tcp_input rcv_wnd)",
+        tcp.rcv_wnd_from_buffer
+    ),
+    bool_knob!(
+        "tcp.abort_rst_ack",
+        "ABORT's RST carries ACK=RCV.NXT (FreeBSD tcp_drop, Linux tcp_send_active_reset)",
+        tcp.abort_rst_ack
+    ),
+    bool_knob!(
+        "tcp.time_wait_bsd",
+        "TIME-WAIT input as FreeBSD tcp_twcheck: RST dropped, no-ACK dropped, ACK all but exact dup ACKs",
+        tcp.time_wait_bsd
+    ),
+    bool_knob!(
+        "tcp.old_segment_ack",
+        "a segment left of the window still has its ACK processed (BSD tcp_input trimming)",
+        tcp.old_segment_ack
+    ),
+    bool_knob!(
+        "tcp.rst_error_after_fin",
+        "RST in CLOSING/LAST-ACK reports ECONNRESET (FreeBSD, Linux tcp_reset)",
+        tcp.rst_error_after_fin
+    ),
+    bool_knob!(
+        "tcp.listener_close_resets_embryonic",
+        "closing a listener resets its SYN-RECEIVED connections (off: dropped silently, FreeBSD syncache, Linux)",
+        tcp.listener_close_resets_embryonic
+    ),
+    bool_knob!(
+        "tcp.listen_synack_rst",
+        "SYN-ACK at a listener draws RST (RFC 9293 §3.10.7.2; off: dropped, FreeBSD tcp_input)",
+        tcp.listen_synack_rst
     ),
     positive_knob!(
         "arp.queue_depth",

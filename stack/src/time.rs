@@ -134,6 +134,98 @@ impl fmt::Display for Duration {
     }
 }
 
+/// Why a text is not a [`Duration`] (see its [`FromStr`](core::str::FromStr) impl).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseDurationError {
+    /// A number without a unit (`10`): seconds or milliseconds would be a guess.
+    MissingUnit(String),
+    /// A unit other than us, ms, s, m/min, h.
+    UnknownUnit { text: String, unit: String },
+    /// The number part is not a decimal number.
+    NotANumber { text: String, number: String },
+    /// More precise than a microsecond (`1.0000001s`).
+    TooFine(String),
+    /// Does not fit in 64 bits of microseconds.
+    OutOfRange(String),
+}
+
+impl fmt::Display for ParseDurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingUnit(t) => write!(f, "bad duration `{t}`: missing unit (e.g. `120s`)"),
+            Self::UnknownUnit { text, unit } => write!(
+                f,
+                "bad duration `{text}`: unknown unit `{unit}` (use us, ms, s, min, h)"
+            ),
+            Self::NotANumber { text, number } => {
+                write!(f, "bad duration `{text}`: `{number}` is not a number")
+            }
+            Self::TooFine(t) => write!(f, "bad duration `{t}`: finer than a microsecond"),
+            Self::OutOfRange(t) => write!(f, "bad duration `{t}`: out of range"),
+        }
+    }
+}
+
+impl std::error::Error for ParseDurationError {}
+
+/// Parses `300s`, `250ms`, `1.5s`, `.5s`, `100us` (or `µs`), `2m` (or `2min`), `2h`: a decimal
+/// number and a unit, exact to the microsecond (no floating point). The one duration syntax of
+/// profiles, knobs, scenarios and the command line.
+impl core::str::FromStr for Duration {
+    type Err = ParseDurationError;
+
+    fn from_str(s: &str) -> Result<Duration, ParseDurationError> {
+        let text = s.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (num, unit) = text.split_at(split);
+        let unit = unit.trim();
+        let scale: u64 = match unit {
+            "" => return Err(ParseDurationError::MissingUnit(text.into())),
+            "us" | "µs" => 1,
+            "ms" => 1_000,
+            "s" => 1_000_000,
+            "m" | "min" => 60_000_000,
+            "h" => 3_600_000_000,
+            _ => {
+                return Err(ParseDurationError::UnknownUnit {
+                    text: text.into(),
+                    unit: unit.into(),
+                })
+            }
+        };
+        let not_a_number = || ParseDurationError::NotANumber {
+            text: text.into(),
+            number: num.into(),
+        };
+        let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+        if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
+            return Err(not_a_number());
+        }
+        let out_of_range = || ParseDurationError::OutOfRange(text.into());
+        let int: u64 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| out_of_range())?
+        };
+        let mut micros = int.checked_mul(scale).ok_or_else(out_of_range)?;
+        let mut place = scale;
+        for c in frac.chars() {
+            let d = u64::from(c.to_digit(10).ok_or_else(not_a_number)?);
+            place /= 10;
+            if place == 0 {
+                if d != 0 {
+                    return Err(ParseDurationError::TooFine(text.into()));
+                }
+                continue;
+            }
+            micros = micros.checked_add(d * place).ok_or_else(out_of_range)?;
+        }
+        Ok(Duration(micros))
+    }
+}
+
 /// Something a layer logged, with the time it happened. Each layer owns its event type
 /// (`ArpEvent`, `IpEvent`, `TcpEvent`) and logs `Timed<ItsEvent>`; the host wraps them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,6 +258,44 @@ mod tests {
             Duration::ZERO
         );
         assert_eq!(Duration::from_secs(75) * 9, Duration::from_secs(675));
+    }
+
+    #[test]
+    fn durations_parse_exactly() {
+        for (text, us) in [
+            ("120s", 120_000_000),
+            ("1.5s", 1_500_000),
+            (".5s", 500_000),
+            ("10min", 600_000_000),
+            ("2m", 120_000_000),
+            ("2h", 7_200_000_000),
+            ("250ms", 250_000),
+            ("75us", 75),
+            ("75µs", 75),
+            (" 3 s ", 3_000_000),
+            ("1.0000000s", 1_000_000),
+        ] {
+            assert_eq!(text.parse(), Ok(Duration::from_micros(us)), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_durations_say_why() {
+        for (text, why) in [
+            ("10", "missing unit"),
+            ("", "missing unit"),
+            ("s", "`` is not a number"),
+            ("1.2.3s", "`1.2.3` is not a number"),
+            ("-1s", "unknown unit `-1s`"),
+            ("5 parsecs", "unknown unit `parsecs`"),
+            ("1e300s", "unknown unit `e300s`"),
+            ("1.0000001s", "finer than a microsecond"),
+            ("99999999999999999999s", "out of range"),
+            ("9999999999h", "out of range"),
+        ] {
+            let e = text.parse::<Duration>().unwrap_err().to_string();
+            assert!(e.contains(why), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -24,8 +24,13 @@ pub trait Adapter: Send + Sync {
 /// Why no stack could be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
-    #[error("unknown stack `{name}` (available: {available})")]
-    Unknown { name: String, available: String },
+    #[error("unknown stack `{name}`{hint} (available: {available})")]
+    Unknown {
+        name: String,
+        /// ` — did you mean `x`?` or empty.
+        hint: String,
+        available: String,
+    },
     #[error("stack `{name}` is not available here: {reason}")]
     Unavailable { name: String, reason: String },
     #[error("a stack named `{0}` is already registered")]
@@ -84,6 +89,7 @@ impl Registry {
             .find(|a| a.name() == name)
             .ok_or_else(|| RegistryError::Unknown {
                 name: name.to_string(),
+                hint: stack::suggest::did_you_mean(name, self.names()),
                 available: self.names().join(", "),
             })?;
         if let Some(reason) = a.unavailable() {
@@ -115,8 +121,14 @@ mod tests {
     fn unknown_name_lists_the_available_ones() {
         let e = Registry::builtin().get("bsd").err().unwrap();
         assert!(
-            matches!(&e, RegistryError::Unknown { name, available }
+            matches!(&e, RegistryError::Unknown { name, available, .. }
                 if name == "bsd" && available.starts_with("reference")),
+            "{e}"
+        );
+        let e = Registry::builtin().get("smoltkp").err().unwrap();
+        assert!(
+            e.to_string()
+                .starts_with("unknown stack `smoltkp` — did you mean `smoltcp`?"),
             "{e}"
         );
     }

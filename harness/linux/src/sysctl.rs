@@ -102,6 +102,46 @@ pub const KNOBS: &[(&str, KnobSupport)] = &[
     ),
     fixed("tcp.drop_synfin", "off", "a SYN-FIN is processed as a SYN"),
     fixed(
+        "tcp.fin_on_acks",
+        "off",
+        "ACKs in FIN-WAIT-1/CLOSING/LAST-ACK are plain (SEQ = SND.NXT)",
+    ),
+    fixed(
+        "tcp.rcv_wnd_from_buffer",
+        "off",
+        "tcp_sequence checks against the advertised window (rcv_wup + tcp_receive_window)",
+    ),
+    fixed(
+        "tcp.abort_rst_ack",
+        "on",
+        "tcp_send_active_reset sends TCPHDR_ACK | TCPHDR_RST",
+    ),
+    fixed(
+        "tcp.time_wait_bsd",
+        "off",
+        "tcp_timewait_state_process, not BSD tcp_twcheck",
+    ),
+    fixed(
+        "tcp.old_segment_ack",
+        "off",
+        "tcp_validate_incoming drops an old segment after a duplicate ACK",
+    ),
+    fixed(
+        "tcp.rst_error_after_fin",
+        "on",
+        "tcp_reset reports ECONNRESET in CLOSING and LAST-ACK",
+    ),
+    fixed(
+        "tcp.listener_close_resets_embryonic",
+        "off",
+        "inet_csk_listen_stop frees request sockets silently",
+    ),
+    fixed(
+        "tcp.listen_synack_rst",
+        "on",
+        "tcp_rcv_state_process answers any ACK in LISTEN with RST",
+    ),
+    fixed(
         "arp.overflow",
         "drop-oldest",
         "__neigh_event_send drops the oldest queued packet",

@@ -35,6 +35,18 @@ impl Family {
         }
     }
 
+    /// [`Family::from_name`], or the error people see, with the closest family.
+    pub fn parse_named(s: &str) -> Result<Family, String> {
+        Family::from_name(s).ok_or_else(|| {
+            let names = ["rst-loss", "time-wait-assassination", "half-open", "all"];
+            format!(
+                "unknown family `{s}`{} ({})",
+                stack::suggest::did_you_mean(s, names),
+                names.join(", ")
+            )
+        })
+    }
+
     /// The finding kind that counts as this family.
     pub fn kind(self) -> crate::oracle::FindingKind {
         use crate::oracle::FindingKind as K;

@@ -384,9 +384,7 @@ pub fn command(
     let families = if family == "all" {
         Family::ALL.to_vec()
     } else {
-        vec![Family::from_name(family).ok_or_else(|| {
-            format!("unknown family `{family}` (rst-loss, time-wait-assassination, half-open, all)")
-        })?]
+        vec![Family::parse_named(family)?]
     };
     let cfg = HuntConfig {
         families,

@@ -56,6 +56,18 @@ impl FindingKind {
     pub fn from_name(s: &str) -> Option<FindingKind> {
         FindingKind::ALL.into_iter().find(|k| k.name() == s)
     }
+
+    /// [`FindingKind::from_name`], or the error people see: the closest kind and every kind.
+    pub fn parse_named(s: &str) -> Result<FindingKind, String> {
+        FindingKind::from_name(s).ok_or_else(|| {
+            let names = FindingKind::ALL.map(FindingKind::name);
+            format!(
+                "unknown finding kind `{s}`{} (kinds: {})",
+                stack::suggest::did_you_mean(s, names),
+                names.join(", ")
+            )
+        })
+    }
 }
 
 impl fmt::Display for FindingKind {

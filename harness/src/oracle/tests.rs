@@ -107,7 +107,7 @@ fn scenarios_same_findings_from_wire_and_calls() {
             .expect("parses")
             .spec
             .half_open_grace
-            .map(|g| crate::location::parse_duration(g.get_ref()).expect("duration"))
+            .map(|g| g.get_ref().parse::<stack::Duration>().expect("duration"))
             .unwrap_or(Duration::from_secs(5));
         let an = judge(
             &bare,

@@ -17,12 +17,21 @@ pub fn table(results: &[FileResult]) -> Vec<(String, Counts)> {
 fn details(r: &FileResult, s: &mut String) {
     match &r.outcome {
         Outcome::Skipped { reason } => s.push_str(&format!("       skipped: {reason}\n")),
-        Outcome::Unsupported { feature, location } => s.push_str(&format!(
-            "       unsupported: {}{feature}\n",
-            location
-                .as_ref()
-                .map_or(String::new(), |l| format!("{l}: "))
-        )),
+        Outcome::Unsupported {
+            feature,
+            location,
+            listed,
+        } => {
+            s.push_str(&format!(
+                "       unsupported: {}{feature}\n",
+                location
+                    .as_ref()
+                    .map_or(String::new(), |l| format!("{l}: "))
+            ));
+            if let Some(why) = listed {
+                s.push_str(&format!("       listed as lacking: {why}\n"));
+            }
+        }
         Outcome::InputError { errors } => {
             for e in errors {
                 s.push_str(&format!("       error: {e}\n"));
@@ -42,8 +51,19 @@ fn details(r: &FileResult, s: &mut String) {
     for n in r.notes.iter().skip(shown) {
         s.push_str(&format!("       {n}\n"));
     }
+    let label = if r.findings_expected {
+        "expected finding"
+    } else {
+        "finding"
+    };
+    if r.findings_expected {
+        s.push_str(&format!(
+            "       {} finding(s), all expected by the file\n",
+            r.findings.len()
+        ));
+    }
     for f in &r.findings {
-        s.push_str(&format!("       finding: {f}\n"));
+        s.push_str(&format!("       {label}: {f}\n"));
         s.push_str(&format!("         {}\n", f.evidence_line()));
     }
     for c in &r.cannot_judge {
@@ -51,10 +71,14 @@ fn details(r: &FileResult, s: &mut String) {
     }
 }
 
-/// The text report: one status line per run (with its details), then the table.
-pub fn render_text(results: &[FileResult]) -> String {
+/// The text report: one status line per run (with its details), then the table. `quiet`: only
+/// the runs that did not pass (fail, input error), then the table.
+pub fn render_text(results: &[FileResult], quiet: bool) -> String {
     let mut s = String::new();
-    for r in results {
+    for r in results
+        .iter()
+        .filter(|r| !quiet || r.outcome.exit_code() > 0)
+    {
         let prof = r
             .profile
             .as_ref()

@@ -5,7 +5,6 @@ use super::spec::{AppSpec, ImpairSpec, KeepaliveSpec};
 use super::{Overrides, Scenario, ScenarioError};
 use crate::dut::Dut;
 use crate::dut::StackConfig;
-use crate::location::parse_duration;
 use crate::sim::app::{Client, ClientConfig, CloseBy, Keepalive, Server, ServerConfig};
 use crate::sim::nat::{Nat, NatConfig};
 use crate::sim::router::{Forwarder, IfaceConfig, Router};
@@ -56,7 +55,8 @@ fn parse_ip(sc: &Scenario, s: &Spanned<String>) -> Result<Ipv4Addr, ScenarioErro
 }
 
 fn dur(sc: &Scenario, span: core::ops::Range<usize>, s: &str) -> Result<Duration, ScenarioError> {
-    parse_duration(s).map_err(|m| sc.err(span, m))
+    s.parse::<stack::Duration>()
+        .map_err(|e| sc.err(span, e.to_string()))
 }
 
 fn keepalive(
@@ -360,7 +360,15 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
                 .map(|(_, v)| *v)
                 .collect();
             if ids.is_empty() {
-                return Err(sc.err(n.span(), format!("unknown host `{}`", n.get_ref())));
+                let names = hosts.keys().map(|k| k.as_str());
+                return Err(sc.err(
+                    n.span(),
+                    format!(
+                        "unknown host `{}`{}",
+                        n.get_ref(),
+                        stack::suggest::did_you_mean(n.get_ref(), names)
+                    ),
+                ));
             }
             Ok(ids)
         };

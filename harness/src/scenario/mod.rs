@@ -7,7 +7,7 @@ pub mod spec;
 
 pub use build::{build, Built};
 
-use crate::location::{parse_duration, Diagnostic, Location};
+use crate::location::{Diagnostic, Location};
 use crate::oracle::{self, Finding, FindingKind, OracleConfig};
 use crate::trace::{AppEvent, Trace, TraceKind};
 use spec::ScenarioSpec;
@@ -108,7 +108,9 @@ impl Scenario {
     }
 
     pub fn duration(&self, s: &toml::Spanned<String>) -> Result<Duration, ScenarioError> {
-        parse_duration(s.get_ref()).map_err(|m| self.err(s.span(), m))
+        s.get_ref()
+            .parse::<stack::Duration>()
+            .map_err(|e| self.err(s.span(), e.to_string()))
     }
 
     pub fn name(&self) -> String {
@@ -203,17 +205,8 @@ impl Scenario {
         let mut out = Vec::new();
         let mut covered = vec![false; findings.len()];
         for e in &self.spec.expect {
-            let Some(kind) = FindingKind::from_name(e.kind.get_ref()) else {
-                let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.name()).collect();
-                return Err(self.err(
-                    e.kind.span(),
-                    format!(
-                        "unknown finding kind `{}` (one of: {})",
-                        e.kind.get_ref(),
-                        names.join(", ")
-                    ),
-                ));
-            };
+            let kind = FindingKind::parse_named(e.kind.get_ref())
+                .map_err(|m| self.err(e.kind.span(), m))?;
             let want_dur = match &e.duration {
                 Some(d) => Some(self.duration(d)?),
                 None => None,

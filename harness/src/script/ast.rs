@@ -194,19 +194,27 @@ pub enum SeqSpec {
     Range { start: u32, end: u32, len: u16 },
     /// `start` alone (our extension): no payload.
     Bare(u32),
+    /// `...(len)`: any sequence number (outbound only); a SYN's maps to script-relative 0.
+    Any { len: u16 },
 }
 
 impl SeqSpec {
+    /// The script-relative start (0 for `...`, so a SYN with `...` sets the ISN offset).
     pub fn start(&self) -> u32 {
         match *self {
             SeqSpec::Range { start, .. } | SeqSpec::Bare(start) => start,
+            SeqSpec::Any { .. } => 0,
         }
     }
     pub fn payload_len(&self) -> u16 {
         match *self {
-            SeqSpec::Range { len, .. } => len,
+            SeqSpec::Range { len, .. } | SeqSpec::Any { len } => len,
             SeqSpec::Bare(_) => 0,
         }
+    }
+    /// Whether any sequence number matches (`...`).
+    pub fn is_any(&self) -> bool {
+        matches!(self, SeqSpec::Any { .. })
     }
 }
 

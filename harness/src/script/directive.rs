@@ -5,6 +5,11 @@ use super::error::ErrorKind;
 use super::lexer::Tok;
 use super::parser::{Line, PResult, Parser};
 
+/// Every directive name (for "did you mean").
+const DIRECTIVES: [&str; 9] = [
+    "profile", "stack", "set", "applies", "assert", "expect", "if", "else", "endif",
+];
+
 impl Parser {
     /// A line starting with `%`, through its end.
     pub(super) fn directive(&mut self) -> PResult<Line> {
@@ -87,7 +92,10 @@ impl Parser {
                 self.expect_eol()?;
                 return Ok(Line::EndIf(loc, false));
             }
-            _ => return Err(self.err_at(&name_tok, ErrorKind::UnknownDirective(name))),
+            _ => {
+                let hint = stack::suggest::did_you_mean(&name, DIRECTIVES);
+                return Err(self.err_at(&name_tok, ErrorKind::UnknownDirective(name, hint)));
+            }
         };
         self.expect_eol()?;
         Ok(Line::Stmt(Statement {

@@ -91,6 +91,8 @@ pub enum ErrorKind {
     UnsupportedTcpOption(String),
     #[error("a SACK option holds at most 4 blocks")]
     TooManySackBlocks,
+    #[error("`...` (any sequence number) is only for packets the stack sends: an injected packet needs a real one")]
+    AnySeqInbound,
     #[error("`<...>` (any options) can only be used with outbound packets")]
     AnyOptionsInbound,
     #[error("{0} are not supported by this harness")]
@@ -113,8 +115,8 @@ pub enum ErrorKind {
     BadErrno(String),
 
     // --- directives, options, shell ---
-    #[error("unknown directive `%{0}`")]
-    UnknownDirective(String),
+    #[error("unknown directive `%{0}`{1}")]
+    UnknownDirective(String, String),
     #[error("`%{0}` is a header directive and must come before the first event")]
     HeaderDirectiveAfterEvent(String),
     #[error("option lines (`--{0}`) must come before the first event")]

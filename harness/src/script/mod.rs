@@ -72,24 +72,29 @@ mod tests;
 
 pub use ast::*;
 pub use error::{ErrorKind, ScriptError};
-pub use parser::{parse, MAX_DEPTH};
+pub use parser::{parse, parse_all, MAX_DEPTH, MAX_ERRORS};
 pub use print::{fmt_flags, fmt_seconds};
 
 /// Parses raw bytes: invalid UTF-8 is an [`ErrorKind::InvalidUtf8`] error at its position.
 pub fn parse_bytes(file: &str, data: &[u8]) -> Result<Script, ScriptError> {
+    parse_bytes_all(file, data).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// [`parse_bytes`] with every error ([`parse_all`]).
+pub fn parse_bytes_all(file: &str, data: &[u8]) -> Result<Script, Vec<ScriptError>> {
     match std::str::from_utf8(data) {
-        Ok(src) => parse(file, src),
+        Ok(src) => parse_all(file, src),
         Err(e) => {
             let good = &data[..e.valid_up_to()];
             let line = 1 + good.iter().filter(|b| **b == b'\n').count();
             let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
             let col = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
-            Err(ScriptError {
+            Err(vec![ScriptError {
                 file: file.to_string(),
                 line: u32::try_from(line).unwrap_or(u32::MAX),
                 col: u32::try_from(col).unwrap_or(u32::MAX),
                 kind: ErrorKind::InvalidUtf8,
-            })
+            }])
         }
     }
 }

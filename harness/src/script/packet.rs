@@ -83,7 +83,11 @@ impl Parser {
             None
         };
         let flags = self.tcp_flags()?;
+        let seq_tok = self.peek()?.clone();
         let seq = self.seq_spec()?;
+        if matches!(seq, SeqSpec::Any { .. }) && direction == Direction::Inbound {
+            return Err(self.err_at(&seq_tok, ErrorKind::AnySeqInbound));
+        }
         let ack = if self.at_word("ack") {
             self.pos_advance();
             Some(self.expect_uint("ack number", u64::from(u32::MAX))? as u32)
@@ -249,9 +253,18 @@ impl Parser {
         Ok(flags)
     }
 
-    /// `start:end(len)` or a bare `start`.
+    /// `start:end(len)`, a bare `start`, or `...(len)` (any sequence number: the FreeBSD
+    /// tcp-testsuite's form for a SYN-ACK whose ISN the script cannot know, as in TIME-WAIT
+    /// recycling).
     fn seq_spec(&mut self) -> PResult<SeqSpec> {
         let first = self.peek()?.clone();
+        if first.tok == Tok::Ellipsis {
+            self.pos_advance();
+            self.expect_punct('(', "`(` and the payload length after `...`")?;
+            let len = self.expect_uint("payload length", u64::from(u16::MAX))?;
+            self.expect_punct(')', "`)` after the payload length")?;
+            return Ok(SeqSpec::Any { len: len as u16 });
+        }
         if !matches!(first.tok, Tok::Int(_)) {
             return Err(self.expected(&first, "a sequence number (`0:0(0)` or `1`)"));
         }

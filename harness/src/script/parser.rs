@@ -17,8 +17,19 @@ pub(super) type PResult<T> = Result<T, ScriptError>;
 /// input stays bounded.
 pub const MAX_DEPTH: u32 = 32;
 
-/// Parses a whole script. `file` is only used in locations and error messages.
+/// At most this many errors are collected from one script (the run reports as many per file).
+pub const MAX_ERRORS: usize = crate::outcome::MAX_ERRORS_PER_FILE;
+
+/// Parses a whole script; `Err` holds its first error. `file` is only used in locations and
+/// error messages.
 pub fn parse(file: &str, src: &str) -> Result<Script, ScriptError> {
+    parse_all(file, src).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// Parses a whole script; `Err` holds every error found, in file order, at most [`MAX_ERRORS`]
+/// (never empty). After an error the parser resumes at the next line, so each broken line is
+/// reported once; a lexical error (an unterminated string, say) ends the search.
+pub fn parse_all(file: &str, src: &str) -> Result<Script, Vec<ScriptError>> {
     let (toks, lex_err) = lex(file, src);
     let mut p = Parser {
         file: Arc::from(file),
@@ -27,12 +38,25 @@ pub fn parse(file: &str, src: &str) -> Result<Script, ScriptError> {
         lex_err,
         seen_event: false,
         depth: 0,
+        errors: Vec::new(),
     };
-    let statements = p.script()?;
-    Ok(Script {
-        file: p.file,
-        statements,
-    })
+    let statements = p.script();
+    let mut errors = std::mem::take(&mut p.errors);
+    match statements {
+        Ok(statements) if errors.is_empty() => Ok(Script {
+            file: p.file,
+            statements,
+        }),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            // A lexical error ends the tokens: the skipped line may have recorded it already.
+            if errors.last() != Some(&e) {
+                errors.push(e);
+            }
+            errors.sort_by_key(|e| (e.line, e.col));
+            Err(errors)
+        }
+    }
 }
 
 pub(super) struct Parser {
@@ -45,6 +69,8 @@ pub(super) struct Parser {
     pub(super) seen_event: bool,
     /// Current expression nesting (see [`MAX_DEPTH`]).
     pub(super) depth: u32,
+    /// Errors of lines already skipped (see [`parse_all`]).
+    errors: Vec<ScriptError>,
 }
 
 /// One parsed line, before `%if` / `#ifdef` blocks are assembled.
@@ -207,6 +233,29 @@ impl Parser {
 
     // ---- script and blocks ----------------------------------------------------------------
 
+    /// Records `e`, the error of the line that starts at token `start`, and moves past that
+    /// line; or returns `e` when the search must end (too many errors, or the tokens ran out at
+    /// a lexical error).
+    fn skip_line(&mut self, start: usize, e: ScriptError) -> PResult<()> {
+        self.record(e)?;
+        self.pos = start;
+        loop {
+            match self.next()?.tok {
+                Tok::Newline | Tok::Eof => return Ok(()),
+                _ => {}
+            }
+        }
+    }
+
+    /// Records an error and goes on, or returns it when it is the last one to collect.
+    fn record(&mut self, e: ScriptError) -> PResult<()> {
+        if self.errors.len() + 1 >= MAX_ERRORS {
+            return Err(e);
+        }
+        self.errors.push(e);
+        Ok(())
+    }
+
     fn script(&mut self) -> PResult<Vec<Statement>> {
         let mut top: Vec<Statement> = Vec::new();
         let mut open: Vec<OpenIf> = Vec::new();
@@ -220,7 +269,15 @@ impl Parser {
                 }
                 _ => {}
             }
-            let (opening, cond) = match self.line()? {
+            let start = self.pos;
+            let line = match self.line() {
+                Ok(line) => line,
+                Err(e) => {
+                    self.skip_line(start, e)?;
+                    continue;
+                }
+            };
+            let (opening, cond) = match line {
                 Line::Stmt(s) => {
                     push_into(&mut open, &mut top, s);
                     continue;
@@ -232,19 +289,20 @@ impl Parser {
                         Some(b) if !b.in_else && b.hash() == hash => b.in_else = true,
                         Some(b) if !b.in_else => {
                             let what = if hash { "#else" } else { "%else" };
-                            return Err(self.err_loc(&loc, ErrorKind::CondMismatch(what)));
+                            self.record(self.err_loc(&loc, ErrorKind::CondMismatch(what)))?;
                         }
-                        _ => return Err(self.err_loc(&loc, ErrorKind::StrayElse)),
+                        _ => self.record(self.err_loc(&loc, ErrorKind::StrayElse))?,
                     }
                     continue;
                 }
                 Line::EndIf(loc, hash) => {
                     let Some(b) = open.pop() else {
-                        return Err(self.err_loc(&loc, ErrorKind::StrayEndif));
+                        self.record(self.err_loc(&loc, ErrorKind::StrayEndif))?;
+                        continue;
                     };
                     if b.hash() != hash {
                         let what = if hash { "#endif" } else { "%endif" };
-                        return Err(self.err_loc(&loc, ErrorKind::CondMismatch(what)));
+                        self.record(self.err_loc(&loc, ErrorKind::CondMismatch(what)))?;
                     }
                     let kind = match b.cond {
                         Cond::Profile(profiles) => StatementKind::IfProfile(IfProfile {

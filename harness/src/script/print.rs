@@ -189,6 +189,7 @@ impl Display for SeqSpec {
         match self {
             SeqSpec::Range { start, end, len } => write!(f, "{start}:{end}({len})"),
             SeqSpec::Bare(s) => write!(f, "{s}"),
+            SeqSpec::Any { len } => write!(f, "...({len})"),
         }
     }
 }

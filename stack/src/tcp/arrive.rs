@@ -124,6 +124,9 @@ impl Tcb {
         let f = seg.flags;
         let len = seg.seg_len();
 
+        if self.state == State::TimeWait && ctx.policy.time_wait_bsd {
+            return self.arrive_time_wait_bsd(ctx, seg);
+        }
         // TIME-WAIT special cases that real stacks check before the window test.
         if self.state == State::TimeWait && !f.rst() {
             // RFC 1122 §4.2.2.13 / RFC 6191 (Linux tcp_timewait_state_process): a SYN above the
@@ -162,14 +165,31 @@ impl Tcb {
         }
         // First: check sequence number.
         let mut zero_window_allowance = false;
-        if !self.seq_acceptable(seg.seq, len) {
+        if !self.seq_acceptable(ctx.policy, seg.seq, len) {
             // "If the RCV.WND is zero, no segments will be acceptable, but special allowance
             // should be made to accept valid ACKs, URGs, and RSTs."
-            if self.rcv_wnd() == 0 && seg.seq == self.rcv_nxt && !f.syn() {
+            if self.acceptance_window(ctx.policy) == 0 && seg.seq == self.rcv_nxt && !f.syn() {
                 // Only a segment with SEG.LEN > 0 gets here (an empty one at RCV.NXT is
                 // acceptable): acknowledge it, still showing the closed window.
                 zero_window_allowance = true;
                 self.ack_now = true;
+            } else if ctx.policy.old_segment_ack
+                && !f.rst()
+                && !f.syn()
+                && seg.seq.lt(self.rcv_nxt)
+                && (seg.seq + len).le(self.rcv_nxt)
+            {
+                // BSD tcp_input.c: an old duplicate is trimmed to nothing, an ACK is due, "but
+                // keep on processing for RST or ACK": its ACK field still counts.
+                self.dropped(ctx, DropReason::OutOfWindow);
+                zero_window_allowance = true;
+                self.ack_now = true;
+            } else if f.syn() && ctx.policy.rfc5961 && self.state != State::SynReceived {
+                // RFC 5961 §4.2: "If the SYN bit is set, irrespective of the sequence number,
+                // TCP MUST send an ACK (also referred to as challenge ACK)".
+                self.dropped(ctx, DropReason::OutOfWindow);
+                self.challenge_ack(ctx, ChallengeTrigger::Syn);
+                return Arrival::Done;
             } else if f.rst() {
                 // "...unless the RST bit is set, if so drop the segment and return".
                 self.rst_event(ctx, seg, RstAction::Ignored);
@@ -214,7 +234,7 @@ impl Tcb {
             }
             // FreeBSD insecure_syn=1: an in-window SYN resets as in RFC 793; others are
             // challenged.
-            let insecure = ctx.policy.insecure_syn && self.seq_acceptable(seg.seq, 1);
+            let insecure = ctx.policy.insecure_syn && self.seq_acceptable(ctx.policy, seg.seq, 1);
             if ctx.policy.rfc5961 && !insecure {
                 // RFC 5961 §4.2: "send a 'challenge ACK'" whatever the sequence number.
                 self.challenge_ack(ctx, ChallengeTrigger::Syn);
@@ -222,8 +242,13 @@ impl Tcb {
             }
             // RFC 793: "If the SYN is in the window it is an error, send a reset, any
             // outstanding RECEIVEs and SEND should receive 'reset' responses ... enter CLOSED".
-            let seq = if f.ack() { seg.ack } else { self.snd_nxt };
-            self.send_rst(ctx, seq, None, RstReason::SynInWindow);
+            if ctx.policy.abort_rst_ack {
+                // FreeBSD tcp_input.c: `tcp_drop(tp, ECONNRESET)`, the ABORT form.
+                self.send_abort_rst(ctx, RstReason::SynInWindow);
+            } else {
+                let seq = if f.ack() { seg.ack } else { self.snd_nxt };
+                self.send_rst(ctx, seq, None, RstReason::SynInWindow);
+            }
             if self.state == State::TimeWait {
                 self.end_time_wait(ctx, TimeWaitCause::SynInWindow, Cause::SynInWindow);
             } else {
@@ -334,6 +359,49 @@ impl Tcb {
         Arrival::Done
     }
 
+    /// TIME-WAIT as FreeBSD `tcp_twcheck` (tcp_timewait.c) handles it, in its order.
+    fn arrive_time_wait_bsd(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr) -> Arrival {
+        let f = seg.flags;
+        // "If the segment contains RST: Drop the segment - see Stevens, vol. 2, p. 964 and
+        // RFC 1337."
+        if f.rst() {
+            self.rst_event(ctx, seg, RstAction::Ignored);
+            self.dropped(ctx, DropReason::RstInTimeWait);
+            return Arrival::Done;
+        }
+        // "If a new connection request is received while in TIME_WAIT, drop the old
+        // connection and start over if the sequence numbers are above the previous ones."
+        if f.syn()
+            && !f.ack()
+            && ctx.policy.syn_in_time_wait == SynInTimeWait::Accept
+            && seg.seq.gt(self.rcv_nxt)
+        {
+            let old_snd_nxt = self.snd_nxt;
+            self.end_time_wait(ctx, TimeWaitCause::SynReuse, Cause::SynReuse);
+            return Arrival::Reopen { old_snd_nxt };
+        }
+        // "Drop the segment if it does not contain an ACK."
+        if !f.ack() {
+            self.dropped(ctx, DropReason::NoAck);
+            return Arrival::Done;
+        }
+        // "Reset the 2MSL timer if this is a duplicate FIN."
+        if f.fin() && seg.seq + seg.seg_len() == self.rcv_nxt {
+            self.start_time_wait(ctx.now, ctx.policy);
+        }
+        // "Acknowledge the segment if it has data or is not a duplicate ACK."
+        if f != crate::wire::TcpFlags::ACK
+            || !seg.payload.is_empty()
+            || seg.seq != self.rcv_nxt
+            || seg.ack != self.snd_nxt
+        {
+            self.send_ack_now(ctx);
+        } else {
+            self.dropped(ctx, DropReason::Unexpected);
+        }
+        Arrival::Done
+    }
+
     /// RFC 9293 §3.10.7.4 second check, an acceptable RST, per state.
     fn rst_accepted(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr) {
         match self.state {
@@ -374,9 +442,14 @@ impl Tcb {
                 );
             }
             _ => {
-                // CLOSING, LAST-ACK: "enter the CLOSED state, delete the TCB, and return".
+                // CLOSING, LAST-ACK: "enter the CLOSED state, delete the TCB, and return"
+                // (reported as a reset with `rst_error_after_fin`, as FreeBSD and Linux do).
                 self.rst_event(ctx, seg, RstAction::Accepted);
-                self.drop_connection(ctx, DropCause::Reset, None, Cause::RstReceived);
+                let error = ctx
+                    .policy
+                    .rst_error_after_fin
+                    .then_some(SocketError::ConnectionReset);
+                self.drop_connection(ctx, DropCause::Reset, error, Cause::RstReceived);
             }
         }
     }
@@ -452,8 +525,7 @@ impl Tcb {
             // RFC 9293 §3.6.1: "if new data is received after CLOSE is called, its TCP
             // implementation SHOULD send a RST to show that data was lost (SHLD-3)" (RFC 1122
             // §4.2.2.13). Nobody can read it: reset `<SEQ=SND.NXT><CTL=RST>` and close.
-            let snd_nxt = self.snd_nxt;
-            self.send_rst(ctx, snd_nxt, None, RstReason::DataAfterClose);
+            self.send_abort_rst(ctx, RstReason::DataAfterClose);
             self.drop_connection(ctx, DropCause::DataLost, None, Cause::ResetSent);
             return;
         }

@@ -271,6 +271,18 @@ impl Tcp {
             );
             return;
         }
+        // FreeBSD tcp_input.c: "(SYN|ACK) is bogus on a listen socket", dropped without a RST.
+        if f.ack() && f.syn() && !self.policy.listen_synack_rst {
+            self.emit(
+                now,
+                TcpEvent::SegmentDropped {
+                    conn: tuple,
+                    state: State::Listen,
+                    reason: DropReason::Unexpected,
+                },
+            );
+            return;
+        }
         // "Second, check for an ACK: ... an acceptable reset segment should be formed for any
         // arriving ACK-bearing segment. The RST should be formatted as <SEQ=SEG.ACK><CTL=RST>".
         if f.ack() {
@@ -738,8 +750,13 @@ impl Tcp {
                 for c in children {
                     if let Some(Sock::Conn(tcb)) = self.sockets.get_mut(&c) {
                         let mut ctx = ctx!(self, now);
-                        let seq = tcb.snd_nxt;
-                        tcb.send_rst(&mut ctx, seq, None, RstReason::ListenerClosed);
+                        // Embryonic connections die silently unless the profile resets them
+                        // (FreeBSD syncache entries and Linux request sockets send nothing).
+                        if tcb.state != State::SynReceived
+                            || ctx.policy.listener_close_resets_embryonic
+                        {
+                            tcb.send_abort_rst(&mut ctx, RstReason::ListenerClosed);
+                        }
                         tcb.set_state(&mut ctx, State::Closed, Cause::ListenerClosed);
                         tcb.parent = None;
                     }
@@ -779,8 +796,7 @@ impl Tcp {
             return;
         };
         let mut ctx = ctx!(self, now);
-        let seq = tcb.snd_nxt;
-        tcb.send_rst(&mut ctx, seq, None, RstReason::UnreadDataOnClose);
+        tcb.send_abort_rst(&mut ctx, RstReason::UnreadDataOnClose);
         tcb.drop_connection(&mut ctx, DropCause::DataLost, None, Cause::UserClose);
         tcb.rx.clear();
     }
@@ -853,8 +869,7 @@ impl Tcp {
             | State::FinWait1
             | State::FinWait2
             | State::CloseWait => {
-                let seq = tcb.snd_nxt;
-                tcb.send_rst(&mut ctx, seq, None, RstReason::UserAbort);
+                tcb.send_abort_rst(&mut ctx, RstReason::UserAbort);
                 tcb.drop_connection(&mut ctx, why, None, Cause::UserAbort);
             }
             State::Closed => {}

@@ -23,10 +23,10 @@ impl Tcb {
                 if self.snd_cur == self.iss {
                     Some(self.emit_syn(ctx, true))
                 } else {
-                    self.emit_ack()
+                    self.emit_ack(ctx.policy)
                 }
             }
-            _ => self.emit_data(ctx).or_else(|| self.emit_ack()),
+            _ => self.emit_data(ctx).or_else(|| self.emit_ack(ctx.policy)),
         };
         self.update_timers(ctx.now, ctx.policy);
         seg
@@ -110,11 +110,11 @@ impl Tcb {
         Some(seg)
     }
 
-    fn emit_ack(&mut self) -> Option<TcpRepr> {
+    fn emit_ack(&mut self, policy: &TcpPolicy) -> Option<TcpRepr> {
         if !self.ack_now && !self.window_update_due() {
             return None;
         }
-        let seg = self.segment(self.snd_nxt, TcpFlags::ACK, Vec::new());
+        let seg = self.ack_segment(policy);
         self.note_ack_sent();
         Some(seg)
     }

@@ -445,21 +445,54 @@ impl Tcb {
         ctx.out.push_back(self.outgoing(seg));
     }
 
-    /// An immediate `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` through the control queue.
+    /// An immediate `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` through the control queue (with
+    /// `fin_on_acks`, the re-sent FIN of [`Tcb::ack_segment`]).
     pub fn send_ack_now(&mut self, ctx: &mut Ctx<'_>) {
-        let seg = self.segment(self.snd_nxt, TcpFlags::ACK, Vec::new());
+        let seg = self.ack_segment(ctx.policy);
         self.note_ack_sent();
         ctx.out.push_back(self.outgoing(seg));
     }
 
-    /// RFC 5961 §3.2/§4.2/§5.2 challenge ACK, rate-limited per §7.
+    /// Our FIN went out and is not acknowledged yet (FIN-WAIT-1, CLOSING, LAST-ACK).
+    pub fn fin_unacked(&self) -> bool {
+        matches!(
+            self.state,
+            State::FinWait1 | State::Closing | State::LastAck
+        ) && self.fin_queued
+            && self.snd_nxt == self.data_end() + 1u32
+    }
+
+    /// The empty ACK the output path sends: `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, or with
+    /// `fin_on_acks` and our FIN outstanding, that FIN again, `<SEQ=FIN><CTL=FIN,ACK>` (FreeBSD
+    /// `tcp_outflags[]`; RFC 9293 §3.10.4 lets a FIN be retransmitted at any time).
+    pub fn ack_segment(&self, policy: &TcpPolicy) -> TcpRepr {
+        if policy.fin_on_acks && self.fin_unacked() {
+            self.segment(self.data_end(), TcpFlags::ACK | TcpFlags::FIN, Vec::new())
+        } else {
+            self.segment(self.snd_nxt, TcpFlags::ACK, Vec::new())
+        }
+    }
+
+    /// The RST of an ABORT, RFC 9293 §3.10.5: `<SEQ=SND.NXT><CTL=RST>`; with `abort_rst_ack`
+    /// also `ACK=RCV.NXT` (FreeBSD `tcp_drop`, Linux `tcp_send_active_reset`).
+    pub fn send_abort_rst(&mut self, ctx: &mut Ctx<'_>, reason: RstReason) {
+        let ack = ctx.policy.abort_rst_ack.then_some(self.rcv_nxt);
+        let seq = self.snd_nxt;
+        self.send_rst(ctx, seq, ack, reason);
+    }
+
+    /// RFC 5961 §3.2/§4.2/§5.2 challenge ACK, rate-limited per §7. Always the plain
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` (FreeBSD sends it with `tcp_respond`, not through
+    /// `tcp_output`).
     pub fn challenge_ack(&mut self, ctx: &mut Ctx<'_>, trigger: ChallengeTrigger) {
         if ctx.limiter.allow(ctx.now, ctx.policy.challenge_ack_limit) {
             ctx.emit(TcpEvent::ChallengeAck {
                 conn: self.tuple,
                 trigger,
             });
-            self.send_ack_now(ctx);
+            let seg = self.segment(self.snd_nxt, TcpFlags::ACK, Vec::new());
+            self.note_ack_sent();
+            ctx.out.push_back(self.outgoing(seg));
         } else {
             self.dropped(ctx, DropReason::ChallengeAckRateLimited);
         }
@@ -501,9 +534,25 @@ impl Tcb {
         }
     }
 
-    /// RFC 9293 §3.10.7.4 first check: the four-case acceptability test.
-    pub fn seq_acceptable(&self, seq: SeqNumber, len: usize) -> bool {
+    /// The window the sequence check uses: RCV.WND, or with `rcv_wnd_from_buffer` at least the
+    /// free receive buffer, even past what an unscaled window field can advertise (FreeBSD
+    /// tcp_input.c `rcv_wnd = imax(sbspace, rcv_adv - rcv_nxt)`).
+    pub fn acceptance_window(&self, policy: &TcpPolicy) -> u32 {
         let wnd = self.rcv_wnd();
+        // A passive SYN-RECEIVED connection is a syncache entry in FreeBSD, checked against
+        // the window it advertised (`sc_wnd`, at most TCP_MAXWIN).
+        let syncache = self.state == State::SynReceived && self.passive;
+        if policy.rcv_wnd_from_buffer && !syncache {
+            let free = self.opts.rcv_buf.saturating_sub(self.rx.len());
+            wnd.max(free.min(u32::MAX as usize) as u32)
+        } else {
+            wnd
+        }
+    }
+
+    /// RFC 9293 §3.10.7.4 first check: the four-case acceptability test.
+    pub fn seq_acceptable(&self, policy: &TcpPolicy, seq: SeqNumber, len: usize) -> bool {
+        let wnd = self.acceptance_window(policy);
         let lo = self.rcv_nxt;
         let hi = lo + wnd;
         match (len, wnd) {

@@ -188,7 +188,7 @@ impl Tcb {
     fn on_keepalive_timeout(&mut self, ctx: &mut Ctx<'_>) {
         if self.ka_probes >= self.opts.keep_cnt {
             if ctx.policy.keepalive.rst_on_drop {
-                self.send_rst(ctx, self.snd_nxt, None, RstReason::KeepaliveTimeout);
+                self.send_abort_rst(ctx, RstReason::KeepaliveTimeout);
             }
             self.drop_connection(
                 ctx,

@@ -319,7 +319,18 @@ pub(super) fn execute(
         cannot_judge,
     } = oracle::judge(&trace, &OracleConfig::default());
     if failures.is_empty() && lacking.is_none() {
-        failures.extend(judge(&eng.expects, &findings));
+        // Plain packetdrill semantics for a script in packetdrill's own dialect: findings are
+        // reported, and fail it only when it opts in (`%expect`, any harness directive, or
+        // `--strict-findings`).
+        let strict = opts.strict_findings
+            || opts.ignore_expectations
+            || super::uses_harness_directives(script);
+        let expects = if opts.ignore_expectations {
+            &[][..]
+        } else {
+            &eng.expects[..]
+        };
+        failures.extend(judge(expects, &findings, strict));
     }
     Ok(ScriptOutcome {
         skipped: None,
@@ -367,6 +378,7 @@ fn lacking_feature(p: &TcpPacket) -> Option<String> {
 fn judge(
     expects: &[(Location, Option<FindingKind>)],
     findings: &[crate::oracle::Finding],
+    strict: bool,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for (loc, want) in expects {
@@ -387,7 +399,7 @@ fn judge(
             _ => {}
         }
     }
-    for f in findings {
+    for f in findings.iter().filter(|_| strict) {
         if !expects.iter().any(|(_, k)| *k == Some(f.kind)) {
             let why = match expects.iter().find(|(_, k)| k.is_none()) {
                 Some((loc, _)) => format!("{}: %expect no-finding, but", at(loc)),
@@ -505,13 +517,7 @@ impl Engine {
                 }
             }
             Directive::ExpectFinding(k) => {
-                let kind = FindingKind::from_name(k).ok_or_else(|| {
-                    let names: Vec<&str> = FindingKind::ALL.iter().map(|k| k.name()).collect();
-                    input(
-                        loc,
-                        format!("unknown finding `{k}` (one of: {})", names.join(", ")),
-                    )
-                })?;
+                let kind = FindingKind::parse_named(k).map_err(|m| input(loc, m))?;
                 self.expects.push((loc.clone(), Some(kind)));
             }
             Directive::ExpectNoFinding => self.expects.push((loc.clone(), None)),

@@ -39,6 +39,7 @@ mod check;
 mod engine;
 mod setup;
 mod shell;
+mod sourced;
 mod wire;
 
 #[cfg(test)]
@@ -79,6 +80,21 @@ pub struct ScriptOutcome {
     /// with relative sequence numbers ([`crate::render::render_timeline`]).
     pub timeline: String,
     pub trace: Trace,
+}
+
+/// True when the script uses the harness's own dialect (any `%` directive or `%if` block): its
+/// findings must then be expected (`%expect`), as in the suite's scripts. A plain packetdrill
+/// script is judged as packetdrill judges it (packets, timing, call results); its findings are
+/// reported but fail it only with `--strict-findings`.
+pub fn uses_harness_directives(script: &Script) -> bool {
+    fn any(stmts: &[Statement]) -> bool {
+        stmts.iter().any(|s| match &s.kind {
+            StatementKind::Directive(_) | StatementKind::IfProfile(_) => true,
+            StatementKind::IfDef(b) => any(&b.then) || any(&b.otherwise),
+            _ => false,
+        })
+    }
+    any(&script.statements)
 }
 
 /// A line of a script that was not run as written.

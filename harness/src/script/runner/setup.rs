@@ -173,6 +173,31 @@ pub(super) fn build_profile(
                 }
                 // A timed command runs at its time (the runner's shell handling decides).
                 None if sh.time.is_some() => {}
+                None if super::sourced::read(file, &sh.command.raw).is_some() => {
+                    let src = super::sourced::read(file, &sh.command.raw).unwrap_or_default();
+                    let cmd = &sh.command.raw;
+                    for sc in &src.sysctls {
+                        match map_sysctl(&mut p, &sc.name, &sc.value) {
+                            Ok(true) => {}
+                            Ok(false) => notes.push(NotRun {
+                                location: s.loc.clone(),
+                                what: format!(
+                                    "sysctl {}={} in `{cmd}` (not modelled by profile {name})",
+                                    sc.name, sc.value
+                                ),
+                            }),
+                            Err(e) => return Err(input(&s.loc, format!("`{cmd}`: {e}"))),
+                        }
+                    }
+                    for line in &src.other {
+                        notes.push(NotRun {
+                            location: s.loc.clone(),
+                            what: format!(
+                                "`{line}` in `{cmd}` (only sysctl writes are understood)"
+                            ),
+                        });
+                    }
+                }
                 None => notes.push(NotRun {
                     location: s.loc.clone(),
                     what: format!(
@@ -254,10 +279,27 @@ pub fn map_sysctl(p: &mut Profile, name: &str, value: &str) -> Result<bool, Stri
             } else {
                 "tcp.snd_buf"
             };
+            if name.ends_with("rmem") && p.tcp.window_scale.is_some() {
+                // tcp_output.c tcp_select_initial_window: the shift covers the largest buffer
+                // the socket may grow to, max(tcp_rmem[2], rmem_max 212992): "while (space >
+                // 65535 && (*rcv_wscale) < TCP_MAX_WSCALE) { space >>= 1; (*rcv_wscale)++; }".
+                let max: u64 = parts[2]
+                    .parse()
+                    .map_err(|_| format!("expected a number of bytes, got `{}`", parts[2]))?;
+                let mut space = max.max(212_992);
+                let mut ws = 0u8;
+                while space > 65_535 && ws < 14 {
+                    space >>= 1;
+                    ws += 1;
+                }
+                set(p, "tcp.window_scale", &ws.to_string())?;
+            }
             set(p, knob, default)
         }
-        // We send neither timestamps nor SACK: turning them off changes nothing.
-        "net.ipv4.tcp_timestamps" | "net.ipv4.tcp_sack" | "net.ipv4.tcp_dsack" => Ok(!flag(v)?),
+        "net.ipv4.tcp_timestamps" => set(p, "tcp.timestamps", if flag(v)? { "on" } else { "off" }),
+        "net.ipv4.tcp_sack" => set(p, "tcp.sack", if flag(v)? { "on" } else { "off" }),
+        // No D-SACK (RFC 2883) is sent: turning it off changes nothing.
+        "net.ipv4.tcp_dsack" => Ok(!flag(v)?),
         // FreeBSD tcp(4).
         "net.inet.tcp.insecure_rst" => set(p, "tcp.rfc5961", if flag(v)? { "off" } else { "on" }),
         "net.inet.tcp.keepidle" => set(p, "tcp.keepalive.idle", &millis(v)?),

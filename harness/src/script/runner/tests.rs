@@ -232,7 +232,7 @@ fn bad_input_is_an_error_with_location() {
     .expect_err("must be an input error");
     assert!(
         e.to_string()
-            .starts_with("t.pkt:8:1: unknown finding `nope`"),
+            .starts_with("t.pkt:8:1: unknown finding kind `nope`"),
         "{e}"
     );
 }
@@ -367,6 +367,11 @@ fn profiles_follow_applies_and_the_override() {
 #[case("net.ipv4.tcp_retries2", "5", "tcp.max_retries", "5")]
 #[case("net.ipv4.tcp_window_scaling", "0", "tcp.window_scale", "off")]
 #[case("net.ipv4.tcp_rmem", "4096 87380 6291456", "tcp.rcv_buf", "87380")]
+// tcp_select_initial_window: 6291456 needs shift 7, packetdrill's defaults.sh 15 MiB shift 8.
+#[case("net.ipv4.tcp_rmem", "4096 87380 6291456", "tcp.window_scale", "7")]
+#[case("net.ipv4.tcp_rmem", "4096 540000 15728640", "tcp.window_scale", "8")]
+#[case("net.ipv4.tcp_timestamps", "0", "tcp.timestamps", "off")]
+#[case("net.ipv4.tcp_sack", "0", "tcp.sack", "off")]
 #[case("net.inet.tcp.insecure_rst", "1", "tcp.rfc5961", "off")]
 #[case("net.inet.tcp.keepidle", "5000", "tcp.keepalive.idle", "5s")]
 fn sysctls_map_onto_knobs(

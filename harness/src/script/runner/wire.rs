@@ -173,7 +173,7 @@ impl Engine {
             ));
         }
         let seq = tcp.seq.0.wrapping_sub(off);
-        if seq != p.seq.start() {
+        if seq != p.seq.start() && !p.seq.is_any() {
             diffs.push(format!("seq {seq} (expected {})", p.seq.start()));
         }
         let len = tcp.payload.len();

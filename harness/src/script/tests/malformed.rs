@@ -2,7 +2,7 @@
 
 use rstest::rstest;
 
-use crate::script::{parse, parse_bytes, ErrorKind};
+use crate::script::{parse, parse_all, parse_bytes, ErrorKind, MAX_ERRORS};
 
 fn expected(e: &'static str, found: &str) -> ErrorKind {
     ErrorKind::Expected {
@@ -68,6 +68,8 @@ fn range(what: &'static str, value: i64, max: u64) -> ErrorKind {
 #[case::negative_window("0 < S 0:0(0) win -5", 1, 18, range("window", -5, 65535))]
 #[case::unknown_option("0 > S 0:0(0) <mss 1460,foo 3>", 1, 24, ErrorKind::UnknownTcpOption("foo".into()))]
 #[case::any_options_inbound("0 < S 0:0(0) <...>", 1, 14, ErrorKind::AnyOptionsInbound)]
+#[case::any_seq_inbound("0 < S ...(0) win 10", 1, 7, ErrorKind::AnySeqInbound)]
+#[case::any_seq_without_len("0 > S. ... ack 1", 1, 12, ErrorKind::Expected { expected: "`(` and the payload length after `...`", found: "`ack`".into() })]
 #[case::too_many_sack_blocks(
     "0 < . 1:1(0) ack 1 win 10 <sack 1:2 3:4 5:6 7:8 9:10>",
     1,
@@ -159,7 +161,7 @@ fn range(what: &'static str, value: i64, max: u64) -> ErrorKind {
 )]
 #[case::bad_sysctl("0 `sysctl -w net.ipv4.tcp_rfc1337`", 1, 3, ErrorKind::BadSysctl("`-w` needs `name=value` arguments".into()))]
 // --- directives and options ---
-#[case::unknown_directive("%frobnicate x", 1, 2, ErrorKind::UnknownDirective("frobnicate".into()))]
+#[case::unknown_directive("%frobnicate x", 1, 2, ErrorKind::UnknownDirective("frobnicate".into(), String::new()))]
 #[case::stray_endif("%endif", 1, 1, ErrorKind::StrayEndif)]
 #[case::stray_else("%else", 1, 1, ErrorKind::StrayElse)]
 #[case::double_else("%if profile=linux\n%else\n%else\n%endif", 3, 1, ErrorKind::StrayElse)]
@@ -240,4 +242,34 @@ fn error_display_is_file_line_col_message() {
         err.to_string(),
         "dir/x.pkt:3:3: `%endif` without a matching `%if`"
     );
+}
+
+/// Every broken line is reported once, in file order; good lines between them are not.
+#[test]
+fn every_broken_line_is_reported() {
+    let src = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+               +0 > bogus\n\
+               +0 close(3) = 0\n\
+               +0 < S 0:0(0) win\n\
+               %endif\n\
+               %aplies linux\n\
+               +0 close(3) = 0\n";
+    let errors = parse_all("m.pkt", src).unwrap_err();
+    let at: Vec<(u32, u32)> = errors.iter().map(|e| (e.line, e.col)).collect();
+    assert_eq!(at, [(2, 6), (4, 18), (5, 1), (6, 2)], "{errors:?}");
+    assert_eq!(errors[2].kind, ErrorKind::StrayEndif);
+    // The first error is what `parse` reports.
+    assert_eq!(parse("m.pkt", src).unwrap_err(), errors[0]);
+}
+
+/// The search stops at [`MAX_ERRORS`] errors, and at a lexical error (nothing after it can be
+/// read reliably).
+#[test]
+fn error_search_is_bounded() {
+    let src = "+0 > bogus\n".repeat(50);
+    assert_eq!(parse_all("m.pkt", &src).unwrap_err().len(), MAX_ERRORS);
+    let src = "+0 > bogus\n0 write(3, \"abc, 3) = 3\n+0 > bogus\n";
+    let errors = parse_all("m.pkt", src).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[1].kind, ErrorKind::UnterminatedString);
 }

@@ -786,3 +786,17 @@ fn absolute_times() {
     assert_eq!(sh.time, Some(EventTime::Absolute(us(2_000_001))));
     assert_eq!(sh.command.sysctls, None);
 }
+
+/// FreeBSD tcp-testsuite form: `...(len)` matches any sequence number of an outbound packet
+/// (a SYN-ACK after TIME-WAIT recycling, whose new ISN the script cannot know).
+#[test]
+fn any_sequence_number_outbound() {
+    let s = parse_ok("0 > S. ...(0) ack 65537 win 65535 <mss 1460>\n");
+    let p = &tcp(&s.statements[0]).packet;
+    assert_eq!(p.seq, SeqSpec::Any { len: 0 });
+    assert!(p.seq.is_any());
+    assert_eq!((p.seq.start(), p.seq.payload_len()), (0, 0));
+    assert_eq!(p.ack, Some(65537));
+    let s = parse_ok("0 > P. ...(10) ack 1\n");
+    assert_eq!(tcp(&s.statements[0]).packet.seq, SeqSpec::Any { len: 10 });
+}

@@ -1,0 +1,256 @@
+//! Shell scripts a packetdrill line runs by path (packetdrill's own suite opens every script with
+//! `../common/defaults.sh`, which sets the production sysctls the scripts were recorded with).
+//! The harness cannot run them, but it can read their `sysctl [-q] [-w] name=value` lines (with
+//! double quotes and `$((...))` arithmetic, as defaults.sh writes `tcp_rmem`) and apply those;
+//! every other line is reported as not run.
+
+use std::path::Path;
+
+use crate::script::ast::Sysctl;
+
+/// What a shell file holds: its sysctl writes in order, and the lines that are anything else.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Sourced {
+    pub sysctls: Vec<Sysctl>,
+    pub other: Vec<String>,
+}
+
+/// The file a backtick command names, when the command is a lone path ending in `.sh`,
+/// resolved against the directory of `script_file`; `None` for other commands or a missing
+/// file.
+pub(super) fn read(script_file: &str, command: &str) -> Option<Sourced> {
+    let cmd = command.trim();
+    if cmd.is_empty() || cmd.contains(char::is_whitespace) || !cmd.ends_with(".sh") {
+        return None;
+    }
+    let path = Path::new(script_file).parent()?.join(cmd);
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(parse(&text))
+}
+
+/// Splits a shell file into sysctl writes and other lines (comments and blank lines dropped,
+/// backslash-newline joined, redirections to /dev/null ignored).
+pub(super) fn parse(text: &str) -> Sourced {
+    let mut out = Sourced::default();
+    let joined = text.replace("\\\n", " ");
+    for line in joined.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match sysctl_writes(line) {
+            Some(list) => out.sysctls.extend(list),
+            None => out.other.push(line.to_string()),
+        }
+    }
+    out
+}
+
+/// `sysctl [-q|-w|-e] name=value ...` with shell words expanded; `None` for anything else.
+fn sysctl_writes(line: &str) -> Option<Vec<Sysctl>> {
+    let words = shell_words(line)?;
+    let mut words = words.into_iter().filter(|w| !is_redirection(w));
+    if words.next()? != "sysctl" {
+        return None;
+    }
+    let mut list = Vec::new();
+    for w in words {
+        if let Some(flags) = w.strip_prefix('-') {
+            if flags.is_empty() || !flags.chars().all(|c| matches!(c, 'q' | 'w' | 'e')) {
+                return None;
+            }
+            continue;
+        }
+        let (name, value) = w.split_once('=')?;
+        if name.is_empty() || value.is_empty() {
+            return None;
+        }
+        list.push(Sysctl {
+            name: name.to_string(),
+            value: value.to_string(),
+        });
+    }
+    (!list.is_empty()).then_some(list)
+}
+
+fn is_redirection(w: &str) -> bool {
+    w == ">" || w == "/dev/null" || w.starts_with(">/") || w.ends_with(">&1") || w == "2>"
+}
+
+/// Shell words: whitespace-separated, `"..."` and `'...'` quoting, `$((expr))` arithmetic
+/// expanded outside single quotes. `None` for anything it does not understand (other `$`
+/// expansions, unbalanced quotes, a bad expression).
+fn shell_words(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('\''), '\'') | (Some('"'), '"') => quote = None,
+            (Some('\''), _) => cur.push(c),
+            (_, '$') => {
+                let rest: String = chars.clone().collect();
+                let body = rest.strip_prefix("((")?;
+                let end = body.find("))")?;
+                cur.push_str(&eval(&body[..end])?.to_string());
+                for _ in 0..end + 4 {
+                    chars.next();
+                }
+                in_word = true;
+            }
+            (Some(_), _) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, '#') if !in_word => break,
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return None;
+    }
+    if in_word {
+        words.push(cur);
+    }
+    Some(words)
+}
+
+/// Integer arithmetic as in `$((15*1024*1024))`: `+ - * /`, parentheses, decimal literals.
+fn eval(expr: &str) -> Option<i64> {
+    let toks: Vec<char> = expr.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut pos = 0;
+    let v = sum(&toks, &mut pos)?;
+    (pos == toks.len()).then_some(v)
+}
+
+fn sum(t: &[char], pos: &mut usize) -> Option<i64> {
+    let mut v = product(t, pos)?;
+    while let Some(&op @ ('+' | '-')) = t.get(*pos) {
+        *pos += 1;
+        let r = product(t, pos)?;
+        v = if op == '+' {
+            v.checked_add(r)?
+        } else {
+            v.checked_sub(r)?
+        };
+    }
+    Some(v)
+}
+
+fn product(t: &[char], pos: &mut usize) -> Option<i64> {
+    let mut v = atom(t, pos)?;
+    while let Some(&op @ ('*' | '/')) = t.get(*pos) {
+        *pos += 1;
+        let r = atom(t, pos)?;
+        v = if op == '*' {
+            v.checked_mul(r)?
+        } else {
+            v.checked_div(r)?
+        };
+    }
+    Some(v)
+}
+
+fn atom(t: &[char], pos: &mut usize) -> Option<i64> {
+    match t.get(*pos)? {
+        '(' => {
+            *pos += 1;
+            let v = sum(t, pos)?;
+            (t.get(*pos) == Some(&')')).then(|| *pos += 1)?;
+            Some(v)
+        }
+        '-' => {
+            *pos += 1;
+            atom(t, pos)?.checked_neg()
+        }
+        c if c.is_ascii_digit() => {
+            let start = *pos;
+            while t.get(*pos).is_some_and(char::is_ascii_digit) {
+                *pos += 1;
+            }
+            t[start..*pos].iter().collect::<String>().parse().ok()
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(s: &Sourced) -> Vec<(&str, &str)> {
+        s.sysctls
+            .iter()
+            .map(|x| (x.name.as_str(), x.value.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_sysctl_lines_with_quotes_and_arithmetic() {
+        let s = parse(
+            "#!/bin/bash\n# comment\nip tcp_metrics flush all > /dev/null 2>&1\n\
+             sysctl -q net.ipv4.tcp_rmem=\"4096 540000 $((15*1024*1024))\"\n\
+             sysctl -q net.ipv4.tcp_early_retrans=4 net.ipv4.tcp_recovery=1\n\
+             sysctl -q net.ipv4.tcp_notsent_lowat=4294967295 > /dev/null 2>&1\n\
+             tc qdisc add dev tun0 root pfifo\n",
+        );
+        assert_eq!(
+            pairs(&s),
+            vec![
+                ("net.ipv4.tcp_rmem", "4096 540000 15728640"),
+                ("net.ipv4.tcp_early_retrans", "4"),
+                ("net.ipv4.tcp_recovery", "1"),
+                ("net.ipv4.tcp_notsent_lowat", "4294967295"),
+            ]
+        );
+        assert_eq!(
+            s.other,
+            vec![
+                "ip tcp_metrics flush all > /dev/null 2>&1",
+                "tc qdisc add dev tun0 root pfifo"
+            ]
+        );
+    }
+
+    #[test]
+    fn anything_it_cannot_expand_is_another_line() {
+        let s = parse("sysctl -q a=$HOME\nsysctl -q b=\"unterminated\nsysctl -q c=$((2*3+4))\n");
+        assert_eq!(pairs(&s), vec![("c", "10")]);
+        assert_eq!(s.other.len(), 2);
+    }
+
+    #[test]
+    fn arithmetic() {
+        assert_eq!(eval("15*1024*1024"), Some(15_728_640));
+        assert_eq!(eval("256*1024"), Some(262_144));
+        assert_eq!(eval("(1+2)*-3"), Some(-9));
+        assert_eq!(eval("7/0"), None);
+        assert_eq!(eval("1+"), None);
+    }
+
+    #[test]
+    fn only_lone_shell_file_paths_are_read() {
+        assert_eq!(read("/nonexistent/x.pkt", "sysctl -a"), None);
+        assert_eq!(read("/nonexistent/x.pkt", "../common/defaults.sh"), None);
+        let dir = std::env::temp_dir().join(format!("sourced-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("common")).unwrap();
+        std::fs::create_dir_all(dir.join("t")).unwrap();
+        std::fs::write(dir.join("common/defaults.sh"), "sysctl -q x=1\n").unwrap();
+        let script = dir.join("t/a.pkt");
+        let s = read(script.to_str().unwrap(), "../common/defaults.sh").unwrap();
+        assert_eq!(pairs(&s), vec![("x", "1")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
