@@ -235,3 +235,67 @@ fn every_scenario_finding_names_its_frames() {
         }
     }
 }
+
+/// Dropped frames that carry a TCP segment with RST set, told by a full parse.
+fn dropped_rst_frames(t: &Trace) -> (usize, usize) {
+    let mut all = 0;
+    let mut rst = 0;
+    for e in &t.events {
+        if let TraceKind::Frame(f) = &e.kind {
+            if matches!(f.fate, crate::trace::Fate::Dropped(_)) {
+                all += 1;
+                if let Ok(stack::wire::Frame::Tcp { tcp, .. }) =
+                    stack::wire::parse_frame(&f.bytes, stack::wire::ChecksumMode::Ignore)
+                {
+                    rst += usize::from(tcp.flags.rst());
+                }
+            }
+        }
+    }
+    (all, rst)
+}
+
+/// The facts keep the link drops of RST segments only (what RST loss is judged from): a dropped
+/// RST, on the sender's segment (o1) or past a NAT on the peer's (o7), is kept once; other TCP
+/// segments lost on a link are not (the same runs, with every other TCP frame marked dropped).
+#[test]
+fn facts_keep_link_drops_of_rsts_only() {
+    for name in ["o1-", "o7-"] {
+        let p = scenarios()
+            .into_iter()
+            .find(|p| p.to_string_lossy().contains(name))
+            .expect("ships");
+        let mut trace = run(&p, false).trace;
+        assert_eq!(
+            dropped_rst_frames(&trace),
+            (1, 1),
+            "{name}: one RST dropped"
+        );
+        let f = facts::Facts::extract(&trace);
+        let link: Vec<&facts::DropRecord> = f.drops.iter().filter(|d| d.frame.is_some()).collect();
+        assert_eq!(link.len(), 1, "{name}: link drops among the facts");
+        assert!(link[0].cause.starts_with("link-"), "{}", link[0].cause);
+        let rst_at = link[0].time;
+        for e in trace.events.iter_mut() {
+            if let TraceKind::Frame(fr) = &mut e.kind {
+                if let Ok(stack::wire::Frame::Tcp { tcp, .. }) =
+                    stack::wire::parse_frame(&fr.bytes, stack::wire::ChecksumMode::Ignore)
+                {
+                    if !tcp.flags.rst() {
+                        fr.fate = crate::trace::Fate::Dropped("loss".into());
+                    }
+                }
+            }
+        }
+        let (all, rst) = dropped_rst_frames(&trace);
+        assert!(all > 5 && rst == 1, "{name}: {all} dropped");
+        let f = facts::Facts::extract(&trace);
+        let link: Vec<Instant> = f
+            .drops
+            .iter()
+            .filter(|d| d.frame.is_some())
+            .map(|d| d.time)
+            .collect();
+        assert_eq!(link, vec![rst_at], "{name}: only the RST's drop");
+    }
+}
