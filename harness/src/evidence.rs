@@ -84,13 +84,19 @@ impl Observed {
     /// Moves the recorded evidence into `out` as trace entries of `node`. Call after
     /// [`Dut::take_events`] (which records the state changes up to now).
     pub fn drain_into(&mut self, node: NodeId, out: &mut Vec<TraceEvent>) {
-        for (time, w) in self.log.drain(..) {
+        for (time, w) in std::mem::take(&mut self.log) {
             let kind = match w {
                 Witnessed::Call(call) => TraceKind::Call { node, call },
                 Witnessed::State { conn, state } => TraceKind::ConnState { node, conn, state },
             };
             out.push(TraceEvent { time, kind });
         }
+    }
+
+    /// [`Dut::ignores_frame`], with the clock advanced as a delivery would advance it.
+    pub fn skips_frame(&mut self, now: Instant, frame: &[u8]) -> bool {
+        self.tick(now);
+        self.inner.ignores_frame(frame)
     }
 
     fn tick(&mut self, now: Instant) {
@@ -172,6 +178,9 @@ impl Dut for Observed {
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
         self.tick(now);
         self.inner.handle_frame(now, frame)
+    }
+    fn ignores_frame(&self, frame: &[u8]) -> bool {
+        self.inner.ignores_frame(frame)
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
@@ -290,6 +299,9 @@ impl Dut for Observed {
     }
     fn state(&self, s: SockId) -> Option<State> {
         self.inner.state(s)
+    }
+    fn unread(&self, s: SockId) -> Option<usize> {
+        self.inner.unread(s)
     }
     fn four_tuple(&self, s: SockId) -> Option<FourTuple> {
         self.inner.four_tuple(s)

@@ -106,7 +106,7 @@ fn json_schema_is_documented() {
     write(
         &dir,
         "fails.pkt",
-        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = -1\n",
     );
     let d = dir.to_string_lossy().into_owned();
     let (code, out, err) = harness(&["run", &d, "--profile", "windows", "--format", "json"]);

@@ -91,6 +91,13 @@ impl Host {
         }
     }
 
+    /// Whether [`handle_frame`](Self::handle_frame) would change nothing and log nothing for
+    /// `frame` (an ARP broadcast for another host, from a sender we hold no entry for; see
+    /// [`Interface::ignores_frame`]). A simulator may then skip the delivery.
+    pub fn ignores_frame(&self, frame: &[u8]) -> bool {
+        self.iface.ignores_frame(frame)
+    }
+
     /// Fires whatever timers are due.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.iface.poll_at().is_some_and(|t| t <= now) {

@@ -434,6 +434,24 @@ impl Interface {
         Some(inbound)
     }
 
+    /// Whether [`handle_frame`](Self::handle_frame) would change nothing and log nothing for
+    /// `bytes`: a well-formed ARP packet, sent to us or to broadcast, that the cache ignores
+    /// ([`Neighbors::ignores`]). Anything else (IPv4, a malformed frame, another station's
+    /// unicast) is not ignored: it is at least logged.
+    pub fn ignores_frame(&self, bytes: &[u8]) -> bool {
+        // Ethertype 0x0806 (ARP) at bytes 12..14; anything else takes the full path.
+        if bytes.get(12..14) != Some(&[0x08, 0x06][..]) {
+            return false;
+        }
+        match wire::parse_frame(bytes, self.config.checksum) {
+            Ok(Frame::Arp { eth, arp }) => {
+                (eth.dst_addr == self.config.mac || eth.dst_addr.is_broadcast())
+                    && self.neighbors.ignores(&arp)
+            }
+            _ => false,
+        }
+    }
+
     /// The next Ethernet frame to put on the wire.
     pub fn poll_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
         self.collect();
@@ -460,7 +478,12 @@ impl Interface {
     /// caller's event type.
     pub fn drain_events_into<E: From<IfaceEvent>>(&mut self, out: &mut Vec<Timed<E>>) {
         self.collect();
-        out.extend(self.events.drain(..).map(Timed::map_into));
+        // Taken, not drained: an idle interface holds no event buffer.
+        out.extend(
+            std::mem::take(&mut self.events)
+                .into_iter()
+                .map(Timed::map_into),
+        );
     }
 
     /// Install a static ARP entry (never expires, never overwritten by ARP).

@@ -53,6 +53,12 @@ pub trait Dut {
     /// What this stack can show and do (the same as its adapter declares).
     fn capabilities(&self) -> &Capabilities;
     fn handle_frame(&mut self, now: Instant, frame: &[u8]);
+    /// True only when [`handle_frame`](Self::handle_frame) would change nothing and log
+    /// nothing for `frame` (e.g. an ARP broadcast for another host from a sender the stack
+    /// does not know), so a simulator may skip delivering it. `false` is always safe.
+    fn ignores_frame(&self, _frame: &[u8]) -> bool {
+        false
+    }
     fn handle_timeout(&mut self, now: Instant);
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>>;
     fn poll_at(&self) -> Option<Instant>;
@@ -81,6 +87,12 @@ pub trait Dut {
     fn take_error(&mut self, s: SockId) -> Option<Errno>;
     /// TCP state of a socket, where the stack can tell.
     fn state(&self, s: SockId) -> Option<State>;
+    /// Bytes received on a connection and not yet read by the application, where the stack can
+    /// tell: the condition of RFC 1122 §4.2.2.13 / RFC 9293 §3.6.1 SHLD-3 ("a CLOSE call while
+    /// received data is still pending" SHOULD send RST). `None` when the stack cannot tell.
+    fn unread(&self, _s: SockId) -> Option<usize> {
+        None
+    }
     fn four_tuple(&self, s: SockId) -> Option<FourTuple>;
     /// Every connection the stack holds (for oracles), in a deterministic order.
     fn connections(&self) -> Vec<(FourTuple, State)>;

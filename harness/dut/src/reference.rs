@@ -119,6 +119,10 @@ impl Dut for ReferenceDut {
         self.host.handle_frame(now, frame);
     }
 
+    fn ignores_frame(&self, frame: &[u8]) -> bool {
+        self.host.ignores_frame(frame)
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         self.host.handle_timeout(now);
     }
@@ -235,6 +239,10 @@ impl Dut for ReferenceDut {
 
     fn state(&self, s: SockId) -> Option<State> {
         self.host.tcp_ref().state(h(s))
+    }
+
+    fn unread(&self, s: SockId) -> Option<usize> {
+        self.host.tcp_ref().tcb_info(h(s)).map(|t| t.rx_queued)
     }
 
     fn four_tuple(&self, s: SockId) -> Option<FourTuple> {

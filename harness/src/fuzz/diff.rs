@@ -93,6 +93,27 @@ pub enum Listed {
     /// RFC 1122 §4.2.2.13 / RFC 9293 §3.6.1: data after close draws an RST from the reference;
     /// smoltcp's close is a half-close and takes the data.
     DataAfterClose,
+    /// RFC 1122 §4.2.2.13 / RFC 9293 §3.6.1 SHLD-3: a CLOSE while received data is still
+    /// pending SHOULD send RST; the reference does (and is gone), smoltcp's close is a
+    /// half-close and sends FIN. Judged by the precondition itself: the reference reported
+    /// unread bytes ([`Dut::unread`]) on the socket just before the close.
+    UnreadDataAtClose,
+    /// RFC 9293 §3.8.2 MUST-19 / RFC 5681 §3.1: the reference holds data back under its
+    /// congestion window (after a retransmission timeout, the loss window of one segment) and
+    /// Nagle's rule; smoltcp as the adapter builds it (no `socket-tcp-reno`/`-cubic` feature:
+    /// `CongestionControl::None`) sends all the peer's window allows, and may send a FIN the
+    /// reference still holds. The peer here acknowledges what each stack has sent, so that ACK
+    /// covers smoltcp's FIN and not the reference's. Judged on the wire: smoltcp's FIN has been
+    /// sent and the reference's has not.
+    SendsAheadWithoutCongestionControl,
+    /// RFC 9293 §3.10.7.4 (fifth check): "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it
+    /// can be ignored" — the ACK field, not the segment: its text and FIN are still processed
+    /// (RFC 5961 §5.2 accepts SEG.ACK down to SND.UNA - MAX.SND.WND). smoltcp drops the whole
+    /// segment ("duplicate ACK"), so a reordered data segment is lost to it. Judged when the
+    /// segment's ACK is below what the peer had already acknowledged, the reference took its
+    /// data or FIN ([`Dut::unread`] or state changed) and smoltcp took nothing; the two
+    /// receive streams differ from then on.
+    OldAckDropsSegment,
     /// RFC 1122 §4.2.3.5: the reference gives up after R2 (ETIMEDOUT); smoltcp never does.
     RetransmissionGiveUp,
     /// RFC 9293 §3.10.7.4 checks the RST bit before SYN and FIN, so RST+FIN resets; smoltcp
@@ -141,8 +162,19 @@ struct Side {
     listener: Option<SockId>,
     iss: Option<SeqNumber>,
     snd_nxt: SeqNumber,
+    /// The highest ACK the peer has sent within what the stack had sent (SND.UNA as the
+    /// peer knows it).
+    snd_una: SeqNumber,
+    /// The first inbound segment the reference took and smoltcp dropped, for a listed reason:
+    /// from then on their receive states differ (kept on the smoltcp side).
+    parted: Option<Listed>,
     closed_by_app: bool,
     timed_out: bool,
+    /// The stack's FIN has been on the wire.
+    fin_sent: bool,
+    /// Unread bytes on the socket when the application closed it (`None`: not closed yet, or
+    /// the stack cannot tell).
+    unread_at_close: Option<usize>,
 }
 
 impl Side {
@@ -172,8 +204,12 @@ impl Side {
             listener: None,
             iss: None,
             snd_nxt: SeqNumber(0),
+            snd_una: SeqNumber(0),
+            parted: None,
             closed_by_app: false,
             timed_out: false,
+            fin_sent: false,
+            unread_at_close: None,
         };
         if s.auto_arp {
             let req = peer::arp_request(PEER_MAC, PEER_IP, STACK_IP);
@@ -200,6 +236,7 @@ impl Side {
                     self.iss = Some(tcp.seq);
                     self.snd_nxt = tcp.seq;
                 }
+                self.fin_sent |= tcp.flags.contains(TcpFlags::FIN);
                 let end = tcp.seq + tcp.seg_len();
                 if end.diff(self.snd_nxt) > 0 {
                     self.snd_nxt = end;
@@ -229,6 +266,17 @@ impl Side {
         match self.sock.filter(|_| !self.closed_by_app) {
             Some(s) => class(self.dut.state(s)),
             None => class(self.dut.connections().first().map(|c| c.1)),
+        }
+    }
+
+    /// The connection's exact state, its unread bytes and every connection the stack holds
+    /// (a listener's new ones included): did a segment change anything?
+    #[allow(clippy::type_complexity)]
+    fn footprint(&self) -> (Option<State>, Option<usize>, Vec<State>) {
+        let all = self.dut.connections().into_iter().map(|c| c.1).collect();
+        match self.sock.filter(|_| !self.closed_by_app) {
+            Some(s) => (self.dut.state(s), self.dut.unread(s), all),
+            None => (None, None, all),
         }
     }
 
@@ -277,8 +325,14 @@ fn segment(
     build_ethernet(&eth, &build_ipv4_tcp(&ip, &tcp))
 }
 
-/// Runs one case; `Err` on an unlisted divergence. `None` when it cannot start.
-pub fn run_diff(case: &DiffCase) -> Option<Result<(), Divergence>> {
+/// More than one of SYN, FIN, RST.
+fn combination(f: TcpFlags) -> bool {
+    u8::from(f.syn()) + u8::from(f.fin()) + u8::from(f.rst()) > 1
+}
+
+/// Runs one case: `Ok(None)` when the two stacks agree throughout, `Ok(Some(rule))` when they
+/// part ways for a listed reason, `Err` on an unlisted divergence. `None` when it cannot start.
+pub fn run_diff(case: &DiffCase) -> Option<Result<Option<Listed>, Divergence>> {
     let mut sides = [
         Side::new("reference", reference_profile())?,
         Side::new("smoltcp", Profile::rfc9293())?,
@@ -328,6 +382,9 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<(), Divergence>> {
             s.drain(now);
         }
     }
+    for s in sides.iter_mut() {
+        s.snd_una = s.iss? + 1u32;
+    }
     peer_nxt = peer_nxt + 1u32;
     let mut last_inbound: Option<(TcpFlags, bool)> = None;
     let mut data_after_close = false;
@@ -344,14 +401,35 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<(), Divergence>> {
                 let flags = TcpFlags(u16::from(*flags & 0x1f));
                 let seq = peer_nxt + (i32::from(*seq_delta) as u32);
                 let payload = vec![0x61; usize::from(*len)];
-                for s in sides.iter_mut() {
+                let mut took = [false; 2];
+                let mut old_ack = [false; 2];
+                for (i, s) in sides.iter_mut().enumerate() {
                     let ack = s.snd_nxt + (i32::from(*ack_delta) as u32);
+                    let before = s.footprint();
                     s.dut
                         .handle_frame(now, &segment(flags, seq, ack, *window, payload.clone()));
                     s.drain(now);
+                    took[i] = s.footprint() != before;
+                    let has_ack = flags.contains(TcpFlags::ACK);
+                    old_ack[i] = has_ack && ack.diff(s.snd_una) < 0;
+                    if has_ack && ack.diff(s.snd_una) > 0 && ack.diff(s.snd_nxt) <= 0 {
+                        s.snd_una = ack;
+                    }
                     if s.closed_by_app && *len > 0 {
                         data_after_close = true;
                     }
+                }
+                let carries = *len > 0 || flags.contains(TcpFlags::FIN);
+                if took[0] && !took[1] && sides[1].parted.is_none() {
+                    sides[1].parted = if combination(flags) {
+                        Some(Listed::ControlCombination)
+                    } else if flags.contains(TcpFlags::SYN) {
+                        Some(Listed::SynInWindow)
+                    } else if carries && old_ack[1] {
+                        Some(Listed::OldAckDropsSegment)
+                    } else {
+                        None
+                    };
                 }
                 if *seq_delta == 0 {
                     let fin = u32::from(flags.contains(TcpFlags::FIN));
@@ -388,6 +466,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<(), Divergence>> {
                 for s in sides.iter_mut() {
                     if let Some(id) = s.sock.filter(|_| !s.closed_by_app) {
                         s.check_error();
+                        s.unread_at_close = s.dut.unread(id);
                         let _ = if *op == DiffOp::Close {
                             s.dut.close(now, id)
                         } else {
@@ -410,9 +489,13 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<(), Divergence>> {
             Some(Listed::RetransmissionGiveUp)
         } else if data_after_close {
             Some(Listed::DataAfterClose)
-        } else if last_inbound
-            .is_some_and(|(f, _)| u8::from(f.syn()) + u8::from(f.fin()) + u8::from(f.rst()) > 1)
-        {
+        } else if *op == DiffOp::Close && sides[0].unread_at_close.is_some_and(|n| n > 0) {
+            Some(Listed::UnreadDataAtClose)
+        } else if sides[1].fin_sent && !sides[0].fin_sent {
+            Some(Listed::SendsAheadWithoutCongestionControl)
+        } else if sides[1].parted.is_some() {
+            sides[1].parted
+        } else if last_inbound.is_some_and(|(f, _)| combination(f)) {
             Some(Listed::ControlCombination)
         } else if last_inbound.is_some_and(|(f, _)| f.contains(TcpFlags::SYN)) {
             Some(Listed::SynInWindow)
@@ -421,7 +504,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<(), Divergence>> {
         };
         if listed.is_some() {
             // Once explained, the two runs have parted ways for a known reason.
-            return Some(Ok(()));
+            return Some(Ok(listed));
         }
         return Some(Err(Divergence {
             step,
@@ -430,7 +513,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<(), Divergence>> {
             smoltcp: m,
         }));
     }
-    Some(Ok(()))
+    Some(Ok(None))
 }
 
 /// The fuzz entry point: panics on an unlisted divergence.
@@ -475,7 +558,7 @@ mod tests {
                 DiffOp::Advance(20_000),
             ],
         };
-        assert_eq!(run_diff(&case), Some(Ok(())));
+        assert_eq!(run_diff(&case), Some(Ok(None)));
     }
 
     #[test]
@@ -485,7 +568,132 @@ mod tests {
             peer_iss: u32::MAX - 5,
             ops: vec![seg(0x14, 0), DiffOp::Advance(10)],
         };
-        assert_eq!(run_diff(&case), Some(Ok(())));
+        assert_eq!(run_diff(&case), Some(Ok(None)));
+    }
+
+    /// The crash diff_smoltcp found first (minimised by hand): data arrives, the application
+    /// closes without reading it. The reference resets (RFC 1122 §4.2.2.13), smoltcp sends FIN.
+    #[test]
+    fn close_with_unread_data_is_the_listed_rst_versus_fin_divergence() {
+        let case = DiffCase {
+            passive: true,
+            peer_iss: 1000,
+            ops: vec![seg(0x18, 100), DiffOp::Close, DiffOp::Advance(50)],
+        };
+        assert_eq!(run_diff(&case), Some(Ok(Some(Listed::UnreadDataAtClose))));
+        // Read first, and both close with FIN: no divergence at all.
+        let case = DiffCase {
+            ops: vec![
+                seg(0x18, 100),
+                DiffOp::Recv,
+                DiffOp::Close,
+                DiffOp::Advance(50),
+            ],
+            ..case
+        };
+        assert_eq!(run_diff(&case), Some(Ok(None)));
+    }
+
+    /// The second crash diff_smoltcp found (minimised by hand): unacknowledged data goes
+    /// through retransmission timeouts, then the application sends more and closes. The
+    /// reference's loss window (RFC 5681 §3.1) holds the new data and the FIN; smoltcp sends
+    /// both, so the peer's FIN+ACK of "everything sent" moves smoltcp to TIME-WAIT and the
+    /// reference to CLOSING.
+    #[test]
+    fn smoltcp_sending_ahead_after_a_timeout_is_listed() {
+        let case = DiffCase {
+            passive: true,
+            peer_iss: 1000,
+            ops: vec![
+                DiffOp::Send(123),
+                DiffOp::Advance(31_611),
+                DiffOp::Send(200),
+                DiffOp::Send(200),
+                DiffOp::Send(200),
+                DiffOp::Close,
+                DiffOp::Segment {
+                    flags: 0x19,
+                    seq_delta: 0,
+                    ack_delta: 0,
+                    len: 0,
+                    window: 0,
+                },
+            ],
+        };
+        assert_eq!(
+            run_diff(&case),
+            Some(Ok(Some(Listed::SendsAheadWithoutCongestionControl)))
+        );
+    }
+
+    fn seg_at(flags: u8, seq_delta: i16, ack_delta: i16, len: u8) -> DiffOp {
+        DiffOp::Segment {
+            flags,
+            seq_delta,
+            ack_delta,
+            len,
+            window: 65_535,
+        }
+    }
+
+    /// Third crash (by hand): data and FIN whose ACK is one below SND.UNA. The reference takes
+    /// them (the old ACK is ignored, RFC 9293 §3.10.7.4); smoltcp drops the whole segment, so
+    /// after both close, the peer's ACK ends the reference's LAST-ACK and leaves smoltcp in
+    /// FIN-WAIT.
+    #[test]
+    fn smoltcp_dropping_a_segment_with_an_old_ack_is_listed() {
+        let case = DiffCase {
+            passive: true,
+            peer_iss: 1000,
+            ops: vec![
+                seg_at(0x19, 0, -1, 10),
+                DiffOp::Recv,
+                DiffOp::Close,
+                seg(0x10, 0),
+            ],
+        };
+        assert_eq!(run_diff(&case), Some(Ok(Some(Listed::OldAckDropsSegment))));
+        // The same segment with a current ACK: both take it and agree throughout.
+        let case = DiffCase {
+            ops: vec![
+                seg_at(0x19, 0, 0, 10),
+                DiffOp::Recv,
+                DiffOp::Close,
+                seg(0x10, 0),
+            ],
+            ..case
+        };
+        assert_eq!(run_diff(&case), Some(Ok(None)));
+    }
+
+    /// Fourth crash (by hand): an in-window RST ends both connections, then SYN+FIN reaches
+    /// the listener. The reference (RFC 793: SYN checked, FIN later) opens a SYN-RECEIVED
+    /// connection; smoltcp drops the segment as malformed. The difference shows only at a
+    /// later step, when the application closes.
+    #[test]
+    fn a_dropped_control_combination_explains_later_divergences() {
+        let case = DiffCase {
+            passive: true,
+            peer_iss: 1000,
+            ops: vec![
+                seg_at(0x14, 100, 0, 0),
+                seg_at(0x03, 25_000, 0, 0),
+                seg(0x00, 0),
+                DiffOp::Close,
+            ],
+        };
+        assert_eq!(run_diff(&case), Some(Ok(Some(Listed::ControlCombination))));
+    }
+
+    /// Decodes a crash input and prints the case and its verdict (run by hand:
+    /// `DIFF_CASE=fuzz/artifacts/diff_smoltcp/crash-… cargo test -p harness diff_replay -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn diff_replay() {
+        let path = std::env::var("DIFF_CASE").expect("DIFF_CASE=<crash file>");
+        let data = std::fs::read(&path).expect("readable DIFF_CASE");
+        let case = DiffCase::arbitrary(&mut Unstructured::new(&data)).expect("a case");
+        println!("{case:#?}\n{:?}", run_diff(&case));
     }
 
     /// Explores random inputs and prints the distinct unlisted divergences (run by hand:

@@ -124,6 +124,10 @@ impl Node for HostNode {
         self.run_apps(now);
     }
 
+    fn ignores_frame(&mut self, now: Instant, _port: usize, frame: &[u8]) -> bool {
+        !self.up || self.dut.skips_frame(now, frame)
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         if !self.up {
             return;
@@ -162,7 +166,7 @@ impl Node for HostNode {
             });
         }
         self.dut.drain_into(me, out);
-        for (time, event) in self.app_log.drain(..) {
+        for (time, event) in std::mem::take(&mut self.app_log) {
             out.push(TraceEvent {
                 time,
                 kind: TraceKind::App { node: me, event },

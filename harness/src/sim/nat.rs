@@ -224,7 +224,7 @@ impl Node for Nat {
         let Ok((ip, tcp)) = wire::parse_ipv4_tcp(&packet, ChecksumMode::Verify) else {
             return; // only TCP crosses this NAT
         };
-        if self.fwd.addrs().contains(&ip.dst_addr) && port != self.cfg.outside_port {
+        if self.fwd.owns(ip.dst_addr) && port != self.cfg.outside_port {
             return;
         }
         if port == self.cfg.inside_port {

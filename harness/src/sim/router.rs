@@ -71,6 +71,8 @@ pub struct Forwarder {
     /// prefix lengths in use, longest first.
     on_link: BTreeMap<(u8, u32), usize>,
     prefix_lens: Vec<u8>,
+    /// Our interface addresses, sorted (for [`Forwarder::owns`]).
+    own: Vec<Ipv4Addr>,
     /// Interface deadlines, ordered: (deadline, interface).
     deadlines: BTreeSet<(Instant, usize)>,
     /// Interfaces whose cache was touched since they last had nothing to send / log.
@@ -110,7 +112,10 @@ impl Forwarder {
             }
         }
         prefix_lens.sort_unstable_by(|a, b| b.cmp(a));
+        let mut own: Vec<Ipv4Addr> = ifaces.iter().map(|c| c.addr).collect();
+        own.sort_unstable();
         Forwarder {
+            own,
             ifaces: ifaces
                 .into_iter()
                 .map(|cfg| Iface {
@@ -137,6 +142,11 @@ impl Forwarder {
             .iter()
             .filter_map(|&len| self.on_link.get(&(len, masked(dst, len))).copied())
             .min()
+    }
+
+    /// Whether `addr` is one of our interface addresses (a binary search, not a scan).
+    pub fn owns(&self, addr: Ipv4Addr) -> bool {
+        self.own.binary_search(&addr).is_ok()
     }
 
     pub fn addrs(&self) -> Vec<Ipv4Addr> {
@@ -343,7 +353,7 @@ impl Node for Router {
                 return;
             };
             let dst = ip.dst_addr();
-            if self.fwd.addrs().contains(&dst) || !decrement_ttl(&mut packet) {
+            if self.fwd.owns(dst) || !decrement_ttl(&mut packet) {
                 return;
             }
             self.fwd.route(now, packet, dst);

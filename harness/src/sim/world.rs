@@ -2,11 +2,12 @@
 
 use super::fault::{self, Rule};
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind};
+use core::cmp::Reverse;
 use core::net::Ipv4Addr;
 use stack::rand::Rng;
 use stack::{Duration, Instant};
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 /// Anything attached to segments: a host, a router, a NAT box.
 pub trait Node {
@@ -14,6 +15,12 @@ pub trait Node {
     /// IPv4 addresses the node owns (for reports and oracles).
     fn addrs(&self) -> Vec<Ipv4Addr>;
     fn handle_frame(&mut self, now: Instant, port: usize, frame: &[u8]);
+    /// True only when [`handle_frame`](Self::handle_frame) would change nothing and log
+    /// nothing (a broadcast this node ignores): the world then skips the delivery, so a
+    /// broadcast costs a check, not a full delivery, at every bystander. `false` is always safe.
+    fn ignores_frame(&mut self, _now: Instant, _port: usize, _frame: &[u8]) -> bool {
+        false
+    }
     fn handle_timeout(&mut self, now: Instant);
     /// A frame to put on the segment attached to `port`.
     fn poll_transmit(&mut self, now: Instant) -> Option<(usize, Vec<u8>)>;
@@ -54,10 +61,40 @@ struct QueueKey {
     order: u64,
 }
 
+/// Where a queued frame goes.
+enum To {
+    Port(NodeId, usize),
+    /// Every port of the segment but the sender's, in attach order (a broadcast or an
+    /// unknown destination): one queue entry however many ports the segment has.
+    Flood {
+        seg: usize,
+        from: (NodeId, usize),
+    },
+}
+
 struct Delivery {
-    node: NodeId,
-    port: usize,
+    to: To,
     bytes: Vec<u8>,
+}
+
+/// A queued delivery, ordered by its key alone (earliest first in a max-heap).
+struct Queued(QueueKey, Delivery);
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        other.0.cmp(&self.0)
+    }
 }
 
 /// Steps without time advancing before a run is declared livelocked.
@@ -70,15 +107,20 @@ pub struct World {
     /// (node, port) -> segment.
     attach: BTreeMap<(usize, usize), usize>,
     segments: Vec<Segment>,
-    queue: BTreeMap<QueueKey, Delivery>,
+    /// Frames in flight, earliest (time, then send order) first; keys are unique.
+    queue: BinaryHeap<Queued>,
     order: u64,
     rng: Rng,
     trace: Trace,
     steps_at_now: usize,
     events_processed: u64,
-    /// Each node's current `poll_at`, and the same as an ordered index.
+    /// Deliveries skipped because the receiver ignores the frame ([`Node::ignores_frame`]).
+    skipped: u64,
+    /// Each node's current `poll_at`, and the same as an index, earliest (then lowest node)
+    /// first, with lazy deletion: a superseded entry stays until it reaches the top, where
+    /// [`World::prune`] drops it, so the top is always a node's current deadline.
     deadline: Vec<Option<Instant>>,
-    timers: BTreeSet<(Instant, usize)>,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Nodes touched in the current step (their output and deadline need refreshing).
     dirty: BTreeSet<usize>,
     /// Keep frames and events in the trace (off only for benchmarks).
@@ -92,14 +134,15 @@ impl World {
             nodes: Vec::new(),
             attach: BTreeMap::new(),
             segments: Vec::new(),
-            queue: BTreeMap::new(),
+            queue: BinaryHeap::new(),
             order: 0,
             rng: Rng::new(seed),
             trace: Trace::default(),
             steps_at_now: 0,
             events_processed: 0,
+            skipped: 0,
             deadline: Vec::new(),
-            timers: BTreeSet::new(),
+            timers: BinaryHeap::new(),
             dirty: BTreeSet::new(),
             capture: true,
         }
@@ -114,13 +157,31 @@ impl World {
     fn refresh(&mut self, i: usize) {
         let new = self.nodes[i].poll_at();
         if self.deadline[i] != new {
-            if let Some(old) = self.deadline[i] {
-                self.timers.remove(&(old, i));
-            }
             if let Some(t) = new {
-                self.timers.insert((t, i));
+                self.timers.push(Reverse((t, i)));
             }
             self.deadline[i] = new;
+            self.prune();
+        }
+    }
+
+    /// Drops superseded deadlines from the top of the index (and rebuilds it when stale
+    /// entries outnumber the live ones).
+    fn prune(&mut self) {
+        while let Some(&Reverse((t, i))) = self.timers.peek() {
+            if self.deadline[i] == Some(t) {
+                break;
+            }
+            self.timers.pop();
+        }
+        if self.timers.len() > 2 * self.deadline.len() + 64 {
+            let live: Vec<Reverse<(Instant, usize)>> = self
+                .deadline
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| d.map(|t| Reverse((t, i))))
+                .collect();
+            self.timers = BinaryHeap::from(live);
         }
     }
 
@@ -188,6 +249,11 @@ impl World {
         self.events_processed
     }
 
+    /// Deliveries skipped because the receiving node ignores the frame (broadcast bystanders).
+    pub fn deliveries_skipped(&self) -> u64 {
+        self.skipped
+    }
+
     /// Puts a frame on a segment as if `from` had sent it (used for injected segments too).
     pub fn transmit(&mut self, from: NodeId, port: usize, bytes: Vec<u8>) -> Result<(), SimError> {
         let seg_idx = *self
@@ -214,6 +280,16 @@ impl World {
                 .and_then(|d| seg.fdb.get(&d).copied());
             let targets: Vec<(NodeId, usize)> = match learned {
                 Some(t) if t != (from, port) => vec![t],
+                // A flood without a duplicate is one entry (same order: its deliveries were
+                // consecutive entries of the same instant anyway).
+                _ if outcome.duplicate.is_none() => {
+                    let to = To::Flood {
+                        seg: seg_idx,
+                        from: (from, port),
+                    };
+                    self.enqueue(at, to, bytes.clone());
+                    Vec::new()
+                }
                 _ => seg
                     .ports
                     .iter()
@@ -222,9 +298,9 @@ impl World {
                     .collect(),
             };
             for &(n, p) in &targets {
-                self.enqueue(at, n, p, bytes.clone());
+                self.enqueue(at, To::Port(n, p), bytes.clone());
                 if let Some(d) = outcome.duplicate {
-                    self.enqueue(at + d, n, p, bytes.clone());
+                    self.enqueue(at + d, To::Port(n, p), bytes.clone());
                 }
             }
         }
@@ -257,21 +333,33 @@ impl World {
         self.transmit(f.from, port, f.bytes.clone())
     }
 
-    fn enqueue(&mut self, time: Instant, node: NodeId, port: usize, bytes: Vec<u8>) {
+    fn enqueue(&mut self, time: Instant, to: To, bytes: Vec<u8>) {
         self.order += 1;
-        self.queue.insert(
+        self.queue.push(Queued(
             QueueKey {
                 time,
                 order: self.order,
             },
-            Delivery { node, port, bytes },
-        );
+            Delivery { to, bytes },
+        ));
+    }
+
+    /// Hands `bytes` to one port of a node, unless the node ignores it.
+    fn deliver(&mut self, now: Instant, node: NodeId, port: usize, bytes: &[u8]) {
+        let n = &mut self.nodes[node.0];
+        if n.ignores_frame(now, port, bytes) {
+            self.skipped += 1;
+            return;
+        }
+        self.events_processed += 1;
+        n.handle_frame(now, port, bytes);
+        self.dirty.insert(node.0);
     }
 
     /// The next instant anything happens, if anything will.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let q = self.queue.keys().next().map(|k| k.time);
-        let n = self.timers.first().map(|t| t.0);
+        let q = self.queue.peek().map(|q| q.0.time);
+        let n = self.timers.peek().map(|Reverse((t, _))| *t);
         match (q, n) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -308,22 +396,30 @@ impl World {
         }
         let now = self.now;
         // 1. Deliver every frame due now, in queue order.
-        while let Some(entry) = self.queue.first_entry() {
-            if entry.key().time > now {
+        while self.queue.peek().is_some_and(|q| q.0.time <= now) {
+            let Some(Queued(_, d)) = self.queue.pop() else {
                 break;
+            };
+            match d.to {
+                To::Port(node, port) => self.deliver(now, node, port, &d.bytes),
+                To::Flood { seg, from } => {
+                    for k in 0..self.segments[seg].ports.len() {
+                        let (node, port) = self.segments[seg].ports[k];
+                        if (node, port) != from {
+                            self.deliver(now, node, port, &d.bytes);
+                        }
+                    }
+                }
             }
-            let d = entry.remove();
-            self.events_processed += 1;
-            self.nodes[d.node.0].handle_frame(now, d.port, &d.bytes);
-            self.dirty.insert(d.node.0);
         }
         // 2. Fire due timers.
-        while let Some(&(t, i)) = self.timers.first() {
+        while let Some(&Reverse((t, i))) = self.timers.peek() {
             if t > now {
                 break;
             }
-            self.timers.remove(&(t, i));
+            self.timers.pop();
             self.deadline[i] = None;
+            self.prune();
             self.events_processed += 1;
             self.nodes[i].handle_timeout(now);
             self.dirty.insert(i);

@@ -7,7 +7,8 @@ use crate::time::Instant;
 use crate::time::Timed;
 use crate::wire::PacketSummary;
 use crate::wire::{ArpOperation, ArpRepr, EthernetAddress, IpProtocol, Ipv4Addr};
-use std::collections::{BTreeMap, VecDeque};
+use core::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 /// Something the ARP layer wants on the wire; the interface adds the Ethernet header
 /// (source = our MAC, destination = `dst_mac`).
@@ -77,7 +78,19 @@ enum Entry {
         mac: EthernetAddress,
         expires_at: Instant,
     },
-    Incomplete(Pending),
+    /// Boxed: most entries are resolved, and the map's slots stay small.
+    Incomplete(Box<Pending>),
+}
+
+impl Entry {
+    /// When this entry next needs the timer: its expiry or its next request.
+    fn deadline(&self) -> Option<Instant> {
+        match self {
+            Entry::Static(_) => None,
+            Entry::Reachable { expires_at, .. } => Some(*expires_at),
+            Entry::Incomplete(p) => Some(p.next_at),
+        }
+    }
 }
 
 /// The neighbour cache of one interface (RFC 826, RFC 1122 §2.3.2).
@@ -93,6 +106,11 @@ pub struct Neighbors {
     mac: EthernetAddress,
     addr: Ipv4Addr,
     entries: BTreeMap<Ipv4Addr, Entry>,
+    /// Every entry's deadline (expiry or next request), earliest first, with lazy deletion:
+    /// a superseded deadline stays until it reaches the top and is dropped there
+    /// ([`Neighbors::prune`]), so `poll_at` is O(1) and `handle_timeout` touches only what is
+    /// due, however many neighbours a router's interface has.
+    timers: BinaryHeap<Reverse<(Instant, Ipv4Addr)>>,
     transmit: VecDeque<Transmit>,
     events: Vec<Timed<ArpEvent>>,
 }
@@ -105,6 +123,7 @@ impl Neighbors {
             mac,
             addr,
             entries: BTreeMap::new(),
+            timers: BinaryHeap::new(),
             transmit: VecDeque::new(),
             events: Vec::new(),
         }
@@ -133,7 +152,7 @@ impl Neighbors {
     /// queued (and a request sent if none is outstanding). An expired dynamic entry is removed
     /// here and re-resolved (RFC 1122 §2.3.2.1: entries time out).
     pub fn send(&mut self, now: Instant, next_hop: Ipv4Addr, packet: Vec<u8>) {
-        self.expire_due(now, Some(next_hop));
+        self.expire_due(now, next_hop);
         match self.entries.get_mut(&next_hop) {
             Some(Entry::Static(mac)) | Some(Entry::Reachable { mac, .. }) => {
                 let dst_mac = *mac;
@@ -155,9 +174,11 @@ impl Neighbors {
                 let mut events = Vec::new();
                 enqueue(&self.policy, next_hop, &mut pending, packet, &mut events);
                 self.push_events(now, events);
-                self.entries.insert(next_hop, Entry::Incomplete(pending));
+                self.entries
+                    .insert(next_hop, Entry::Incomplete(Box::new(pending)));
             }
         }
+        self.track(next_hop);
     }
 
     /// Handle a received ARP packet (RFC 826 "Packet Reception").
@@ -172,7 +193,7 @@ impl Neighbors {
             && !sender.is_broadcast()
             && !sender.is_multicast()
             && sender != self.addr;
-        self.expire_due(now, Some(sender));
+        self.expire_due(now, sender);
         let for_us = arp.target_protocol_addr == self.addr;
         if learnable {
             // RFC 826: "If the pair <protocol type, sender protocol address> is already in my
@@ -216,42 +237,56 @@ impl Neighbors {
             });
             self.event(now, ArpEvent::ReplySent { to: sender });
         }
+        self.track(sender);
+    }
+
+    /// Whether [`process`](Self::process) would change nothing and log nothing for `arp`: it
+    /// is not for our address and we hold no entry for its sender. RFC 826 lets such a packet
+    /// touch only an entry that already exists ("If the pair <protocol type, sender protocol
+    /// address> is already in my translation table, update..."); "Am I the target protocol
+    /// address? No: done". A simulator may skip delivering it (a cheap broadcast fan-out).
+    pub fn ignores(&self, arp: &ArpRepr) -> bool {
+        arp.target_protocol_addr != self.addr
+            && !self.entries.contains_key(&arp.source_protocol_addr)
     }
 
     /// Fire every due timer: retransmit requests, give up on silent addresses, expire entries.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.expire_due(now, None);
-        let due: Vec<Ipv4Addr> = self
-            .entries
-            .iter()
-            .filter_map(|(addr, e)| match e {
-                Entry::Incomplete(p) if p.next_at <= now => Some(*addr),
-                _ => None,
-            })
-            .collect();
+        // Only the entries whose deadline is due, taken from the index; then, as a scan of
+        // the whole cache would: expiries in address order, then requests in address order.
+        let mut due = Vec::new();
+        while let Some(&Reverse((t, addr))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            if self.entries.get(&addr).and_then(Entry::deadline) == Some(t) {
+                due.push(addr);
+            }
+        }
+        due.sort_unstable();
+        due.dedup();
+        for &addr in &due {
+            self.expire_due(now, addr);
+        }
         for addr in due {
             let Some(Entry::Incomplete(mut pending)) = self.entries.remove(&addr) else {
                 continue;
             };
             if pending.requests_sent >= self.max_requests() {
-                self.give_up(now, addr, pending);
+                self.give_up(now, addr, *pending);
             } else {
                 self.send_request(now, addr, &mut pending);
                 self.entries.insert(addr, Entry::Incomplete(pending));
+                self.track(addr);
             }
         }
+        self.prune();
     }
 
     /// The earliest deadline: a request retransmission, a give-up or an entry expiry.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.entries
-            .values()
-            .filter_map(|e| match e {
-                Entry::Static(_) => None,
-                Entry::Reachable { expires_at, .. } => Some(*expires_at),
-                Entry::Incomplete(p) => Some(p.next_at),
-            })
-            .min()
+        self.timers.peek().map(|Reverse((t, _))| *t)
     }
 
     /// The next thing to put on the wire, oldest first.
@@ -267,7 +302,12 @@ impl Neighbors {
     /// Move every event logged since the last call to the end of `out`, converted into the
     /// caller's event type.
     pub fn drain_events_into<E: From<ArpEvent>>(&mut self, out: &mut Vec<Timed<E>>) {
-        out.extend(self.events.drain(..).map(Timed::map_into));
+        // Taken, not drained: an idle cache holds no event buffer.
+        out.extend(
+            std::mem::take(&mut self.events)
+                .into_iter()
+                .map(Timed::map_into),
+        );
     }
 
     /// Install a static entry (it replaces whatever was there; packets waiting for this
@@ -276,8 +316,9 @@ impl Neighbors {
         let old = self.entries.insert(addr, Entry::Static(mac));
         self.event(now, ArpEvent::StaticEntry { addr, mac });
         if let Some(Entry::Incomplete(pending)) = old {
-            self.flush(addr, mac, pending);
+            self.flush(addr, mac, *pending);
         }
+        self.prune();
     }
 
     /// Put a dynamic entry in the reachable state as if it had just been confirmed (for tests
@@ -289,8 +330,9 @@ impl Neighbors {
             .insert(addr, Entry::Reachable { mac, expires_at });
         self.event(now, ArpEvent::Learned { addr, mac });
         if let Some(Entry::Incomplete(pending)) = old {
-            self.flush(addr, mac, pending);
+            self.flush(addr, mac, *pending);
         }
+        self.track(addr);
     }
 
     /// Expire the dynamic entry for `addr` now (as if `reachable_time` had run out). Returns
@@ -299,6 +341,7 @@ impl Neighbors {
         if matches!(self.entries.get(&addr), Some(Entry::Reachable { .. })) {
             self.entries.remove(&addr);
             self.event(now, ArpEvent::Expired { addr });
+            self.prune();
             true
         } else {
             false
@@ -308,7 +351,9 @@ impl Neighbors {
     /// Remove any entry for `addr` (a pending one drops its queue silently). Returns whether
     /// there was one.
     pub fn remove(&mut self, addr: Ipv4Addr) -> bool {
-        self.entries.remove(&addr).is_some()
+        let had = self.entries.remove(&addr).is_some();
+        self.prune();
+        had
     }
 
     /// The entry for `addr`, if any.
@@ -359,7 +404,7 @@ impl Neighbors {
                     return true;
                 };
                 self.event(now, ArpEvent::Resolved { addr, mac });
-                self.flush(addr, mac, pending);
+                self.flush(addr, mac, *pending);
                 true
             }
         }
@@ -419,19 +464,39 @@ impl Neighbors {
     /// RFC 1122 §2.3.2.1: cache entries time out so a changed mapping is noticed ("Timeout
     /// -- Periodically time out cache entries, even if they are in use"). Removes dynamic
     /// entries whose time is up (all of them, or only `only`); the next send re-resolves.
-    fn expire_due(&mut self, now: Instant, only: Option<Ipv4Addr>) {
-        let due: Vec<Ipv4Addr> = self
-            .entries
-            .iter()
-            .filter(|(addr, _)| only.is_none_or(|o| o == **addr))
-            .filter_map(|(addr, e)| match e {
-                Entry::Reachable { expires_at, .. } if *expires_at <= now => Some(*addr),
-                _ => None,
-            })
-            .collect();
-        for addr in due {
+    fn expire_due(&mut self, now: Instant, addr: Ipv4Addr) {
+        if matches!(self.entries.get(&addr), Some(Entry::Reachable { expires_at, .. }) if *expires_at <= now)
+        {
             self.entries.remove(&addr);
             self.event(now, ArpEvent::Expired { addr });
+        }
+    }
+
+    /// Files `addr`'s current deadline in the index (after anything that may have set it),
+    /// then drops superseded deadlines from the top.
+    fn track(&mut self, addr: Ipv4Addr) {
+        if let Some(t) = self.entries.get(&addr).and_then(Entry::deadline) {
+            self.timers.push(Reverse((t, addr)));
+        }
+        self.prune();
+    }
+
+    /// Pops index entries that no longer match their entry's deadline, so the top is the
+    /// true earliest deadline. Keeps the heap from growing past twice the live entries.
+    fn prune(&mut self) {
+        while let Some(&Reverse((t, addr))) = self.timers.peek() {
+            if self.entries.get(&addr).and_then(Entry::deadline) == Some(t) {
+                break;
+            }
+            self.timers.pop();
+        }
+        if self.timers.len() > 2 * self.entries.len() + 8 {
+            let live: Vec<Reverse<(Instant, Ipv4Addr)>> = self
+                .entries
+                .iter()
+                .filter_map(|(a, e)| e.deadline().map(|t| Reverse((t, *a))))
+                .collect();
+            self.timers = BinaryHeap::from(live);
         }
     }
 

@@ -587,3 +587,95 @@ fn arp_policy_can_be_changed() {
     i.handle_frame(t(1), &reply_from(PEER, PEER_MAC));
     assert_eq!(tcp_out(&drain(&mut i)), vec![(PEER_MAC, PEER, 1)]);
 }
+
+/// An interface that has resolved its gateway (so an ARP packet from the gateway merges).
+fn iface_knowing_gateway() -> Interface {
+    let mut i = iface();
+    i.insert_neighbor(t(0), GW, GW_MAC);
+    let _ = i.take_events();
+    i
+}
+
+#[rstest]
+#[case::request_for_a_stranger_from_a_stranger(
+    ArpOperation::Request,
+    PEER,
+    Ipv4Addr::new(192, 168, 1, 9),
+    EthernetAddress::BROADCAST,
+    true
+)]
+#[case::request_for_us(ArpOperation::Request, PEER, ADDR, EthernetAddress::BROADCAST, false)]
+#[case::request_from_a_known_sender_merges(
+    ArpOperation::Request,
+    GW,
+    PEER,
+    EthernetAddress::BROADCAST,
+    false
+)]
+#[case::reply_to_us(ArpOperation::Reply, PEER, ADDR, MAC, false)]
+#[case::unicast_to_another_station_is_logged(
+    ArpOperation::Request,
+    PEER,
+    Ipv4Addr::new(192, 168, 1, 9),
+    PEER_MAC,
+    false
+)]
+fn ignored_arp_frames(
+    #[case] op: ArpOperation,
+    #[case] from: Ipv4Addr,
+    #[case] target: Ipv4Addr,
+    #[case] eth_dst: EthernetAddress,
+    #[case] ignored: bool,
+) {
+    let i = iface_knowing_gateway();
+    let mac = if from == GW { GW_MAC } else { PEER_MAC };
+    assert_eq!(
+        i.ignores_frame(&arp_frame(op, from, mac, target, eth_dst)),
+        ignored
+    );
+}
+
+#[test]
+fn tcp_and_malformed_frames_are_never_ignored() {
+    let i = iface_knowing_gateway();
+    assert!(!i.ignores_frame(&tcp_frame(REMOTE, ADDR, MAC, &seg(1, TcpFlags::SYN, 1))));
+    let mut cut = arp_frame(
+        ArpOperation::Request,
+        PEER,
+        PEER_MAC,
+        GW,
+        EthernetAddress::BROADCAST,
+    );
+    cut.truncate(20);
+    assert!(!i.ignores_frame(&cut));
+}
+
+proptest! {
+    /// `ignores_frame` is only ever true for a frame whose handling changes nothing: no
+    /// upper-layer packet, nothing to send, no event, the same cache and the same deadline.
+    #[test]
+    fn an_ignored_frame_changes_nothing(
+        op in prop_oneof![Just(ArpOperation::Request), Just(ArpOperation::Reply)],
+        from in prop_oneof![Just(GW), Just(PEER), Just(ADDR), Just(Ipv4Addr::new(192, 168, 1, 9))],
+        target in prop_oneof![Just(GW), Just(PEER), Just(ADDR), Just(Ipv4Addr::new(192, 168, 1, 9))],
+        to_us in any::<bool>(),
+        flips in proptest::collection::vec((0usize..42, any::<u8>()), 0..3),
+        at in 0u64..60_000,
+    ) {
+        let mac = if from == GW { GW_MAC } else { PEER_MAC };
+        let eth_dst = if to_us { MAC } else { EthernetAddress::BROADCAST };
+        let mut f = arp_frame(op, from, mac, target, eth_dst);
+        for (k, v) in flips {
+            f[k] = v;
+        }
+        let mut i = iface_knowing_gateway();
+        if i.ignores_frame(&f) {
+            let (entries, deadline) = (i.neighbors().entries(), i.poll_at());
+            prop_assert_eq!(i.handle_frame(t(at), &f), None);
+            prop_assert!(drain(&mut i).is_empty());
+            prop_assert!(i.take_events().is_empty());
+            prop_assert_eq!(i.neighbors().entries(), entries);
+            prop_assert_eq!(i.poll_at(), deadline);
+        }
+    }
+}

@@ -658,6 +658,13 @@ impl Dut for SmoltcpDut {
         }
     }
 
+    fn unread(&self, s: SockId) -> Option<usize> {
+        match self.socks.get(&s.0)? {
+            Sock::Listener { .. } => None,
+            Sock::Conn { handle, .. } => Some(self.sock_ref(*handle).recv_queue()),
+        }
+    }
+
     fn four_tuple(&self, s: SockId) -> Option<FourTuple> {
         match self.socks.get(&s.0)? {
             Sock::Listener { .. } => None,

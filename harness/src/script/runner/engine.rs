@@ -101,6 +101,10 @@ pub(super) struct Fd {
     /// Options set before the socket existed in the stack (before listen/connect).
     pub opts: Vec<SockOpt>,
     pub conn: Option<usize>,
+    /// `shutdown(SHUT_RD)` was called: reads return what is queued, then 0 without blocking
+    /// (POSIX shutdown(2): "further receptions shall be disallowed"; Linux tcp_recvmsg returns 0
+    /// once RCV_SHUTDOWN is set).
+    pub rd_shut: bool,
 }
 
 /// A blocking call waiting for the stack.

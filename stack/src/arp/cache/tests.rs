@@ -604,3 +604,77 @@ fn give_up_timeline_renders_line_by_line() {
         ]
     );
 }
+
+/// The earliest deadline by a scan of every entry (what the index must always agree with).
+fn scanned_deadline(c: &Neighbors) -> Option<Instant> {
+    c.entries
+        .values()
+        .filter_map(|e| match e {
+            Entry::Static(_) => None,
+            Entry::Reachable { expires_at, .. } => Some(*expires_at),
+            Entry::Incomplete(p) => Some(p.next_at),
+        })
+        .min()
+}
+
+#[derive(Clone, Debug)]
+enum IndexOp {
+    Send(u8),
+    Reply(u8),
+    /// A broadcast request from `h` for another host: merges only.
+    Snoop(u8),
+    Static(u8),
+    Dynamic(u8),
+    Expire(u8),
+    Remove(u8),
+    Advance(u64),
+}
+
+fn index_op() -> impl Strategy<Value = IndexOp> {
+    prop_oneof![
+        3 => (0u8..4).prop_map(IndexOp::Send),
+        2 => (0u8..4).prop_map(IndexOp::Reply),
+        2 => (0u8..4).prop_map(IndexOp::Snoop),
+        1 => (0u8..4).prop_map(IndexOp::Static),
+        1 => (0u8..4).prop_map(IndexOp::Dynamic),
+        1 => (0u8..4).prop_map(IndexOp::Expire),
+        1 => (0u8..4).prop_map(IndexOp::Remove),
+        3 => (0u64..40_000).prop_map(IndexOp::Advance),
+    ]
+}
+
+proptest! {
+    /// The deadline index always names the earliest deadline of the cache, and
+    /// `handle_timeout` leaves nothing due behind, whatever the sequence of operations.
+    #[test]
+    fn deadline_index_matches_a_scan(ops in proptest::collection::vec(index_op(), 0..80)) {
+        let mut c = cache(policy(2, 0, QueueOverflow::KeepNewest));
+        let mut now = t(0);
+        let ip = |h: u8| Ipv4Addr::new(10, 0, 1, h);
+        let mac = |h: u8| EthernetAddress([2, 0, 0, 0, 1, h]);
+        for op in ops {
+            match op {
+                IndexOp::Send(h) => c.send(now, ip(h), pkt(h, 40)),
+                IndexOp::Reply(h) => c.process(now, &reply(ip(h), mac(h))),
+                IndexOp::Snoop(h) => c.process(now, &request(ip(h), mac(h), OTHER)),
+                IndexOp::Static(h) => c.add_static(now, ip(h), mac(h)),
+                IndexOp::Dynamic(h) => c.insert_dynamic(now, ip(h), mac(h)),
+                IndexOp::Expire(h) => {
+                    c.expire(now, ip(h));
+                }
+                IndexOp::Remove(h) => {
+                    c.remove(ip(h));
+                }
+                IndexOp::Advance(ms) => {
+                    now += Duration::from_millis(ms);
+                    c.handle_timeout(now);
+                    if let Some(at) = c.poll_at() {
+                        prop_assert!(at > now, "a due deadline was left unhandled");
+                    }
+                }
+            }
+            prop_assert_eq!(c.poll_at(), scanned_deadline(&c));
+            prop_assert!(c.timers.len() <= 2 * c.entries.len() + 8);
+        }
+    }
+}
