@@ -260,7 +260,7 @@ fn dropped_rst_frames(t: &Trace) -> (usize, usize) {
 /// segments lost on a link are not (the same runs, with every other TCP frame marked dropped).
 #[test]
 fn facts_keep_link_drops_of_rsts_only() {
-    for name in ["o1-", "o7-"] {
+    for (name, segment) in [("o1-", "lan"), ("o7-", "home")] {
         let p = scenarios()
             .into_iter()
             .find(|p| p.to_string_lossy().contains(name))
@@ -275,6 +275,15 @@ fn facts_keep_link_drops_of_rsts_only() {
         let link: Vec<&facts::DropRecord> = f.drops.iter().filter(|d| d.frame.is_some()).collect();
         assert_eq!(link.len(), 1, "{name}: link drops among the facts");
         assert!(link[0].cause.starts_with("link-"), "{}", link[0].cause);
+        // The evidence names the frame by its number on the segment that dropped it.
+        assert!(
+            link[0].evidence.starts_with("frame ")
+                && link[0]
+                    .evidence
+                    .contains(&format!(" on segment {segment} dropped (")),
+            "{}",
+            link[0].evidence
+        );
         let rst_at = link[0].time;
         for e in trace.events.iter_mut() {
             if let TraceKind::Frame(fr) = &mut e.kind {
@@ -298,4 +307,92 @@ fn facts_keep_link_drops_of_rsts_only() {
             .collect();
         assert_eq!(link, vec![rst_at], "{name}: only the RST's drop");
     }
+}
+
+/// A host's timelines come from the best evidence its stack declares, and from that alone
+/// (module doc of `facts`). A trace of o6 holding both the stacks' event logs and their reported
+/// states: declared with events, the logged causes (the reboot among them), not the reported
+/// states; declared as states only, the reported states, not the events still in it nor the
+/// reboot (which the states show themselves).
+#[test]
+fn timelines_come_from_the_declared_evidence_only() {
+    let p = scenarios()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("o6-"))
+        .expect("ships");
+    let hidden = run(&p, true).trace;
+    let mut both = run(&p, false).trace;
+    let states: Vec<_> = hidden
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::ConnState { .. }))
+        .cloned()
+        .collect();
+    assert!(!states.is_empty(), "the stacks report states");
+    both.events.extend(states);
+    both.events.sort_by_key(|e| e.time);
+    for s in both.meta.stacks.iter_mut().flatten() {
+        assert!(s.events);
+        s.state = true;
+    }
+    assert!(both
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, TraceKind::HostDown { reboot: true, .. })));
+    let causes = |t: &Trace| -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for tl in facts::Facts::extract(t).timelines.values() {
+            for c in &tl.changes {
+                *m.entry(c.2).or_default() += 1;
+            }
+        }
+        m
+    };
+    let logged = causes(&both);
+    assert!(logged.contains_key("reboot"), "{logged:?}");
+    assert!(
+        !logged.contains_key("reported") && !logged.contains_key("reported-gone"),
+        "{logged:?}"
+    );
+    for s in both.meta.stacks.iter_mut().flatten() {
+        s.events = false;
+    }
+    let reported = causes(&both);
+    assert!(
+        reported
+            .keys()
+            .all(|k| *k == "reported" || *k == "reported-gone"),
+        "{reported:?}"
+    );
+    assert!(!reported.is_empty());
+}
+
+/// RSTs the ARP pending queue dropped are facts from the stack's log (incident A): one drop
+/// record per logged drop of a TCP segment with RST set.
+#[test]
+fn arp_queue_rst_drops_come_from_the_log() {
+    use stack::arp::ArpEvent;
+    use stack::EventKind;
+    let p = scenarios()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("a1-"))
+        .expect("ships");
+    let trace = run(&p, false).trace;
+    let mut rst = 0;
+    for e in &trace.events {
+        if let TraceKind::Stack { event, .. } = &e.kind {
+            if let EventKind::Arp(ArpEvent::Dropped { packet, .. }) = &event.kind {
+                if packet.protocol == stack::wire::IpProtocol::Tcp && packet.flags.rst() {
+                    rst += 1;
+                }
+            }
+        }
+    }
+    assert!(rst > 0, "a1's ARP queue drops RSTs");
+    let f = facts::Facts::extract(&trace);
+    let logged: Vec<&facts::DropRecord> = f.drops.iter().filter(|d| d.from_event).collect();
+    assert_eq!(logged.len(), rst);
+    assert!(logged
+        .iter()
+        .all(|d| d.cause == "arp-queue-overflow" && d.evidence.contains(" R seq=")));
 }
