@@ -30,7 +30,10 @@ static LIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn live() -> bool {
     if let Some(why) = unavailable_reason() {
-        eprintln!("skipped: the live Linux kernel is unavailable here: {why}");
+        dut::skip::skipped(
+            "live Linux test",
+            &format!("the live Linux kernel is unavailable here: {why}"),
+        );
         return false;
     }
     true

@@ -158,8 +158,8 @@ pub(super) struct Engine {
     pub pending: Option<Pending>,
     pub ip_ident: u16,
     pub notes: Vec<NotRun>,
-    /// `%expect` lines: `None` = `no-finding`.
-    pub expects: Vec<(Location, Option<FindingKind>)>,
+    /// What the `%expect` lines ask of the findings.
+    pub expects: crate::judge::Expected,
     /// The profile the stack under test was built with (sysctls before the first event
     /// applied): what a fresh socket's options read back as.
     pub profile: stack::policy::Profile,
@@ -294,7 +294,7 @@ pub(super) fn execute(
         pending: None,
         ip_ident: 1,
         notes,
-        expects: Vec::new(),
+        expects: crate::judge::Expected::default(),
         profile: prof,
         after_last_event: false,
     };
@@ -329,12 +329,18 @@ pub(super) fn execute(
         let strict = opts.strict_findings
             || opts.ignore_expectations
             || super::uses_harness_directives(script);
+        let none = crate::judge::Expected::default();
         let expects = if opts.ignore_expectations {
-            &[][..]
+            &none
         } else {
-            &eng.expects[..]
+            &eng.expects
         };
-        failures.extend(judge(expects, &findings, strict));
+        failures.extend(
+            crate::judge::judge(expects, &findings, strict)
+                .iter()
+                .filter(|v| !v.ok)
+                .map(crate::judge::Verdict::failure),
+        );
     }
     Ok(ScriptOutcome {
         skipped: None,
@@ -375,44 +381,6 @@ fn lacking_feature(p: &TcpPacket) -> Option<String> {
         return Some("explicit ports on packet lines".into());
     }
     None
-}
-
-/// `%expect` against the findings: each expected kind must occur; every finding must be
-/// expected (as the scenarios judge); `%expect no-finding` allows none.
-fn judge(
-    expects: &[(Location, Option<FindingKind>)],
-    findings: &[crate::oracle::Finding],
-    strict: bool,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (loc, want) in expects {
-        match want {
-            Some(k) if !findings.iter().any(|f| f.kind == *k) => out.push(format!(
-                "{}: expected finding {k}, but the oracles reported {}",
-                at(loc),
-                if findings.is_empty() {
-                    "none".to_string()
-                } else {
-                    findings
-                        .iter()
-                        .map(|f| f.kind.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            )),
-            _ => {}
-        }
-    }
-    for f in findings.iter().filter(|_| strict) {
-        if !expects.iter().any(|(_, k)| *k == Some(f.kind)) {
-            let why = match expects.iter().find(|(_, k)| k.is_none()) {
-                Some((loc, _)) => format!("{}: %expect no-finding, but", at(loc)),
-                None => "no %expect line covers".to_string(),
-            };
-            out.push(format!("{why} finding: {f}"));
-        }
-    }
-    out
 }
 
 /// A socket's state for `%assert state`; a socket the stack no longer knows is CLOSED.
@@ -520,11 +488,26 @@ impl Engine {
                     )));
                 }
             }
-            Directive::ExpectFinding(k) => {
-                let kind = FindingKind::parse_named(k).map_err(|m| input(loc, m))?;
-                self.expects.push((loc.clone(), Some(kind)));
+            Directive::ExpectFinding(e) => {
+                let kind = FindingKind::parse_named(&e.kind).map_err(|m| input(loc, m))?;
+                let duration = e
+                    .duration
+                    .as_deref()
+                    .map(str::parse::<stack::Duration>)
+                    .transpose()
+                    .map_err(|why| input(loc, why.to_string()))?;
+                self.expects.findings.push(crate::judge::Expectation {
+                    at: Some(loc.clone()),
+                    kind,
+                    count: e
+                        .count
+                        .map_or(1, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+                    host: e.host.clone(),
+                    cause: e.cause.clone(),
+                    duration,
+                });
             }
-            Directive::ExpectNoFinding => self.expects.push((loc.clone(), None)),
+            Directive::ExpectNoFinding => self.expects.none_at = Some(loc.clone()),
             Directive::Profile(_)
             | Directive::Set { .. }
             | Directive::Stack(_)
