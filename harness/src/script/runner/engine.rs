@@ -1,6 +1,6 @@
 //! The clock, the frames and the main loop of one run.
 
-use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE};
+use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE, REAL_TIME_TOLERANCE};
 use super::wire::lacking_option;
 use super::{NotRun, ScriptOutcome};
 use crate::dut::{Dut, SockId, SockOpt};
@@ -279,7 +279,14 @@ pub(super) fn execute(
         dut: Observed::new(dut, !opts.overrides.hide_events),
         now: Instant::ZERO,
         last: Instant::ZERO,
-        tol: header.tolerance.unwrap_or(DEFAULT_TOLERANCE),
+        tol: {
+            let tol = header.tolerance.unwrap_or(DEFAULT_TOLERANCE);
+            if real_time {
+                tol.max(REAL_TIME_TOLERANCE)
+            } else {
+                tol
+            }
+        },
         events: Vec::new(),
         frames: Vec::new(),
         out_q: VecDeque::new(),
