@@ -24,6 +24,9 @@ pub struct BenchReport {
     pub virtual_secs: u64,
     pub wall_secs: f64,
     pub events: u64,
+    /// Broadcast deliveries skipped: bystanders that ignore the frame (an ARP request for
+    /// another host from a sender they do not know).
+    pub skipped: u64,
     pub frames: usize,
     pub findings: usize,
     /// Live heap bytes the world holds at the end of the run (allocator probe).
@@ -153,6 +156,7 @@ pub fn nat_idle(
         virtual_secs: u64::from(hours) * 3600,
         wall_secs,
         events: res.events_processed,
+        skipped: res.deliveries_skipped,
         frames: res.trace.events.len(),
         findings: res.findings.len(),
         heap_bytes: heap_before.zip(heap_end).map(|(b, e)| e.saturating_sub(b)),
@@ -195,6 +199,10 @@ fn print_report(r: &BenchReport, hours: u32, capture: bool) {
         "simulated events    {} ({:.0} events/s)",
         r.events,
         r.events_per_sec()
+    );
+    println!(
+        "skipped deliveries  {} (broadcasts to bystanders that ignore them)",
+        r.skipped
     );
     println!("trace entries       {}", r.frames);
     println!("findings            {}", r.findings);
@@ -283,6 +291,24 @@ pub fn command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Work per event must not grow with the population: doubling the clients of one segment
+    /// (every ARP request then reaches twice the bystanders) at most doubles the deliveries,
+    /// because bystanders that ignore a broadcast are skipped, not delivered to.
+    #[test]
+    fn deliveries_grow_linearly_with_one_segment_s_clients() {
+        let run = |n| nat_idle(n, 1, false, &mut |_, _| {}).expect("bench scenario runs");
+        let (half, full) = (run(50), run(100));
+        assert_eq!((half.findings, full.findings), (0, 0));
+        let ratio = full.events as f64 / half.events as f64;
+        assert!(
+            ratio < 2.3,
+            "deliveries grew x{ratio:.2} for x2 clients ({} -> {})",
+            half.events,
+            full.events
+        );
+        assert!(full.skipped > 0, "bystanders were skipped");
+    }
 
     #[test]
     fn exponent_of_a_power_law() {
