@@ -1,6 +1,7 @@
 //! `harness bench`: figures for the simulator on a large idle population, printed (never
 //! asserted by tests). The workload: N clients on segments of 100 behind a router, through one
-//! NAT (idle timeout 600 s) to one server; each client makes one request, then idles for H hours
+//! NAT (idle timeout 600 s) to one server per 50,000 clients (one NAT address has 64,512 ports
+//! per remote endpoint); each client makes one request, then idles for H hours
 //! with TCP keepalive 300 s / 75 s / 9 (probes keep the NAT mappings alive). Segments start
 //! 3 s apart.
 //!
@@ -98,16 +99,27 @@ pub fn nat_idle_scenario(clients: u32, hours: u32) -> String {
         );
     }
     s.push_str("]\n\n");
-    let _ = writeln!(s, "[[host]]\nname = \"server\"\nsegment = \"wan\"\naddr = \"198.51.100.20/24\"\nprofile = \"linux\"\n\n[[host.app]]\nkind = \"server\"\nport = 22\n");
+    // One NAT address has 64,512 ports per remote endpoint: past 50,000 clients the
+    // segments take turns between several servers (a real NAT runs out of ports too).
+    let servers = clients.div_ceil(50_000).max(1);
+    for i in 0..servers {
+        let name = if servers == 1 {
+            "server".to_string()
+        } else {
+            format!("server{i}")
+        };
+        let _ = writeln!(s, "[[host]]\nname = \"{name}\"\nsegment = \"wan\"\naddr = \"198.51.100.{}/24\"\nprofile = \"linux\"\n\n[[host.app]]\nkind = \"server\"\nport = 22\n", 20 + i);
+    }
     for k in 0..segs {
         let n = (clients - k * 100).min(100);
         let _ = writeln!(
             s,
-            "[[host]]\nname = \"c{k}\"\ncount = {n}\nsegment = \"lan{k}\"\naddr = \"10.{}.{}.10/24\"\ngateway = \"10.{}.{}.1\"\nprofile = \"linux\"\n\n[[host.app]]\nkind = \"client\"\nserver = \"198.51.100.20:22\"\nrequests = [\"{}ms\"]\nkeepalive = {{ idle = \"300s\", interval = \"75s\", probes = 9 }}\n",
+            "[[host]]\nname = \"c{k}\"\ncount = {n}\nsegment = \"lan{k}\"\naddr = \"10.{}.{}.10/24\"\ngateway = \"10.{}.{}.1\"\nprofile = \"linux\"\n\n[[host.app]]\nkind = \"client\"\nserver = \"198.51.100.{}:22\"\nrequests = [\"{}ms\"]\nkeepalive = {{ idle = \"300s\", interval = \"75s\", probes = 9 }}\n",
             k / 256,
             k % 256,
             k / 256,
             k % 256,
+            20 + k % servers,
             // Segments start 3 s apart, as users do: a realistic spread that also keeps each
             // burst through the NAT within the ARP queue of its next hop (incident A again).
             1000 + u64::from(k) * 3000
