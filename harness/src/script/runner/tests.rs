@@ -217,8 +217,47 @@ fn expect_finding_that_does_not_happen_fails() {
     ));
     assert!(
         f.starts_with(
-            "t.pkt:8:1: expected finding time-wait-assassination, but the oracles reported none"
+            "t.pkt:8:1: expect 1 time-wait-assassination: got 0 × time-wait-assassination"
         ),
+        "{f}"
+    );
+}
+
+/// `%expect finding` keys mean what they mean in scenarios (one judge: `crate::judge`).
+#[test]
+fn expect_finding_keys_count_host_and_cause() {
+    let abort = format!(
+        "{HANDSHAKE}+0 setsockopt(4, SOL_SOCKET, SO_LINGER, {{l_onoff=1, l_linger=0}}, 8) = 0\n\
+         +.1 close(4) = 0\n+0 > R 1:1(0) win 0\n"
+    );
+    let with = |line: &str| format!("{abort}{line}\n");
+    assert!(run(&with("%expect finding deliberate-abort")).passed);
+    assert!(
+        run(&with(
+            "%expect finding deliberate-abort count=1 cause=so-linger"
+        ))
+        .passed
+    );
+    let f = fail_text(&with("%expect finding deliberate-abort count=2"));
+    assert!(
+        f.starts_with("t.pkt:11:1: expect 2 deliberate-abort: got 1 × deliberate-abort"),
+        "{f}"
+    );
+    let f = fail_text(&with("%expect finding deliberate-abort host=nobody"));
+    assert!(
+        f.contains("expect 1 deliberate-abort on nobody: got 0"),
+        "{f}"
+    );
+    let f = fail_text(&with("%expect finding deliberate-abort cause=nat"));
+    assert!(f.contains("got 0 × deliberate-abort"), "{f}");
+    // The finding that no line expects fails a script that uses harness directives.
+    assert!(
+        f.contains("no unexpected findings: got deliberate-abort"),
+        "{f}"
+    );
+    let f = fail_text(&with("%expect no-finding"));
+    assert!(
+        f.starts_with("t.pkt:11:1: %expect no-finding: got deliberate-abort"),
         "{f}"
     );
 }
