@@ -84,7 +84,7 @@ impl Observed {
     /// Moves the recorded evidence into `out` as trace entries of `node`. Call after
     /// [`Dut::take_events`] (which records the state changes up to now).
     pub fn drain_into(&mut self, node: NodeId, out: &mut Vec<TraceEvent>) {
-        for (time, w) in self.log.drain(..) {
+        for (time, w) in std::mem::take(&mut self.log) {
             let kind = match w {
                 Witnessed::Call(call) => TraceKind::Call { node, call },
                 Witnessed::State { conn, state } => TraceKind::ConnState { node, conn, state },

@@ -11,6 +11,7 @@ pub mod explain;
 pub mod fuzz;
 pub mod hunt;
 pub mod input;
+pub mod judge;
 pub mod ladder;
 pub mod location;
 pub mod options;

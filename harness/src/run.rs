@@ -136,7 +136,7 @@ fn scenario_result(path: &Path, sc: &Scenario, opts: &RunOptions) -> Result<File
             .verdicts
             .iter()
             .filter(|v| !v.ok)
-            .map(|v| format!("{}: got {}", v.what, v.detail))
+            .map(crate::judge::Verdict::failure)
             .collect();
         let outcome = if failures.is_empty() {
             Outcome::Pass

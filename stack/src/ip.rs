@@ -478,7 +478,12 @@ impl Interface {
     /// caller's event type.
     pub fn drain_events_into<E: From<IfaceEvent>>(&mut self, out: &mut Vec<Timed<E>>) {
         self.collect();
-        out.extend(self.events.drain(..).map(Timed::map_into));
+        // Taken, not drained: an idle interface holds no event buffer.
+        out.extend(
+            std::mem::take(&mut self.events)
+                .into_iter()
+                .map(Timed::map_into),
+        );
     }
 
     /// Install a static ARP entry (never expires, never overwritten by ARP).

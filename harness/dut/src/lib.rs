@@ -22,6 +22,7 @@ mod config;
 mod errno;
 pub mod reference;
 mod registry;
+pub mod skip;
 pub mod smoltcp;
 
 pub use caps::{Capabilities, KnobSupport, TimeModel};

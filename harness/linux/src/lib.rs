@@ -9,10 +9,17 @@
 //! `/proc/thread-self/net/tcp` read inside the namespace ([`proc_tcp`]).
 //!
 //! Time is real ([`dut::TimeModel::Real`]): the harness's virtual `now` is mapped onto the
-//! wall clock from the moment the stack was built, and every call first waits until the wall
-//! clock reaches `now`. [`Dut::poll_at`] asks to be polled every millisecond, so a driver that
-//! jumps from deadline to deadline walks through real time in 1 ms steps.
+//! kernel's clock by an offset, and every call first waits until the wall clock reaches `now`.
+//! [`Dut::poll_at`] asks to be polled every millisecond, so a driver that jumps from deadline
+//! to deadline walks through real time in 1 ms steps. Two things keep the harness's own
+//! lateness (a loaded machine, a thread woken late) out of the kernel's timings:
+//! * every input (a frame, a socket call that may send) that happens later than its virtual
+//!   time moves the offset, so the kernel's reactions are measured from the moment it really
+//!   got the input;
+//! * what the kernel sends is stamped with its transmit time ([`capture`]), not the time the
+//!   harness got round to reading it, and handed out when the virtual clock reaches that stamp.
 
+pub mod capture;
 pub mod ns;
 pub mod proc_tcp;
 pub mod sysctl;
@@ -105,12 +112,17 @@ pub struct LinuxDut {
     ns: Namespace,
     addr: Ipv4Addr,
     mac: stack::wire::EthernetAddress,
-    start: std::time::Instant,
+    /// What the kernel transmits, with its transmit times.
+    cap: capture::Capture,
+    /// Kernel (realtime) clock minus virtual time; set by the first call.
+    off: Option<std::time::Duration>,
     now: Instant,
-    rx: VecDeque<Vec<u8>>,
+    /// Frames the kernel sent, each at the virtual time it sent it.
+    rx: VecDeque<(Instant, Vec<u8>)>,
     next: u32,
-    /// A frame has been written (the wall-clock origin is fixed from then on).
-    wrote: bool,
+    /// The peer of each connected socket, as connect/accept gave it: `getpeername` fails
+    /// while a connect is in progress and after a reset, yet the connection still has it.
+    peers: BTreeMap<u32, SocketAddrV4>,
 }
 
 fn refuse(reason: impl Into<String>) -> Refusal {
@@ -200,9 +212,9 @@ impl LinuxDut {
         let settings = sysctl::settings(&c.profile, DEV).map_err(refuse)?;
         let (addr, prefix, mac, gw) = (c.addr, c.prefix_len, c.mac, c.gateway);
         let neighbours = c.static_arp.clone();
-        let (tap, mac) = ns
+        let (tap, cap, mac) = ns
             .run(
-                move || -> Result<(File, stack::wire::EthernetAddress), String> {
+                move || -> Result<(File, capture::Capture, stack::wire::EthernetAddress), String> {
                     // IPv6 off before the device exists, so it never autoconfigures.
                     for p in ["all", "default"] {
                         write_sysctl(&format!("net/ipv6/conf/{p}/disable_ipv6"), "1")?;
@@ -215,6 +227,10 @@ impl LinuxDut {
                         write_sysctl(path, value)?;
                     }
                     ip(&["link", "set", "dev", DEV, "up"])?;
+                    let index = nix::net::if_::if_nametoindex(DEV)
+                        .map_err(|e| format!("index of {DEV}: {e}"))?;
+                    let cap = capture::Capture::open(index as usize)
+                        .map_err(|e| format!("packet socket on {DEV}: {e}"))?;
                     if let Some(g) = gw {
                         ip(&["route", "add", "default", "via", &g.to_string()])?;
                     }
@@ -239,7 +255,7 @@ impl LinuxDut {
                         .nth(1)
                         .and_then(parse_mac)
                         .ok_or_else(|| format!("no MAC in `{}`", link.trim()))?;
-                    Ok((tap, kmac))
+                    Ok((tap, cap, kmac))
                 },
             )
             .map_err(|e| refuse(e.to_string()))?
@@ -250,11 +266,12 @@ impl LinuxDut {
             ns,
             addr,
             mac,
-            start: std::time::Instant::now(),
+            cap,
+            off: None,
             now: Instant::ZERO,
             rx: VecDeque::new(),
             next: 3,
-            wrote: false,
+            peers: BTreeMap::new(),
         })
     }
 
@@ -263,37 +280,61 @@ impl LinuxDut {
         self.mac
     }
 
-    /// Waits until the wall clock reaches virtual time `now`.
+    /// Waits until the kernel's clock reaches virtual time `now` (the first call fixes the
+    /// offset between the two).
     fn wait(&mut self, now: Instant) {
-        let target = self.start + std::time::Duration::from_micros(now.total_micros());
-        let wall = std::time::Instant::now();
+        self.read_tap();
+        let virt = std::time::Duration::from_micros(now.total_micros());
+        let off = *self
+            .off
+            .get_or_insert_with(|| capture::realtime().saturating_sub(virt));
+        let target = off + virt;
+        let wall = capture::realtime();
         if target > wall {
             std::thread::sleep(target - wall);
         }
         self.now = self.now.max(now);
     }
 
-    /// Reads every frame the kernel has sent; keeps IPv4 and ARP (IGMP and the like are the
-    /// kernel's own business and never reach the harness).
+    /// Called right after an input (a frame written, a socket call that may send): if the
+    /// harness is late, the offset moves so that the input happened at virtual `now` on the
+    /// kernel's clock, and what the kernel does in reply is timed from it. Taken *after* the
+    /// call, so that the harness thread losing the CPU between its wait and the call (a
+    /// loaded machine preempts it for tens of milliseconds) never shows as a slow kernel.
+    fn anchor(&mut self, now: Instant) {
+        let virt = std::time::Duration::from_micros(now.total_micros());
+        let wall = capture::realtime();
+        if let Some(off) = self.off.as_mut() {
+            if wall > *off + virt {
+                *off = wall - virt;
+            }
+        }
+    }
+
+    /// Drains the TAP file (so its queue never fills) and takes what the kernel sent from the
+    /// packet socket, each frame at its transmit time on the virtual clock. Only IPv4 TCP
+    /// and ARP are kept (IGMP and the like are the kernel's own business).
     fn read_tap(&mut self) {
         let mut buf = vec![0u8; 65_536];
-        loop {
-            match self.tap.read(&mut buf) {
-                Ok(n) if n >= 14 => {
-                    let frame = &buf[..n];
-                    let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
-                    let keep = match ethertype {
-                        0x0806 => true,
-                        0x0800 => frame.get(14 + 9) == Some(&6),
-                        _ => false,
-                    };
-                    if keep {
-                        self.rx.push_back(frame.to_vec());
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => break,
+        while self.tap.read(&mut buf).is_ok() {}
+        let off = self.off.unwrap_or_default();
+        for (sent, frame) in self.cap.read() {
+            if frame.len() < 14 {
+                continue;
             }
+            let keep = match u16::from_be_bytes([frame[12], frame[13]]) {
+                0x0806 => true,
+                0x0800 => frame.get(14 + 9) == Some(&6),
+                _ => false,
+            };
+            if !keep {
+                continue;
+            }
+            let micros = u64::try_from(sent.saturating_sub(off).as_micros()).unwrap_or(u64::MAX);
+            // Frames keep their order: never before one sent earlier.
+            let at =
+                Instant::from_micros(micros).max(self.rx.back().map_or(Instant::ZERO, |f| f.0));
+            self.rx.push_back((at, frame));
         }
     }
 
@@ -348,18 +389,10 @@ impl Dut for LinuxDut {
     }
 
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
-        if !self.wrote {
-            // Setting up (sockets, options) is not run time: the clock starts with the first
-            // frame, at the time the driver gives it.
-            self.wrote = true;
-            let origin = std::time::Instant::now()
-                .checked_sub(std::time::Duration::from_micros(now.total_micros()))
-                .unwrap_or(self.start);
-            self.start = self.start.max(origin);
-        }
         self.wait(now);
         // A frame the kernel refuses (malformed) is simply not delivered, as on a wire.
         let _ = self.tap.write(frame);
+        self.anchor(now);
         self.read_tap();
     }
 
@@ -368,13 +401,21 @@ impl Dut for LinuxDut {
         self.read_tap();
     }
 
-    fn poll_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         self.read_tap();
-        self.rx.pop_front()
+        if self.rx.front().is_some_and(|f| f.0 <= now.max(self.now)) {
+            return self.rx.pop_front().map(|f| f.1);
+        }
+        None
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        Some(self.now + TICK)
+        let tick = self.now + TICK;
+        Some(
+            self.rx
+                .front()
+                .map_or(tick, |f| f.0.max(self.now).min(tick)),
+        )
     }
 
     fn take_events(&mut self) -> Vec<Event> {
@@ -400,9 +441,13 @@ impl Dut for LinuxDut {
             Some(Sock::Stream(_)) => return Err(Errno::EINVAL),
             None => return Err(Errno::EBADF),
         };
-        let (s, _) = l.accept().map_err(|e| io_errno(&e))?;
+        let (s, peer) = l.accept().map_err(|e| io_errno(&e))?;
         s.set_nonblocking(true).map_err(|e| io_errno(&e))?;
-        Ok(self.add(Sock::Stream(s)))
+        let id = self.add(Sock::Stream(s));
+        if let std::net::SocketAddr::V4(p) = peer {
+            self.peers.insert(id.0, p);
+        }
+        Ok(id)
     }
 
     fn connect(
@@ -418,11 +463,14 @@ impl Dut for LinuxDut {
             let local = SockaddrIn::from(SocketAddrV4::new(self.addr, local_port));
             nsock::bind(fd.as_raw_fd(), &local).map_err(errno_of)?;
         }
-        match nsock::connect(fd.as_raw_fd(), &SockaddrIn::from(remote)) {
+        let r = nsock::connect(fd.as_raw_fd(), &SockaddrIn::from(remote));
+        self.anchor(now);
+        match r {
             Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => {}
             Err(e) => return Err(errno_of(e)),
         }
         let id = self.add(Sock::Stream(TcpStream::from(fd)));
+        self.peers.insert(id.0, remote);
         self.read_tap();
         Ok(id)
     }
@@ -432,6 +480,7 @@ impl Dut for LinuxDut {
         let fd = self.stream(s)?.as_raw_fd();
         let flags = nsock::MsgFlags::MSG_NOSIGNAL | nsock::MsgFlags::MSG_DONTWAIT;
         let r = nsock::send(fd, data, flags).map_err(errno_of);
+        self.anchor(now);
         self.read_tap();
         r
     }
@@ -446,7 +495,11 @@ impl Dut for LinuxDut {
 
     fn close(&mut self, now: Instant, s: SockId) -> Result<(), Errno> {
         self.wait(now);
-        self.socks.remove(&s.0).ok_or(Errno::EBADF)?;
+        // The socket closes (and the kernel sends its FIN or RST) as it is dropped, here.
+        let closed = self.socks.remove(&s.0).map(drop).ok_or(Errno::EBADF);
+        self.anchor(now);
+        closed?;
+        self.peers.remove(&s.0);
         self.read_tap();
         Ok(())
     }
@@ -457,6 +510,7 @@ impl Dut for LinuxDut {
             .stream(s)?
             .shutdown(Shutdown::Write)
             .map_err(|e| io_errno(&e));
+        self.anchor(now);
         self.read_tap();
         r
     }
@@ -580,6 +634,7 @@ impl Dut for LinuxDut {
             local: v4(local)?,
             remote: remote
                 .and_then(v4)
+                .or_else(|| self.peers.get(&s.0).copied())
                 .unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
         })
     }

@@ -170,7 +170,10 @@ fn millis(v: &str) -> Option<u64> {
 /// `(path under /proc/sys, value)` for every honoured knob of `p`, in the order they must be
 /// written (`unres_qlen` before `unres_qlen_bytes`: writing the first rewrites the second).
 /// `dev` is the TAP device. Also the settings that switch off what the reference stack does
-/// not model (timestamps, SACK, ECN) and select Reno congestion control (RFC 5681).
+/// not model (timestamps, SACK, ECN, tail loss probes and RACK-TLP early retransmission of
+/// RFC 8985, F-RTO of RFC 5682) and select Reno congestion control (RFC 5681). A tail loss
+/// probe left on fires one probe timeout (about two round trips) after a lone segment, which on
+/// the wall clock races with the script's next ACK: a run would pass or fail by chance.
 pub fn settings(p: &Profile, dev: &str) -> Result<Vec<(String, String)>, String> {
     let get = |k: &str| p.get(k).map_err(|e| e.to_string());
     let ms = |k: &str| -> Result<u64, String> {
@@ -187,6 +190,8 @@ pub fn settings(p: &Profile, dev: &str) -> Result<Vec<(String, String)>, String>
         (tcp("timestamps"), "0".into()),
         (tcp("sack"), "0".into()),
         (tcp("ecn"), "0".into()),
+        (tcp("early_retrans"), "0".into()),
+        (tcp("frto"), "0".into()),
         // RFC 7323 window scaling: off, or the shift the largest receive buffer gives
         // (the kernel picks the smallest shift that fits tcp_rmem's maximum in 16 bits).
         match get("tcp.window_scale")?.as_str() {
@@ -274,6 +279,7 @@ mod tests {
                 .map(|(_, v)| v.as_str())
         };
         assert_eq!(get("tcp_rfc1337"), Some("0"));
+        assert_eq!(get("tcp_early_retrans"), Some("0"), "no tail loss probes");
         assert_eq!(get("tcp_keepalive_time"), Some("7200"));
         assert_eq!(get("tcp_keepalive_intvl"), Some("75"));
         assert_eq!(get("tcp_keepalive_probes"), Some("9"));

@@ -54,6 +54,9 @@ pub struct Rank {
     pub dut_segments: usize,
     /// Connections without a divergence.
     pub clean: usize,
+    /// Explained segments whose options are the profile's too
+    /// ([`model::ConnJudgement::exact`]).
+    pub exact: usize,
     /// Findings the model's events show under this profile (TIME-WAIT assassinations).
     pub model_findings: usize,
 }
@@ -154,6 +157,7 @@ fn rank_of(name: &str, js: &[ConnJudgement]) -> Rank {
     Rank {
         profile: name.to_string(),
         explained: js.iter().map(|j| j.explained).sum(),
+        exact: js.iter().map(|j| j.exact).sum(),
         dut_segments: js.iter().map(|j| j.dut_segments).sum(),
         clean: js
             .iter()
@@ -161,6 +165,38 @@ fn rank_of(name: &str, js: &[ConnJudgement]) -> Rank {
             .count(),
         model_findings: 0,
     }
+}
+
+/// The ranking order of `--best-profile`: better first.
+fn rank_order(a: &Rank, b: &Rank) -> std::cmp::Ordering {
+    (b.explained, b.clean, b.exact, a.model_findings).cmp(&(
+        a.explained,
+        a.clean,
+        a.exact,
+        b.model_findings,
+    ))
+}
+
+/// Each profile's ranks summed over several captures, best first ([`rank_order`]): which
+/// profile explains a whole corpus best.
+pub fn overall_ranking(reports: &[FileReport]) -> Vec<Rank> {
+    let mut sum: Vec<Rank> = Vec::new();
+    for r in reports {
+        for x in &r.ranking {
+            match sum.iter_mut().find(|s| s.profile == x.profile) {
+                Some(s) => {
+                    s.explained += x.explained;
+                    s.dut_segments += x.dut_segments;
+                    s.clean += x.clean;
+                    s.exact += x.exact;
+                    s.model_findings += x.model_findings;
+                }
+                None => sum.push(x.clone()),
+            }
+        }
+    }
+    sum.sort_by(rank_order);
+    sum
 }
 
 /// Judges one capture file.
@@ -196,16 +232,11 @@ pub fn check_frames(
         rank.model_findings = model_findings(&js, dut, p.end).len();
         judged.push((rank, js));
     }
-    // Best first: most DUT segments explained, then most clean connections, then fewest
-    // findings (a capture two profiles explain alike does not prove what only one of them
-    // would call an assassination); stable in profile order.
-    judged.sort_by(|a, b| {
-        (b.0.explained, b.0.clean, a.0.model_findings).cmp(&(
-            a.0.explained,
-            a.0.clean,
-            b.0.model_findings,
-        ))
-    });
+    // Best first: most DUT segments explained, then most clean connections, then most
+    // segments whose options are the profile's own, then fewest findings (a capture two
+    // profiles explain alike does not prove what only one of them would call an
+    // assassination); stable in profile order.
+    judged.sort_by(|a, b| rank_order(&a.0, &b.0));
     let ranking: Vec<Rank> = judged.iter().map(|j| j.0.clone()).collect();
     let (best, connections) = judged
         .into_iter()
@@ -214,8 +245,9 @@ pub fn check_frames(
         .unwrap_or_default();
 
     let mut findings = Vec::new();
+    let aborts = wire::aborts(&conns);
     for c in &conns {
-        findings.extend(wire::findings(c, &p.arps));
+        findings.extend(wire::findings(c, &p.arps, &aborts));
     }
     let analysis = oracle_analysis(frames, &p);
     let cannot_judge = analysis.cannot_judge;
@@ -273,29 +305,29 @@ fn guess_dut(p: &Parsed2, opts: &CheckOptions) -> (Option<Ipv4Addr>, String) {
                     .filter_map(|n| Profile::named(n).ok())
                     .collect(),
             };
-            // Most clean connections, then the larger share of its segments explained
-            // (compared as fractions); a tie keeps the lower address.
+            // Most clean connections, then the larger share of its segments the model sends
+            // exactly (options included: a scripted or edited peer's differ from any stack's),
+            // then the larger share explained (fractions compared by cross-multiplying); a tie
+            // keeps the lower address.
+            let key = |x: &Rank, y: &Rank| {
+                let t = |r: &Rank| r.dut_segments.max(1) as u128;
+                (x.clean, x.exact as u128 * t(y), x.explained as u128 * t(y))
+            };
+            let better_than = |a: &Rank, b: &Rank| key(a, b) > key(b, a);
             let mut best: Option<(Ipv4Addr, Rank)> = None;
             for c in &cands {
                 let conns = conn::split(&p.segs, *c);
-                let Some(r) = profiles
-                    .iter()
-                    .map(|pr| rank_of("", &judge_all(&conns, opts, pr, p.end)))
-                    .max_by(|a, b| {
-                        let (x, y) = (
-                            a.explained * b.dut_segments.max(1),
-                            b.explained * a.dut_segments.max(1),
-                        );
-                        (a.clean, x).cmp(&(b.clean, y))
-                    })
-                else {
+                let mut r: Option<Rank> = None;
+                for pr in &profiles {
+                    let x = rank_of("", &judge_all(&conns, opts, pr, p.end));
+                    if r.as_ref().is_none_or(|r| better_than(&x, r)) {
+                        r = Some(x);
+                    }
+                }
+                let Some(r) = r else {
                     continue;
                 };
-                let better = best.as_ref().is_none_or(|(_, b)| {
-                    let share = |x: &Rank| (x.explained as u128, x.dut_segments.max(1) as u128);
-                    let ((e1, t1), (e2, t2)) = (share(&r), share(b));
-                    (r.clean, e1 * t2) > (b.clean, e2 * t1)
-                });
+                let better = best.as_ref().is_none_or(|(_, b)| better_than(&r, b));
                 if better {
                     best = Some((*c, r));
                 }
@@ -427,10 +459,7 @@ pub fn render_text(reports: &[FileReport], best_profile: bool) -> String {
             let tied: Vec<&str> = r
                 .ranking
                 .iter()
-                .filter(|x| {
-                    (x.explained, x.clean, x.model_findings)
-                        == (best.explained, best.clean, best.model_findings)
-                })
+                .filter(|x| rank_order(x, best) == std::cmp::Ordering::Equal)
                 .map(|x| x.profile.as_str())
                 .collect();
             if r.ranking.len() > 1 {
@@ -445,8 +474,8 @@ pub fn render_text(reports: &[FileReport], best_profile: bool) -> String {
                 if best_profile {
                     for x in &r.ranking {
                         s.push_str(&format!(
-                            "    {:<10} {:>6}/{:<6} explained  {:>4} clean\n",
-                            x.profile, x.explained, x.dut_segments, x.clean
+                            "    {:<10} {:>6}/{:<6} explained  {:>4} clean  {:>4} exact\n",
+                            x.profile, x.explained, x.dut_segments, x.clean, x.exact
                         ));
                     }
                 }
@@ -498,6 +527,32 @@ pub fn render_text(reports: &[FileReport], best_profile: bool) -> String {
         }
         for c in &r.cannot_judge {
             s.push_str(&format!("  {c}\n"));
+        }
+    }
+    if best_profile && reports.len() > 1 {
+        let all = overall_ranking(reports);
+        if let Some(b) = all.first() {
+            let tied: Vec<&str> = all
+                .iter()
+                .filter(|x| rank_order(x, b) == std::cmp::Ordering::Equal)
+                .map(|x| x.profile.as_str())
+                .collect();
+            s.push_str(&format!(
+                "best profile over all {} captures: {} ({}/{} DUT segments explained, {} \
+                 connections clean, {} exact)\n",
+                reports.len(),
+                tied.join(", "),
+                b.explained,
+                b.dut_segments,
+                b.clean,
+                b.exact
+            ));
+            for x in &all {
+                s.push_str(&format!(
+                    "    {:<10} {:>6}/{:<6} explained  {:>4} clean  {:>4} exact\n",
+                    x.profile, x.explained, x.dut_segments, x.clean, x.exact
+                ));
+            }
         }
     }
     let div: usize = reports.iter().map(FileReport::divergences).sum();

@@ -80,6 +80,9 @@ pub struct ConnJudgement {
     pub dut_segments: usize,
     /// DUT segments the model explained (before the first divergence).
     pub explained: usize,
+    /// Of those, the ones whose MSS and window-scale options are the
+    /// model's too: how closely the profile fits, beyond what the tolerances accept.
+    pub exact: usize,
     /// Set when the capture starts mid-connection: judged from this frame on.
     pub judged_from: Option<usize>,
     pub divergence: Option<Divergence>,
@@ -103,6 +106,8 @@ struct Out {
     len: usize,
     /// The peer frame after which it was produced (for "expected but never sent").
     after_frame: usize,
+    mss: Option<u16>,
+    wscale: Option<u8>,
 }
 
 impl Out {
@@ -115,6 +120,14 @@ impl Out {
             && self.seq == s.seq
             && (!s.flags.ack() || self.ack == s.ack)
             && self.len == s.len
+    }
+    /// Whether `s` (which [`Out::matches`]) also carries the same MSS and window-scale
+    /// options: details a profile fixes that the tolerances otherwise let pass. Counted,
+    /// never a divergence. (The window is left out: no profile models Linux's initial
+    /// window, tcp_select_initial_window's 64240, so it would only tell the kernel from
+    /// every profile alike.)
+    fn exact(&self, s: &Seg) -> bool {
+        self.mss == s.mss && self.wscale == s.wscale
     }
     fn describe(&self) -> String {
         let mut s = format!("{} seq {}", flag_letters(self.flags), self.seq);
@@ -162,6 +175,8 @@ struct Engine<'a> {
     last_probe: Option<Instant>,
     /// Application calls made on the model to explain the DUT.
     inferred: usize,
+    /// Whether the last segment explained matched the model's options too ([`Out::exact`]).
+    last_exact: bool,
     pending: VecDeque<Out>,
     acks_sent: BTreeSet<u32>,
     last_peer_frame: usize,
@@ -215,6 +230,8 @@ impl Engine<'_> {
                     flags: s.flags,
                     len: s.len,
                     after_frame: self.last_peer_frame,
+                    mss: s.mss,
+                    wscale: s.wscale,
                 });
             }
         }
@@ -303,6 +320,7 @@ impl Engine<'_> {
         let Some(i) = self.pending.iter().position(|o| o.matches(s)) else {
             return false;
         };
+        self.last_exact = self.pending[i].exact(s);
         // A segment the model owed an earlier peer frame must not be skipped over.
         let owed = self
             .pending
@@ -353,6 +371,7 @@ impl Engine<'_> {
 
     /// Tries to explain DUT segment `s`; false is a divergence.
     fn explain(&mut self, s: &Seg) -> bool {
+        self.last_exact = true;
         if self.try_now(s) {
             return true;
         }
@@ -555,6 +574,7 @@ fn judge_with(
         connection: conn.name(),
         dut_segments,
         explained: 0,
+        exact: 0,
         judged_from: None,
         divergence: None,
         skipped: None,
@@ -586,6 +606,7 @@ fn judge_with(
         last_peer_time: t0,
         last_probe: None,
         inferred: 0,
+        last_exact: true,
         pending: VecDeque::new(),
         acks_sent: BTreeSet::new(),
         last_peer_frame: conn.segs[0].frame,
@@ -711,6 +732,7 @@ fn judge_with(
         let before = e.inferred;
         if e.explain(s) {
             out.explained += 1;
+            out.exact += usize::from(e.last_exact);
             out.inferred += usize::from(e.inferred > before);
         } else if let Some(o) = e.missed.take() {
             out.divergence = Some(Divergence {

@@ -23,6 +23,8 @@ pub struct Seg {
     pub window: u16,
     /// The MSS option, if the segment has one.
     pub mss: Option<u16>,
+    /// The window-scale option's shift (RFC 7323 §2.2), if the segment has one.
+    pub wscale: Option<u8>,
     /// Payload length from the IPv4 total length (the captured bytes may be fewer).
     pub len: usize,
     /// The captured payload bytes (at most `len`).
@@ -169,6 +171,7 @@ fn parse_inner(frame: usize, time: Instant, data: &[u8]) -> Option<Parsed> {
             }
             let flags = TcpFlags(be16(tcp, 12)? & 0x01ff);
             let mut mss = None;
+            let mut wscale = None;
             let opts = &tcp[20..doff];
             let mut o = 0;
             while o < opts.len() {
@@ -182,6 +185,9 @@ fn parse_inner(frame: usize, time: Instant, data: &[u8]) -> Option<Parsed> {
                         }
                         if kind == 2 && len == 4 {
                             mss = be16(opts, o + 2);
+                        }
+                        if kind == 3 && len == 3 {
+                            wscale = opts.get(o + 2).copied();
                         }
                         o += len;
                     }
@@ -201,6 +207,7 @@ fn parse_inner(frame: usize, time: Instant, data: &[u8]) -> Option<Parsed> {
                 flags,
                 window: be16(tcp, 14)?,
                 mss,
+                wscale,
                 len,
                 payload: tcp[doff..doff + have.min(len)].to_vec(),
             }))

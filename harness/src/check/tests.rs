@@ -143,6 +143,142 @@ fn unrelated_traffic_is_ignored() {
     );
 }
 
+/// Checks a committed capture as `harness check FILE` does (DUT guessed, every profile tried).
+fn check_committed(rel: &str) -> FileReport {
+    check_file(&path(rel), &CheckOptions::default()).expect("check")
+}
+
+#[test]
+fn edited_kernel_capture_without_its_rst_is_caught_after_the_frame_that_needed_it() {
+    // Made with `scripts/edit-pcap ... drop 4` from the live kernel's recording: frame 4 was
+    // the kernel's RST answering the peer's stray ACK (frame 3) to a closed port.
+    let r = check_committed(
+        "corpora/pcap/edited/rst-removed.3.10.7.1-rst-for-closed-port.linux-kernel.pcap",
+    );
+    assert_eq!(
+        r.dut.as_deref(),
+        Some("192.0.2.1"),
+        "the guess must not flip"
+    );
+    let d = r.connections[0].divergence.as_ref().expect("divergence");
+    assert_eq!(d.frame, 3, "{d:?}");
+    assert!(d.expected.starts_with("R seq"), "{d:?}");
+    assert!(d.actual.starts_with("nothing"), "{d:?}");
+}
+
+#[test]
+fn edited_kernel_capture_with_a_changed_ack_is_caught_at_its_frame() {
+    // Made with `scripts/edit-pcap ... set-ack 6 8` from the live kernel's recording: frame 6
+    // is the kernel's coalesced data segment, which acknowledges 1, not 8.
+    let r = check_committed(
+        "corpora/pcap/edited/ack-changed.4.2.3.4-nagle-coalesces-small-writes.linux-kernel.pcap",
+    );
+    assert_eq!(
+        r.dut.as_deref(),
+        Some("192.0.2.1"),
+        "the guess must not flip"
+    );
+    let c = &r.connections[0];
+    let d = c.divergence.as_ref().expect("divergence");
+    assert_eq!(d.frame, 6, "{d:?}");
+    assert!(d.actual.contains("ack 8"), "{d:?}");
+    assert!(d.expected.contains("ack 1 "), "{d:?}");
+    assert_eq!(c.explained, 2, "the SYN-ACK and the first data segment");
+}
+
+#[test]
+fn options_the_profile_would_not_send_lower_the_exact_count() {
+    // The reference stack's active open under rfc9293 sends <mss 1460>; linux would add
+    // window scaling (and SACK, timestamps): both explain the segments, only one exactly.
+    let f: Vec<CapturedFrame> =
+        crate::pcap::read_pcap(&path("corpora/pcap/reference/3.5-active-open.rfc9293.pcap"))
+            .expect("read");
+    let own = check_dut(&f, Some("rfc9293"), Some("192.0.2.1"));
+    let linux = check_dut(&f, Some("linux"), Some("192.0.2.1"));
+    let c = (&own.connections[0], &linux.connections[0]);
+    assert_eq!(c.0.explained, c.1.explained);
+    assert_eq!(c.0.exact, c.0.explained);
+    assert!(c.1.exact < c.1.explained, "{:?}", c.1);
+    let best = check_dut(&f, None, Some("192.0.2.1"));
+    assert_ne!(best.profile, "linux");
+    let all = overall_ranking(&[own.clone(), linux.clone()]);
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].profile, "rfc9293");
+}
+
+#[test]
+fn overall_ranking_sums_each_profile_over_the_captures() {
+    let a = check(&frames(NODELAY), None);
+    let b = check(&frames(CLOSED_PORT), None);
+    let all = overall_ranking(&[a.clone(), b.clone()]);
+    for x in &all {
+        let of = |r: &FileReport| {
+            r.ranking
+                .iter()
+                .find(|y| y.profile == x.profile)
+                .map_or(0, |y| y.explained)
+        };
+        assert_eq!(x.explained, of(&a) + of(&b), "{}", x.profile);
+    }
+    let text = render_text(&[a, b], true);
+    assert!(
+        text.contains("best profile over all 2 captures: "),
+        "{text}"
+    );
+}
+
+#[test]
+fn incident_a_capture_alone_reports_the_lost_rsts() {
+    let f = frames("conformance/scenarios/a1-iis-rst-loss-windows.toml");
+    let r = check(&f, None);
+    let lost: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::RstLoss)
+        .collect();
+    // 20 connections aborted at once behind an unresolved gateway: one RST reaches the wire,
+    // 19 never do.
+    assert_eq!(
+        lost.len(),
+        19,
+        "{}",
+        render_text(std::slice::from_ref(&r), false)
+    );
+    assert!(lost
+        .iter()
+        .all(|f| f.host == "203.0.113.10" && f.cause.as_deref() == Some("arp-queue-overflow")));
+    assert!(lost.iter().all(|f| f
+        .evidence
+        .iter()
+        .any(|e| e.contains("one abort reaches the wire"))));
+    assert!(!r.clean(), "lost RSTs are findings: exit 1");
+}
+
+#[test]
+fn without_the_abort_that_got_through_no_rst_loss_is_claimed() {
+    // The wire proves the loss only beside a sibling abort that did leave: take it out and
+    // the forgotten connections are half-open with no claim about an RST.
+    let mut f = frames("conformance/scenarios/a1-iis-rst-loss-windows.toml");
+    let r = check(&f, None);
+    let abort = r
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::RstLoss)
+        .and_then(|f| f.evidence.iter().find(|e| e.contains("one abort")))
+        .and_then(|e| e.strip_prefix("frame "))
+        .and_then(|e| e.split(':').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("the abort's frame");
+    assert!(tcp_seg(&f[abort - 1]).flags.rst());
+    f.remove(abort - 1);
+    let r = check(&f, None);
+    assert!(r.findings.iter().all(|f| f.kind != FindingKind::RstLoss));
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::HalfOpen && f.cause.as_deref() == Some("lost-rst")));
+}
+
 #[test]
 fn incident_a_capture_shows_the_lost_rsts_as_half_open() {
     let f = frames("conformance/scenarios/a1-iis-rst-loss-windows.toml");

@@ -8,6 +8,12 @@
 //!   that reset. The usual cause is an RST lost before it reached the wire (incident A: an ARP
 //!   queue that keeps one packet per unresolved next hop), hence `cause = lost-rst` when the
 //!   DUT was resolving a next hop with ARP at the time it went quiet.
+//! - **rst-loss**: such a forgotten connection, when the same ARP resolution let out an RST of
+//!   the DUT's on *another* connection that no segment of the peer had provoked (an abort:
+//!   `close` with SO_LINGER 0): the DUT was aborting connections at that moment, one abort
+//!   reached the wire once the next hop resolved, and this connection's did not. That is
+//!   incident A seen from the wire: the unresolved neighbour's queue kept one packet
+//!   (RFC 1122 §2.3.2.2 asks for "at least one"), the others were dropped.
 
 use super::conn::Conn;
 use super::segment::Arp;
@@ -22,8 +28,47 @@ pub const HALF_OPEN_GRACE: Duration = Duration::from_secs(5);
 /// resolve the peer's address with ARP first: one retransmission interval).
 pub const RESPONSE_WINDOW: Duration = Duration::from_secs(1);
 
-/// Wire-level findings of one connection.
-pub fn findings(conn: &Conn, arps: &[Arp]) -> Vec<Finding> {
+/// An RST the DUT sent on its own (no segment of the peer within [`RESPONSE_WINDOW`] before
+/// it asked for one) on a connection it had synchronized: an abort that reached the wire.
+#[derive(Clone, Copy, Debug)]
+pub struct Abort {
+    pub frame: usize,
+    pub time: stack::Instant,
+    pub dut: core::net::SocketAddrV4,
+    pub peer: core::net::SocketAddrV4,
+}
+
+/// Every unprovoked RST of the DUT in `conns`.
+pub fn aborts(conns: &[Conn]) -> Vec<Abort> {
+    let mut out = Vec::new();
+    for c in conns {
+        let mut synchronized = false;
+        let mut last_peer: Option<stack::Instant> = None;
+        for s in &c.segs {
+            if s.src == c.peer {
+                last_peer = Some(s.time);
+                continue;
+            }
+            let provoked = last_peer.is_some_and(|t| s.time.saturating_since(t) <= RESPONSE_WINDOW);
+            if s.flags.rst() && synchronized && !provoked {
+                out.push(Abort {
+                    frame: s.frame,
+                    time: s.time,
+                    dut: c.dut,
+                    peer: c.peer,
+                });
+            }
+            if s.flags.ack() && !s.flags.rst() && !s.flags.syn() {
+                synchronized = true;
+            }
+        }
+    }
+    out
+}
+
+/// Wire-level findings of one connection; `aborts` are the DUT's aborts on every connection
+/// of the capture ([`aborts`]).
+pub fn findings(conn: &Conn, arps: &[Arp], aborts: &[Abort]) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut synchronized = false;
     let mut dut_closed = false;
@@ -99,6 +144,40 @@ pub fn findings(conn: &Conn, arps: &[Arp]) -> Vec<Finding> {
                         ));
                     }
                     out.push(f);
+                    // An abort of another connection let out by the same resolution.
+                    let sibling = arping.and_then(|a| {
+                        aborts.iter().find(|x| {
+                            (x.dut, x.peer) != (conn.dut, conn.peer)
+                                && x.time >= a.time
+                                && x.time.saturating_since(a.time) <= RESPONSE_WINDOW
+                        })
+                    });
+                    if let (Some(a), Some(x)) = (arping, sibling) {
+                        out.push(
+                            Finding::new(
+                                FindingKind::RstLoss,
+                                x.time,
+                                FourTuple {
+                                    local: conn.dut,
+                                    remote: conn.peer,
+                                },
+                                &conn.dut.ip().to_string(),
+                            )
+                                .cause("arp-queue-overflow")
+                                .evidence(format!(
+                                    "frame {}: the DUT resolves {} with ARP while it aborts connections",
+                                    a.frame, a.target_ip
+                                ))
+                                .evidence(format!(
+                                    "frame {}: one abort reaches the wire once it resolves (RST on {}-{})",
+                                    x.frame, x.dut, x.peer
+                                ))
+                                .evidence(format!(
+                                    "frame {}: this connection's never did: the DUT resets it as unknown",
+                                    s.frame
+                                )),
+                        );
+                    }
                 }
             }
         }

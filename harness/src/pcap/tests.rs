@@ -355,8 +355,9 @@ fn tshark_opens_capture_and_checksums_verify() {
     {
         Ok(out) => out,
         Err(e) => {
-            eprintln!(
-                "skipped: tshark not runnable ({e}); install with `apt-get install -y tshark`"
+            dut::skip::skipped(
+                "pcap::tests (tshark)",
+                &format!("tshark not runnable ({e}); install with `apt-get install -y tshark`"),
             );
             return;
         }

@@ -118,9 +118,10 @@ fn headless(bin: &Path, profile: &Path, args: &[String]) -> std::process::Output
 #[test]
 fn chromium_renders_the_report_of_incident_a() {
     let Some(bin) = chromium() else {
-        eprintln!(
-            "SKIPPED chromium_renders_the_report_of_incident_a: no chromium on PATH \
-             (install the Debian package `chromium`, or set CHROMIUM=/path/to/chrome)"
+        dut::skip::skipped(
+            "chromium_renders_the_report_of_incident_a",
+            "no chromium on PATH (install the Debian package `chromium`, or set \
+             CHROMIUM=/path/to/chrome)",
         );
         return;
     };

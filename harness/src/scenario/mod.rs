@@ -200,82 +200,27 @@ impl Scenario {
         })
     }
 
-    /// Compares findings and outcomes with what the file expects.
+    /// Compares findings and outcomes with what the file expects (findings: [`crate::judge`],
+    /// always strict).
     fn judge(&self, findings: &[Finding], trace: &Trace) -> Result<Vec<Verdict>, ScenarioError> {
-        let mut out = Vec::new();
-        let mut covered = vec![false; findings.len()];
+        let mut expected = crate::judge::Expected::default();
         for e in &self.spec.expect {
             let kind = FindingKind::parse_named(e.kind.get_ref())
                 .map_err(|m| self.err(e.kind.span(), m))?;
-            let want_dur = match &e.duration {
-                Some(d) => Some(self.duration(d)?),
-                None => None,
-            };
-            let matching: Vec<usize> = findings
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| {
-                    f.kind == kind
-                        && e.host
-                            .as_ref()
-                            .is_none_or(|h| &f.host == h || f.host.starts_with(&format!("{h}-")))
-                        && e.cause.as_ref().is_none_or(|c| {
-                            f.cause.as_deref().is_some_and(|fc| fc.contains(c.as_str()))
-                        })
-                })
-                .map(|(i, _)| i)
-                .collect();
-            for &i in &matching {
-                covered[i] = true;
-            }
-            let mut ok = matching.len() == e.count;
-            let mut detail = format!("{} × {}", matching.len(), kind);
-            if let Some(d) = want_dur {
-                let bad: Vec<String> = matching
-                    .iter()
-                    .filter(|&&i| findings[i].duration_us != Some(d.total_micros()))
-                    .map(|&i| {
-                        findings[i]
-                            .duration_us
-                            .map_or("none".into(), |u| Duration::from_micros(u).to_string())
-                    })
-                    .collect();
-                if !bad.is_empty() {
-                    ok = false;
-                    detail.push_str(&format!(", durations {} (want {d})", bad.join(", ")));
-                }
-            }
-            out.push(Verdict {
-                ok,
-                what: format!(
-                    "expect {} {}{}",
-                    e.count,
-                    kind,
-                    e.host
-                        .as_ref()
-                        .map_or(String::new(), |h| format!(" on {h}"))
-                ),
-                detail,
+            expected.findings.push(crate::judge::Expectation {
+                at: Some(Location::from_offset(
+                    &self.file,
+                    &self.text,
+                    e.kind.span().start,
+                )),
+                kind,
+                count: e.count,
+                host: e.host.clone(),
+                cause: e.cause.clone(),
+                duration: e.duration.as_ref().map(|d| self.duration(d)).transpose()?,
             });
         }
-        // Every finding must have been expected.
-        let unexpected: Vec<&Finding> = findings
-            .iter()
-            .zip(&covered)
-            .filter(|(_, c)| !**c)
-            .map(|(f, _)| f)
-            .collect();
-        if !unexpected.is_empty() {
-            out.push(Verdict {
-                ok: false,
-                what: "no unexpected findings".into(),
-                detail: unexpected
-                    .iter()
-                    .map(|f| f.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            });
-        }
+        let mut out = crate::judge::judge(&expected, findings, true);
         if let Some(o) = &self.spec.outcome {
             let (mut ok_n, mut failed_n, mut opened) = (0, 0, 0);
             for ev in &trace.events {
@@ -308,13 +253,7 @@ impl Scenario {
     }
 }
 
-/// One checked expectation.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Verdict {
-    pub ok: bool,
-    pub what: String,
-    pub detail: String,
-}
+pub use crate::judge::Verdict;
 
 /// What a scenario run produced.
 pub struct ScenarioResult {

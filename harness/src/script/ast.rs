@@ -382,10 +382,26 @@ pub enum Directive {
         conn: Option<ConnTag>,
         state: TcpStateName,
     },
-    /// `%expect finding time-wait-assassination`: an oracle finding the run must produce.
-    ExpectFinding(String),
+    /// `%expect finding time-wait-assassination [count=N] [host=H] [cause=C] [duration="2s"]`:
+    /// findings the run must produce (the keys mean what they mean in scenarios:
+    /// [`crate::judge`]).
+    ExpectFinding(ExpectFinding),
     /// `%expect no-finding`: the run must produce no finding at all.
     ExpectNoFinding,
+}
+
+/// The words of a `%expect finding` line, as written (checked when the script runs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpectFinding {
+    pub kind: String,
+    /// `count=N`: exactly N matching findings (default 1).
+    pub count: Option<u64>,
+    /// `host=NAME`: on this host (or its replicas `NAME-k`).
+    pub host: Option<String>,
+    /// `cause=TEXT`: the cause contains this text.
+    pub cause: Option<String>,
+    /// `duration="120s"`: every matching finding measured exactly this long.
+    pub duration: Option<String>,
 }
 
 /// `%if profile=a|b` ... `%else` ... `%endif`.

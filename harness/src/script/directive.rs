@@ -65,7 +65,7 @@ impl Parser {
             "expect" => {
                 let (t, what) = self.expect_word("`finding NAME` or `no-finding`")?;
                 match what.as_str() {
-                    "finding" => Directive::ExpectFinding(self.expect_word("a finding name")?.1),
+                    "finding" => Directive::ExpectFinding(self.expect_finding()?),
                     "no-finding" => Directive::ExpectNoFinding,
                     _ => return Err(self.expected(&t, "`finding NAME` or `no-finding`")),
                 }
@@ -130,5 +130,38 @@ impl Parser {
             }
             _ => Err(self.expected(&t, "a value after `=`")),
         }
+    }
+
+    /// `KIND [count=N] [host=H] [cause=C] [duration="D"]` after `%expect finding`.
+    fn expect_finding(&mut self) -> PResult<ExpectFinding> {
+        let mut e = ExpectFinding {
+            kind: self.expect_word("a finding name")?.1,
+            ..ExpectFinding::default()
+        };
+        while !matches!(self.peek()?.tok, Tok::Newline | Tok::Eof) {
+            let (t, key) = self.expect_word("`count=`, `host=`, `cause=` or `duration=`")?;
+            self.expect_punct('=', "`=` after the key")?;
+            match key.as_str() {
+                "count" => e.count = Some(self.expect_uint("a count", u64::from(u32::MAX))?),
+                "host" => e.host = Some(self.expect_word("a host name")?.1),
+                "cause" => e.cause = Some(self.expect_word("a cause")?.1),
+                "duration" => {
+                    let v = self.next()?;
+                    let Tok::Str(d) = &v.tok else {
+                        return Err(self.expected(&v, "a quoted duration such as \"120s\""));
+                    };
+                    if let Err(why) = d.parse::<stack::Duration>() {
+                        return Err(self.err_at(&v, ErrorKind::BadDuration(why.to_string())));
+                    }
+                    e.duration = Some(d.clone());
+                }
+                _ => {
+                    let hint =
+                        stack::suggest::did_you_mean(&key, ["count", "host", "cause", "duration"]);
+                    return Err(self.err_at(&t, ErrorKind::UnknownExpectKey(key, hint)));
+                }
+            }
+        }
+        Ok(e)
     }
 }

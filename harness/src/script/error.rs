@@ -117,6 +117,10 @@ pub enum ErrorKind {
     // --- directives, options, shell ---
     #[error("unknown directive `%{0}`{1}")]
     UnknownDirective(String, String),
+    #[error("unknown key `{0}`{1} (keys: count, host, cause, duration)")]
+    UnknownExpectKey(String, String),
+    #[error("{0}")]
+    BadDuration(String),
     #[error("`%{0}` is a header directive and must come before the first event")]
     HeaderDirectiveAfterEvent(String),
     #[error("option lines (`--{0}`) must come before the first event")]

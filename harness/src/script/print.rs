@@ -326,7 +326,22 @@ impl Display for Directive {
                 Some(ConnTag::Fd(fd)) => write!(f, "%assert state fd={fd} {state}"),
                 Some(c @ ConnTag::Name(_)) => write!(f, "%assert state {c} {state}"),
             },
-            Directive::ExpectFinding(n) => write!(f, "%expect finding {n}"),
+            Directive::ExpectFinding(e) => {
+                write!(f, "%expect finding {}", e.kind)?;
+                if let Some(n) = e.count {
+                    write!(f, " count={n}")?;
+                }
+                if let Some(h) = &e.host {
+                    write!(f, " host={h}")?;
+                }
+                if let Some(c) = &e.cause {
+                    write!(f, " cause={c}")?;
+                }
+                if let Some(d) = &e.duration {
+                    write!(f, " duration={d:?}")?;
+                }
+                Ok(())
+            }
             Directive::ExpectNoFinding => f.write_str("%expect no-finding"),
         }
     }

@@ -166,7 +166,7 @@ impl Node for HostNode {
             });
         }
         self.dut.drain_into(me, out);
-        for (time, event) in self.app_log.drain(..) {
+        for (time, event) in std::mem::take(&mut self.app_log) {
             out.push(TraceEvent {
                 time,
                 kind: TraceKind::App { node: me, event },

@@ -2,11 +2,12 @@
 
 use super::fault::{self, Rule};
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind};
+use core::cmp::Reverse;
 use core::net::Ipv4Addr;
 use stack::rand::Rng;
 use stack::{Duration, Instant};
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 /// Anything attached to segments: a host, a router, a NAT box.
 pub trait Node {
@@ -76,6 +77,26 @@ struct Delivery {
     bytes: Vec<u8>,
 }
 
+/// A queued delivery, ordered by its key alone (earliest first in a max-heap).
+struct Queued(QueueKey, Delivery);
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        other.0.cmp(&self.0)
+    }
+}
+
 /// Steps without time advancing before a run is declared livelocked.
 const LIVELOCK_STEPS: usize = 100_000;
 
@@ -86,7 +107,8 @@ pub struct World {
     /// (node, port) -> segment.
     attach: BTreeMap<(usize, usize), usize>,
     segments: Vec<Segment>,
-    queue: BTreeMap<QueueKey, Delivery>,
+    /// Frames in flight, earliest (time, then send order) first; keys are unique.
+    queue: BinaryHeap<Queued>,
     order: u64,
     rng: Rng,
     trace: Trace,
@@ -94,9 +116,11 @@ pub struct World {
     events_processed: u64,
     /// Deliveries skipped because the receiver ignores the frame ([`Node::ignores_frame`]).
     skipped: u64,
-    /// Each node's current `poll_at`, and the same as an ordered index.
+    /// Each node's current `poll_at`, and the same as an index, earliest (then lowest node)
+    /// first, with lazy deletion: a superseded entry stays until it reaches the top, where
+    /// [`World::prune`] drops it, so the top is always a node's current deadline.
     deadline: Vec<Option<Instant>>,
-    timers: BTreeSet<(Instant, usize)>,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Nodes touched in the current step (their output and deadline need refreshing).
     dirty: BTreeSet<usize>,
     /// Keep frames and events in the trace (off only for benchmarks).
@@ -110,7 +134,7 @@ impl World {
             nodes: Vec::new(),
             attach: BTreeMap::new(),
             segments: Vec::new(),
-            queue: BTreeMap::new(),
+            queue: BinaryHeap::new(),
             order: 0,
             rng: Rng::new(seed),
             trace: Trace::default(),
@@ -118,7 +142,7 @@ impl World {
             events_processed: 0,
             skipped: 0,
             deadline: Vec::new(),
-            timers: BTreeSet::new(),
+            timers: BinaryHeap::new(),
             dirty: BTreeSet::new(),
             capture: true,
         }
@@ -133,13 +157,31 @@ impl World {
     fn refresh(&mut self, i: usize) {
         let new = self.nodes[i].poll_at();
         if self.deadline[i] != new {
-            if let Some(old) = self.deadline[i] {
-                self.timers.remove(&(old, i));
-            }
             if let Some(t) = new {
-                self.timers.insert((t, i));
+                self.timers.push(Reverse((t, i)));
             }
             self.deadline[i] = new;
+            self.prune();
+        }
+    }
+
+    /// Drops superseded deadlines from the top of the index (and rebuilds it when stale
+    /// entries outnumber the live ones).
+    fn prune(&mut self) {
+        while let Some(&Reverse((t, i))) = self.timers.peek() {
+            if self.deadline[i] == Some(t) {
+                break;
+            }
+            self.timers.pop();
+        }
+        if self.timers.len() > 2 * self.deadline.len() + 64 {
+            let live: Vec<Reverse<(Instant, usize)>> = self
+                .deadline
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| d.map(|t| Reverse((t, i))))
+                .collect();
+            self.timers = BinaryHeap::from(live);
         }
     }
 
@@ -293,13 +335,13 @@ impl World {
 
     fn enqueue(&mut self, time: Instant, to: To, bytes: Vec<u8>) {
         self.order += 1;
-        self.queue.insert(
+        self.queue.push(Queued(
             QueueKey {
                 time,
                 order: self.order,
             },
             Delivery { to, bytes },
-        );
+        ));
     }
 
     /// Hands `bytes` to one port of a node, unless the node ignores it.
@@ -316,8 +358,8 @@ impl World {
 
     /// The next instant anything happens, if anything will.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let q = self.queue.keys().next().map(|k| k.time);
-        let n = self.timers.first().map(|t| t.0);
+        let q = self.queue.peek().map(|q| q.0.time);
+        let n = self.timers.peek().map(|Reverse((t, _))| *t);
         match (q, n) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -354,11 +396,10 @@ impl World {
         }
         let now = self.now;
         // 1. Deliver every frame due now, in queue order.
-        while let Some(entry) = self.queue.first_entry() {
-            if entry.key().time > now {
+        while self.queue.peek().is_some_and(|q| q.0.time <= now) {
+            let Some(Queued(_, d)) = self.queue.pop() else {
                 break;
-            }
-            let d = entry.remove();
+            };
             match d.to {
                 To::Port(node, port) => self.deliver(now, node, port, &d.bytes),
                 To::Flood { seg, from } => {
@@ -372,12 +413,13 @@ impl World {
             }
         }
         // 2. Fire due timers.
-        while let Some(&(t, i)) = self.timers.first() {
+        while let Some(&Reverse((t, i))) = self.timers.peek() {
             if t > now {
                 break;
             }
-            self.timers.remove(&(t, i));
+            self.timers.pop();
             self.deadline[i] = None;
+            self.prune();
             self.events_processed += 1;
             self.nodes[i].handle_timeout(now);
             self.dirty.insert(i);

@@ -78,7 +78,8 @@ enum Entry {
         mac: EthernetAddress,
         expires_at: Instant,
     },
-    Incomplete(Pending),
+    /// Boxed: most entries are resolved, and the map's slots stay small.
+    Incomplete(Box<Pending>),
 }
 
 impl Entry {
@@ -173,7 +174,8 @@ impl Neighbors {
                 let mut events = Vec::new();
                 enqueue(&self.policy, next_hop, &mut pending, packet, &mut events);
                 self.push_events(now, events);
-                self.entries.insert(next_hop, Entry::Incomplete(pending));
+                self.entries
+                    .insert(next_hop, Entry::Incomplete(Box::new(pending)));
             }
         }
         self.track(next_hop);
@@ -272,7 +274,7 @@ impl Neighbors {
                 continue;
             };
             if pending.requests_sent >= self.max_requests() {
-                self.give_up(now, addr, pending);
+                self.give_up(now, addr, *pending);
             } else {
                 self.send_request(now, addr, &mut pending);
                 self.entries.insert(addr, Entry::Incomplete(pending));
@@ -300,7 +302,12 @@ impl Neighbors {
     /// Move every event logged since the last call to the end of `out`, converted into the
     /// caller's event type.
     pub fn drain_events_into<E: From<ArpEvent>>(&mut self, out: &mut Vec<Timed<E>>) {
-        out.extend(self.events.drain(..).map(Timed::map_into));
+        // Taken, not drained: an idle cache holds no event buffer.
+        out.extend(
+            std::mem::take(&mut self.events)
+                .into_iter()
+                .map(Timed::map_into),
+        );
     }
 
     /// Install a static entry (it replaces whatever was there; packets waiting for this
@@ -309,7 +316,7 @@ impl Neighbors {
         let old = self.entries.insert(addr, Entry::Static(mac));
         self.event(now, ArpEvent::StaticEntry { addr, mac });
         if let Some(Entry::Incomplete(pending)) = old {
-            self.flush(addr, mac, pending);
+            self.flush(addr, mac, *pending);
         }
         self.prune();
     }
@@ -323,7 +330,7 @@ impl Neighbors {
             .insert(addr, Entry::Reachable { mac, expires_at });
         self.event(now, ArpEvent::Learned { addr, mac });
         if let Some(Entry::Incomplete(pending)) = old {
-            self.flush(addr, mac, pending);
+            self.flush(addr, mac, *pending);
         }
         self.track(addr);
     }
@@ -397,7 +404,7 @@ impl Neighbors {
                     return true;
                 };
                 self.event(now, ArpEvent::Resolved { addr, mac });
-                self.flush(addr, mac, pending);
+                self.flush(addr, mac, *pending);
                 true
             }
         }

@@ -30,7 +30,9 @@ struct Listener {
 
 #[derive(Clone, Debug)]
 enum Sock {
-    Listener(Listener),
+    // Boxed, like a connection: the map of sockets then stores two words per entry, which
+    // keeps a host with one connection from paying for a node of listener-sized slots.
+    Listener(Box<Listener>),
     Conn(Box<Tcb>),
 }
 
@@ -495,6 +497,10 @@ impl Tcp {
         if let Some(o) = self.out.pop_front() {
             return Some(o);
         }
+        // An idle endpoint keeps no queue buffers (they are allocated again on demand).
+        if self.out.capacity() > 0 {
+            self.out = VecDeque::new();
+        }
         // Round robin from the cursor over the connections that may have something to send;
         // one that has nothing leaves the queue until an input touches it again (what
         // `dispatch` sends depends only on the TCB).
@@ -546,7 +552,11 @@ impl Tcp {
 
     /// The next logged event.
     pub fn poll_event(&mut self) -> Option<Timed<TcpEvent>> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if e.is_none() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+        e
     }
 
     // --- user calls (RFC 9293 §3.10.1–6) ----------------------------------------------------------
@@ -570,13 +580,13 @@ impl Tcp {
         let h = self.alloc_handle();
         self.sockets.insert(
             h,
-            Sock::Listener(Listener {
+            Sock::Listener(Box::new(Listener {
                 local,
                 backlog,
                 accept_q: VecDeque::new(),
                 embryonic: 0,
                 opts: Options::from_policy(&self.policy),
-            }),
+            })),
         );
         self.listeners.insert(local, h);
         Ok(h)

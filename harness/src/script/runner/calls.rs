@@ -95,6 +95,16 @@ impl Engine {
         (3..).find(|fd| !self.fds.contains_key(fd)).unwrap_or(3)
     }
 
+    /// The fd a new socket gets: the one the script expects when it names a free one, as
+    /// packetdrill maps the script's fd onto the live one (run_system_call.c `syscall_socket`,
+    /// `syscall_accept`: "script_fd" is the expected return value); else the lowest free fd.
+    fn fd_for(&self, c: &Syscall) -> i64 {
+        match eval_int(&c.result) {
+            Some(want) if want >= 0 && !self.fds.contains_key(&want) => want,
+            _ => self.lowest_free_fd(),
+        }
+    }
+
     /// Compares a call's outcome with its `= result [ERRNO]`.
     fn check_ret(&self, loc: &Location, c: &Syscall, got: Result<i64, Errno>) -> Result<(), Stop> {
         if matches!(c.result, Expr::Ellipsis) {
@@ -175,7 +185,7 @@ impl Engine {
                     Err(Errno::EAGAIN) if !self.fds[&fd].nonblocking => {
                         return self.block(loc, c, end, PendingKind::Accept { listener: l })
                     }
-                    Ok(s) => Ok(self.accepted(s)),
+                    Ok(s) => Ok(self.accepted(s, c)),
                     Err(e) => Err(e),
                 }
             }
@@ -227,6 +237,7 @@ impl Engine {
                 };
                 let mut buf = vec![0u8; max];
                 match self.dut.recv(self.now, s, &mut buf) {
+                    Err(Errno::EAGAIN) if self.fds[&fd].rd_shut => Ok(0),
                     Err(Errno::EAGAIN) if !self.fds[&fd].nonblocking => {
                         return self.block(loc, c, end, PendingKind::Read { sock: s, max })
                     }
@@ -247,6 +258,11 @@ impl Engine {
             }
             KnownCall::Shutdown => {
                 let how = self.int_arg(loc, c, 1)?;
+                if matches!(how, 0 | 2) && self.fds[&fd].sock.is_some() {
+                    if let Some(f) = self.fds.get_mut(&fd) {
+                        f.rd_shut = true;
+                    }
+                }
                 match (how, self.fds[&fd].sock) {
                     (_, None) => Err(Errno::ENOTCONN),
                     (0, Some(_)) => Ok(0),
@@ -306,7 +322,7 @@ impl Engine {
                 }
             }
         }
-        let fd = self.lowest_free_fd();
+        let fd = self.fd_for(c);
         self.fds.insert(
             fd,
             Fd {
@@ -406,8 +422,8 @@ impl Engine {
     }
 
     /// A new fd for an accepted socket, bound to its connection.
-    fn accepted(&mut self, s: SockId) -> i64 {
-        let fd = self.lowest_free_fd();
+    fn accepted(&mut self, s: SockId, c: &Syscall) -> i64 {
+        let fd = self.fd_for(c);
         let conn = self.dut.four_tuple(s).map(|t| self.conn_of_tuple(t));
         self.fds.insert(
             fd,
@@ -500,7 +516,7 @@ impl Engine {
         let r = match &mut p.kind {
             PendingKind::Accept { listener } => match self.dut.accept(self.now, *listener) {
                 Err(Errno::EAGAIN) => None,
-                Ok(s) => Some(Ok(self.accepted(s))),
+                Ok(s) => Some(Ok(self.accepted(s, &p.call))),
                 Err(e) => Some(Err(e)),
             },
             PendingKind::Connect { sock } => match self.dut.take_error(*sock) {

@@ -1,6 +1,6 @@
 //! The clock, the frames and the main loop of one run.
 
-use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE};
+use super::setup::{at, build_profile, input, Header, DEFAULT_TOLERANCE, REAL_TIME_TOLERANCE};
 use super::wire::lacking_option;
 use super::{NotRun, ScriptOutcome};
 use crate::dut::{Dut, SockId, SockOpt};
@@ -101,6 +101,10 @@ pub(super) struct Fd {
     /// Options set before the socket existed in the stack (before listen/connect).
     pub opts: Vec<SockOpt>,
     pub conn: Option<usize>,
+    /// `shutdown(SHUT_RD)` was called: reads return what is queued, then 0 without blocking
+    /// (POSIX shutdown(2): "further receptions shall be disallowed"; Linux tcp_recvmsg returns 0
+    /// once RCV_SHUTDOWN is set).
+    pub rd_shut: bool,
 }
 
 /// A blocking call waiting for the stack.
@@ -154,8 +158,8 @@ pub(super) struct Engine {
     pub pending: Option<Pending>,
     pub ip_ident: u16,
     pub notes: Vec<NotRun>,
-    /// `%expect` lines: `None` = `no-finding`.
-    pub expects: Vec<(Location, Option<FindingKind>)>,
+    /// What the `%expect` lines ask of the findings.
+    pub expects: crate::judge::Expected,
     /// The profile the stack under test was built with (sysctls before the first event
     /// applied): what a fresh socket's options read back as.
     pub profile: stack::policy::Profile,
@@ -275,7 +279,14 @@ pub(super) fn execute(
         dut: Observed::new(dut, !opts.overrides.hide_events),
         now: Instant::ZERO,
         last: Instant::ZERO,
-        tol: header.tolerance.unwrap_or(DEFAULT_TOLERANCE),
+        tol: {
+            let tol = header.tolerance.unwrap_or(DEFAULT_TOLERANCE);
+            if real_time {
+                tol.max(REAL_TIME_TOLERANCE)
+            } else {
+                tol
+            }
+        },
         events: Vec::new(),
         frames: Vec::new(),
         out_q: VecDeque::new(),
@@ -290,7 +301,7 @@ pub(super) fn execute(
         pending: None,
         ip_ident: 1,
         notes,
-        expects: Vec::new(),
+        expects: crate::judge::Expected::default(),
         profile: prof,
         after_last_event: false,
     };
@@ -325,12 +336,18 @@ pub(super) fn execute(
         let strict = opts.strict_findings
             || opts.ignore_expectations
             || super::uses_harness_directives(script);
+        let none = crate::judge::Expected::default();
         let expects = if opts.ignore_expectations {
-            &[][..]
+            &none
         } else {
-            &eng.expects[..]
+            &eng.expects
         };
-        failures.extend(judge(expects, &findings, strict));
+        failures.extend(
+            crate::judge::judge(expects, &findings, strict)
+                .iter()
+                .filter(|v| !v.ok)
+                .map(crate::judge::Verdict::failure),
+        );
     }
     Ok(ScriptOutcome {
         skipped: None,
@@ -371,44 +388,6 @@ fn lacking_feature(p: &TcpPacket) -> Option<String> {
         return Some("explicit ports on packet lines".into());
     }
     None
-}
-
-/// `%expect` against the findings: each expected kind must occur; every finding must be
-/// expected (as the scenarios judge); `%expect no-finding` allows none.
-fn judge(
-    expects: &[(Location, Option<FindingKind>)],
-    findings: &[crate::oracle::Finding],
-    strict: bool,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (loc, want) in expects {
-        match want {
-            Some(k) if !findings.iter().any(|f| f.kind == *k) => out.push(format!(
-                "{}: expected finding {k}, but the oracles reported {}",
-                at(loc),
-                if findings.is_empty() {
-                    "none".to_string()
-                } else {
-                    findings
-                        .iter()
-                        .map(|f| f.kind.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            )),
-            _ => {}
-        }
-    }
-    for f in findings.iter().filter(|_| strict) {
-        if !expects.iter().any(|(_, k)| *k == Some(f.kind)) {
-            let why = match expects.iter().find(|(_, k)| k.is_none()) {
-                Some((loc, _)) => format!("{}: %expect no-finding, but", at(loc)),
-                None => "no %expect line covers".to_string(),
-            };
-            out.push(format!("{why} finding: {f}"));
-        }
-    }
-    out
 }
 
 /// A socket's state for `%assert state`; a socket the stack no longer knows is CLOSED.
@@ -516,11 +495,26 @@ impl Engine {
                     )));
                 }
             }
-            Directive::ExpectFinding(k) => {
-                let kind = FindingKind::parse_named(k).map_err(|m| input(loc, m))?;
-                self.expects.push((loc.clone(), Some(kind)));
+            Directive::ExpectFinding(e) => {
+                let kind = FindingKind::parse_named(&e.kind).map_err(|m| input(loc, m))?;
+                let duration = e
+                    .duration
+                    .as_deref()
+                    .map(str::parse::<stack::Duration>)
+                    .transpose()
+                    .map_err(|why| input(loc, why.to_string()))?;
+                self.expects.findings.push(crate::judge::Expectation {
+                    at: Some(loc.clone()),
+                    kind,
+                    count: e
+                        .count
+                        .map_or(1, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+                    host: e.host.clone(),
+                    cause: e.cause.clone(),
+                    duration,
+                });
             }
-            Directive::ExpectNoFinding => self.expects.push((loc.clone(), None)),
+            Directive::ExpectNoFinding => self.expects.none_at = Some(loc.clone()),
             Directive::Profile(_)
             | Directive::Set { .. }
             | Directive::Stack(_)

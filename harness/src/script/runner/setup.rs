@@ -10,6 +10,13 @@ use stack::Duration;
 /// packetdrill's default `--tolerance_usecs` (its `config.c` sets 4000 µs).
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_micros(4_000);
 
+/// The least tolerance on a stack that runs on the wall clock (`--stack linux`): 20 ms, what
+/// packetdrill users pass (`--tolerance_usecs=20000`) to run scripts on real, shared machines.
+/// A live kernel's timers fire late under load (its delayed-ACK and retransmission timers run
+/// in softirq context, jiffy-granular), by several milliseconds on a busy host; the
+/// distinctions the scripts draw (immediate vs delayed ACK, 40 ms vs 200 ms) stay far wider.
+pub const REAL_TIME_TOLERANCE: Duration = Duration::from_micros(20_000);
+
 /// `file:line:col`.
 pub(super) fn at(loc: &Location) -> String {
     format!("{}:{}:{}", loc.file, loc.line, loc.col)
@@ -300,6 +307,14 @@ pub fn map_sysctl(p: &mut Profile, name: &str, value: &str) -> Result<bool, Stri
         "net.ipv4.tcp_sack" => set(p, "tcp.sack", if flag(v)? { "on" } else { "off" }),
         // No D-SACK (RFC 2883) is sent: turning it off changes nothing.
         "net.ipv4.tcp_dsack" => Ok(!flag(v)?),
+        // Values that are what the stack does anyway: no FACK, no ECN (so no AccECN option
+        // policy to apply), no restart window after idle (RFC 5681 §4.1 is not applied), no
+        // TCP_NOTSENT_LOWAT limit (4294967295 = unlimited).
+        "net.ipv4.tcp_fack" => Ok(!flag(v)?),
+        "net.ipv4.tcp_ecn" => Ok(v == "0"),
+        "net.ipv4.tcp_ecn_option" => Ok(true),
+        "net.ipv4.tcp_slow_start_after_idle" => Ok(!flag(v)?),
+        "net.ipv4.tcp_notsent_lowat" => Ok(v == "4294967295"),
         // FreeBSD tcp(4).
         "net.inet.tcp.insecure_rst" => set(p, "tcp.rfc5961", if flag(v)? { "off" } else { "on" }),
         "net.inet.tcp.keepidle" => set(p, "tcp.keepalive.idle", &millis(v)?),

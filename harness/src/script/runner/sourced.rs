@@ -15,17 +15,29 @@ pub(super) struct Sourced {
     pub other: Vec<String>,
 }
 
-/// The file a backtick command names, when the command is a lone path ending in `.sh`,
-/// resolved against the directory of `script_file`; `None` for other commands or a missing
-/// file.
+/// What a backtick command does when one of its lines is a lone path ending in `.sh` (resolved
+/// against the directory of `script_file`): that file's content in its place, the command's
+/// other lines as they are. `None` when no line names a readable shell file.
 pub(super) fn read(script_file: &str, command: &str) -> Option<Sourced> {
-    let cmd = command.trim();
-    if cmd.is_empty() || cmd.contains(char::is_whitespace) || !cmd.ends_with(".sh") {
-        return None;
+    let dir = Path::new(script_file).parent()?;
+    let mut out = Sourced::default();
+    let mut found = false;
+    for line in command.replace("\\\n", " ").lines() {
+        let cmd = line.trim();
+        if !cmd.is_empty() && !cmd.contains(char::is_whitespace) && cmd.ends_with(".sh") {
+            if let Ok(text) = std::fs::read_to_string(dir.join(cmd)) {
+                let inner = parse(&text);
+                out.sysctls.extend(inner.sysctls);
+                out.other.extend(inner.other);
+                found = true;
+                continue;
+            }
+        }
+        let inner = parse(line);
+        out.sysctls.extend(inner.sysctls);
+        out.other.extend(inner.other);
     }
-    let path = Path::new(script_file).parent()?.join(cmd);
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(parse(&text))
+    found.then_some(out)
 }
 
 /// Splits a shell file into sysctl writes and other lines (comments and blank lines dropped,
@@ -40,10 +52,30 @@ pub(super) fn parse(text: &str) -> Sourced {
         }
         match sysctl_writes(line) {
             Some(list) => out.sysctls.extend(list),
+            None if already_so(line) => {}
             None => out.other.push(line.to_string()),
         }
     }
     out
+}
+
+/// Commands whose effect the simulation already has: flushing Linux's per-destination TCP
+/// metrics cache (the stack keeps none: every connection starts from the profile's defaults)
+/// and a plain FIFO queue on the test device (the simulated link is one).
+fn already_so(line: &str) -> bool {
+    let Some(words) = shell_words(line) else {
+        return false;
+    };
+    let words: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !is_redirection(w))
+        .collect();
+    matches!(words.as_slice(), ["ip", "tcp_metrics", "flush", ..])
+        || matches!(
+            words.as_slice(),
+            ["tc", "qdisc", "add" | "replace", "dev", _, "root", "pfifo"]
+        )
 }
 
 /// `sysctl [-q|-w|-e] name=value ...` with shell words expanded; `None` for anything else.
@@ -215,13 +247,10 @@ mod tests {
                 ("net.ipv4.tcp_notsent_lowat", "4294967295"),
             ]
         );
-        assert_eq!(
-            s.other,
-            vec![
-                "ip tcp_metrics flush all > /dev/null 2>&1",
-                "tc qdisc add dev tun0 root pfifo"
-            ]
-        );
+        // Flushing a metrics cache the stack does not keep and a FIFO qdisc are no-ops here.
+        assert!(s.other.is_empty(), "{:?}", s.other);
+        let s = parse("tc qdisc replace dev tun0 root fq\n");
+        assert_eq!(s.other, vec!["tc qdisc replace dev tun0 root fq"]);
     }
 
     #[test]
@@ -251,6 +280,14 @@ mod tests {
         let script = dir.join("t/a.pkt");
         let s = read(script.to_str().unwrap(), "../common/defaults.sh").unwrap();
         assert_eq!(pairs(&s), vec![("x", "1")]);
+        // More lines after the file, as packetdrill's ECN scripts write it.
+        let s = read(
+            script.to_str().unwrap(),
+            "../common/defaults.sh\nsysctl -q y=2  # on\nfoo bar\n",
+        )
+        .unwrap();
+        assert_eq!(pairs(&s), vec![("x", "1"), ("y", "2")]);
+        assert_eq!(s.other, vec!["foo bar"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

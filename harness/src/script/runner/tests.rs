@@ -156,9 +156,11 @@ fn timing_outside_tolerance_fails_and_inside_passes() {
 
 #[test]
 fn syscall_result_mismatch() {
-    let f = fail_text(&HANDSHAKE.replace("accept(3, ..., ...) = 4", "accept(3, ..., ...) = 5"));
+    // fd 3 is the listener's, so the new connection cannot get it (a free fd would be taken
+    // as the script's name for the socket, as packetdrill does).
+    let f = fail_text(&HANDSHAKE.replace("accept(3, ..., ...) = 4", "accept(3, ..., ...) = 3"));
     assert!(
-        f.starts_with("t.pkt:7:1: accept(...) returned 4 at 0.100000s, expected 5"),
+        f.starts_with("t.pkt:7:1: accept(...) returned 4 at 0.100000s, expected 3"),
         "{f}"
     );
     let f = fail_text(&format!("{HANDSHAKE}+0 read(4, ..., 10) = -1 EAGAIN\n"));
@@ -215,8 +217,47 @@ fn expect_finding_that_does_not_happen_fails() {
     ));
     assert!(
         f.starts_with(
-            "t.pkt:8:1: expected finding time-wait-assassination, but the oracles reported none"
+            "t.pkt:8:1: expect 1 time-wait-assassination: got 0 × time-wait-assassination"
         ),
+        "{f}"
+    );
+}
+
+/// `%expect finding` keys mean what they mean in scenarios (one judge: `crate::judge`).
+#[test]
+fn expect_finding_keys_count_host_and_cause() {
+    let abort = format!(
+        "{HANDSHAKE}+0 setsockopt(4, SOL_SOCKET, SO_LINGER, {{l_onoff=1, l_linger=0}}, 8) = 0\n\
+         +.1 close(4) = 0\n+0 > R 1:1(0) win 0\n"
+    );
+    let with = |line: &str| format!("{abort}{line}\n");
+    assert!(run(&with("%expect finding deliberate-abort")).passed);
+    assert!(
+        run(&with(
+            "%expect finding deliberate-abort count=1 cause=so-linger"
+        ))
+        .passed
+    );
+    let f = fail_text(&with("%expect finding deliberate-abort count=2"));
+    assert!(
+        f.starts_with("t.pkt:11:1: expect 2 deliberate-abort: got 1 × deliberate-abort"),
+        "{f}"
+    );
+    let f = fail_text(&with("%expect finding deliberate-abort host=nobody"));
+    assert!(
+        f.contains("expect 1 deliberate-abort on nobody: got 0"),
+        "{f}"
+    );
+    let f = fail_text(&with("%expect finding deliberate-abort cause=nat"));
+    assert!(f.contains("got 0 × deliberate-abort"), "{f}");
+    // The finding that no line expects fails a script that uses harness directives.
+    assert!(
+        f.contains("no unexpected findings: got deliberate-abort"),
+        "{f}"
+    );
+    let f = fail_text(&with("%expect no-finding"));
+    assert!(
+        f.starts_with("t.pkt:11:1: %expect no-finding: got deliberate-abort"),
         "{f}"
     );
 }
@@ -423,4 +464,63 @@ fn inbound_ack_is_mapped_onto_the_live_isn() {
         .expect("a SYN-ACK");
     assert_ne!(isn, 0);
     assert!(o.passed);
+}
+
+/// packetdrill maps the fd a script expects onto the live one: `socket() = 4` and
+/// `accept() = 7` name those fds from then on; a taken or negative number falls back to the
+/// lowest free fd.
+#[test]
+fn sockets_take_the_fd_the_script_expects() {
+    let text = HANDSHAKE
+        .replace("IPPROTO_TCP) = 3", "IPPROTO_TCP) = 4")
+        .replace("(3, ", "(4, ")
+        .replace("accept(4, ..., ...) = 4", "accept(4, ..., ...) = 7")
+        + "+0 write(7, ..., 10) = 10\n+0 > P. 1:11(10) ack 1\n";
+    let o = run(&text);
+    assert!(o.passed, "{:?}", o.failures);
+    // An fd already in use cannot be handed out twice: the lowest free one comes back.
+    let f = fail_text(&HANDSHAKE.replace("accept(3, ..., ...) = 4", "accept(3, ..., ...) = 3"));
+    assert!(f.contains("accept(...) returned 4"), "{f}");
+}
+
+/// shutdown(SHUT_RD): a read that would block returns 0 (end of file) instead.
+#[test]
+fn reads_after_shut_rd_return_eof() {
+    let o = run(&format!(
+        "{HANDSHAKE}+.01 shutdown(4, SHUT_RD) = 0\n+0 read(4, ..., 1000) = 0\n"
+    ));
+    assert!(o.passed, "{:?}", o.failures);
+    let f = fail_text(&format!("{HANDSHAKE}+.01 read(4, ..., 1000) = 0\n"));
+    assert!(f.contains("never returned"), "{f}");
+}
+
+/// A backtick line naming a shell file applies the file's sysctl writes (packetdrill's
+/// `../common/defaults.sh`): its 15 MiB tcp_rmem maximum asks for window scale 8.
+#[test]
+fn shell_file_sysctls_are_applied() {
+    let dir = std::env::temp_dir().join(format!("runner-sourced-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("common")).unwrap();
+    std::fs::create_dir_all(dir.join("t")).unwrap();
+    std::fs::write(
+        dir.join("common/defaults.sh"),
+        "sysctl -q net.ipv4.tcp_rmem=\"4096 540000 $((15*1024*1024))\"\n",
+    )
+    .unwrap();
+    let script = dir.join("t/a.pkt");
+    let text = "`../common/defaults.sh`\n\
+                0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+                +0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n\
+                +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>\n\
+                +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>\n";
+    let opts = RunOptions {
+        overrides: Overrides {
+            profile: Some("linux".into()),
+            ..Overrides::default()
+        },
+        ..RunOptions::default()
+    };
+    let o = run_script(text, script.to_str().unwrap(), None, &opts).expect("valid script");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(o.passed, "{:?}", o.failures);
+    assert!(o.notes.is_empty(), "{:?}", o.notes);
 }

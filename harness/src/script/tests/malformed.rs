@@ -273,3 +273,29 @@ fn error_search_is_bounded() {
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert_eq!(errors[1].kind, ErrorKind::UnterminatedString);
 }
+
+#[rstest]
+#[case::unknown_key("%expect finding rst-loss cout=2", 1, 26, ErrorKind::UnknownExpectKey("cout".into(), " — did you mean `count`?".into()))]
+#[case::count_not_a_number("%expect finding rst-loss count=x", 1, 32, expected("a count", "`x`"))]
+#[case::duration_unquoted(
+    "%expect finding rst-loss duration=2",
+    1,
+    35,
+    expected("a quoted duration such as \"120s\"", "`2`")
+)]
+#[case::duration_bad("%expect finding rst-loss duration=\"2 parsecs\"", 1, 35, ErrorKind::BadDuration("bad duration `2 parsecs`: unknown unit `parsecs` (use us, ms, s, min, h)".into()))]
+#[case::key_without_value(
+    "%expect finding rst-loss host",
+    1,
+    30,
+    expected("`=` after the key", "end of file")
+)]
+fn bad_expect_keys(
+    #[case] src: &str,
+    #[case] line: u32,
+    #[case] col: u32,
+    #[case] kind: ErrorKind,
+) {
+    let e = parse("t.pkt", src).unwrap_err();
+    assert_eq!((e.line, e.col, &e.kind), (line, col, &kind), "{e}");
+}

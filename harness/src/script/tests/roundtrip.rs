@@ -272,7 +272,22 @@ fn body_directive() -> impl Strategy<Value = StatementKind> {
             .prop_map(
                 |(conn, state)| StatementKind::Directive(Directive::AssertState { conn, state })
             ),
-        kebab().prop_map(|n| StatementKind::Directive(Directive::ExpectFinding(n))),
+        (
+            kebab(),
+            prop::option::of(0u64..5),
+            prop::option::of(kebab()),
+            prop::option::of(kebab()),
+            prop::option::of(prop::sample::select(vec!["2s", "1.5s", "250ms"])),
+        )
+            .prop_map(|(kind, count, host, cause, duration)| {
+                StatementKind::Directive(Directive::ExpectFinding(ExpectFinding {
+                    kind,
+                    count,
+                    host,
+                    cause,
+                    duration: duration.map(str::to_string),
+                }))
+            }),
         Just(StatementKind::Directive(Directive::ExpectNoFinding)),
     ]
 }

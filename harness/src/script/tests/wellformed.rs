@@ -681,7 +681,10 @@ fn extensions_headers_and_blocks() {
     assert_eq!(b.then.len(), 2);
     assert_eq!(
         b.then[1].kind,
-        StatementKind::Directive(Directive::ExpectFinding("time-wait-assassination".into()))
+        StatementKind::Directive(Directive::ExpectFinding(ExpectFinding {
+            kind: "time-wait-assassination".into(),
+            ..ExpectFinding::default()
+        }))
     );
     assert_eq!(
         b.otherwise[0].kind,
