@@ -187,6 +187,14 @@ fn run_with(
     "on",
     "freebsd/listener-close-drops-syncache.pkt:13:1: unexpected outbound packet at 0.100000 before this line ran"
 )]
+// Linux quick-ACK mode off: the first segment's ACK waits for the delayed-ACK timer.
+#[case(
+    "rfc1122/4.2.3.2-linux-quickack.pkt",
+    "linux",
+    "tcp.quickack",
+    "0",
+    "rfc1122/4.2.3.2-linux-quickack.pkt:17:1: expected outbound packet by 0.204000, but the stack sent nothing by then"
+)]
 fn mutation_fails_readably(
     #[case] file: &str,
     #[case] profile: &str,
@@ -215,6 +223,7 @@ fn unmutated_scripts_pass_under_the_same_profiles() {
         ("rfc5961/3.2-challenge-ack-for-rst.pkt", "rfc9293"),
         ("rfc9293/3.8.6.3-delayed-ack.pkt", "rfc9293"),
         ("freebsd/fin-on-acks-closing.pkt", "freebsd"),
+        ("rfc1122/4.2.3.2-linux-quickack.pkt", "linux"),
         ("freebsd/rcv-wnd-from-buffer-rst-right-edge.pkt", "freebsd"),
         ("freebsd/abort-rst-carries-ack.pkt", "freebsd"),
         ("freebsd/time-wait-twcheck.pkt", "freebsd"),

@@ -267,6 +267,13 @@ pub struct TcpPolicy {
     /// second check). When off it is dropped: FreeBSD tcp_input.c "(SYN|ACK) is bogus on a
     /// listen socket" goes to `dropunlock`.
     pub listen_synack_rst: bool,
+    /// Linux quick-ACK mode (tcp_input.c `tcp_incr_quickack`, `__tcp_ack_snd_check`): the first
+    /// data of a connection, and data after an idle gap longer than the RTO, are ACKed at once
+    /// for up to this many ACKs (TCP_MAX_QUICKACKS 16; fewer when the window holds fewer than
+    /// two segments per ACK, at least 2), unless the connection is interactive ("pingpong":
+    /// it sent data within the delayed-ACK timeout of receiving some). 0 = off (RFC 1122
+    /// §4.2.3.2 delayed ACK from the first segment).
+    pub quickack: u32,
 }
 
 impl Default for TcpPolicy {
@@ -321,6 +328,7 @@ impl Default for TcpPolicy {
             rst_error_after_fin: false,
             listener_close_resets_embryonic: true,
             listen_synack_rst: true,
+            quickack: 0,
         }
     }
 }
@@ -581,6 +589,8 @@ impl Profile {
         t.abort_rst_ack = true;
         t.rst_error_after_fin = true;
         t.listener_close_resets_embryonic = false;
+        // include/net/tcp.h TCP_MAX_QUICKACKS 16.
+        t.quickack = 16;
         // neigh unres_qlen 101, drop oldest.
         p.arp = ArpPolicy::default();
         p
@@ -1128,6 +1138,11 @@ static KNOBS: &[KnobDef] = &[
         "tcp.listen_synack_rst",
         "SYN-ACK at a listener draws RST (RFC 9293 §3.10.7.2; off: dropped, FreeBSD tcp_input)",
         tcp.listen_synack_rst
+    ),
+    num_knob!(
+        "tcp.quickack",
+        "Linux quick-ACK mode: ACKs sent at once for new or idle connections (TCP_MAX_QUICKACKS 16); 0 = off",
+        tcp.quickack
     ),
     positive_knob!(
         "arp.queue_depth",

@@ -142,6 +142,11 @@ pub const KNOBS: &[(&str, KnobSupport)] = &[
         "tcp_rcv_state_process answers any ACK in LISTEN with RST",
     ),
     fixed(
+        "tcp.quickack",
+        "16",
+        "TCP_MAX_QUICKACKS: quick-ACK mode at connection start",
+    ),
+    fixed(
         "arp.overflow",
         "drop-oldest",
         "__neigh_event_send drops the oldest queued packet",

@@ -573,7 +573,7 @@ impl Tcb {
                     fin_in_order = false;
                     self.ack_now = true;
                 }
-                self.schedule_ack(ctx);
+                self.schedule_ack(ctx, take);
             } else {
                 fin_in_order = false;
             }
@@ -596,6 +596,30 @@ impl Tcb {
         if fin_in_order && !self.fin_received_here() {
             self.receive_fin(ctx);
         }
+    }
+
+    /// Linux quick-ACK mode (tcp_input.c `tcp_event_data_recv`, `tcp_incr_quickack`): the first
+    /// data segment, or one after an idle gap longer than the RTO, refills the quick ACKs to
+    /// min(TCP_MAX_QUICKACKS, max(2, RCV.WND / (2 * rcv_mss))); while some are left and the
+    /// connection is not interactive, every data segment is ACKed at once (`__tcp_ack_snd_check`
+    /// `tcp_in_quickack_mode`).
+    fn quick_ack(&mut self, ctx: &mut Ctx<'_>, seg_len: usize) -> bool {
+        let max = ctx.policy.quickack;
+        if max == 0 {
+            return false;
+        }
+        let refill = self
+            .last_data_in
+            .is_none_or(|t| ctx.now.saturating_since(t) > self.rto);
+        if refill {
+            // tcp_measure_rcv_mss: the segment's size, at least TCP_MSS_DEFAULT 536 and at most
+            // our MSS.
+            let rcv_mss = seg_len.clamp(536, usize::from(ctx.policy.mss).max(536));
+            let fit = (self.rcv_wnd() as usize / (2 * rcv_mss)).max(2);
+            self.quick_acks = self.quick_acks.max(fit.min(max as usize) as u32);
+        }
+        self.last_data_in = Some(ctx.now);
+        self.quick_acks > 0 && !self.pingpong
     }
 
     fn fin_received_here(&self) -> bool {
@@ -633,8 +657,12 @@ impl Tcb {
     }
 
     /// RFC 1122 §4.2.3.2 delayed ACK: at least every second full segment, and within the
-    /// delayed-ACK timeout.
-    fn schedule_ack(&mut self, ctx: &mut Ctx<'_>) {
+    /// delayed-ACK timeout; with `quickack`, Linux's quick-ACK mode first.
+    fn schedule_ack(&mut self, ctx: &mut Ctx<'_>, seg_len: usize) {
+        if self.quick_ack(ctx, seg_len) {
+            self.ack_now = true;
+            return;
+        }
         match ctx.policy.delayed_ack {
             None => self.ack_now = true,
             Some(d) => {

@@ -91,6 +91,15 @@ impl Tcb {
         if send_fin {
             flags |= TcpFlags::FIN;
         }
+        if len > 0 && !retransmitting {
+            // Linux tcp_event_data_sent: a reply within the delayed-ACK timeout (ATO) of the
+            // last data received makes the connection interactive (pingpong).
+            if let (Some(t), Some(ato)) = (self.last_data_in, ctx.policy.delayed_ack) {
+                if ctx.policy.quickack > 0 && ctx.now.saturating_since(t) < ato {
+                    self.pingpong = true;
+                }
+            }
+        }
         let seg = self.segment(self.snd_cur, flags, payload);
         let was_idle = self.snd_una == self.snd_nxt;
         self.snd_cur = self.snd_cur + (len + usize::from(send_fin));

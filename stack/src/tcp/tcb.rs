@@ -156,6 +156,13 @@ pub(crate) struct Tcb {
     // --- ACK generation ---
     pub ack_now: bool,
     pub unacked_segs: u32,
+    /// Linux quick-ACK mode: immediate ACKs left (policy `quickack`).
+    pub quick_acks: u32,
+    /// When in-order data last arrived (Linux `icsk_ack.lrcvtime`).
+    pub last_data_in: Option<Instant>,
+    /// Interactive mode (Linux pingpong): data went out within the delayed-ACK timeout of
+    /// data coming in, so ACKs wait to ride on the replies.
+    pub pingpong: bool,
 
     // --- timers ---
     pub rto: Duration,
@@ -233,6 +240,9 @@ impl Tcb {
             rcv_edge: None,
             ack_now: false,
             unacked_segs: 0,
+            quick_acks: 0,
+            last_data_in: None,
+            pingpong: false,
             rto: policy.rto_initial.max(policy.rto_min).min(policy.rto_max),
             srtt: None,
             rttvar: Duration::ZERO,
@@ -507,6 +517,10 @@ impl Tcb {
     }
 
     pub fn note_ack_sent(&mut self) {
+        // Linux tcp_dec_quickack_mode: an ACK of new data uses up one quick ACK.
+        if self.ack_now || self.unacked_segs > 0 || self.delack_at.is_some() {
+            self.quick_acks = self.quick_acks.saturating_sub(1);
+        }
         self.ack_now = false;
         self.unacked_segs = 0;
         self.delack_at = None;

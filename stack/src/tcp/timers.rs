@@ -97,6 +97,8 @@ impl Tcb {
         if self.delack_at.is_some_and(|t| t <= now) {
             self.delack_at = None;
             self.ack_now = true;
+            // Linux tcp_delack_timer_handler: "Delayed ACK missed: leave pingpong mode".
+            self.pingpong = false;
         }
         if self.keepalive_deadline().is_some_and(|t| t <= now) {
             self.on_keepalive_timeout(ctx);

@@ -149,6 +149,8 @@ fn rtt_sample_sets_rto_per_rfc6298() {
 fn delayed_ack_waits_then_fires() {
     let mut p = test_policy("linux");
     p.delayed_ack = Some(Duration::from_millis(40));
+    // Delayed ACK from the first segment: Linux's quick-ACK mode off.
+    p.quickack = 0;
     let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
     send!(k, fl(&[P, A]), 1, 1, b"one");
     recv_nothing!(k);
@@ -161,11 +163,32 @@ fn delayed_ack_waits_then_fires() {
 fn delayed_ack_acks_every_second_segment() {
     let mut p = test_policy("linux");
     p.delayed_ack = Some(Duration::from_millis(200));
+    // Delayed ACK from the first segment: Linux's quick-ACK mode off.
+    p.quickack = 0;
     let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
     send!(k, fl(&[P, A]), 1, 1, b"one");
     recv_nothing!(k);
     send!(k, fl(&[P, A]), 4, 1, b"two");
     recv!(k, A, 1, 7);
+}
+
+/// Linux quick-ACK mode (`quickack`): the first data is ACKed at once; a reply within the
+/// delayed-ACK timeout makes the connection interactive and the next ACK waits.
+#[test]
+fn quickack_then_pingpong_delays() {
+    let mut p = test_policy("linux");
+    p.delayed_ack = Some(Duration::from_millis(40));
+    p.quickack = 16;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    let c = k.conn.expect("conn");
+    send!(k, fl(&[P, A]), 1, 1, b"one");
+    recv!(k, A, 1, 4);
+    k.advance(Duration::from_millis(10));
+    k.tcp.send(k.now, c, b"re").expect("send");
+    recv!(k, fl(&[P, A]), 1, 4);
+    send!(k, fl(&[P, A]), 4, 3, b"two");
+    recv_nothing!(k);
+    assert_eq!(k.tcp.poll_at(), Some(k.now + Duration::from_millis(40)));
 }
 
 #[test]
