@@ -142,6 +142,11 @@ pub const KNOBS: &[(&str, KnobSupport)] = &[
         "tcp_rcv_state_process answers any ACK in LISTEN with RST",
     ),
     fixed(
+        "tcp.initial_window",
+        "10",
+        "TCP_INIT_CWND (RFC 6928); a route's initcwnd could change it",
+    ),
+    fixed(
         "tcp.quickack",
         "16",
         "TCP_MAX_QUICKACKS: quick-ACK mode at connection start",
