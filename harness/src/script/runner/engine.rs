@@ -143,6 +143,10 @@ pub(super) struct Engine {
     /// Time of the previous event (relative times count from it).
     pub last: Instant,
     pub tol: Duration,
+    /// The stack runs on the wall clock with a timer wheel: a timeout fires up to an eighth of
+    /// its length late (Linux `kernel/time/timer.c`: each wheel level's granularity keeps the
+    /// error under 12.5%), so an outbound event may come that much after its interval.
+    pub timer_slack: bool,
     pub events: Vec<TraceEvent>,
     pub frames: Vec<(Instant, Option<RDir>, Vec<u8>)>,
     pub out_q: VecDeque<(Instant, Vec<u8>)>,
@@ -287,6 +291,7 @@ pub(super) fn execute(
                 tol
             }
         },
+        timer_slack: real_time,
         events: Vec::new(),
         frames: Vec::new(),
         out_q: VecDeque::new(),
@@ -611,16 +616,25 @@ impl Engine {
         match t {
             EventTime::Absolute(d) => {
                 let n = z + d;
-                (n, n - self.tol, n + self.tol)
+                (n, n - self.tol, n + self.tol + self.wheel_slack(n))
             }
             EventTime::Relative(d) => {
                 let n = self.last + d;
-                (n, n - self.tol, n + self.tol)
+                (n, n - self.tol, n + self.tol + self.wheel_slack(n))
             }
             EventTime::AbsoluteRange(a, b) => (z + a, z + a, z + b),
             EventTime::RelativeRange(a, b) => (self.last + a, self.last + a, self.last + b),
             EventTime::Any => (self.now, z, self.now + ANY_HORIZON),
         }
+    }
+
+    /// How much later than `n` a timer-driven event may come ([`Engine::timer_slack`]): an
+    /// eighth of the interval since the previous event.
+    fn wheel_slack(&self, n: Instant) -> Duration {
+        if !self.timer_slack {
+            return Duration::ZERO;
+        }
+        Duration::from_micros(n.saturating_since(self.last).total_micros() / 8)
     }
 
     /// Runs the clock to `n` for an inbound packet or call; nothing may come out meanwhile.
