@@ -1,6 +1,7 @@
 //! `harness bench`: figures for the simulator on a large idle population, printed (never
 //! asserted by tests). The workload: N clients on segments of 100 behind a router, through one
-//! NAT (idle timeout 600 s) to one server; each client makes one request, then idles for H hours
+//! NAT (idle timeout 600 s) to one server per 50,000 clients (one NAT address has 64,512 ports
+//! per remote endpoint); each client makes one request, then idles for H hours
 //! with TCP keepalive 300 s / 75 s / 9 (probes keep the NAT mappings alive). Segments start
 //! 3 s apart.
 //!
@@ -24,6 +25,9 @@ pub struct BenchReport {
     pub virtual_secs: u64,
     pub wall_secs: f64,
     pub events: u64,
+    /// Broadcast deliveries skipped: bystanders that ignore the frame (an ARP request for
+    /// another host from a sender they do not know).
+    pub skipped: u64,
     pub frames: usize,
     pub findings: usize,
     /// Live heap bytes the world holds at the end of the run (allocator probe).
@@ -95,16 +99,27 @@ pub fn nat_idle_scenario(clients: u32, hours: u32) -> String {
         );
     }
     s.push_str("]\n\n");
-    let _ = writeln!(s, "[[host]]\nname = \"server\"\nsegment = \"wan\"\naddr = \"198.51.100.20/24\"\nprofile = \"linux\"\n\n[[host.app]]\nkind = \"server\"\nport = 22\n");
+    // One NAT address has 64,512 ports per remote endpoint: past 50,000 clients the
+    // segments take turns between several servers (a real NAT runs out of ports too).
+    let servers = clients.div_ceil(50_000).max(1);
+    for i in 0..servers {
+        let name = if servers == 1 {
+            "server".to_string()
+        } else {
+            format!("server{i}")
+        };
+        let _ = writeln!(s, "[[host]]\nname = \"{name}\"\nsegment = \"wan\"\naddr = \"198.51.100.{}/24\"\nprofile = \"linux\"\n\n[[host.app]]\nkind = \"server\"\nport = 22\n", 20 + i);
+    }
     for k in 0..segs {
         let n = (clients - k * 100).min(100);
         let _ = writeln!(
             s,
-            "[[host]]\nname = \"c{k}\"\ncount = {n}\nsegment = \"lan{k}\"\naddr = \"10.{}.{}.10/24\"\ngateway = \"10.{}.{}.1\"\nprofile = \"linux\"\n\n[[host.app]]\nkind = \"client\"\nserver = \"198.51.100.20:22\"\nrequests = [\"{}ms\"]\nkeepalive = {{ idle = \"300s\", interval = \"75s\", probes = 9 }}\n",
+            "[[host]]\nname = \"c{k}\"\ncount = {n}\nsegment = \"lan{k}\"\naddr = \"10.{}.{}.10/24\"\ngateway = \"10.{}.{}.1\"\nprofile = \"linux\"\n\n[[host.app]]\nkind = \"client\"\nserver = \"198.51.100.{}:22\"\nrequests = [\"{}ms\"]\nkeepalive = {{ idle = \"300s\", interval = \"75s\", probes = 9 }}\n",
             k / 256,
             k % 256,
             k / 256,
             k % 256,
+            20 + k % servers,
             // Segments start 3 s apart, as users do: a realistic spread that also keeps each
             // burst through the NAT within the ARP queue of its next hop (incident A again).
             1000 + u64::from(k) * 3000
@@ -153,6 +168,7 @@ pub fn nat_idle(
         virtual_secs: u64::from(hours) * 3600,
         wall_secs,
         events: res.events_processed,
+        skipped: res.deliveries_skipped,
         frames: res.trace.events.len(),
         findings: res.findings.len(),
         heap_bytes: heap_before.zip(heap_end).map(|(b, e)| e.saturating_sub(b)),
@@ -195,6 +211,10 @@ fn print_report(r: &BenchReport, hours: u32, capture: bool) {
         "simulated events    {} ({:.0} events/s)",
         r.events,
         r.events_per_sec()
+    );
+    println!(
+        "skipped deliveries  {} (broadcasts to bystanders that ignore them)",
+        r.skipped
     );
     println!("trace entries       {}", r.frames);
     println!("findings            {}", r.findings);
@@ -283,6 +303,24 @@ pub fn command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Work per event must not grow with the population: doubling the clients of one segment
+    /// (every ARP request then reaches twice the bystanders) at most doubles the deliveries,
+    /// because bystanders that ignore a broadcast are skipped, not delivered to.
+    #[test]
+    fn deliveries_grow_linearly_with_one_segment_s_clients() {
+        let run = |n| nat_idle(n, 1, false, &mut |_, _| {}).expect("bench scenario runs");
+        let (half, full) = (run(50), run(100));
+        assert_eq!((half.findings, full.findings), (0, 0));
+        let ratio = full.events as f64 / half.events as f64;
+        assert!(
+            ratio < 2.3,
+            "deliveries grew x{ratio:.2} for x2 clients ({} -> {})",
+            half.events,
+            full.events
+        );
+        assert!(full.skipped > 0, "bystanders were skipped");
+    }
 
     #[test]
     fn exponent_of_a_power_law() {

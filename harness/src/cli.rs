@@ -148,7 +148,9 @@ pub enum Command {
     /// and a one-line summary at the end; --quiet silences both.
     Hunt {
         family: String,
-        /// The stack of every host (reproducers name it, so they replay on it).
+        /// The stack of every host under test, those running --profile (reproducers name it, so
+        /// they replay on it); fixed-profile peers stay on the reference stack. Runs the stack
+        /// refuses are counted in an `unsupported:` line with the reason.
         #[arg(long, default_value = "reference")]
         stack: String,
         /// The profile searched (the stack configuration of every host).

@@ -99,6 +99,17 @@ impl Observed {
         self.inner.ignores_frame(frame)
     }
 
+    /// [`Dut::ignores_arp`], with the clock advanced as a delivery would advance it.
+    pub fn skips_arp(
+        &mut self,
+        now: Instant,
+        eth_dst: stack::wire::EthernetAddress,
+        arp: &stack::wire::ArpRepr,
+    ) -> bool {
+        self.tick(now);
+        self.inner.ignores_arp(eth_dst, arp)
+    }
+
     fn tick(&mut self, now: Instant) {
         self.now = self.now.max(now);
     }
@@ -181,6 +192,13 @@ impl Dut for Observed {
     }
     fn ignores_frame(&self, frame: &[u8]) -> bool {
         self.inner.ignores_frame(frame)
+    }
+    fn ignores_arp(
+        &self,
+        eth_dst: stack::wire::EthernetAddress,
+        arp: &stack::wire::ArpRepr,
+    ) -> bool {
+        self.inner.ignores_arp(eth_dst, arp)
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);

@@ -17,7 +17,8 @@
 //! ```
 //!
 //! `observed` must occur in the run's failure text: a file that fails *differently* is still
-//! unexpected.
+//! unexpected. `varies = "why"` marks an entry whose file also passes in some runs of a stack on
+//! the wall clock; such a pass does not fail.
 //!
 //! A feature the stack lacks altogether (a knob it cannot set, a socket call it does not have) is
 //! listed once, not per file. A run stopped by it stays `unsupported` but no longer fails:
@@ -55,6 +56,11 @@ pub struct Divergence {
     pub requirement: String,
     pub reason: String,
     pub kind: DivergenceKind,
+    /// Set (with why) when a stack on the wall clock passes in some runs and diverges as
+    /// listed in others (a kernel timer landing on the script's own timeline): a pass is then
+    /// no reason to drop the entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub varies: Option<String>,
 }
 
 /// One feature the stack lacks: runs that stop on it are `unsupported` but listed.
@@ -202,6 +208,7 @@ impl Expectations {
             };
             let at = format!("{}:{line}", self.path);
             match r.outcome {
+                Outcome::Pass if d.varies.is_some() => {}
                 Outcome::Pass => {
                     r.outcome = Outcome::Fail;
                     r.failures.push(format!(
@@ -291,6 +298,28 @@ kind = "stack-defect"
             "{:?}",
             rs[0].failures
         );
+    }
+
+    #[test]
+    fn an_entry_that_varies_accepts_a_pass_and_still_rejects_other_failures() {
+        let varies = GOOD.replace(
+            "kind = \"stack-defect\"",
+            "kind = \"stack-defect\"\nvaries = \"a timer meets the script's timeline\"",
+        );
+        let e = Expectations::parse("e.toml", &varies, "smoltcp").unwrap();
+        let mut rs = vec![
+            result("conformance/scripts/rfc9293/a.pkt", true, ""),
+            result(
+                "conformance/scripts/rfc9293/a.pkt",
+                false,
+                "x: sent nothing",
+            ),
+            result("conformance/scripts/rfc9293/a.pkt", false, "x: RST"),
+        ];
+        e.apply(&mut rs);
+        assert_eq!(rs[0].outcome, Outcome::Pass);
+        assert!(matches!(rs[1].outcome, Outcome::ListedDivergence { .. }));
+        assert_eq!(rs[2].outcome, Outcome::Fail);
     }
 
     #[test]

@@ -98,6 +98,12 @@ impl Host {
         self.iface.ignores_frame(frame)
     }
 
+    /// [`ignores_frame`](Self::ignores_frame) for a frame already parsed as ARP
+    /// ([`Interface::ignores_arp`]).
+    pub fn ignores_arp(&self, eth_dst: EthernetAddress, arp: &crate::wire::ArpRepr) -> bool {
+        self.iface.ignores_arp(eth_dst, arp)
+    }
+
     /// Fires whatever timers are due.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.iface.poll_at().is_some_and(|t| t <= now) {

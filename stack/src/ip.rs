@@ -444,12 +444,16 @@ impl Interface {
             return false;
         }
         match wire::parse_frame(bytes, self.config.checksum) {
-            Ok(Frame::Arp { eth, arp }) => {
-                (eth.dst_addr == self.config.mac || eth.dst_addr.is_broadcast())
-                    && self.neighbors.ignores(&arp)
-            }
+            Ok(Frame::Arp { eth, arp }) => self.ignores_arp(eth.dst_addr, &arp),
             _ => false,
         }
+    }
+
+    /// [`ignores_frame`](Self::ignores_frame) for a frame already parsed as ARP (Ethernet
+    /// destination `eth_dst`): a caller that hands one broadcast to many interfaces parses it
+    /// once.
+    pub fn ignores_arp(&self, eth_dst: EthernetAddress, arp: &wire::ArpRepr) -> bool {
+        (eth_dst == self.config.mac || eth_dst.is_broadcast()) && self.neighbors.ignores(arp)
     }
 
     /// The next Ethernet frame to put on the wire.

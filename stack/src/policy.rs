@@ -274,6 +274,9 @@ pub struct TcpPolicy {
     /// it sent data within the delayed-ACK timeout of receiving some). 0 = off (RFC 1122
     /// §4.2.3.2 delayed ACK from the first segment).
     pub quickack: u32,
+    /// Initial congestion window in segments; 0 = RFC 5681 §3.1 (RFC 3390) `min(4*SMSS,
+    /// max(2*SMSS, 4380))`. Linux uses 10 (RFC 6928, include/net/tcp.h TCP_INIT_CWND).
+    pub initial_window: u32,
 }
 
 impl Default for TcpPolicy {
@@ -329,6 +332,7 @@ impl Default for TcpPolicy {
             listener_close_resets_embryonic: true,
             listen_synack_rst: true,
             quickack: 0,
+            initial_window: 0,
         }
     }
 }
@@ -591,6 +595,8 @@ impl Profile {
         t.listener_close_resets_embryonic = false;
         // include/net/tcp.h TCP_MAX_QUICKACKS 16.
         t.quickack = 16;
+        // include/net/tcp.h TCP_INIT_CWND 10 (RFC 6928).
+        t.initial_window = 10;
         // neigh unres_qlen 101, drop oldest.
         p.arp = ArpPolicy::default();
         p
@@ -1138,6 +1144,11 @@ static KNOBS: &[KnobDef] = &[
         "tcp.listen_synack_rst",
         "SYN-ACK at a listener draws RST (RFC 9293 §3.10.7.2; off: dropped, FreeBSD tcp_input)",
         tcp.listen_synack_rst
+    ),
+    num_knob!(
+        "tcp.initial_window",
+        "initial cwnd in segments (Linux TCP_INIT_CWND 10, RFC 6928); 0 = RFC 5681/3390 min(4*SMSS, max(2*SMSS, 4380))",
+        tcp.initial_window
     ),
     num_knob!(
         "tcp.quickack",

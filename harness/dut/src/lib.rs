@@ -60,6 +60,16 @@ pub trait Dut {
     fn ignores_frame(&self, _frame: &[u8]) -> bool {
         false
     }
+    /// [`ignores_frame`](Self::ignores_frame) for a frame that parsed (with
+    /// `stack::wire::parse_frame`) as an ARP packet to `eth_dst`, so a simulator handing one
+    /// broadcast to many stacks parses it once. `false` is always safe.
+    fn ignores_arp(
+        &self,
+        _eth_dst: stack::wire::EthernetAddress,
+        _arp: &stack::wire::ArpRepr,
+    ) -> bool {
+        false
+    }
     fn handle_timeout(&mut self, now: Instant);
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>>;
     fn poll_at(&self) -> Option<Instant>;

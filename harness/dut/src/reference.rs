@@ -123,6 +123,14 @@ impl Dut for ReferenceDut {
         self.host.ignores_frame(frame)
     }
 
+    fn ignores_arp(
+        &self,
+        eth_dst: stack::wire::EthernetAddress,
+        arp: &stack::wire::ArpRepr,
+    ) -> bool {
+        self.host.ignores_arp(eth_dst, arp)
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         self.host.handle_timeout(now);
     }

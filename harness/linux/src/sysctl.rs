@@ -142,6 +142,11 @@ pub const KNOBS: &[(&str, KnobSupport)] = &[
         "tcp_rcv_state_process answers any ACK in LISTEN with RST",
     ),
     fixed(
+        "tcp.initial_window",
+        "10",
+        "TCP_INIT_CWND (RFC 6928); a route's initcwnd could change it",
+    ),
+    fixed(
         "tcp.quickack",
         "16",
         "TCP_MAX_QUICKACKS: quick-ACK mode at connection start",
@@ -197,6 +202,17 @@ pub fn settings(p: &Profile, dev: &str) -> Result<Vec<(String, String)>, String>
         (tcp("ecn"), "0".into()),
         (tcp("early_retrans"), "0".into()),
         (tcp("frto"), "0".into()),
+        // Linux 6.18+: the first SYN retransmissions back off linearly (1 s apart); RFC 6298
+        // §5.5 doubles the timeout, as the reference stack does.
+        (
+            tcp("syn_linear_timeouts"),
+            if std::path::Path::new("/proc/sys/net/ipv4/tcp_syn_linear_timeouts").exists() {
+                "0"
+            } else {
+                ""
+            }
+            .into(),
+        ),
         // RFC 7323 window scaling: off, or the shift the largest receive buffer gives
         // (the kernel picks the smallest shift that fits tcp_rmem's maximum in 16 bits).
         match get("tcp.window_scale")?.as_str() {

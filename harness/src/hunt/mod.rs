@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct HuntConfig {
     pub families: Vec<Family>,
-    /// The stack of every host (`--stack`).
+    /// The stack of every host under test (`--stack`): the hosts that run `profile`.
     pub stack: String,
     pub profile: String,
     pub knobs: Vec<(String, String)>,
@@ -38,15 +38,20 @@ pub fn default_jobs() -> usize {
 }
 
 /// Runs `cases` on up to `jobs` threads; results come back in the order of `cases`.
-fn run_batch(cases: &[Case], cfg: &HuntConfig, jobs: usize) -> Vec<Result<Vec<Finding>, String>> {
-    let run =
-        |c: &Case| run_case(c, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed).map(|(_, f, _)| f);
+fn run_batch(cases: &[Case], cfg: &HuntConfig, jobs: usize) -> Vec<Result<CaseRun, String>> {
+    let run = |c: &Case| {
+        let text = with_stack(
+            c.to_toml("hunt", &cfg.profile, &cfg.knobs, cfg.seed),
+            &cfg.stack,
+            &cfg.profile,
+        );
+        run_case_or_refusal(&text).map(|r| r.map(|(f, _)| f))
+    };
     if jobs <= 1 || cases.len() <= 1 {
         return cases.iter().map(run).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<Vec<Finding>, String>>> =
-        (0..cases.len()).map(|_| None).collect();
+    let mut slots: Vec<Option<Result<CaseRun, String>>> = (0..cases.len()).map(|_| None).collect();
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..jobs.min(cases.len()))
             .map(|_| {
@@ -96,11 +101,17 @@ pub struct Found {
 pub struct HuntReport {
     pub runs: u64,
     pub found: Vec<Found>,
+    /// Runs the stack refused (a knob or capability it lacks), by family and reason: such a
+    /// run can find nothing, so the report says how many there were and why, never nothing.
+    pub unsupported: BTreeMap<(Family, String), u64>,
 }
+
+/// One run of a case: its findings, or why the stack cannot run it.
+type CaseRun = Result<Vec<Finding>, String>;
 
 /// Runs one case; returns its findings (all kinds) or an error text for a broken case. A case
 /// the stack refuses (a knob or capability it lacks, e.g. static ARP on smoltcp) gives no
-/// findings.
+/// findings (see [`run_case_or_refusal`] for why).
 pub fn run_case(
     case: &Case,
     stack: &str,
@@ -108,22 +119,49 @@ pub fn run_case(
     knobs: &[(String, String)],
     seed: u64,
 ) -> Result<(String, Vec<Finding>, crate::trace::Trace), String> {
-    let text = with_stack(case.to_toml("hunt", profile, knobs, seed), stack);
-    let sc = Scenario::parse("hunt.toml", &text).map_err(|e| format!("{e}\n{text}"))?;
+    let text = with_stack(case.to_toml("hunt", profile, knobs, seed), stack, profile);
+    Ok(match run_case_or_refusal(&text)? {
+        Ok((findings, trace)) => (text, findings, trace),
+        Err(_) => (text, Vec::new(), crate::trace::Trace::default()),
+    })
+}
+
+/// Runs a generated scenario: `Ok(Ok(..))` with its findings and trace, `Ok(Err(reason))` when
+/// the stack refuses it (the refusal's message), `Err` for a broken case.
+#[allow(clippy::type_complexity)]
+fn run_case_or_refusal(
+    text: &str,
+) -> Result<Result<(Vec<Finding>, crate::trace::Trace), String>, String> {
+    let sc = Scenario::parse("hunt.toml", text).map_err(|e| format!("{e}\n{text}"))?;
     match sc.run(&Overrides::default()) {
-        Ok(res) => Ok((text, res.findings, res.trace)),
-        Err(e) if e.unsupported => Ok((text, Vec::new(), crate::trace::Trace::default())),
+        Ok(res) => Ok(Ok((res.findings, res.trace))),
+        Err(e) if e.unsupported => Ok(Err(e.diag.message)),
         Err(e) => Err(format!("{e}\n{text}")),
     }
 }
 
-/// Names `stack` on every host of a generated scenario (nothing for the reference stack, the
-/// default), so the reproducer replays on the stack it was found on.
-fn with_stack(text: String, stack: &str) -> String {
+/// Names `stack` on every host under test of a generated scenario — the hosts that run the
+/// hunted `profile` — so the reproducer replays on the stack it was found on (nothing for the
+/// reference stack, the default). Peers with a fixed profile of their own (incident A's Linux
+/// clients) stay on the reference stack, which honours that profile: a third-party stack would
+/// refuse it, and every run would be unsupported.
+fn with_stack(text: String, stack: &str, profile: &str) -> String {
     if stack == "reference" {
         return text;
     }
-    text.replace("[[host]]\n", &format!("[[host]]\nstack = {stack:?}\n"))
+    let mine = format!("profile = {profile:?}\n");
+    let mut blocks = text.split("[[host]]\n");
+    let mut out = blocks.next().unwrap_or_default().to_string();
+    for b in blocks {
+        out.push_str("[[host]]\n");
+        // The host's own lines end at its first sub-table (`[[host.app]]`) or the next table.
+        let own = b.split("\n[").next().unwrap_or(b);
+        if own.lines().any(|l| format!("{l}\n") == mine) {
+            out.push_str(&format!("stack = {stack:?}\n"));
+        }
+        out.push_str(b);
+    }
+    out
 }
 
 fn family_findings(f: &[Finding], fam: Family) -> Vec<&Finding> {
@@ -183,6 +221,7 @@ fn write_reproducer(
     let mut body = with_stack(
         case.to_toml(&stem, &cfg.profile, &cfg.knobs, cfg.seed),
         &cfg.stack,
+        &cfg.profile,
     );
     let mut counts: BTreeMap<(&str, String), usize> = BTreeMap::new();
     for f in &findings {
@@ -280,9 +319,12 @@ pub fn hunt(cfg: &HuntConfig, mut progress: impl FnMut(u64, usize)) -> Result<Hu
         if batch_started.elapsed().as_secs_f64() < 0.05 {
             batch_size = (batch_size * 2).min(64 * jobs as u64);
         }
-        for ((fam, case), findings) in batch.into_iter().zip(results) {
+        for ((fam, case), run) in batch.into_iter().zip(results) {
             report.runs += 1;
-            judge(cfg, &mut report, &mut groups, fam, case, &findings?)?;
+            match run? {
+                Ok(findings) => judge(cfg, &mut report, &mut groups, fam, case, &findings)?,
+                Err(reason) => *report.unsupported.entry((fam, reason)).or_default() += 1,
+            }
             progress(report.runs, report.found.len());
         }
     }
@@ -443,11 +485,72 @@ pub fn command(
         }
         println!("  replay: harness run {}", f.scenario.display());
     }
+    for ((fam, reason), n) in &report.unsupported {
+        println!(
+            "unsupported: {n} of the {} runs on {}: {reason}",
+            fam.name(),
+            cfg.stack
+        );
+    }
     if let Some(out) = report_to {
         report::write(out, &format!("harness {what}"), &report.found)?;
         println!("report: {}", out.display());
     }
     Ok(if report.found.is_empty() { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod stack_tests {
+    use super::*;
+
+    #[test]
+    fn the_stack_goes_to_the_hosts_under_test_only() {
+        let case =
+            Case::arbitrary(Family::RstLoss, &mut arbitrary::Unstructured::new(&[7; 64])).unwrap();
+        let text = with_stack(case.to_toml("t", "rfc9293", &[], 1), "smoltcp", "rfc9293");
+        let hosts: Vec<&str> = text.split("[[host]]\n").skip(1).collect();
+        assert!(hosts.len() >= 2, "{text}");
+        for h in hosts {
+            let under_test = h.contains("profile = \"rfc9293\"\n");
+            assert_eq!(h.starts_with("stack = \"smoltcp\"\n"), under_test, "{h}");
+        }
+        assert!(text.contains("profile = \"linux\""), "{text}");
+        // The reference stack is the default: nothing is named.
+        let plain = case.to_toml("t", "rfc9293", &[], 1);
+        assert_eq!(with_stack(plain.clone(), "reference", "rfc9293"), plain);
+    }
+
+    /// A stack that refuses a case is counted with the refusal's reason, never silently.
+    #[test]
+    fn refused_runs_are_counted_with_their_reason() {
+        let cfg = HuntConfig {
+            families: vec![Family::RstLoss],
+            stack: "smoltcp".into(),
+            profile: "linux".into(),
+            knobs: Vec::new(),
+            seed: 1,
+            runs: Some(4),
+            seconds: None,
+            out: std::env::temp_dir().join("harness-hunt-refused"),
+            jobs: 1,
+        };
+        let r = hunt(&cfg, |_, _| {}).unwrap();
+        assert_eq!(r.runs, 4);
+        assert!(r.found.is_empty());
+        assert_eq!(
+            r.unsupported.values().sum::<u64>(),
+            4,
+            "{:?}",
+            r.unsupported
+        );
+        assert!(
+            r.unsupported
+                .keys()
+                .all(|(_, why)| why.contains("smoltcp cannot")),
+            "{:?}",
+            r.unsupported
+        );
+    }
 }
 
 #[cfg(test)]

@@ -602,11 +602,25 @@ impl<'t> Facts<'t> {
                         seg_name(self.trace, fr)
                     ));
                 } else {
-                    // Delivered on its own segment: did the peer get it?
+                    // Delivered on its own segment: did the peer get it? A later RST with the
+                    // same sequence number to the same peer (SND.NXT had not moved; through a
+                    // NAT, on a new mapping) answers for itself: only an arrival before it
+                    // counts for this one.
+                    let next = self
+                        .rsts
+                        .iter()
+                        .filter(|o| o.time > r.time && o.seq == r.seq)
+                        .filter(|o| {
+                            self.peer_of(o.node, o.conn)
+                                .is_some_and(|q| q.node == p.node && q.conn == p.conn)
+                        })
+                        .map(|o| o.time)
+                        .min();
                     let arrived = self.wire.segs(p.node, p.conn).iter().any(|s| {
                         s.dir == Dir::Received
                             && s.flags.rst()
                             && s.time >= r.time
+                            && next.is_none_or(|n| s.time < n)
                             && Some(s.seq) == r.seq
                     });
                     if arrived {

@@ -235,3 +235,164 @@ fn every_scenario_finding_names_its_frames() {
         }
     }
 }
+
+/// Dropped frames that carry a TCP segment with RST set, told by a full parse.
+fn dropped_rst_frames(t: &Trace) -> (usize, usize) {
+    let mut all = 0;
+    let mut rst = 0;
+    for e in &t.events {
+        if let TraceKind::Frame(f) = &e.kind {
+            if matches!(f.fate, crate::trace::Fate::Dropped(_)) {
+                all += 1;
+                if let Ok(stack::wire::Frame::Tcp { tcp, .. }) =
+                    stack::wire::parse_frame(&f.bytes, stack::wire::ChecksumMode::Ignore)
+                {
+                    rst += usize::from(tcp.flags.rst());
+                }
+            }
+        }
+    }
+    (all, rst)
+}
+
+/// The facts keep the link drops of RST segments only (what RST loss is judged from): a dropped
+/// RST, on the sender's segment (o1) or past a NAT on the peer's (o7), is kept once; other TCP
+/// segments lost on a link are not (the same runs, with every other TCP frame marked dropped).
+#[test]
+fn facts_keep_link_drops_of_rsts_only() {
+    for (name, segment) in [("o1-", "lan"), ("o7-", "home")] {
+        let p = scenarios()
+            .into_iter()
+            .find(|p| p.to_string_lossy().contains(name))
+            .expect("ships");
+        let mut trace = run(&p, false).trace;
+        assert_eq!(
+            dropped_rst_frames(&trace),
+            (1, 1),
+            "{name}: one RST dropped"
+        );
+        let f = facts::Facts::extract(&trace);
+        let link: Vec<&facts::DropRecord> = f.drops.iter().filter(|d| d.frame.is_some()).collect();
+        assert_eq!(link.len(), 1, "{name}: link drops among the facts");
+        assert!(link[0].cause.starts_with("link-"), "{}", link[0].cause);
+        // The evidence names the frame by its number on the segment that dropped it.
+        assert!(
+            link[0].evidence.starts_with("frame ")
+                && link[0]
+                    .evidence
+                    .contains(&format!(" on segment {segment} dropped (")),
+            "{}",
+            link[0].evidence
+        );
+        let rst_at = link[0].time;
+        for e in trace.events.iter_mut() {
+            if let TraceKind::Frame(fr) = &mut e.kind {
+                if let Ok(stack::wire::Frame::Tcp { tcp, .. }) =
+                    stack::wire::parse_frame(&fr.bytes, stack::wire::ChecksumMode::Ignore)
+                {
+                    if !tcp.flags.rst() {
+                        fr.fate = crate::trace::Fate::Dropped("loss".into());
+                    }
+                }
+            }
+        }
+        let (all, rst) = dropped_rst_frames(&trace);
+        assert!(all > 5 && rst == 1, "{name}: {all} dropped");
+        let f = facts::Facts::extract(&trace);
+        let link: Vec<Instant> = f
+            .drops
+            .iter()
+            .filter(|d| d.frame.is_some())
+            .map(|d| d.time)
+            .collect();
+        assert_eq!(link, vec![rst_at], "{name}: only the RST's drop");
+    }
+}
+
+/// A host's timelines come from the best evidence its stack declares, and from that alone
+/// (module doc of `facts`). A trace of o6 holding both the stacks' event logs and their reported
+/// states: declared with events, the logged causes (the reboot among them), not the reported
+/// states; declared as states only, the reported states, not the events still in it nor the
+/// reboot (which the states show themselves).
+#[test]
+fn timelines_come_from_the_declared_evidence_only() {
+    let p = scenarios()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("o6-"))
+        .expect("ships");
+    let hidden = run(&p, true).trace;
+    let mut both = run(&p, false).trace;
+    let states: Vec<_> = hidden
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::ConnState { .. }))
+        .cloned()
+        .collect();
+    assert!(!states.is_empty(), "the stacks report states");
+    both.events.extend(states);
+    both.events.sort_by_key(|e| e.time);
+    for s in both.meta.stacks.iter_mut().flatten() {
+        assert!(s.events);
+        s.state = true;
+    }
+    assert!(both
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, TraceKind::HostDown { reboot: true, .. })));
+    let causes = |t: &Trace| -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for tl in facts::Facts::extract(t).timelines.values() {
+            for c in &tl.changes {
+                *m.entry(c.2).or_default() += 1;
+            }
+        }
+        m
+    };
+    let logged = causes(&both);
+    assert!(logged.contains_key("reboot"), "{logged:?}");
+    assert!(
+        !logged.contains_key("reported") && !logged.contains_key("reported-gone"),
+        "{logged:?}"
+    );
+    for s in both.meta.stacks.iter_mut().flatten() {
+        s.events = false;
+    }
+    let reported = causes(&both);
+    assert!(
+        reported
+            .keys()
+            .all(|k| *k == "reported" || *k == "reported-gone"),
+        "{reported:?}"
+    );
+    assert!(!reported.is_empty());
+}
+
+/// RSTs the ARP pending queue dropped are facts from the stack's log (incident A): one drop
+/// record per logged drop of a TCP segment with RST set.
+#[test]
+fn arp_queue_rst_drops_come_from_the_log() {
+    use stack::arp::ArpEvent;
+    use stack::EventKind;
+    let p = scenarios()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("a1-"))
+        .expect("ships");
+    let trace = run(&p, false).trace;
+    let mut rst = 0;
+    for e in &trace.events {
+        if let TraceKind::Stack { event, .. } = &e.kind {
+            if let EventKind::Arp(ArpEvent::Dropped { packet, .. }) = &event.kind {
+                if packet.protocol == stack::wire::IpProtocol::Tcp && packet.flags.rst() {
+                    rst += 1;
+                }
+            }
+        }
+    }
+    assert!(rst > 0, "a1's ARP queue drops RSTs");
+    let f = facts::Facts::extract(&trace);
+    let logged: Vec<&facts::DropRecord> = f.drops.iter().filter(|d| d.from_event).collect();
+    assert_eq!(logged.len(), rst);
+    assert!(logged
+        .iter()
+        .all(|d| d.cause == "arp-queue-overflow" && d.evidence.contains(" R seq=")));
+}

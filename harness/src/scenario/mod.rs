@@ -174,6 +174,7 @@ impl Scenario {
         }
         observe(world.now(), end);
         let events = world.events_processed();
+        let skipped = world.deliveries_skipped();
         let trace = world.into_trace();
         let grace = match &self.spec.half_open_grace {
             Some(g) => self.duration(g)?,
@@ -197,6 +198,7 @@ impl Scenario {
             cannot_judge,
             verdicts,
             events_processed: events,
+            deliveries_skipped: skipped,
         })
     }
 
@@ -265,6 +267,9 @@ pub struct ScenarioResult {
     pub cannot_judge: Vec<oracle::CannotJudge>,
     pub verdicts: Vec<Verdict>,
     pub events_processed: u64,
+    /// Broadcast deliveries not made because the receiver ignores the frame (not counted in
+    /// `events_processed`).
+    pub deliveries_skipped: u64,
 }
 
 impl ScenarioResult {

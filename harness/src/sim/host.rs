@@ -128,6 +128,16 @@ impl Node for HostNode {
         !self.up || self.dut.skips_frame(now, frame)
     }
 
+    fn ignores_arp(
+        &mut self,
+        now: Instant,
+        _port: usize,
+        eth_dst: stack::wire::EthernetAddress,
+        arp: &stack::wire::ArpRepr,
+    ) -> bool {
+        !self.up || self.dut.skips_arp(now, eth_dst, arp)
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         if !self.up {
             return;

@@ -114,8 +114,30 @@ impl Nat {
         let key = match existing {
             Some(k) => k,
             None => {
-                let port = self.next_port;
-                self.next_port = self.next_port.wrapping_add(1).max(1024);
+                // The next port not mapped for this remote (ports wrap around after 65535;
+                // a port still in use is skipped). All of them in use: the packet gets no
+                // mapping and is dropped, as a real NAT out of ports does.
+                let mut free = None;
+                for _ in 1024..=u16::MAX {
+                    let port = self.next_port;
+                    self.next_port = self.next_port.wrapping_add(1).max(1024);
+                    if !self.by_outside.contains_key(&(port, remote)) {
+                        free = Some(port);
+                        break;
+                    }
+                }
+                let Some(port) = free else {
+                    self.log.push((
+                        now,
+                        NatEvent::NoMapping {
+                            from: inside,
+                            to: remote,
+                            flags: tcp.flags,
+                            answered_with_rst: false,
+                        },
+                    ));
+                    return;
+                };
                 let outside = SocketAddrV4::new(self.outside_addr(), port);
                 self.by_outside.insert(
                     (port, remote),
@@ -263,5 +285,97 @@ impl Node for Nat {
     }
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::router::IfaceConfig;
+    use stack::wire::{EthernetAddress, IpProtocol, SeqNumber};
+
+    fn nat(first_port: u16) -> Nat {
+        let iface = |mac: u8, addr: Ipv4Addr| IfaceConfig {
+            mac: EthernetAddress([2, 0, 0, 0, 0, mac]),
+            addr,
+            prefix_len: 24,
+        };
+        let fwd = Forwarder::new(
+            vec![
+                iface(1, Ipv4Addr::new(192, 0, 2, 1)),
+                iface(2, Ipv4Addr::new(198, 51, 100, 2)),
+            ],
+            None,
+            stack::policy::ArpPolicy::default(),
+        );
+        let cfg = NatConfig {
+            inside_port: 0,
+            outside_port: 1,
+            idle_timeout: Duration::from_secs(600),
+            rst_on_expiry: false,
+            first_port,
+        };
+        Nat::new("nat", fwd, cfg)
+    }
+
+    /// A SYN from inside host `.h`, port `sport`, to 198.51.100.20:22.
+    fn syn(n: &mut Nat, h: u8, sport: u16) {
+        let ip = Ipv4Repr {
+            src_addr: Ipv4Addr::new(192, 0, 2, h),
+            dst_addr: Ipv4Addr::new(198, 51, 100, 20),
+            protocol: IpProtocol::Tcp,
+            payload_len: 0,
+            ttl: 64,
+            ident: 1,
+            dont_frag: true,
+            tos: 0,
+        };
+        let tcp = TcpRepr {
+            src_port: sport,
+            dst_port: 22,
+            seq: SeqNumber(1),
+            ack: SeqNumber(0),
+            flags: TcpFlags::SYN,
+            window: 1000,
+            urgent: 0,
+            options: vec![],
+            payload: vec![],
+        };
+        n.outbound(Instant::ZERO, ip, tcp);
+    }
+
+    /// Outside ports wrap around after 65535 without handing out one still mapped for the
+    /// same remote; once every port is in use a new flow gets no mapping (and no panic).
+    #[test]
+    fn outside_ports_wrap_around_to_free_ones_then_run_out() {
+        let mut n = nat(65_535);
+        syn(&mut n, 10, 1000); // 65535
+        syn(&mut n, 10, 1001); // wraps to 1024
+        assert_eq!(
+            n.by_outside.keys().map(|k| k.0).collect::<Vec<_>>(),
+            vec![1024, 65_535]
+        );
+        // Fill every remaining port, then one more flow: no mapping, logged.
+        for i in 0..(65_535 - 1025) {
+            syn(&mut n, 11 + (i / 60_000) as u8, (i % 60_000) as u16 + 1);
+        }
+        assert_eq!(n.by_outside.len(), 65_536 - 1024);
+        assert_eq!(n.by_inside.len(), n.by_outside.len());
+        n.log.clear();
+        syn(&mut n, 99, 7);
+        assert_eq!(n.by_outside.len(), 65_536 - 1024);
+        assert!(matches!(
+            n.log.as_slice(),
+            [(
+                _,
+                NatEvent::NoMapping {
+                    answered_with_rst: false,
+                    ..
+                }
+            )]
+        ));
+        // The first flow still maps to its own port.
+        syn(&mut n, 10, 1000);
+        assert_eq!(n.by_inside.len(), n.by_outside.len());
     }
 }

@@ -5,6 +5,7 @@ use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, Trac
 use core::cmp::Reverse;
 use core::net::Ipv4Addr;
 use stack::rand::Rng;
+use stack::wire;
 use stack::{Duration, Instant};
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -19,6 +20,17 @@ pub trait Node {
     /// nothing (a broadcast this node ignores): the world then skips the delivery, so a
     /// broadcast costs a check, not a full delivery, at every bystander. `false` is always safe.
     fn ignores_frame(&mut self, _now: Instant, _port: usize, _frame: &[u8]) -> bool {
+        false
+    }
+    /// [`ignores_frame`](Self::ignores_frame) for a frame that parsed as an ARP packet to
+    /// `eth_dst` (the world parses a flooded frame once, not once per port).
+    fn ignores_arp(
+        &mut self,
+        _now: Instant,
+        _port: usize,
+        _eth_dst: stack::wire::EthernetAddress,
+        _arp: &stack::wire::ArpRepr,
+    ) -> bool {
         false
     }
     fn handle_timeout(&mut self, now: Instant);
@@ -60,6 +72,9 @@ struct QueueKey {
     time: Instant,
     order: u64,
 }
+
+/// A frame parsed as ARP: its Ethernet destination and the packet.
+type ParsedArp = (wire::EthernetAddress, wire::ArpRepr);
 
 /// Where a queued frame goes.
 enum To {
@@ -344,10 +359,22 @@ impl World {
         ));
     }
 
-    /// Hands `bytes` to one port of a node, unless the node ignores it.
-    fn deliver(&mut self, now: Instant, node: NodeId, port: usize, bytes: &[u8]) {
+    /// Hands `bytes` to one port of a node, unless the node ignores it (`arp`: the frame
+    /// already parsed as ARP, with its Ethernet destination).
+    fn deliver(
+        &mut self,
+        now: Instant,
+        node: NodeId,
+        port: usize,
+        bytes: &[u8],
+        arp: Option<&ParsedArp>,
+    ) {
         let n = &mut self.nodes[node.0];
-        if n.ignores_frame(now, port, bytes) {
+        let ignored = match arp {
+            Some((dst, a)) => n.ignores_arp(now, port, *dst, a),
+            None => n.ignores_frame(now, port, bytes),
+        };
+        if ignored {
             self.skipped += 1;
             return;
         }
@@ -401,12 +428,17 @@ impl World {
                 break;
             };
             match d.to {
-                To::Port(node, port) => self.deliver(now, node, port, &d.bytes),
+                To::Port(node, port) => self.deliver(now, node, port, &d.bytes, None),
                 To::Flood { seg, from } => {
+                    // Parsed once for every port (what each stack would parse alike).
+                    let arp = match wire::parse_frame(&d.bytes, wire::ChecksumMode::Verify) {
+                        Ok(wire::Frame::Arp { eth, arp }) => Some((eth.dst_addr, arp)),
+                        _ => None,
+                    };
                     for k in 0..self.segments[seg].ports.len() {
                         let (node, port) = self.segments[seg].ports[k];
                         if (node, port) != from {
-                            self.deliver(now, node, port, &d.bytes);
+                            self.deliver(now, node, port, &d.bytes, arp.as_ref());
                         }
                     }
                 }

@@ -524,8 +524,12 @@ impl Tcb {
         {
             // RFC 9293 §3.6.1: "if new data is received after CLOSE is called, its TCP
             // implementation SHOULD send a RST to show that data was lost (SHLD-3)" (RFC 1122
-            // §4.2.2.13). Nobody can read it: reset `<SEQ=SND.NXT><CTL=RST>` and close.
-            self.send_abort_rst(ctx, RstReason::DataAfterClose);
+            // §4.2.2.13). Nobody can read it: reset `<SEQ=SND.NXT><CTL=RST>` and close. The
+            // reset answers the segment (SND.NXT = its ACK here), so it carries no ACK even
+            // where an ABORT's does: Linux returns from tcp_rcv_state_process into
+            // tcp_v4_send_reset (`seq = th->ack_seq`, no ACK), FreeBSD goes to `dropwithreset`
+            // (tcp_respond with `th_ack` as the sequence number).
+            self.send_rst(ctx, self.snd_nxt, None, RstReason::DataAfterClose);
             self.drop_connection(ctx, DropCause::DataLost, None, Cause::ResetSent);
             return;
         }

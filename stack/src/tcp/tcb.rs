@@ -532,7 +532,11 @@ impl Tcb {
     pub fn take_syn_options(&mut self, policy: &TcpPolicy, seg: &TcpRepr, we_offered_ws: bool) {
         let peer_mss = seg.mss().map_or(DEFAULT_MSS, usize::from);
         self.snd_mss = peer_mss.min(usize::from(policy.mss)).max(MIN_MSS);
-        self.cwnd = initial_window(self.snd_mss);
+        self.cwnd = match policy.initial_window {
+            // RFC 6928 §2: "IW = min (10*MSS, max (2*MSS, 14600))" (Linux TCP_INIT_CWND 10).
+            0 => initial_window(self.snd_mss),
+            n => (self.snd_mss as u64 * u64::from(n)).min(u64::from(u32::MAX)) as u32,
+        };
         self.take_syn_extras(policy, seg);
         match (seg.window_scale(), policy.window_scale) {
             (Some(peer), Some(ours)) if we_offered_ws => {

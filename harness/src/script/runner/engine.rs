@@ -143,6 +143,10 @@ pub(super) struct Engine {
     /// Time of the previous event (relative times count from it).
     pub last: Instant,
     pub tol: Duration,
+    /// The stack runs on the wall clock with a timer wheel: a timeout fires up to an eighth of
+    /// its length late (Linux `kernel/time/timer.c`: each wheel level's granularity keeps the
+    /// error under 12.5%), so an outbound event may come that much after its interval.
+    pub timer_slack: bool,
     pub events: Vec<TraceEvent>,
     pub frames: Vec<(Instant, Option<RDir>, Vec<u8>)>,
     pub out_q: VecDeque<(Instant, Vec<u8>)>,
@@ -287,6 +291,7 @@ pub(super) fn execute(
                 tol
             }
         },
+        timer_slack: real_time,
         events: Vec::new(),
         frames: Vec::new(),
         out_q: VecDeque::new(),
@@ -611,16 +616,25 @@ impl Engine {
         match t {
             EventTime::Absolute(d) => {
                 let n = z + d;
-                (n, n - self.tol, n + self.tol)
+                (n, n - self.tol, n + self.tol + self.wheel_slack(n))
             }
             EventTime::Relative(d) => {
                 let n = self.last + d;
-                (n, n - self.tol, n + self.tol)
+                (n, n - self.tol, n + self.tol + self.wheel_slack(n))
             }
             EventTime::AbsoluteRange(a, b) => (z + a, z + a, z + b),
             EventTime::RelativeRange(a, b) => (self.last + a, self.last + a, self.last + b),
             EventTime::Any => (self.now, z, self.now + ANY_HORIZON),
         }
+    }
+
+    /// How much later than `n` a timer-driven event may come ([`Engine::timer_slack`]): an
+    /// eighth of the interval since the previous event.
+    fn wheel_slack(&self, n: Instant) -> Duration {
+        if !self.timer_slack {
+            return Duration::ZERO;
+        }
+        Duration::from_micros(n.saturating_since(self.last).total_micros() / 8)
     }
 
     /// Runs the clock to `n` for an inbound packet or call; nothing may come out meanwhile.
@@ -801,9 +815,38 @@ impl Engine {
         lo: Instant,
         hi: Instant,
     ) -> Result<(), Stop> {
-        let (t, bytes) = self.next_out(s, lo, hi)?;
+        let (t, mut bytes) = self.next_out(s, lo, hi)?;
         let conn = self.conn_for(&p.conn, &s.loc)?;
-        if let Err(why) = self.match_tcp(conn, p, &bytes) {
+        let mut rest = p.clone();
+        // packetdrill captures Linux's TSO/GSO super-segments on its tun device before they
+        // are cut to the MSS: an expected segment longer than the one sent is matched by the
+        // run of equal-sized segments the stack sent at the same instant that covers it.
+        let mut run_len = None;
+        while let Some(head) = gso_head(&rest, &bytes, run_len) {
+            if self.match_tcp(conn, &head.0, &bytes).is_err() {
+                break;
+            }
+            run_len = Some(head.1);
+            rest = head.2;
+            match self.out_q.front() {
+                Some((t2, _)) if *t2 == t => {
+                    bytes = self.out_q.pop_front().map(|(_, b)| b).unwrap_or_default();
+                }
+                _ => {
+                    return Err(Stop::Fail(format!(
+                        "{}: outbound packet at {} is only part of the expected segment: \
+                         {} more bytes from seq {} did not follow at the same time\n  \
+                         expected: {}",
+                        at(&s.loc),
+                        crate::render::fmt_time(t),
+                        rest.seq.payload_len(),
+                        rest.seq.start(),
+                        s
+                    )))
+                }
+            }
+        }
+        if let Err(why) = self.match_tcp(conn, &rest, &bytes) {
             return Err(Stop::Fail(format!(
                 "{}: outbound packet at {} does not match: {why}\n  expected: {}\n  actual:   {} {}",
                 at(&s.loc),
@@ -923,4 +966,42 @@ impl Engine {
             end: self.now,
         }
     }
+}
+
+/// For an expected segment `p` and a frame the stack sent: when the frame carries a proper,
+/// non-empty prefix of `p`'s payload (of length `run_len` when a GSO run has started), the
+/// packet that prefix should match (same fields, PSH and FIN left to the last part), its
+/// length, and the rest of `p` still expected.
+fn gso_head(
+    p: &TcpPacket,
+    bytes: &[u8],
+    run_len: Option<u16>,
+) -> Option<(TcpPacket, u16, TcpPacket)> {
+    let crate::script::SeqSpec::Range { start, len, .. } = p.seq else {
+        return None;
+    };
+    let Ok(stack::wire::Frame::Tcp { tcp, .. }) =
+        stack::wire::parse_frame(bytes, stack::wire::ChecksumMode::Verify)
+    else {
+        return None;
+    };
+    let got = u16::try_from(tcp.payload.len()).ok()?;
+    if got == 0 || got >= len || run_len.is_some_and(|r| r != got) {
+        return None;
+    }
+    let mut head = p.clone();
+    head.seq = crate::script::SeqSpec::Range {
+        start,
+        end: start.wrapping_add(u32::from(got)),
+        len: got,
+    };
+    head.flags = TcpFlags(p.flags.0 & !(TcpFlags::PSH.0 | TcpFlags::FIN.0));
+    let mut rest = p.clone();
+    let next = start.wrapping_add(u32::from(got));
+    rest.seq = crate::script::SeqSpec::Range {
+        start: next,
+        end: next.wrapping_add(u32::from(len - got)),
+        len: len - got,
+    };
+    Some((head, got, rest))
 }

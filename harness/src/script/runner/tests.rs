@@ -524,3 +524,40 @@ fn shell_file_sysctls_are_applied() {
     assert!(o.passed, "{:?}", o.failures);
     assert!(o.notes.is_empty(), "{:?}", o.notes);
 }
+
+/// packetdrill's captures show Linux's GSO super-segments: an expected segment longer than the
+/// MSS is matched by the equal-sized segments the stack sends at that instant which cover it
+/// (intermediate ones without PSH). Under `linux` the initial window is 10 segments (RFC 6928),
+/// so a 10000-byte write to a 1000-byte MSS goes out at once.
+#[test]
+fn gso_super_segment_matches_a_run_of_segments() {
+    let linux = RunOptions {
+        overrides: Overrides {
+            profile: Some("linux".into()),
+            ..Overrides::default()
+        },
+        ..RunOptions::default()
+    };
+    let hs = HANDSHAKE.replace("win 65535 <mss 1460>", "<...>");
+    let whole = format!("{hs}+0 write(4, ..., 10000) = 10000\n+0 > P. 1:10001(10000) ack 1\n");
+    let o = run_script(&whole, "t.pkt", None, &linux).expect("valid script");
+    assert!(o.passed, "{:?}", o.failures);
+    // With the RFC 3390 initial window (4 segments) the run stops short: a readable failure.
+    let mut rfc_iw = linux.clone();
+    rfc_iw
+        .overrides
+        .knobs
+        .push(("tcp.initial_window".into(), "0".into()));
+    let o = run_script(&whole, "t.pkt", None, &rfc_iw).expect("valid script");
+    assert!(!o.passed);
+    assert!(
+        o.failures[0]
+            .contains("is only part of the expected segment: 6000 more bytes from seq 4001"),
+        "{:?}",
+        o.failures
+    );
+    // A shorter expected run than what was sent leaves the rest unexpected.
+    let short = format!("{hs}+0 write(4, ..., 3000) = 3000\n+0 > P. 1:2001(2000) ack 1\n");
+    let o = run_script(&short, "t.pkt", None, &linux).expect("valid script");
+    assert!(!o.passed, "{:?}", o.timeline);
+}

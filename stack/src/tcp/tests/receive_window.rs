@@ -133,3 +133,25 @@ fn held_fin_behind_bytes_past_the_window_is_dropped() {
     recv!(k, A, 1, 9);
     assert_eq!(k.state(), State::Established);
 }
+
+#[test]
+fn old_text_with_a_new_fin_after_close_takes_the_fin_without_a_reset() {
+    // RFC 9293 §3.6.1 SHLD-3 resets only for *new* data after CLOSE. A retransmission of bytes
+    // already received, now with the peer's FIN right after them (SEG.SEQ + SEG.LEN - 1 =
+    // RCV.NXT, so acceptable by the FIN alone), has no new data: the FIN is taken (§3.10.7.4
+    // eighth step, FIN-WAIT-2 -> TIME-WAIT) and acknowledged, nothing is reset.
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    send!(k, fl(&[P, A]), 1, 1, b"abc");
+    recv!(k, A, 1, 4);
+    let mut buf = [0u8; 8];
+    k.tcp.recv(k.now, h, &mut buf).expect("recv");
+    k.tcp.close(k.now, h).expect("close");
+    recv!(k, fl(&[F, A]), 1, 4);
+    send!(k, A, 4, 2);
+    assert_eq!(k.state(), State::FinWait2);
+    send!(k, fl(&[F, P, A]), 1, 2, b"abc");
+    recv!(k, A, 2, 5);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::TimeWait);
+}

@@ -67,3 +67,26 @@ fn the_edge_never_moves_left() {
         while k.out().is_some() {}
     }
 }
+
+#[test]
+fn a_fin_moves_the_fixed_right_edge_with_it() {
+    // The FIN takes one sequence number but no buffer space (RFC 9293 §3.10.7.4 eighth step
+    // advances RCV.NXT over it): while the edge is held fixed (§3.8.6.2.2), the ACK of the FIN
+    // still offers the same window, so the edge moves right by one. It never moves left
+    // (§3.8.6 SHLD-14, no shrinking).
+    let mut p = test_policy("rfc9293");
+    p.rcv_buf = 600;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    send!(k, fl(&[P, A]), 1, 1, &[1u8; 400]);
+    let a = recv!(k, A, 1, 401);
+    assert_eq!(a.window, 200);
+    let e0 = edge(&a, &k);
+    // 299 freed < 300 = RCV.BUFF/2: the edge stays where it was.
+    assert_eq!(read(&mut k, 299), 299);
+    recv_nothing!(k);
+    send!(k, fl(&[F, A]), 401, 1);
+    let a = recv!(k, A, 1, 402);
+    assert_eq!(a.window, 200, "the FIN used no buffer");
+    assert_eq!(edge(&a, &k), e0 + 1);
+    assert_eq!(k.state(), crate::tcp::State::CloseWait);
+}
