@@ -178,7 +178,7 @@ fn rank_order(a: &Rank, b: &Rank) -> std::cmp::Ordering {
     ))
 }
 
-/// Each profile's ranks summed over several captures, best first ([`rank_order`]): which
+/// Each profile's ranks summed over several captures, best first (`rank_order`): which
 /// profile explains a whole corpus best.
 pub fn overall_ranking(reports: &[FileReport]) -> Vec<Rank> {
     let mut sum: Vec<Rank> = Vec::new();

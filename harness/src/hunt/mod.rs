@@ -111,7 +111,7 @@ type CaseRun = Result<Vec<Finding>, String>;
 
 /// Runs one case; returns its findings (all kinds) or an error text for a broken case. A case
 /// the stack refuses (a knob or capability it lacks, e.g. static ARP on smoltcp) gives no
-/// findings (see [`run_case_or_refusal`] for why).
+/// findings (see `run_case_or_refusal` for why).
 pub fn run_case(
     case: &Case,
     stack: &str,

@@ -21,7 +21,7 @@
 //! * **Time.** Virtual and exact to the microsecond. Between events the clock jumps to the
 //!   stack's `poll_at` deadlines. An outbound packet must appear within the tolerance
 //!   (packetdrill's default `--tolerance_usecs=4000`; at least
-//!   [`setup::REAL_TIME_TOLERANCE`] on a stack that runs on the wall clock, which may also be
+//!   `setup::REAL_TIME_TOLERANCE` on a stack that runs on the wall clock, which may also be
 //!   an eighth of the interval late: its timer wheel's rounding) of its scripted time, inside
 //!   its range,
 //!   or at any time for `*` (within an hour of virtual time). Relative times count from the
