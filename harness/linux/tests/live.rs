@@ -155,14 +155,8 @@ fn one_syn_gets_one_syn_ack_within_half_a_second() {
         },
         &wire::build_ipv4_tcp(
             &wire::Ipv4Repr {
-                src_addr: PEER,
-                dst_addr: ADDR,
-                protocol: wire::IpProtocol::Tcp,
-                payload_len: 24,
-                ttl: 64,
                 ident: 1,
-                dont_frag: true,
-                tos: 0,
+                ..wire::Ipv4Repr::tcp(PEER, ADDR)
             },
             &wire::TcpRepr {
                 src_port: 40000,

@@ -31,8 +31,7 @@ use crate::dut::StackConfig;
 use crate::dut::{Dut, SockId};
 use stack::policy::Profile;
 use stack::wire::{
-    build_ethernet, build_ipv4_tcp, EtherType, EthernetAddress, EthernetRepr, IpProtocol, Ipv4Repr,
-    SeqNumber, TcpFlags, TcpOption, TcpRepr,
+    build_tcp_frame, EthernetAddress, Ipv4Repr, SeqNumber, TcpFlags, TcpOption, TcpRepr,
 };
 use stack::{Duration, Event, Instant};
 use std::collections::{BTreeSet, VecDeque};
@@ -294,22 +293,8 @@ impl Engine<'_> {
     }
 
     fn inject(&mut self, tcp: &TcpRepr) {
-        let ip = Ipv4Repr {
-            src_addr: *self.conn.peer.ip(),
-            dst_addr: *self.conn.dut.ip(),
-            protocol: IpProtocol::Tcp,
-            payload_len: tcp.buffer_len(),
-            ttl: 64,
-            ident: 0,
-            dont_frag: true,
-            tos: 0,
-        };
-        let eth = EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: MODEL_MAC,
-            ethertype: EtherType::Ipv4,
-        };
-        let frame = build_ethernet(&eth, &build_ipv4_tcp(&ip, tcp));
+        let ip = Ipv4Repr::tcp(*self.conn.peer.ip(), *self.conn.dut.ip());
+        let frame = build_tcp_frame(PEER_MAC, MODEL_MAC, &ip, tcp);
         let mt = self.model_time(self.now);
         self.model.handle_frame(mt, &frame);
         self.drain();
