@@ -190,18 +190,27 @@ impl Engine<'_> {
         Instant::from_micros(m.total_micros() + self.t0.total_micros())
     }
 
+    /// Fires the model's next deadline if it is due by model time `target`, collecting what it
+    /// sends; false when none is.
+    fn fire_next_timer(&mut self, target: Instant) -> bool {
+        match self.model.poll_at() {
+            Some(at) if at <= target => {
+                let at = at.max(self.model_time(self.now));
+                self.now = self.rec_time(at);
+                self.model.handle_timeout(at);
+                self.drain();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Runs the model's timers up to recorded time `t`, collecting what it sends.
     fn advance(&mut self, t: Instant) {
         let target = self.model_time(t);
         for _ in 0..100_000 {
-            match self.model.poll_at() {
-                Some(at) if at <= target => {
-                    let at = at.max(self.model_time(self.now));
-                    self.now = self.rec_time(at);
-                    self.model.handle_timeout(at);
-                    self.drain();
-                }
-                _ => break,
+            if !self.fire_next_timer(target) {
+                break;
             }
         }
         if t > self.now {
@@ -483,14 +492,8 @@ impl Engine<'_> {
             if self.pending.iter().any(|o| o.matches(s)) {
                 break;
             }
-            match self.model.poll_at() {
-                Some(at) if at <= target => {
-                    let at = at.max(self.model_time(self.now));
-                    self.now = self.rec_time(at);
-                    self.model.handle_timeout(at);
-                    self.drain();
-                }
-                _ => break,
+            if !self.fire_next_timer(target) {
+                break;
             }
         }
         self.take_match(s)
