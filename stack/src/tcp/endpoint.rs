@@ -53,6 +53,8 @@ pub struct TcbInfo {
     pub rx_queued: usize,
     /// Bytes not yet acknowledged by the peer.
     pub tx_queued: usize,
+    /// The congestion window (RFC 5681 §2 cwnd), bytes.
+    pub cwnd: u32,
 }
 
 /// The TCP layer of one host ("endpoint"): all connections and listeners.
@@ -949,6 +951,7 @@ impl Tcp {
                 rto: t.rto,
                 rx_queued: t.rx.len(),
                 tx_queued: t.unacked_data(),
+                cwnd: t.cwnd,
             }),
             _ => None,
         }
