@@ -360,7 +360,7 @@ fn errors_suggest_the_fix() {
         ),
         (
             &kind,
-            "unknown finding kind `half-opn` — did you mean `half-open`?",
+            ":1:17: unknown finding kind `half-opn` — did you mean `half-open`?",
         ),
         (&host, "unknown host `clinet` — did you mean `client`?"),
     ] {
