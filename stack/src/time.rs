@@ -14,31 +14,42 @@ pub struct Instant(u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Duration(u64);
 
+/// The unit conversions `Instant` and `Duration` share: both count microseconds; the
+/// constructors saturate rather than overflow.
+macro_rules! microsecond_units {
+    ($t:ident) => {
+        impl $t {
+            pub const fn from_micros(us: u64) -> Self {
+                $t(us)
+            }
+            pub const fn from_millis(ms: u64) -> Self {
+                $t(ms.saturating_mul(1_000))
+            }
+            pub const fn from_secs(s: u64) -> Self {
+                $t(s.saturating_mul(1_000_000))
+            }
+            pub const fn total_micros(self) -> u64 {
+                self.0
+            }
+            pub const fn total_millis(self) -> u64 {
+                self.0 / 1_000
+            }
+            /// Whole seconds (for an `Instant`: since the start of the world).
+            pub const fn secs(self) -> u64 {
+                self.0 / 1_000_000
+            }
+        }
+    };
+}
+microsecond_units!(Instant);
+microsecond_units!(Duration);
+
 impl Instant {
     /// The start of the world.
     pub const ZERO: Instant = Instant(0);
     /// The end of time: a deadline that never fires.
     pub const MAX: Instant = Instant(u64::MAX);
 
-    pub const fn from_micros(us: u64) -> Self {
-        Instant(us)
-    }
-    pub const fn from_millis(ms: u64) -> Self {
-        Instant(ms.saturating_mul(1_000))
-    }
-    pub const fn from_secs(s: u64) -> Self {
-        Instant(s.saturating_mul(1_000_000))
-    }
-    pub const fn total_micros(self) -> u64 {
-        self.0
-    }
-    pub const fn total_millis(self) -> u64 {
-        self.0 / 1_000
-    }
-    /// Whole seconds since the start of the world.
-    pub const fn secs(self) -> u64 {
-        self.0 / 1_000_000
-    }
     /// Time elapsed since `earlier`, zero if `earlier` is later.
     pub const fn saturating_since(self, earlier: Instant) -> Duration {
         Duration(self.0.saturating_sub(earlier.0))
@@ -49,24 +60,6 @@ impl Duration {
     pub const ZERO: Duration = Duration(0);
     pub const MAX: Duration = Duration(u64::MAX);
 
-    pub const fn from_micros(us: u64) -> Self {
-        Duration(us)
-    }
-    pub const fn from_millis(ms: u64) -> Self {
-        Duration(ms.saturating_mul(1_000))
-    }
-    pub const fn from_secs(s: u64) -> Self {
-        Duration(s.saturating_mul(1_000_000))
-    }
-    pub const fn total_micros(self) -> u64 {
-        self.0
-    }
-    pub const fn total_millis(self) -> u64 {
-        self.0 / 1_000
-    }
-    pub const fn secs(self) -> u64 {
-        self.0 / 1_000_000
-    }
     pub const fn saturating_mul(self, k: u64) -> Duration {
         Duration(self.0.saturating_mul(k))
     }

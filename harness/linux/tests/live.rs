@@ -70,15 +70,9 @@ fn frames_until(d: &mut LinuxDut, from: Instant, want: impl Fn(&Frame) -> bool) 
     None
 }
 
-#[test]
-fn kernel_answers_arp_on_the_tap_with_its_mac() {
-    let _one = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-    if !live() {
-        return;
-    }
-    let mut d = LinuxDut::new(&config()).expect("build");
-    assert_eq!(d.mac(), MAC, "the kernel took the configured MAC");
-    let req = wire::build_arp_frame(
+/// The peer's broadcast ARP request for the kernel's address (RFC 826).
+fn who_has_addr() -> Vec<u8> {
+    wire::build_arp_frame(
         &wire::EthernetRepr {
             src_addr: PEER_MAC,
             dst_addr: EthernetAddress::BROADCAST,
@@ -91,8 +85,18 @@ fn kernel_answers_arp_on_the_tap_with_its_mac() {
             target_hardware_addr: EthernetAddress([0; 6]),
             target_protocol_addr: ADDR,
         },
-    );
-    d.handle_frame(Instant::ZERO, &req);
+    )
+}
+
+#[test]
+fn kernel_answers_arp_on_the_tap_with_its_mac() {
+    let _one = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if !live() {
+        return;
+    }
+    let mut d = LinuxDut::new(&config()).expect("build");
+    assert_eq!(d.mac(), MAC, "the kernel took the configured MAC");
+    d.handle_frame(Instant::ZERO, &who_has_addr());
     let reply = frames_until(&mut d, Instant::ZERO, |f| matches!(f, Frame::Arp { .. }))
         .expect("an ARP reply");
     let Frame::Arp { arp, .. } = reply else {
@@ -155,14 +159,8 @@ fn one_syn_gets_one_syn_ack_within_half_a_second() {
         },
         &wire::build_ipv4_tcp(
             &wire::Ipv4Repr {
-                src_addr: PEER,
-                dst_addr: ADDR,
-                protocol: wire::IpProtocol::Tcp,
-                payload_len: 24,
-                ttl: 64,
                 ident: 1,
-                dont_frag: true,
-                tos: 0,
+                ..wire::Ipv4Repr::tcp(PEER, ADDR)
             },
             &wire::TcpRepr {
                 src_port: 40000,
@@ -199,27 +197,13 @@ fn a_late_harness_is_not_blamed_on_the_kernel() {
         return;
     }
     let mut d = LinuxDut::new(&config()).expect("build");
-    let req = wire::build_arp_frame(
-        &wire::EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: EthernetAddress::BROADCAST,
-            ethertype: EtherType::Arp,
-        },
-        &ArpRepr {
-            operation: ArpOperation::Request,
-            source_hardware_addr: PEER_MAC,
-            source_protocol_addr: PEER,
-            target_hardware_addr: EthernetAddress([0; 6]),
-            target_protocol_addr: ADDR,
-        },
-    );
-    d.handle_frame(Instant::ZERO, &req);
+    d.handle_frame(Instant::ZERO, &who_has_addr());
     while d.poll_transmit(Instant::ZERO).is_some() {}
     // The harness loses the CPU for 200 ms, then gives the kernel its next input at 10 ms:
     // the kernel answers at once, so the answer is at 10 ms on the virtual clock, not 200.
     std::thread::sleep(std::time::Duration::from_millis(200));
     let at = Instant::ZERO + Duration::from_millis(10);
-    d.handle_frame(at, &req);
+    d.handle_frame(at, &who_has_addr());
     let reply = d
         .poll_transmit(at)
         .expect("the reply, at the time of the request");

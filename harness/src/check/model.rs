@@ -31,8 +31,7 @@ use crate::dut::StackConfig;
 use crate::dut::{Dut, SockId};
 use stack::policy::Profile;
 use stack::wire::{
-    build_ethernet, build_ipv4_tcp, EtherType, EthernetAddress, EthernetRepr, IpProtocol, Ipv4Repr,
-    SeqNumber, TcpFlags, TcpOption, TcpRepr,
+    build_tcp_frame, EthernetAddress, Ipv4Repr, SeqNumber, TcpFlags, TcpOption, TcpRepr,
 };
 use stack::{Duration, Event, Instant};
 use std::collections::{BTreeSet, VecDeque};
@@ -191,18 +190,27 @@ impl Engine<'_> {
         Instant::from_micros(m.total_micros() + self.t0.total_micros())
     }
 
+    /// Fires the model's next deadline if it is due by model time `target`, collecting what it
+    /// sends; false when none is.
+    fn fire_next_timer(&mut self, target: Instant) -> bool {
+        match self.model.poll_at() {
+            Some(at) if at <= target => {
+                let at = at.max(self.model_time(self.now));
+                self.now = self.rec_time(at);
+                self.model.handle_timeout(at);
+                self.drain();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Runs the model's timers up to recorded time `t`, collecting what it sends.
     fn advance(&mut self, t: Instant) {
         let target = self.model_time(t);
         for _ in 0..100_000 {
-            match self.model.poll_at() {
-                Some(at) if at <= target => {
-                    let at = at.max(self.model_time(self.now));
-                    self.now = self.rec_time(at);
-                    self.model.handle_timeout(at);
-                    self.drain();
-                }
-                _ => break,
+            if !self.fire_next_timer(target) {
+                break;
             }
         }
         if t > self.now {
@@ -294,22 +302,8 @@ impl Engine<'_> {
     }
 
     fn inject(&mut self, tcp: &TcpRepr) {
-        let ip = Ipv4Repr {
-            src_addr: *self.conn.peer.ip(),
-            dst_addr: *self.conn.dut.ip(),
-            protocol: IpProtocol::Tcp,
-            payload_len: tcp.buffer_len(),
-            ttl: 64,
-            ident: 0,
-            dont_frag: true,
-            tos: 0,
-        };
-        let eth = EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: MODEL_MAC,
-            ethertype: EtherType::Ipv4,
-        };
-        let frame = build_ethernet(&eth, &build_ipv4_tcp(&ip, tcp));
+        let ip = Ipv4Repr::tcp(*self.conn.peer.ip(), *self.conn.dut.ip());
+        let frame = build_tcp_frame(PEER_MAC, MODEL_MAC, &ip, tcp);
         let mt = self.model_time(self.now);
         self.model.handle_frame(mt, &frame);
         self.drain();
@@ -498,14 +492,8 @@ impl Engine<'_> {
             if self.pending.iter().any(|o| o.matches(s)) {
                 break;
             }
-            match self.model.poll_at() {
-                Some(at) if at <= target => {
-                    let at = at.max(self.model_time(self.now));
-                    self.now = self.rec_time(at);
-                    self.model.handle_timeout(at);
-                    self.drain();
-                }
-                _ => break,
+            if !self.fire_next_timer(target) {
+                break;
             }
         }
         self.take_match(s)

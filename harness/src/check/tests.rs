@@ -148,19 +148,26 @@ fn check_committed(rel: &str) -> FileReport {
     check_file(&path(rel), &CheckOptions::default()).expect("check")
 }
 
-#[test]
-fn edited_kernel_capture_without_its_rst_is_caught_after_the_frame_that_needed_it() {
-    // Made with `scripts/edit-pcap ... drop 4` from the live kernel's recording: frame 4 was
-    // the kernel's RST answering the peer's stray ACK (frame 3) to a closed port.
-    let r = check_committed(
-        "corpora/pcap/edited/rst-removed.3.10.7.1-rst-for-closed-port.linux-kernel.pcap",
-    );
+/// Checks an edited recording of the live kernel (DUT 192.0.2.1): the guess of which side is the
+/// stack under test must survive the edit; returns the first connection.
+fn first_connection_of_edited_kernel_capture(rel: &str) -> ConnJudgement {
+    let r = check_committed(rel);
     assert_eq!(
         r.dut.as_deref(),
         Some("192.0.2.1"),
         "the guess must not flip"
     );
-    let d = r.connections[0].divergence.as_ref().expect("divergence");
+    r.connections.into_iter().next().expect("a connection")
+}
+
+#[test]
+fn edited_kernel_capture_without_its_rst_is_caught_after_the_frame_that_needed_it() {
+    // Made with `scripts/edit-pcap ... drop 4` from the live kernel's recording: frame 4 was
+    // the kernel's RST answering the peer's stray ACK (frame 3) to a closed port.
+    let c = first_connection_of_edited_kernel_capture(
+        "corpora/pcap/edited/rst-removed.3.10.7.1-rst-for-closed-port.linux-kernel.pcap",
+    );
+    let d = c.divergence.as_ref().expect("divergence");
     assert_eq!(d.frame, 3, "{d:?}");
     assert!(d.expected.starts_with("R seq"), "{d:?}");
     assert!(d.actual.starts_with("nothing"), "{d:?}");
@@ -170,15 +177,9 @@ fn edited_kernel_capture_without_its_rst_is_caught_after_the_frame_that_needed_i
 fn edited_kernel_capture_with_a_changed_ack_is_caught_at_its_frame() {
     // Made with `scripts/edit-pcap ... set-ack 6 8` from the live kernel's recording: frame 6
     // is the kernel's coalesced data segment, which acknowledges 1, not 8.
-    let r = check_committed(
+    let c = first_connection_of_edited_kernel_capture(
         "corpora/pcap/edited/ack-changed.4.2.3.4-nagle-coalesces-small-writes.linux-kernel.pcap",
     );
-    assert_eq!(
-        r.dut.as_deref(),
-        Some("192.0.2.1"),
-        "the guess must not flip"
-    );
-    let c = &r.connections[0];
     let d = c.divergence.as_ref().expect("divergence");
     assert_eq!(d.frame, 6, "{d:?}");
     assert!(d.actual.contains("ack 8"), "{d:?}");

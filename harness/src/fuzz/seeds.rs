@@ -129,14 +129,9 @@ fn eth(ethertype: EtherType) -> EthernetRepr {
 
 fn ip(protocol: IpProtocol) -> Ipv4Repr {
     Ipv4Repr {
-        src_addr: B,
-        dst_addr: A,
         protocol,
-        payload_len: 0,
-        ttl: 64,
         ident: 1,
-        dont_frag: true,
-        tos: 0,
+        ..Ipv4Repr::tcp(B, A)
     }
 }
 

@@ -1,9 +1,8 @@
 //! Frames for tests of `pcap`, `render` and `ladder`, built with `stack::wire`.
 
 use stack::wire::{
-    build_arp_frame, build_ethernet, build_ipv4_tcp, ArpOperation, ArpRepr, EtherType,
-    EthernetAddress, EthernetRepr, IpProtocol, Ipv4Addr, Ipv4Repr, SeqNumber, TcpFlags, TcpOption,
-    TcpRepr,
+    build_arp_frame, build_tcp_frame, ArpOperation, ArpRepr, EtherType, EthernetAddress,
+    EthernetRepr, Ipv4Addr, Ipv4Repr, SeqNumber, TcpFlags, TcpOption, TcpRepr,
 };
 use stack::Instant;
 
@@ -62,22 +61,12 @@ impl Seg {
         self
     }
     pub fn bytes(&self) -> Vec<u8> {
-        let ip = Ipv4Repr {
-            src_addr: self.src.0,
-            dst_addr: self.dst.0,
-            protocol: IpProtocol::Tcp,
-            payload_len: 0,
-            ttl: 64,
-            ident: 0,
-            dont_frag: true,
-            tos: 0,
-        };
-        let eth = EthernetRepr {
-            src_addr: mac_of(self.src.0),
-            dst_addr: mac_of(self.dst.0),
-            ethertype: EtherType::Ipv4,
-        };
-        build_ethernet(&eth, &build_ipv4_tcp(&ip, &self.tcp))
+        build_tcp_frame(
+            mac_of(self.src.0),
+            mac_of(self.dst.0),
+            &Ipv4Repr::tcp(self.src.0, self.dst.0),
+            &self.tcp,
+        )
     }
 }
 

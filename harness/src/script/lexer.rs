@@ -124,6 +124,22 @@ impl Lexer {
         self.chars.get(self.pos + k).copied()
     }
 
+    /// Consumes up to and including the two-character `end` (`*/`, `}%`) and returns what came
+    /// before it; `None` when the input ends first.
+    fn until(&mut self, end: [char; 2]) -> Option<String> {
+        let mut text = String::new();
+        loop {
+            let c = self.peek(0)?;
+            if c == end[0] && self.peek(1) == Some(end[1]) {
+                self.bump();
+                self.bump();
+                return Some(text);
+            }
+            text.push(c);
+            self.bump();
+        }
+    }
+
     fn bump(&mut self) -> Option<char> {
         let c = self.chars.get(self.pos).copied()?;
         self.pos += 1;
@@ -183,19 +199,8 @@ impl Lexer {
                 '/' if self.peek(1) == Some('*') => {
                     self.bump();
                     self.bump();
-                    loop {
-                        match self.peek(0) {
-                            None => return Err((line, col, ErrorKind::UnterminatedComment)),
-                            Some('*') if self.peek(1) == Some('/') => {
-                                self.bump();
-                                self.bump();
-                                break;
-                            }
-                            Some(_) => {
-                                self.bump();
-                            }
-                        }
-                    }
+                    self.until(['*', '/'])
+                        .ok_or((line, col, ErrorKind::UnterminatedComment))?;
                 }
                 '#' if self.line_start => {
                     let tok = self.cond(line, col)?;
@@ -256,21 +261,9 @@ impl Lexer {
                 '%' if self.peek(1) == Some('{') => {
                     self.bump();
                     self.bump();
-                    let mut code = String::new();
-                    loop {
-                        match self.peek(0) {
-                            None => return Err((line, col, ErrorKind::CodeBlock)),
-                            Some('}') if self.peek(1) == Some('%') => {
-                                self.bump();
-                                self.bump();
-                                break;
-                            }
-                            Some(c) => {
-                                code.push(c);
-                                self.bump();
-                            }
-                        }
-                    }
+                    let code = self
+                        .until(['}', '%'])
+                        .ok_or((line, col, ErrorKind::CodeBlock))?;
                     self.push(Tok::Code(code), line, col);
                 }
                 '.' if self.peek(1) == Some('.') && self.peek(2) == Some('.') => {

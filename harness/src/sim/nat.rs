@@ -292,7 +292,7 @@ impl Node for Nat {
 mod tests {
     use super::*;
     use crate::sim::router::IfaceConfig;
-    use stack::wire::{EthernetAddress, IpProtocol, SeqNumber};
+    use stack::wire::{EthernetAddress, SeqNumber};
 
     fn nat(first_port: u16) -> Nat {
         let iface = |mac: u8, addr: Ipv4Addr| IfaceConfig {
@@ -321,14 +321,8 @@ mod tests {
     /// A SYN from inside host `.h`, port `sport`, to 198.51.100.20:22.
     fn syn(n: &mut Nat, h: u8, sport: u16) {
         let ip = Ipv4Repr {
-            src_addr: Ipv4Addr::new(192, 0, 2, h),
-            dst_addr: Ipv4Addr::new(198, 51, 100, 20),
-            protocol: IpProtocol::Tcp,
-            payload_len: 0,
-            ttl: 64,
             ident: 1,
-            dont_frag: true,
-            tos: 0,
+            ..Ipv4Repr::tcp(Ipv4Addr::new(192, 0, 2, h), Ipv4Addr::new(198, 51, 100, 20))
         };
         let tcp = TcpRepr {
             src_port: sport,

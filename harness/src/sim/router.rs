@@ -388,14 +388,8 @@ mod tests {
     #[test]
     fn ttl_decrement_keeps_checksum_valid() {
         let ip = wire::Ipv4Repr {
-            src_addr: Ipv4Addr::new(192, 0, 2, 1),
-            dst_addr: Ipv4Addr::new(198, 51, 100, 2),
-            protocol: wire::IpProtocol::Tcp,
-            payload_len: 0,
-            ttl: 64,
             ident: 7,
-            dont_frag: true,
-            tos: 0,
+            ..wire::Ipv4Repr::tcp(Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(198, 51, 100, 2))
         };
         let mut p = wire::build_ipv4(&ip, &[]);
         assert!(decrement_ttl(&mut p));

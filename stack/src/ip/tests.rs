@@ -110,21 +110,10 @@ fn reply_from(ip: Ipv4Addr, mac: EthernetAddress) -> Vec<u8> {
 
 fn tcp_frame(src: Ipv4Addr, dst: Ipv4Addr, eth_dst: EthernetAddress, tcp: &TcpRepr) -> Vec<u8> {
     let ip = Ipv4Repr {
-        src_addr: src,
-        dst_addr: dst,
-        protocol: IpProtocol::Tcp,
-        payload_len: 0,
-        ttl: 64,
         ident: 9,
-        dont_frag: true,
-        tos: 0,
+        ..Ipv4Repr::tcp(src, dst)
     };
-    let eth = EthernetRepr {
-        src_addr: GW_MAC,
-        dst_addr: eth_dst,
-        ethertype: EtherType::Ipv4,
-    };
-    wire::build_ethernet(&eth, &wire::build_ipv4_tcp(&ip, tcp))
+    wire::build_tcp_frame(GW_MAC, eth_dst, &ip, tcp)
 }
 
 fn ip_events(i: &mut Interface) -> Vec<IpEvent> {

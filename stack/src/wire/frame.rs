@@ -9,8 +9,9 @@ use super::ethernet::HEADER_LEN as ETH_LEN;
 use super::ipv4::HEADER_LEN as IPV4_LEN;
 use super::tcp::HEADER_LEN as TCP_LEN;
 use super::{
-    ArpPacket, ArpRepr, ChecksumMode, Error, EtherType, EthernetFrame, EthernetRepr, IpProtocol,
-    Ipv4Packet, Ipv4Repr, Result, SeqNumber, TcpFlags, TcpRepr, TcpSegment,
+    ArpPacket, ArpRepr, ChecksumMode, Error, EtherType, EthernetAddress, EthernetFrame,
+    EthernetRepr, IpProtocol, Ipv4Packet, Ipv4Repr, Result, SeqNumber, TcpFlags, TcpRepr,
+    TcpSegment,
 };
 
 /// A parsed Ethernet frame the stack understands.
@@ -125,6 +126,22 @@ pub fn build_ipv4_tcp(ip: &Ipv4Repr, tcp: &TcpRepr) -> Vec<u8> {
         ip.dst_addr,
     );
     buf
+}
+
+/// Build an Ethernet II frame carrying the IPv4/TCP packet [`build_ipv4_tcp`] makes of `ip` and
+/// `tcp`, from `src` to `dst` (no FCS, no padding).
+pub fn build_tcp_frame(
+    src: EthernetAddress,
+    dst: EthernetAddress,
+    ip: &Ipv4Repr,
+    tcp: &TcpRepr,
+) -> Vec<u8> {
+    let eth = EthernetRepr {
+        src_addr: src,
+        dst_addr: dst,
+        ethertype: EtherType::Ipv4,
+    };
+    build_ethernet(&eth, &build_ipv4_tcp(ip, tcp))
 }
 
 /// Build an Ethernet II frame (no FCS, no padding).

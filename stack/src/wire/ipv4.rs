@@ -246,6 +246,24 @@ pub struct Ipv4Repr {
 pub const MAX_PAYLOAD_LEN: usize = u16::MAX as usize - HEADER_LEN;
 
 impl Ipv4Repr {
+    /// The header of a TCP packet from `src` to `dst` as hosts commonly send it: TTL 64 (the
+    /// default RFC 1700 recommends; RFC 1122 §3.2.1.7 asks for a configurable TTL), DF set
+    /// (RFC 1191 path MTU discovery), identification 0, TOS 0. `payload_len` is 0:
+    /// [`build_ipv4_tcp`](super::build_ipv4_tcp) fills it in. Change a field with struct
+    /// update syntax, e.g. `Ipv4Repr { ident: 7, ..Ipv4Repr::tcp(a, b) }`.
+    pub const fn tcp(src: Ipv4Addr, dst: Ipv4Addr) -> Ipv4Repr {
+        Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            protocol: IpProtocol::Tcp,
+            payload_len: 0,
+            ttl: 64,
+            ident: 0,
+            dont_frag: true,
+            tos: 0,
+        }
+    }
+
     /// Parse and validate, in order: fixed header present (`Truncated`), version 4
     /// (`BadVersion`), IHL and total length ([`Ipv4Packet::check_len`]), header checksum unless
     /// `mode` is [`ChecksumMode::Ignore`] (`BadChecksum`), then fragments: MF set or a non-zero

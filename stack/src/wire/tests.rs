@@ -61,14 +61,9 @@ fn eth(src: EthernetAddress, dst: EthernetAddress, ethertype: EtherType) -> Ethe
 
 fn ip(src: Ipv4Addr, dst: Ipv4Addr, payload_len: usize, ident: u16) -> Ipv4Repr {
     Ipv4Repr {
-        src_addr: src,
-        dst_addr: dst,
-        protocol: IpProtocol::Tcp,
         payload_len,
-        ttl: 64,
         ident,
-        dont_frag: true,
-        tos: 0,
+        ..Ipv4Repr::tcp(src, dst)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use stack::tcp::{Outgoing, State, Tcp};
 use stack::time::Instant;
-use stack::wire::{build_ipv4_tcp, parse_ipv4_tcp, ChecksumMode, IpProtocol, Ipv4Repr, TcpRepr};
+use stack::wire::{build_ipv4_tcp, parse_ipv4_tcp, ChecksumMode, Ipv4Repr, TcpRepr};
 use std::fmt;
 
 /// A broken invariant: which operation (`None` = during the start), and what.
@@ -60,16 +60,7 @@ pub fn outputs(index: usize, input: Option<&TcpRepr>, out: &[Outgoing]) -> Resul
         if !f.rst() && !f.ack() && !initial_syn {
             return fail(format!("segment without ACK: {:?}", o.seg));
         }
-        let ip = Ipv4Repr {
-            src_addr: o.src,
-            dst_addr: o.dst,
-            protocol: IpProtocol::Tcp,
-            payload_len: 0,
-            ttl: 64,
-            ident: 0,
-            dont_frag: true,
-            tos: 0,
-        };
+        let ip = Ipv4Repr::tcp(o.src, o.dst);
         match parse_ipv4_tcp(&build_ipv4_tcp(&ip, &o.seg), ChecksumMode::Verify) {
             Ok((_, back)) if back == o.seg => {}
             Ok((_, back)) => {

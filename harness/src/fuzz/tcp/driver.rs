@@ -7,8 +7,8 @@ use stack::policy::Profile;
 use stack::tcp::{FourTuple, Outgoing, SocketHandle, State, Tcp};
 use stack::time::{Duration, Instant};
 use stack::wire::{
-    build_ipv4_tcp, parse_ipv4_tcp, ChecksumMode, IpProtocol, Ipv4Addr, Ipv4Repr, SeqNumber,
-    TcpFlags, TcpOption, TcpRepr,
+    build_ipv4_tcp, parse_ipv4_tcp, ChecksumMode, Ipv4Addr, Ipv4Repr, SeqNumber, TcpFlags,
+    TcpOption, TcpRepr,
 };
 use std::net::SocketAddrV4;
 
@@ -338,17 +338,7 @@ impl Driver {
         if stray {
             seg.dst_port = STRAY_PORT;
         }
-        let ip = Ipv4Repr {
-            src_addr: PEER,
-            dst_addr: LOCAL,
-            protocol: IpProtocol::Tcp,
-            payload_len: 0,
-            ttl: 64,
-            ident: 0,
-            dont_frag: true,
-            tos: 0,
-        };
-        let bytes = build_ipv4_tcp(&ip, &seg);
+        let bytes = build_ipv4_tcp(&Ipv4Repr::tcp(PEER, LOCAL), &seg);
         let seg = match parse_ipv4_tcp(&bytes, ChecksumMode::Verify) {
             Ok((_, seg)) => seg,
             Err(e) => {

@@ -8,7 +8,7 @@ use crate::script::{
 };
 use stack::wire::{
     self, ArpOperation, ArpRepr, ChecksumMode, EtherType, EthernetAddress, EthernetRepr, Frame,
-    IpProtocol, Ipv4Repr, SeqNumber, TcpOption, TcpRepr,
+    Ipv4Repr, SeqNumber, TcpOption, TcpRepr,
 };
 
 /// Window the peer advertises when a `<` line has no `win`.
@@ -74,14 +74,8 @@ impl Engine {
             payload: vec![0; usize::from(p.seq.payload_len())],
         };
         let ip = Ipv4Repr {
-            src_addr: PEER_IP,
-            dst_addr: STACK_IP,
-            protocol: IpProtocol::Tcp,
-            payload_len: 0,
-            ttl: 64,
             ident: self.ip_ident,
-            dont_frag: true,
-            tos: 0,
+            ..Ipv4Repr::tcp(PEER_IP, STACK_IP)
         };
         self.ip_ident = self.ip_ident.wrapping_add(1);
         let eth = EthernetRepr {

@@ -63,11 +63,7 @@ fn flight(k: &Kit) -> i32 {
 #[test]
 fn congestion_avoidance_adds_smss_squared_over_cwnd_per_ack() {
     // Nagle off, so the sender fills cwnd to the byte and the flight size shows cwnd.
-    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
-    let h = k.conn.expect("conn");
-    k.tcp
-        .set_option(h, crate::tcp::SocketOption::NoDelay(true))
-        .expect("opt");
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
     k.tcp.send(k.now, h, &[0u8; 536 * 40]).expect("send");
     burst(&mut k);
     let first = flight(&k) as u32;

@@ -1,18 +1,14 @@
 //! RFC 1122 §4.2.3.6 keepalive: exact detection times and probe instants per profile.
 
 use super::kit::*;
-use crate::policy::Profile;
 use crate::tcp::{DropCause, SocketError, SocketOption, State, TcpEvent};
 use crate::time::{Duration, Instant};
 use rstest::rstest;
 
-/// Established connection with keepalive on, idle 300 s; the peer then goes silent.
-/// Returns (probe instants relative to the last received segment, drop instant, segments).
-fn silent_peer(profile: &str) -> (Vec<u64>, u64, Vec<crate::wire::TcpRepr>, Vec<TcpEvent>) {
-    let mut policy = Profile::named(profile).expect("profile").tcp;
-    policy.delayed_ack = None;
-    policy.window_scale = None;
-    let mut k = Kit::fixture(Fx::Established, policy, 1000, 5000);
+/// An ESTABLISHED fixture in `profile` with keep-alive on (RFC 1122 §4.2.3.6) and an idle time
+/// of 300 s; the interval and count are the profile's.
+fn keepalive_after_300s(profile: &str) -> (Kit, crate::tcp::SocketHandle) {
+    let mut k = Kit::fixture(Fx::Established, test_policy(profile), 1000, 5000);
     let h = k.conn.expect("conn");
     k.tcp
         .set_option(h, SocketOption::KeepAlive(true))
@@ -20,6 +16,13 @@ fn silent_peer(profile: &str) -> (Vec<u64>, u64, Vec<crate::wire::TcpRepr>, Vec<
     k.tcp
         .set_option(h, SocketOption::KeepIdle(Duration::from_secs(300)))
         .expect("opt");
+    (k, h)
+}
+
+/// Established connection with keepalive on, idle 300 s; the peer then goes silent.
+/// Returns (probe instants relative to the last received segment, drop instant, segments).
+fn silent_peer(profile: &str) -> (Vec<u64>, u64, Vec<crate::wire::TcpRepr>, Vec<TcpEvent>) {
+    let (mut k, h) = keepalive_after_300s(profile);
     let last_recv = k.now;
     let mut probes = Vec::new();
     let mut segs = Vec::new();
@@ -87,14 +90,7 @@ fn other_profiles_follow_their_knobs(#[case] profile: &str, #[case] expect: u64)
 
 #[test]
 fn an_answered_probe_restarts_the_cycle() {
-    let mut k = Kit::fixture(Fx::Established, test_policy("linux"), 1000, 5000);
-    let h = k.conn.expect("conn");
-    k.tcp
-        .set_option(h, SocketOption::KeepAlive(true))
-        .expect("opt");
-    k.tcp
-        .set_option(h, SocketOption::KeepIdle(Duration::from_secs(300)))
-        .expect("opt");
+    let (mut k, h) = keepalive_after_300s("linux");
     let t0 = k.now;
     assert_eq!(k.tcp.poll_at(), Some(t0 + Duration::from_secs(300)));
     assert!(k.step(Instant::MAX));

@@ -173,6 +173,26 @@ impl Kit {
         }
     }
 
+    /// An ESTABLISHED fixture (ISS 1000, peer ISN 5000) with Nagle off (RFC 9293 §3.7.4), so
+    /// each `send` leaves at once: the start of the window and timer tests that count segments.
+    pub fn established_without_nagle(policy: TcpPolicy) -> (Kit, SocketHandle) {
+        let mut k = Kit::fixture(Fx::Established, policy, 1000, 5000);
+        let h = k.conn.expect("conn");
+        k.tcp
+            .set_option(h, crate::tcp::SocketOption::NoDelay(true))
+            .expect("opt");
+        (k, h)
+    }
+
+    /// Sends 1000 bytes of `byte` on `h` and checks they leave as two segments, 536 + 464
+    /// bytes (the default SMSS, RFC 9293 §3.7.1), at our relative sequence numbers 1 and 537.
+    #[track_caller]
+    pub fn send_two_segments(&mut self, h: SocketHandle, byte: u8) {
+        self.tcp.send(self.now, h, &[byte; 1000]).expect("send");
+        recv!(self, TcpFlags::ACK, 1, 1);
+        recv!(self, TcpFlags::ACK, 537, 1); // PSH is not compared
+    }
+
     /// Move time forward by `d`, firing every deadline on its own instant (as a host would).
     pub fn advance(&mut self, d: Duration) {
         let target = self.now + d;

@@ -5,7 +5,7 @@
 //! the peer has since replaced; RFC 7323 §2.3 scales every window but the SYN's.
 
 use super::kit::*;
-use crate::tcp::{SocketOption, State};
+use crate::tcp::State;
 use crate::wire::{TcpFlags, TcpOption};
 
 fn snd_wnd(k: &Kit) -> u32 {
@@ -104,14 +104,8 @@ fn window_scale_applies_to_the_ack_that_completes_a_passive_open() {
 
 #[test]
 fn window_reopening_resends_from_snd_una() {
-    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
-    let h = k.conn.expect("conn");
-    k.tcp
-        .set_option(h, SocketOption::NoDelay(true))
-        .expect("opt");
-    k.tcp.send(k.now, h, &[7u8; 1000]).expect("send");
-    recv!(k, A, 1, 1);
-    recv!(k, fl(&[P, A]), 537, 1);
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    k.send_two_segments(h, 7);
     recv_nothing!(k);
     // The peer closes its window without acknowledging anything ...
     send_w(&mut k, A, 1, 1, b"", 0);
@@ -124,14 +118,8 @@ fn window_reopening_resends_from_snd_una() {
 
 #[test]
 fn partial_ack_does_not_resend_data_in_flight() {
-    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
-    let h = k.conn.expect("conn");
-    k.tcp
-        .set_option(h, SocketOption::NoDelay(true))
-        .expect("opt");
-    k.tcp.send(k.now, h, &[7u8; 1000]).expect("send");
-    recv!(k, A, 1, 1);
-    recv!(k, fl(&[P, A]), 537, 1);
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    k.send_two_segments(h, 7);
     // An ACK for the first segment with an unchanged (open) window moves nothing back.
     send_w(&mut k, A, 1, 537, b"", 65535);
     recv_nothing!(k);

@@ -35,14 +35,21 @@ fn small_reads_keep_the_right_edge() {
     assert!(edge(&upd, &k) > e0);
 }
 
-#[test]
-fn threshold_is_half_the_buffer_when_smaller_than_mss() {
+/// A 600-byte receive buffer (smaller than one SMSS) holding 400 unread bytes: the ACK of them
+/// offers the 200 bytes left.
+fn small_buffer_holding_400() -> (Kit, crate::wire::TcpRepr) {
     let mut p = test_policy("rfc9293");
     p.rcv_buf = 600;
     let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
     send!(k, fl(&[P, A]), 1, 1, &[1u8; 400]);
     let a = recv!(k, A, 1, 401);
     assert_eq!(a.window, 200);
+    (k, a)
+}
+
+#[test]
+fn threshold_is_half_the_buffer_when_smaller_than_mss() {
+    let (mut k, _) = small_buffer_holding_400();
     // 299 freed < 300 = RCV.BUFF/2: nothing.
     assert_eq!(read(&mut k, 299), 299);
     recv_nothing!(k);
@@ -74,12 +81,7 @@ fn a_fin_moves_the_fixed_right_edge_with_it() {
     // advances RCV.NXT over it): while the edge is held fixed (§3.8.6.2.2), the ACK of the FIN
     // still offers the same window, so the edge moves right by one. It never moves left
     // (§3.8.6 SHLD-14, no shrinking).
-    let mut p = test_policy("rfc9293");
-    p.rcv_buf = 600;
-    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
-    send!(k, fl(&[P, A]), 1, 1, &[1u8; 400]);
-    let a = recv!(k, A, 1, 401);
-    assert_eq!(a.window, 200);
+    let (mut k, a) = small_buffer_holding_400();
     let e0 = edge(&a, &k);
     // 299 freed < 300 = RCV.BUFF/2: the edge stays where it was.
     assert_eq!(read(&mut k, 299), 299);

@@ -2,7 +2,7 @@
 //! RFC 5961 §7 rate limit.
 
 use super::kit::*;
-use crate::tcp::{DropCause, SocketError, SocketOption, State, TcpEvent};
+use crate::tcp::{DropCause, SocketError, SocketHandle, SocketOption, State, TcpEvent};
 use crate::time::{Duration, Instant};
 use rstest::rstest;
 
@@ -355,22 +355,23 @@ fn event_lines_are_single_line() {
     assert!(saw >= 2);
 }
 
+/// An established connection (rfc9293 profile, Nagle off) with a 10 s user timeout that has just
+/// sent 1000 bytes as two segments (536 + 464): the start of both user-timeout tests below.
+fn two_segments_in_flight_with_a_10s_user_timeout() -> (Kit, SocketHandle, Instant) {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    k.tcp
+        .set_option(h, SocketOption::UserTimeout(Duration::from_secs(10)))
+        .expect("opt");
+    let t0 = k.now;
+    k.send_two_segments(h, 1);
+    (k, h, t0)
+}
+
 #[test]
 fn user_timeout_restarts_on_a_partial_ack() {
     // RFC 5482 / RFC 9293 §3.8.3: the user timeout measures how long data stays unacknowledged;
     // an ACK for part of it restarts the clock for the rest.
-    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
-    let h = k.conn.expect("conn");
-    k.tcp
-        .set_option(h, SocketOption::UserTimeout(Duration::from_secs(10)))
-        .expect("opt");
-    k.tcp
-        .set_option(h, SocketOption::NoDelay(true))
-        .expect("opt");
-    let t0 = k.now;
-    k.tcp.send(k.now, h, &[1u8; 1000]).expect("send");
-    recv!(k, A, 1, 1);
-    recv!(k, fl(&[P, A]), 537, 1);
+    let (mut k, h, t0) = two_segments_in_flight_with_a_10s_user_timeout();
     k.advance(Duration::from_secs(6));
     while k.out().is_some() {}
     // The first segment is acknowledged at t0+6 s: the retransmission timer restarts with a
@@ -390,18 +391,7 @@ fn user_timeout_counts_from_a_partial_ack_with_nothing_left_to_send() {
     // Both segments are in flight and the first is acknowledged before any retransmission:
     // nothing new goes out, yet the user timeout still restarts from that ACK (not from the
     // next retransmission).
-    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
-    let h = k.conn.expect("conn");
-    k.tcp
-        .set_option(h, SocketOption::UserTimeout(Duration::from_secs(10)))
-        .expect("opt");
-    k.tcp
-        .set_option(h, SocketOption::NoDelay(true))
-        .expect("opt");
-    let t0 = k.now;
-    k.tcp.send(k.now, h, &[1u8; 1000]).expect("send");
-    recv!(k, A, 1, 1);
-    recv!(k, fl(&[P, A]), 537, 1);
+    let (mut k, h, t0) = two_segments_in_flight_with_a_10s_user_timeout();
     k.advance(Duration::from_millis(500));
     send!(k, A, 1, 537);
     recv_nothing!(k);
