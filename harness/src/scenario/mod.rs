@@ -175,6 +175,7 @@ impl Scenario {
         observe(world.now(), end);
         let events = world.events_processed();
         let skipped = world.deliveries_skipped();
+        let work = world.work();
         let trace = world.into_trace();
         let grace = match &self.spec.half_open_grace {
             Some(g) => self.duration(g)?,
@@ -199,6 +200,7 @@ impl Scenario {
             verdicts,
             events_processed: events,
             deliveries_skipped: skipped,
+            work,
         })
     }
 
@@ -270,6 +272,8 @@ pub struct ScenarioResult {
     /// Broadcast deliveries not made because the receiver ignores the frame (not counted in
     /// `events_processed`).
     pub deliveries_skipped: u64,
+    /// What the world and its nodes visited ([`crate::sim::World::work`]).
+    pub work: u64,
 }
 
 impl ScenarioResult {
