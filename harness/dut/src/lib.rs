@@ -28,13 +28,13 @@ pub mod smoltcp;
 pub use caps::{Capabilities, KnobSupport, TimeModel};
 pub use config::{Refusal, StackConfig};
 pub use errno::{Errno, SockId};
-pub use registry::{Adapter, Registry, RegistryError};
+pub use registry::{Adapter, AdapterSpec, Registry, RegistryError};
 
 /// The adapters [`Registry::builtin`] holds.
 fn builtin_adapters() -> Vec<Box<dyn Adapter>> {
     vec![
-        Box::new(reference::ReferenceAdapter),
-        Box::new(smoltcp::SmoltcpAdapter),
+        Box::new(reference::ADAPTER),
+        Box::new(smoltcp::ADAPTER),
     ]
 }
 
