@@ -32,10 +32,7 @@ pub use registry::{Adapter, AdapterSpec, Registry, RegistryError};
 
 /// The adapters [`Registry::builtin`] holds.
 fn builtin_adapters() -> Vec<Box<dyn Adapter>> {
-    vec![
-        Box::new(reference::ADAPTER),
-        Box::new(smoltcp::ADAPTER),
-    ]
+    vec![Box::new(reference::ADAPTER), Box::new(smoltcp::ADAPTER)]
 }
 
 use core::net::SocketAddrV4;

@@ -2,8 +2,7 @@
 //! capability present.
 
 use crate::{
-    AdapterSpec,
-    Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
+    AdapterSpec, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
     TimeModel,
 };
 use core::net::{Ipv4Addr, SocketAddrV4};

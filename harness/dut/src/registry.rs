@@ -167,9 +167,7 @@ mod tests {
     #[test]
     fn duplicate_names_are_refused() {
         let mut r = Registry::builtin();
-        let e = r
-            .register(Box::new(crate::reference::ADAPTER))
-            .unwrap_err();
+        let e = r.register(Box::new(crate::reference::ADAPTER)).unwrap_err();
         assert_eq!(e, RegistryError::Duplicate("reference"));
     }
 }

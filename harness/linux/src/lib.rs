@@ -27,8 +27,7 @@ mod tap;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use dut::{
-    AdapterSpec,
-    Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
+    AdapterSpec, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
     TimeModel,
 };
 use nix::sys::socket::{self as nsock, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
@@ -61,7 +60,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 /// Builds [`LinuxDut`]s.
 pub const ADAPTER: AdapterSpec = AdapterSpec {
     name: "linux",
-    describe: "the live Linux kernel in a private network namespace behind a TAP device (root, real time)",
+    describe:
+        "the live Linux kernel in a private network namespace behind a TAP device (root, real time)",
     capabilities: &CAPABILITIES,
     unavailable: unavailable_reason,
     build: |c| Ok(Box::new(LinuxDut::new(c)?)),

@@ -15,8 +15,7 @@ mod device;
 mod knobs;
 
 use crate::{
-    AdapterSpec,
-    Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
+    AdapterSpec, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
     TimeModel,
 };
 use ::smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};

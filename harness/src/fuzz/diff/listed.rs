@@ -158,7 +158,12 @@ fn sends_ahead(r: &Side, what: &Mismatch) -> bool {
     let Mismatch::Sent { reference, smoltcp } = what else {
         return false;
     };
-    let keep = |v: &[Sent]| v.iter().filter(|s| !s.is_pure_ack()).cloned().collect::<Vec<_>>();
+    let keep = |v: &[Sent]| {
+        v.iter()
+            .filter(|s| !s.is_pure_ack())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     let (ro, mo) = (keep(reference), keep(smoltcp));
     // The reference's segments as a subsequence of smoltcp's; the rest are extra.
     let mut next = ro.iter().peekable();
