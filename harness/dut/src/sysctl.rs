@@ -139,8 +139,11 @@ mod tests {
         assert_eq!(s.proc_path("tap0"), "net/ipv4/tcp_rmem");
         let s = RawSysctl::parse("net.ipv4.conf.tun0.rp_filter", "0").unwrap();
         assert_eq!(s.proc_path("tap0"), "net/ipv4/conf/tap0/rp_filter");
-        RawSysctl::parse("net.ipv4.tcp_fastopen_key", "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4")
-            .unwrap();
+        RawSysctl::parse(
+            "net.ipv4.tcp_fastopen_key",
+            "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4",
+        )
+        .unwrap();
         RawSysctl::parse("net.ipv4.tcp_fastopen", "0x70403").unwrap();
     }
 
@@ -168,7 +171,11 @@ mod tests {
 
     #[test]
     fn host_wide_trees_are_refused_by_name() {
-        for n in ["kernel.panic", "vm.swappiness", "net.netfilter.nf_conntrack_max"] {
+        for n in [
+            "kernel.panic",
+            "vm.swappiness",
+            "net.netfilter.nf_conntrack_max",
+        ] {
             let e = RawSysctl::parse(n, "1").unwrap_err();
             assert_eq!(e, SysctlError::NotNamespaced(n.to_string()));
             assert!(!e.is_bad_input());

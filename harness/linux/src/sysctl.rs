@@ -324,8 +324,10 @@ pub fn write_raw(s: &dut::RawSysctl, dev: &str) -> Result<Written, String> {
         Err(e)
             if e.raw_os_error() == Some(1)
                 && s.name == "net.ipv4.tcp_congestion_control"
-                && std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
-                    .is_ok_and(|a| a.split_whitespace().any(|c| c == s.value)) =>
+                && std::fs::read_to_string(
+                    "/proc/sys/net/ipv4/tcp_available_congestion_control",
+                )
+                .is_ok_and(|a| a.split_whitespace().any(|c| c == s.value)) =>
         {
             Ok(Written::PerSocketCongestion(s.value.clone()))
         }

@@ -2,8 +2,8 @@
 //! option lines, sysctl lines) turned into a stack configuration.
 
 use super::NotRun;
-use crate::options::{RunError, RunOptions};
 use crate::dut::RawSysctl;
+use crate::options::{RunError, RunOptions};
 use crate::script::{Directive, Location, Script, Statement, StatementKind, Sysctl};
 use stack::policy::Profile;
 use stack::Duration;

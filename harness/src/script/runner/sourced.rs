@@ -276,7 +276,10 @@ mod tests {
         let s = parse("tc qdisc replace dev tun0 root fq\nethtool -K tun0 gro off\n");
         assert_eq!(
             s.other,
-            vec!["tc qdisc replace dev tun0 root fq", "ethtool -K tun0 gro off"]
+            vec![
+                "tc qdisc replace dev tun0 root fq",
+                "ethtool -K tun0 gro off"
+            ]
         );
     }
 
