@@ -200,6 +200,9 @@ impl Dut for Observed {
     ) -> bool {
         self.inner.ignores_arp(eth_dst, arp)
     }
+    fn arp_interest(&mut self, out: &mut Vec<stack::arp::Interest>) -> bool {
+        self.inner.arp_interest(out)
+    }
     fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
         self.inner.handle_timeout(now)

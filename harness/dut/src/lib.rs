@@ -79,6 +79,16 @@ pub trait Dut {
     ) -> bool {
         false
     }
+    /// Appends the changes of the stack's ARP interest ([`stack::arp::Interest`]): the
+    /// addresses it owns and those it holds an ARP entry for, such that
+    /// [`ignores_arp`](Self::ignores_arp) is true for every ARP packet to the broadcast
+    /// address whose target it does not own and whose sender it holds no entry for. The
+    /// first call reports the whole of it. A simulator indexes these to hand an ARP broadcast
+    /// only to the stacks that may care. Returns false when the stack keeps no such record
+    /// (then every broadcast must be offered to it).
+    fn arp_interest(&mut self, _out: &mut Vec<stack::arp::Interest>) -> bool {
+        false
+    }
     fn handle_timeout(&mut self, now: Instant);
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>>;
     fn poll_at(&self) -> Option<Instant>;

@@ -131,6 +131,11 @@ impl Dut for ReferenceDut {
         self.host.ignores_arp(eth_dst, arp)
     }
 
+    fn arp_interest(&mut self, out: &mut Vec<stack::arp::Interest>) -> bool {
+        self.host.watch_arp_interest();
+        self.host.drain_arp_interest(out)
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         self.host.handle_timeout(now);
     }
