@@ -22,6 +22,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     neighbor_control: true,
     knobs: &[],
     all_knobs: true,
+    raw_sysctls: false,
 };
 
 /// Builds [`ReferenceDut`]s.
