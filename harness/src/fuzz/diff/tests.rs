@@ -292,7 +292,12 @@ fn the_rst_after_zero_window_probes_is_listed() {
     let case = DiffCase {
         passive: true,
         peer_iss: 3_708_684_642,
-        ops: vec![zero, DiffOp::Send(204), DiffOp::Advance(25_127), DiffOp::Abort],
+        ops: vec![
+            zero,
+            DiffOp::Send(204),
+            DiffOp::Advance(25_127),
+            DiffOp::Abort,
+        ],
     };
     assert_eq!(
         run_diff(&case),
