@@ -150,8 +150,10 @@ pub(crate) fn explain(sides: &[Side; 2], seen: &Seen<'_>, what: &Mismatch) -> Op
 }
 
 /// [`Listed::SendsAheadWithoutCongestionControl`] on the wire: smoltcp sent what the reference
-/// sent this step and more (data or FIN), and the reference's own congestion state says its
-/// window has no room for the first of those (RFC 5681 §3.1: FlightSize + the segment > cwnd).
+/// sent this step, in the same order, and more (data or FIN, new or sent again: after a
+/// timeout smoltcp goes back and resends all the peer's window allows, the reference one
+/// segment per timeout); and the reference's own congestion state says its window has no room
+/// for the first of those (RFC 5681 §3.1: FlightSize + the segment > cwnd).
 fn sends_ahead(r: &Side, what: &Mismatch) -> bool {
     let Mismatch::Sent { reference, smoltcp } = what else {
         return false;
@@ -163,15 +165,25 @@ fn sends_ahead(r: &Side, what: &Mismatch) -> bool {
             .collect::<Vec<_>>()
     };
     let (ro, mo) = (keep(reference), keep(smoltcp));
-    let Some(first) = mo.get(ro.len()) else {
+    // The reference's segments as a subsequence of smoltcp's; the rest are extra.
+    let mut next = ro.iter().peekable();
+    let mut extra = Vec::new();
+    for m in &mo {
+        if next.peek() == Some(&m) {
+            next.next();
+        } else {
+            extra.push(m);
+        }
+    }
+    let Some(first) = extra.first() else {
         return false;
     };
-    let extra_carries = mo[ro.len()..]
+    let carries = extra
         .iter()
         .all(|s| !s.rst && !s.syn && (s.fin || !s.payload.is_empty()));
     let congestion = r.sock.and_then(|s| r.dut.congestion(s));
-    mo.starts_with(&ro)
-        && extra_carries
+    next.peek().is_none()
+        && carries
         && congestion.is_some_and(|c| c.flight + first.payload.len().max(1) > c.cwnd)
 }
 

@@ -255,3 +255,23 @@ fn smoltcps_reset_reply_without_ack_is_listed() {
         Some(Ok(vec![Listed::ResetReplyWithoutAck]))
     );
 }
+
+/// diff_smoltcp's first crash after the segment comparison (minimised by hand): eight small
+/// writes (Nagle packs them into two segments, the second with FIN) go unacknowledged through
+/// retransmission timeouts. The reference resends one segment per timeout (its loss window,
+/// RFC 5681 §3.1); smoltcp resends both each time.
+#[test]
+fn smoltcp_resending_everything_after_a_timeout_is_listed() {
+    let mut ops = vec![DiffOp::Advance(18_060)];
+    ops.extend(std::iter::repeat_n(DiffOp::Send(121), 8));
+    ops.extend([DiffOp::Close, DiffOp::Advance(65_535)]);
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 3_708_684_642,
+        ops,
+    };
+    assert_eq!(
+        run_diff(&case),
+        Some(Ok(vec![Listed::SendsAheadWithoutCongestionControl]))
+    );
+}
