@@ -668,18 +668,9 @@ impl Engine {
         Duration::from_micros(n.saturating_since(self.last).total_micros() / 8)
     }
 
-    /// Runs the clock to `n` for an inbound packet or call; nothing may come out meanwhile,
-    /// except that a call at the same instant as the previous event (`+0`) runs with what that
-    /// event made the stack send still queued for the next `>` line (packetdrill reads
-    /// outbound packets only at `>` lines: `write(); +0 send(); +0 > P. ...` is one burst).
+    /// Runs the clock to `n` for an inbound packet or call; nothing may come out meanwhile.
     fn wait_until(&mut self, n: Instant, s: &Statement) -> Result<(), Stop> {
         self.advance(n.max(self.now))?;
-        let simultaneous = matches!(s.kind, StatementKind::Syscall(_))
-            && n <= self.last
-            && self.out_q.iter().all(|(t, _)| *t >= self.last);
-        if simultaneous {
-            return Ok(());
-        }
         if let Some((t, bytes)) = self.out_q.front().cloned() {
             return Err(Stop::Fail(format!(
                 "{}: unexpected outbound packet at {} before this line ran\n  expected: {}\n  \
