@@ -19,6 +19,14 @@ pub enum Listed {
     /// are RSTs with the same sequence number and payload and differ only in the ACK field
     /// (and the window, which an RST does not advertise).
     AckOnReset,
+    /// RFC 9293 §3.8.6.1 (zero-window probing, MUST-36) does not say whether the probe's byte
+    /// advances SND.NXT. The reference sends it as data (SND.NXT moves past it); smoltcp keeps
+    /// SND.NXT where it was. Seen when the connection is aborted while probing: the RST carries
+    /// SEQ = SND.NXT (§3.10.5), one higher from the reference. (Against an RFC 5961 peer, whose
+    /// RCV.NXT did not take the byte, only smoltcp's RST is the exact match that resets at
+    /// once; the reference's draws a challenge ACK first.) Judged per segment: both are RSTs,
+    /// the peer's last in-order ACK closed the window, and the reference's SEQ is smoltcp's + 1.
+    ProbeByteOutsideSndNxt,
     /// RFC 1122 §2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the
     /// latest) packet of each set of packets destined to the same unresolved IP address";
     /// smoltcp keeps none (see `arp.queue_depth` in its adapter). Data survives because the
@@ -90,6 +98,14 @@ pub(crate) fn tolerated(r: &Sent, m: &Sent, seen: &Seen<'_>) -> Option<Listed> {
     if r.rst && m.rst && r.seq.is_some() && strip(r) == strip(m) {
         return Some(Listed::AckOnReset);
     }
+    // The reference's RST one past smoltcp's, the peer's window closed: the probe byte.
+    let probed = Sent {
+        seq: m.seq.map(|s| s.wrapping_add(1)),
+        ..strip(m)
+    };
+    if r.rst && m.rst && m.seq.is_some() && seen.peer_window == 0 && strip(r) == probed {
+        return Some(Listed::ProbeByteOutsideSndNxt);
+    }
     let bare = seen.inbound.filter(|i| {
         !i.flags.contains(TcpFlags::ACK)
             && !i.flags.contains(TcpFlags::SYN)
@@ -116,6 +132,8 @@ pub(crate) struct Seen<'a> {
     pub op: &'a DiffOp,
     /// This step's peer segment, if it sent one.
     pub inbound: Option<Inbound>,
+    /// The window of the peer's last in-order ACK.
+    pub peer_window: u16,
     /// The flags of the last peer segment, and whether it was at or beyond RCV.NXT.
     pub last_inbound: Option<(TcpFlags, bool)>,
     /// The peer sent data after the application closed.
