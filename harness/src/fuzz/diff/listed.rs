@@ -19,6 +19,14 @@ pub enum Listed {
     /// are RSTs with the same sequence number and payload and differ only in the ACK field
     /// (and the window, which an RST does not advertise).
     AckOnReset,
+    /// RFC 9293 §3.10.7.4 (fifth check, ESTABLISHED): "If the ACK acks something not yet sent
+    /// (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return." smoltcp accepts
+    /// an ACK up to the end of its send *buffer* (`ack_max = local_seq_no + tx_buffer.len()`),
+    /// so an ACK of queued, never-sent bytes takes them off the buffer: they are never sent,
+    /// and its next segment starts past them (data lost from the stream), with the window of
+    /// that segment taken too. Judged from the wire: a peer segment acknowledged beyond the
+    /// highest sequence number either stack had sent; from then on the runs differ.
+    AckOfUnsentData,
     /// RFC 9293 §3.8.6.1 (zero-window probing, MUST-36) does not say whether the probe's byte
     /// advances SND.NXT. The reference sends it as data (SND.NXT moves past it); smoltcp keeps
     /// SND.NXT where it was. Seen when the connection is aborted while probing: the RST carries
@@ -84,6 +92,8 @@ pub(crate) struct Inbound {
     pub seq: u32,
     /// Payload length.
     pub len: u32,
+    /// ACK set, and SEG.ACK beyond everything the stack has sent (SND.NXT).
+    pub acks_unsent: bool,
 }
 
 /// The listed rule under which segments `r` (the reference's) and `m` (smoltcp's), sent at the
@@ -134,6 +144,8 @@ pub(crate) struct Seen<'a> {
     pub inbound: Option<Inbound>,
     /// The window of the peer's last in-order ACK.
     pub peer_window: u16,
+    /// Some peer segment so far acknowledged data the stacks had not sent.
+    pub acked_unsent: bool,
     /// The flags of the last peer segment, and whether it was at or beyond RCV.NXT.
     pub last_inbound: Option<(TcpFlags, bool)>,
     /// The peer sent data after the application closed.
@@ -143,7 +155,9 @@ pub(crate) struct Seen<'a> {
 /// The listed divergence whose precondition holds, if any (`sides`: reference, smoltcp).
 pub(crate) fn explain(sides: &[Side; 2], seen: &Seen<'_>, what: &Mismatch) -> Option<Listed> {
     let (r, m) = (&sides[0], &sides[1]);
-    if r.timed_out {
+    if seen.acked_unsent {
+        Some(Listed::AckOfUnsentData)
+    } else if r.timed_out {
         Some(Listed::RetransmissionGiveUp)
     } else if seen.data_after_close {
         Some(Listed::DataAfterClose)

@@ -442,6 +442,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut data_after_close = false;
     let mut last_in = now;
     let mut peer_window: u16 = 65_535;
+    let mut acked_unsent = false;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {
         for s in sides.iter_mut() {
@@ -506,7 +507,12 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
                     flags,
                     seq: seq.0.wrapping_sub(case.peer_iss),
                     len: u32::from(*len),
+                    // Relative to each stack's highest SND.NXT on the wire, so the same for both.
+                    acks_unsent: flags.contains(TcpFlags::ACK) && *ack_delta > 0,
                 });
+                if flags.contains(TcpFlags::ACK) && *ack_delta > 0 {
+                    acked_unsent = true;
+                }
                 last_in = now;
             }
             DiffOp::Advance(ms) => {
@@ -567,6 +573,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
             op,
             inbound,
             peer_window,
+            acked_unsent,
             last_inbound,
             data_after_close,
         };
