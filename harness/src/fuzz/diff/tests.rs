@@ -370,3 +370,51 @@ fn smoltcp_taking_an_ack_of_unsent_data_is_listed() {
         Some(Ok(vec![]))
     );
 }
+
+/// Fuzz crash (minimised by hand): the peer's FIN closes the window; 16.8 s later data is
+/// written. smoltcp probes at once (the window has been closed longer than an RTO); the
+/// reference starts its persist timer then.
+#[test]
+fn zero_window_probe_timing_is_listed() {
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops: vec![
+            DiffOp::Segment {
+                flags: 0x11,
+                seq_delta: 0,
+                ack_delta: 0,
+                len: 0,
+                window: 0,
+            },
+            DiffOp::Advance(16_828),
+            DiffOp::Send(9),
+        ],
+    };
+    assert_eq!(
+        run_diff(&case),
+        Some(Ok(vec![Listed::ZeroWindowProbeTiming]))
+    );
+}
+
+/// Fuzz crash (minimised by hand): two segments go unacknowledged through timeouts; smoltcp
+/// goes back (SND.NXT = SND.UNA) and resends, the reference keeps SND.NXT; the abort's RST
+/// carries each one's SND.NXT.
+#[test]
+fn the_rst_after_a_go_back_retransmission_is_listed() {
+    let mut ops: Vec<DiffOp> = std::iter::repeat_n(DiffOp::Send(125), 7).collect();
+    ops.extend([
+        DiffOp::Advance(20_303),
+        DiffOp::Advance(20_303),
+        DiffOp::Abort,
+    ]);
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops,
+    };
+    assert_eq!(
+        run_diff(&case),
+        Some(Ok(vec![Listed::RetransmitRewindsSndNxt]))
+    );
+}
