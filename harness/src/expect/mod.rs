@@ -536,7 +536,11 @@ kind = "stack-defect"
             .join(format!("{stack}.toml"));
         let e = Expectations::load(&path, stack).unwrap();
         assert!(!e.entries.is_empty());
-        let fallback = e.entries.iter().filter(|(_, d)| d.mismatch.is_none()).count();
+        let fallback = e
+            .entries
+            .iter()
+            .filter(|(_, d)| d.mismatch.is_none())
+            .count();
         assert!(
             fallback * 10 <= e.entries.len(),
             "{fallback} of {} entries rest on `observed` alone",

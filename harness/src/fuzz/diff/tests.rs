@@ -177,7 +177,10 @@ fn diff_triage() {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("readable DIFF_DIR")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("crash-")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("crash-"))
+        })
         .collect();
     files.sort();
     let mut seen = std::collections::BTreeMap::new();
@@ -188,12 +191,18 @@ fn diff_triage() {
         };
         match run_diff(&case) {
             Some(Err(d)) => {
-                let what = format!("{:?} {}", d.op.as_ref().map(std::mem::discriminant), match &d.what {
-                    Mismatch::Sent { .. } => "sent",
-                    Mismatch::Acked { .. } => "acked",
-                    Mismatch::State { .. } => "state",
-                });
-                seen.entry(what).or_insert_with(|| (f.clone(), d.to_string(), 0)).2 += 1;
+                let what = format!(
+                    "{:?} {}",
+                    d.op.as_ref().map(std::mem::discriminant),
+                    match &d.what {
+                        Mismatch::Sent { .. } => "sent",
+                        Mismatch::Acked { .. } => "acked",
+                        Mismatch::State { .. } => "state",
+                    }
+                );
+                seen.entry(what)
+                    .or_insert_with(|| (f.clone(), d.to_string(), 0))
+                    .2 += 1;
             }
             other => println!("{}: now {other:?}", f.display()),
         }
@@ -365,10 +374,7 @@ fn smoltcp_taking_an_ack_of_unsent_data_is_listed() {
     // The same segment acknowledging only what was sent: no difference.
     ops.pop();
     ops.push(seg_at(0x11, 4_497, 0, 0));
-    assert_eq!(
-        run_diff(&DiffCase { ops, ..case }),
-        Some(Ok(vec![]))
-    );
+    assert_eq!(run_diff(&DiffCase { ops, ..case }), Some(Ok(vec![])));
 }
 
 /// Fuzz crash (minimised by hand): the peer's FIN closes the window; 16.8 s later data is
