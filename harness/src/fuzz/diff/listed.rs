@@ -106,8 +106,6 @@ pub(crate) struct Inbound {
     pub seq: u32,
     /// Payload length.
     pub len: u32,
-    /// ACK set, and SEG.ACK beyond everything the stack has sent (SND.NXT).
-    pub acks_unsent: bool,
 }
 
 /// The listed rule under which segments `r` (the reference's) and `m` (smoltcp's), sent at the

@@ -513,9 +513,9 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
                     flags,
                     seq: seq.0.wrapping_sub(case.peer_iss),
                     len: u32::from(*len),
-                    // Relative to each stack's highest SND.NXT on the wire, so the same for both.
-                    acks_unsent: flags.contains(TcpFlags::ACK) && *ack_delta > 0,
                 });
+                // SEG.ACK is relative to each stack's highest SND.NXT on the wire: beyond
+                // everything sent, for both alike.
                 if flags.contains(TcpFlags::ACK) && *ack_delta > 0 {
                     acked_unsent = true;
                 }
