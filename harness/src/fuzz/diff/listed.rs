@@ -19,6 +19,28 @@ pub enum Listed {
     /// are RSTs with the same sequence number and payload and differ only in the ACK field
     /// (and the window, which an RST does not advertise).
     AckOnReset,
+    /// RFC 9293 §3.10.5 ABORT sends `<SEQ=SND.NXT><CTL=RST>`, and RFC 6298 §5 (on a timeout,
+    /// retransmit the earliest unacknowledged segment) says nothing of SND.NXT. smoltcp goes
+    /// back on a timeout: SND.NXT returns to SND.UNA and what follows is sent again; the
+    /// reference keeps SND.NXT where it was. An abort after a timeout therefore sends an RST
+    /// with a lower SEQ from smoltcp (both within the peer's window). Judged per segment: both
+    /// RSTs, smoltcp has retransmitted, its SEQ is below the reference's, nothing else differs.
+    RetransmitRewindsSndNxt,
+    /// RFC 9293 §3.8.6.1: "The transmitting host SHOULD send the first zero-window probe when
+    /// a zero window has existed for the retransmission timeout period", then back off. The
+    /// reference times its probes from when data is queued behind the closed window; smoltcp
+    /// from when the window closed, so with the window closed longer than an RTO it probes at
+    /// once. Judged on the wire: the peer's last in-order ACK closed the window, and every
+    /// segment either stack sent in the step (pure ACKs aside) is a one-byte probe.
+    ZeroWindowProbeTiming,
+    /// RFC 9293 §3.10.7.4 (fifth check, ESTABLISHED): "If the ACK acks something not yet sent
+    /// (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return." smoltcp accepts
+    /// an ACK up to the end of its send *buffer* (`ack_max = local_seq_no + tx_buffer.len()`),
+    /// so an ACK of queued, never-sent bytes takes them off the buffer: they are never sent,
+    /// and its next segment starts past them (data lost from the stream), with the window of
+    /// that segment taken too. Judged from the wire: a peer segment acknowledged beyond the
+    /// highest sequence number either stack had sent; from then on the runs differ.
+    AckOfUnsentData,
     /// RFC 9293 §3.8.6.1 (zero-window probing, MUST-36) does not say whether the probe's byte
     /// advances SND.NXT. The reference sends it as data (SND.NXT moves past it); smoltcp keeps
     /// SND.NXT where it was. Seen when the connection is aborted while probing: the RST carries
@@ -106,6 +128,18 @@ pub(crate) fn tolerated(r: &Sent, m: &Sent, seen: &Seen<'_>) -> Option<Listed> {
     if r.rst && m.rst && m.seq.is_some() && seen.peer_window == 0 && strip(r) == probed {
         return Some(Listed::ProbeByteOutsideSndNxt);
     }
+    // smoltcp's RST below the reference's after smoltcp went back to retransmit.
+    let behind = match (r.seq, m.seq) {
+        (Some(a), Some(b)) => (a.wrapping_sub(b) as i32) > 0,
+        _ => false,
+    };
+    let at_r = Sent {
+        seq: r.seq,
+        ..strip(m)
+    };
+    if r.rst && m.rst && behind && seen.smoltcp_resent && strip(r) == at_r {
+        return Some(Listed::RetransmitRewindsSndNxt);
+    }
     let bare = seen.inbound.filter(|i| {
         !i.flags.contains(TcpFlags::ACK)
             && !i.flags.contains(TcpFlags::SYN)
@@ -134,6 +168,10 @@ pub(crate) struct Seen<'a> {
     pub inbound: Option<Inbound>,
     /// The window of the peer's last in-order ACK.
     pub peer_window: u16,
+    /// Some peer segment so far acknowledged data the stacks had not sent.
+    pub acked_unsent: bool,
+    /// smoltcp has retransmitted something.
+    pub smoltcp_resent: bool,
     /// The flags of the last peer segment, and whether it was at or beyond RCV.NXT.
     pub last_inbound: Option<(TcpFlags, bool)>,
     /// The peer sent data after the application closed.
@@ -143,12 +181,16 @@ pub(crate) struct Seen<'a> {
 /// The listed divergence whose precondition holds, if any (`sides`: reference, smoltcp).
 pub(crate) fn explain(sides: &[Side; 2], seen: &Seen<'_>, what: &Mismatch) -> Option<Listed> {
     let (r, m) = (&sides[0], &sides[1]);
-    if r.timed_out {
+    if seen.acked_unsent {
+        Some(Listed::AckOfUnsentData)
+    } else if r.timed_out {
         Some(Listed::RetransmissionGiveUp)
     } else if seen.data_after_close {
         Some(Listed::DataAfterClose)
     } else if *seen.op == DiffOp::Close && r.unread_at_close.is_some_and(|n| n > 0) {
         Some(Listed::UnreadDataAtClose)
+    } else if seen.peer_window == 0 && only_probes(what) {
+        Some(Listed::ZeroWindowProbeTiming)
     } else if m.resolving && reset_lost(what) {
         Some(Listed::ResetLostWhileResolving)
     } else if (m.fin_sent && !r.fin_sent) || sends_ahead(r, what) {
@@ -209,4 +251,18 @@ fn sends_ahead(r: &Side, what: &Mismatch) -> bool {
 fn reset_lost(what: &Mismatch) -> bool {
     matches!(what, Mismatch::Sent { reference, smoltcp }
         if reference.iter().any(|s| s.rst) && !smoltcp.iter().any(|s| s.rst))
+}
+
+/// Every data segment either stack sent this step is a one-byte probe (and one sent some).
+fn only_probes(what: &Mismatch) -> bool {
+    let Mismatch::Sent { reference, smoltcp } = what else {
+        return false;
+    };
+    let probe = |s: &Sent| !s.syn && !s.rst && !s.fin && s.payload.len() == 1;
+    let others: Vec<&Sent> = reference
+        .iter()
+        .chain(smoltcp)
+        .filter(|s| !s.is_pure_ack())
+        .collect();
+    !others.is_empty() && others.iter().all(|s| probe(s))
 }

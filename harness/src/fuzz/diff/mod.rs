@@ -174,6 +174,8 @@ pub(crate) struct Side {
     peer_iss: SeqNumber,
     /// The segments sent since the last step began, normalised.
     sent: Vec<Sent>,
+    /// The stack has sent some data or FIN again (a retransmission).
+    pub(crate) resent: bool,
     /// The stack asked for the peer's address (ARP) during this step.
     pub(crate) resolving: bool,
     /// The last acknowledgment advertised (relative ACK, window zero), any segment.
@@ -224,6 +226,7 @@ impl Side {
             sent: Vec::new(),
             ack_point: None,
             resolving: false,
+            resent: false,
             snd_nxt: SeqNumber(0),
             snd_una: SeqNumber(0),
             parted: None,
@@ -267,6 +270,9 @@ impl Side {
                     self.sent.push(sent);
                 }
                 let end = tcp.seq + tcp.seg_len();
+                if self.iss.is_some_and(|i| tcp.seq != i) && tcp.seg_len() > 0 {
+                    self.resent |= tcp.seq.diff(self.snd_nxt) < 0;
+                }
                 if end.diff(self.snd_nxt) > 0 {
                     self.snd_nxt = end;
                 }
@@ -442,6 +448,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut data_after_close = false;
     let mut last_in = now;
     let mut peer_window: u16 = 65_535;
+    let mut acked_unsent = false;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {
         for s in sides.iter_mut() {
@@ -507,6 +514,11 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
                     seq: seq.0.wrapping_sub(case.peer_iss),
                     len: u32::from(*len),
                 });
+                // SEG.ACK is relative to each stack's highest SND.NXT on the wire: beyond
+                // everything sent, for both alike.
+                if flags.contains(TcpFlags::ACK) && *ack_delta > 0 {
+                    acked_unsent = true;
+                }
                 last_in = now;
             }
             DiffOp::Advance(ms) => {
@@ -567,6 +579,8 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
             op,
             inbound,
             peer_window,
+            acked_unsent,
+            smoltcp_resent: sides[1].resent,
             last_inbound,
             data_after_close,
         };
