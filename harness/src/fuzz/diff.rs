@@ -189,7 +189,7 @@ impl Side {
             addr: STACK_IP,
             prefix_len: 24,
             gateway: None,
-            profile,
+            profile: profile.into(),
             seed: 1,
             static_arp: if neighbor_control {
                 vec![(PEER_IP, PEER_MAC)]
