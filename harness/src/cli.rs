@@ -112,6 +112,19 @@ pub enum Command {
         /// A profile name.
         name: Option<String>,
     },
+    /// List the stacks under test (`--stack` names) with what each declares: virtual or real
+    /// time, event log, state introspection, reboot, neighbour-cache control, whether it can
+    /// run here, and knob by knob whether it honours the shared vocabulary (`harness profiles`)
+    /// or has it fixed or refuses it, with the reason.
+    Stacks {
+        /// One stack's name (every registered stack when absent).
+        name: Option<String>,
+        /// Output format (`--json` is short for `--format json`): `{"stacks": [...]}`.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[arg(long, hide = true)]
+        json: bool,
+    },
     /// What a finding kind means, the RFC text, the incident it comes from, the usual fixes.
     /// Without KIND: every kind in one line.
     Explain {
@@ -306,6 +319,9 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             )
         }
         Command::Profiles { name } => profiles(name.as_deref()),
+        Command::Stacks { name, format, json } => {
+            stacks(name.as_deref(), json || format == Format::Json)
+        }
         Command::Explain { kind } => crate::explain::command(kind.as_deref()),
         Command::Bench {
             what: Some(BenchCmd::Bulk { mib, rounds }),
@@ -583,6 +599,21 @@ fn profiles(name: Option<&str>) -> Result<u8, String> {
             println!("SYN sent:   {}", crate::profile_view::syn_line(&p));
             println!("ACK policy: {}", crate::profile_view::ack_policy(&p));
         }
+    }
+    Ok(0)
+}
+
+fn stacks(name: Option<&str>, json: bool) -> Result<u8, String> {
+    let views = crate::stacks::list::views(crate::stacks::registry(), name)?;
+    if json {
+        let v = serde_json::json!({ "stacks": views });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+        );
+    } else {
+        let texts: Vec<String> = views.iter().map(|v| v.text()).collect();
+        print!("{}", texts.join("\n"));
     }
     Ok(0)
 }

@@ -360,7 +360,7 @@ fn errors_suggest_the_fix() {
         ),
         (
             &kind,
-            "unknown finding kind `half-opn` — did you mean `half-open`?",
+            ":1:17: unknown finding kind `half-opn` — did you mean `half-open`?",
         ),
         (&host, "unknown host `clinet` — did you mean `client`?"),
     ] {
@@ -814,4 +814,76 @@ fn report_into_a_missing_folder_is_refused_up_front() {
         );
     }
     assert!(!dir.join("no").exists());
+}
+
+#[test]
+fn stacks_lists_capabilities_and_knobs_text_and_json() {
+    let (code, out, _) = harness(&["stacks"]);
+    assert_eq!(code, 0);
+    for s in ["reference:", "smoltcp:", "linux:"] {
+        assert!(out.contains(s), "{s} missing from {out}");
+    }
+    assert!(
+        out.contains("refused arp.queue_depth: smoltcp holds no packet"),
+        "{out}"
+    );
+    let (code, out, _) = harness(&["stacks", "smoltcp", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let s = &v["stacks"][0];
+    assert_eq!(s["name"], "smoltcp");
+    assert_eq!(s["time"], "virtual");
+    assert_eq!(s["neighbor_control"], false);
+    let msl = s["knobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "tcp.msl")
+        .unwrap();
+    assert_eq!(msl["support"], "fixed");
+    assert_eq!(msl["value"], "5s");
+    let (code, same, _) = harness(&["stacks", "smoltcp", "--format", "json"]);
+    assert_eq!((code, same), (0, out));
+    let (code, _, err) = harness(&["stacks", "lwip"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("smoltcp"), "{err}");
+}
+
+/// Structured expectations end to end: an entry with the right line and kind lists the
+/// failure; the same entry at another line leaves it unexpected (exit 1); an unknown key is
+/// an input error at its line (exit 2).
+#[test]
+fn structured_expectations_list_by_line_and_kind() {
+    let d = tmpdir("expect");
+    std::fs::create_dir_all(d.join("expectations")).unwrap();
+    // smoltcp sends FIN where this script expects RST (closing with unread data).
+    let script = "conformance/scripts/rfc1122/4.2.2.13-rst-when-data-lost.pkt";
+    let text = std::fs::read_to_string(root().join(script)).unwrap();
+    let pkt = write(&d, "rst-when-data-lost.pkt", &text);
+    let entry = |line: u32, extra: &str| {
+        format!(
+            "stack = \"smoltcp\"\n\n[[divergence]]\nfile = \"rst-when-data-lost.pkt\"\n\
+             line = {line}\nmismatch = \"packet-differs\"\nfields = [\"flags\", \"win\"]\n\
+             requirement = \"RFC 1122 §4.2.2.13\"\nreason = \"half-close only\"\n\
+             kind = \"design-choice\"\n{extra}"
+        )
+    };
+    write(&d, "expectations/smoltcp.toml", &entry(15, ""));
+    let (code, out, err) = harness(&["run", &pkt, "--stack", "smoltcp"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 listed"), "{out}");
+    write(&d, "expectations/smoltcp.toml", &entry(16, ""));
+    let (code, out, _) = harness(&["run", &pkt, "--stack", "smoltcp"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("listed: line 16 packet-differs [flags, win]; got: line 15"),
+        "{out}"
+    );
+    write(&d, "expectations/smoltcp.toml", &entry(15, "why = \"x\"\n"));
+    let (code, _, err) = harness(&["run", &pkt, "--stack", "smoltcp"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("smoltcp.toml:11:1: unknown field `why`"),
+        "{err}"
+    );
 }

@@ -46,6 +46,15 @@ use stack::{Event, Instant};
 /// maps it onto its stack), so one vocabulary serves scripts, scenarios and stacks.
 pub use stack::tcp::{OptionName as SockOptName, SocketOption as SockOpt};
 
+/// A connection's congestion state (RFC 5681 §2 terms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Congestion {
+    /// cwnd, bytes.
+    pub cwnd: usize,
+    /// FlightSize: sent and not yet acknowledged (SND.NXT − SND.UNA), bytes.
+    pub flight: usize,
+}
+
 /// A stack under test. Polling order each step: `handle_frame` for every arriving frame,
 /// `handle_timeout` when `poll_at` is due, then `poll_transmit` until it returns `None`.
 pub trait Dut {
@@ -102,6 +111,11 @@ pub trait Dut {
     /// tell: the condition of RFC 1122 §4.2.2.13 / RFC 9293 §3.6.1 SHLD-3 ("a CLOSE call while
     /// received data is still pending" SHOULD send RST). `None` when the stack cannot tell.
     fn unread(&self, _s: SockId) -> Option<usize> {
+        None
+    }
+    /// The sender's congestion state (RFC 5681 §2: cwnd and the flight size), where the stack
+    /// can tell: the precondition of "the sender held data back under its congestion window".
+    fn congestion(&self, _s: SockId) -> Option<Congestion> {
         None
     }
     fn four_tuple(&self, s: SockId) -> Option<FourTuple>;

@@ -254,6 +254,16 @@ impl Dut for ReferenceDut {
         self.host.tcp_ref().tcb_info(h(s)).map(|t| t.rx_queued)
     }
 
+    fn congestion(&self, s: SockId) -> Option<crate::Congestion> {
+        self.host
+            .tcp_ref()
+            .tcb_info(h(s))
+            .map(|t| crate::Congestion {
+                cwnd: t.cwnd as usize,
+                flight: t.snd_nxt.diff(t.snd_una).max(0) as usize,
+            })
+    }
+
     fn four_tuple(&self, s: SockId) -> Option<FourTuple> {
         self.host.tcp_ref().four_tuple(h(s))
     }

@@ -904,3 +904,6 @@ impl<'t> Facts<'t> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -453,12 +453,11 @@ impl Model {
         tl.push(t, s, why);
     }
 
+    /// CLOSED, recorded on the timeline; the model then forgets the connection (no state and
+    /// CLOSED are the same to every rule: neither takes a segment, a call or a reboot).
     fn close(&mut self, t: Instant, why: &'static str, tl: &mut Timeline) {
         self.set(t, State::Closed, why, tl);
-        *self = Model {
-            state: Some(State::Closed),
-            ..Model::default()
-        };
+        *self = Model::default();
     }
 
     fn expire(&mut self, t: Instant, tw: Option<Duration>, tl: &mut Timeline) {

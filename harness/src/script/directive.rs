@@ -134,8 +134,12 @@ impl Parser {
 
     /// `KIND [count=N] [host=H] [cause=C] [duration="D"]` after `%expect finding`.
     fn expect_finding(&mut self) -> PResult<ExpectFinding> {
+        let (t, kind) = self.expect_word("a finding name")?;
+        if let Err(why) = crate::oracle::FindingKind::parse_named(&kind) {
+            return Err(self.err_at(&t, ErrorKind::UnknownFindingKind(why)));
+        }
         let mut e = ExpectFinding {
-            kind: self.expect_word("a finding name")?.1,
+            kind,
             ..ExpectFinding::default()
         };
         while !matches!(self.peek()?.tok, Tok::Newline | Tok::Eof) {

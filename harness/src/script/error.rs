@@ -121,6 +121,9 @@ pub enum ErrorKind {
     UnknownExpectKey(String, String),
     #[error("{0}")]
     BadDuration(String),
+    /// `%expect finding KIND` names no finding kind (the message lists them).
+    #[error("{0}")]
+    UnknownFindingKind(String),
     #[error("`%{0}` is a header directive and must come before the first event")]
     HeaderDirectiveAfterEvent(String),
     #[error("option lines (`--{0}`) must come before the first event")]

@@ -2,6 +2,8 @@
 //! stack through: the built-in ones of the `dut` crate and the live Linux kernel (`linux-dut`). Third-party stacks plug in by implementing [`crate::dut::Adapter`] and
 //! registering it here.
 
+pub mod list;
+
 use crate::dut::{Dut, Registry, RegistryError, StackConfig};
 use std::sync::OnceLock;
 

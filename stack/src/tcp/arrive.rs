@@ -131,14 +131,8 @@ impl Tcb {
         if self.state == State::TimeWait && !f.rst() {
             // RFC 1122 §4.2.2.13 / RFC 6191 (Linux tcp_timewait_state_process): a SYN above the
             // old RCV.NXT may reopen the connection.
-            if f.syn()
-                && !f.ack()
-                && ctx.policy.syn_in_time_wait == SynInTimeWait::Accept
-                && seg.seq.gt(self.rcv_nxt)
-            {
-                let old_snd_nxt = self.snd_nxt;
-                self.end_time_wait(ctx, TimeWaitCause::SynReuse, Cause::SynReuse);
-                return Arrival::Reopen { old_snd_nxt };
+            if let Some(reopen) = self.syn_reopens_time_wait(ctx, seg) {
+                return reopen;
             }
             // "The only thing that can arrive in this state is a retransmission of the remote
             // FIN. Acknowledge it, and restart the 2 MSL timeout."
@@ -371,14 +365,8 @@ impl Tcb {
         }
         // "If a new connection request is received while in TIME_WAIT, drop the old
         // connection and start over if the sequence numbers are above the previous ones."
-        if f.syn()
-            && !f.ack()
-            && ctx.policy.syn_in_time_wait == SynInTimeWait::Accept
-            && seg.seq.gt(self.rcv_nxt)
-        {
-            let old_snd_nxt = self.snd_nxt;
-            self.end_time_wait(ctx, TimeWaitCause::SynReuse, Cause::SynReuse);
-            return Arrival::Reopen { old_snd_nxt };
+        if let Some(reopen) = self.syn_reopens_time_wait(ctx, seg) {
+            return reopen;
         }
         // "Drop the segment if it does not contain an ACK."
         if !f.ack() {
@@ -452,6 +440,25 @@ impl Tcb {
                 self.drop_connection(ctx, DropCause::Reset, error, Cause::RstReceived);
             }
         }
+    }
+
+    /// A SYN without ACK whose sequence number is above the old RCV.NXT reopens a connection in
+    /// TIME-WAIT when the profile accepts it (RFC 9293 §3.10.7.4 / RFC 1122 §4.2.2.13 "if a new
+    /// connection request is received while in TIME_WAIT, drop the old connection and start over
+    /// if the sequence numbers are above the previous ones"; RFC 6191): ends TIME-WAIT and returns
+    /// the arrival that reopens it.
+    fn syn_reopens_time_wait(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr) -> Option<Arrival> {
+        let f = seg.flags;
+        if f.syn()
+            && !f.ack()
+            && ctx.policy.syn_in_time_wait == SynInTimeWait::Accept
+            && seg.seq.gt(self.rcv_nxt)
+        {
+            let old_snd_nxt = self.snd_nxt;
+            self.end_time_wait(ctx, TimeWaitCause::SynReuse, Cause::SynReuse);
+            return Some(Arrival::Reopen { old_snd_nxt });
+        }
+        None
     }
 
     /// Leave TIME-WAIT before 2·MSL, saying why (what oracles call an assassination).

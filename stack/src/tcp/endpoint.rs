@@ -55,6 +55,8 @@ pub struct TcbInfo {
     pub rx_queued: usize,
     /// Bytes not yet acknowledged by the peer.
     pub tx_queued: usize,
+    /// The congestion window (RFC 5681 §2 cwnd), bytes.
+    pub cwnd: u32,
 }
 
 /// The TCP layer of one host ("endpoint"): all connections and listeners.
@@ -266,6 +268,18 @@ impl Tcp {
         });
     }
 
+    /// A segment a listener drops without answering (RFC 9293 §3.10.7.2), logged with why.
+    fn dropped_at_listener(&mut self, now: Instant, tuple: FourTuple, reason: DropReason) {
+        self.emit(
+            now,
+            TcpEvent::SegmentDropped {
+                conn: tuple,
+                state: State::Listen,
+                reason,
+            },
+        );
+    }
+
     /// RFC 9293 §3.10.7.2 LISTEN.
     fn listen_segment(
         &mut self,
@@ -291,14 +305,7 @@ impl Tcp {
         }
         // FreeBSD tcp_input.c: "(SYN|ACK) is bogus on a listen socket", dropped without a RST.
         if f.ack() && f.syn() && !self.profile.tcp.listen_synack_rst {
-            self.emit(
-                now,
-                TcpEvent::SegmentDropped {
-                    conn: tuple,
-                    state: State::Listen,
-                    reason: DropReason::Unexpected,
-                },
-            );
+            self.dropped_at_listener(now, tuple, DropReason::Unexpected);
             return;
         }
         // "Second, check for an ACK: ... an acceptable reset segment should be formed for any
@@ -322,14 +329,7 @@ impl Tcp {
         }
         if !f.syn() {
             // "Fourth, other data or control: ... drop the segment and return."
-            self.emit(
-                now,
-                TcpEvent::SegmentDropped {
-                    conn: tuple,
-                    state: State::Listen,
-                    reason: DropReason::Unexpected,
-                },
-            );
+            self.dropped_at_listener(now, tuple, DropReason::Unexpected);
             return;
         }
         // "Third, check for a SYN".
@@ -338,14 +338,7 @@ impl Tcp {
             _ => return,
         };
         if pending >= backlog {
-            self.emit(
-                now,
-                TcpEvent::SegmentDropped {
-                    conn: tuple,
-                    state: State::Listen,
-                    reason: DropReason::BacklogFull,
-                },
-            );
+            self.dropped_at_listener(now, tuple, DropReason::BacklogFull);
             return;
         }
         let mut iss = self.isn(now, tuple);
@@ -975,6 +968,7 @@ impl Tcp {
                 rto: t.rto,
                 rx_queued: t.rx.len(),
                 tx_queued: t.unacked_data(),
+                cwnd: t.cwnd,
             }),
             _ => None,
         }

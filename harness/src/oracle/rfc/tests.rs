@@ -172,6 +172,19 @@ fn window_scale_only_if_offered() {
     assert_eq!(ok.rules(None), vec![]);
 }
 
+/// Simultaneous open (RFC 9293 §3.5 figure 7): our own SYN goes out after the peer's SYN
+/// arrived. Our SYN starts a new incarnation, but what the peer's SYN offered still holds: RFC
+/// 7323 §2.2 "a TCP MAY send the Window Scale option in a <SYN,ACK> segment only if the option
+/// was received in the initial <SYN> segment".
+#[test]
+fn window_scale_not_offered_survives_our_own_syn() {
+    let mut c = Conn::default();
+    c.rx(0, S, 100, 0, 0);
+    c.tx(0, S, 500, 0, 0).window_scale = Some(7);
+    c.tx(1, S | A, 500, 101, 0).window_scale = Some(7);
+    assert_eq!(c.rules(None), vec![Violation::WindowScaleNotOffered]);
+}
+
 #[test]
 fn ack_of_unseen_data() {
     let mut c = Conn::default();

@@ -273,7 +273,7 @@ fn bad_input_is_an_error_with_location() {
     .expect_err("must be an input error");
     assert!(
         e.to_string()
-            .starts_with("t.pkt:8:1: unknown finding kind `nope`"),
+            .starts_with("t.pkt:8:17: unknown finding kind `nope`"),
         "{e}"
     );
 }

@@ -273,7 +273,12 @@ fn body_directive() -> impl Strategy<Value = StatementKind> {
                 |(conn, state)| StatementKind::Directive(Directive::AssertState { conn, state })
             ),
         (
-            kebab(),
+            // Only known kinds parse (an unknown one is an error at its word).
+            prop::sample::select(
+                crate::oracle::FindingKind::ALL
+                    .map(|k| k.name().to_string())
+                    .to_vec()
+            ),
             prop::option::of(0u64..5),
             prop::option::of(kebab()),
             prop::option::of(kebab()),

@@ -10,15 +10,21 @@
 //! [[divergence]]
 //! file = "scripts/rfc9293/3.10.8-time-wait-timeout-2msl.pkt"  # path suffix
 //! profile = "rfc9293"                  # optional: every profile when absent
-//! observed = "expected outbound packet by 1.104000, but the stack sent nothing"
+//! line = 20                            # the line of the first failure
+//! mismatch = "nothing-sent"            # which expectation failed (see below)
 //! requirement = "RFC 9293 §3.10.8 MUST-13: TIME-WAIT lasts 2·MSL"
 //! reason = "smoltcp's TIME-WAIT is a fixed 10 s (CLOSE_DELAY)"
 //! kind = "stack-defect"                # stack-defect | design-choice
 //! ```
 //!
-//! `observed` must occur in the run's failure text: a file that fails *differently* is still
-//! unexpected. `varies = "why"` marks an entry whose file also passes in some runs of a stack on
-//! the wall clock; such a pass does not fail.
+//! The run's first failure must be of kind `mismatch` ([`MismatchKind`]: `packet-differs`,
+//! `packet-early`, `packet-partial`, `nothing-sent`, `unexpected-packet`, `call-result`,
+//! `call-timing`, `state`, `finding`, `stalled`) at `line` (optional); for `packet-differs`,
+//! `fields = ["flags", "win"]` (optional) names exactly the header fields that differed. A
+//! file that fails *differently* is still unexpected. `observed = "text"` (optional) must also
+//! occur in the failure text: the fallback for an entry whose failure is not known structurally
+//! (`mismatch` or `observed` is required). `varies = "why"` marks an entry whose file also
+//! passes in some runs of a stack on the wall clock; such a pass does not fail.
 //!
 //! A feature the stack lacks altogether (a knob it cannot set, a socket call it does not have) is
 //! listed once, not per file. A run stopped by it stays `unsupported` but no longer fails:
@@ -28,6 +34,10 @@
 //! feature = "tcp.time_wait_rst"        # occurs in the unsupported feature's text
 //! reason = "smoltcp's TIME-WAIT always closes on an in-window RST"
 //! ```
+
+mod failure;
+
+pub use failure::{Failure, MismatchKind};
 
 use crate::location::{Diagnostic, Location};
 use crate::outcome::{FileResult, Outcome};
@@ -52,7 +62,18 @@ pub struct Divergence {
     pub file: String,
     #[serde(default)]
     pub profile: Option<String>,
-    pub observed: String,
+    /// The line of the run's first failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Which expectation failed first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<MismatchKind>,
+    /// For `packet-differs`: exactly the fields that differed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<String>>,
+    /// Text that must occur in a failure (the fallback where the structure is unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
     pub requirement: String,
     pub reason: String,
     pub kind: DivergenceKind,
@@ -61,6 +82,58 @@ pub struct Divergence {
     /// no reason to drop the entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub varies: Option<String>,
+}
+
+impl Divergence {
+    /// Does the run's failure list match this entry? Its first failure has the listed kind,
+    /// line and fields (those given), and `observed` occurs in some failure (if given).
+    pub fn matches(&self, failures: &[String]) -> bool {
+        let first = failures.first().and_then(|f| Failure::parse(f));
+        let structured = self.mismatch.is_none_or(|k| {
+            first.as_ref().is_some_and(|f| {
+                f.kind == k
+                    && self.line.is_none_or(|l| f.line == Some(l))
+                    && self.fields.as_ref().is_none_or(|fs| *fs == f.fields)
+            })
+        });
+        let observed = self
+            .observed
+            .as_ref()
+            .is_none_or(|o| failures.iter().any(|f| f.contains(o.as_str())));
+        structured && observed
+    }
+
+    /// `line 15 packet-differs [flags, win]`, for messages.
+    pub fn describe(&self) -> String {
+        describe(
+            self.line,
+            self.mismatch,
+            self.fields.as_ref(),
+            self.observed.as_deref(),
+        )
+    }
+}
+
+fn describe(
+    line: Option<u32>,
+    kind: Option<MismatchKind>,
+    fields: Option<&Vec<String>>,
+    observed: Option<&str>,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(l) = line {
+        parts.push(format!("line {l}"));
+    }
+    if let Some(k) = kind {
+        parts.push(k.name().to_string());
+    }
+    if let Some(f) = fields {
+        parts.push(format!("[{}]", f.join(", ")));
+    }
+    if let Some(o) = observed {
+        parts.push(format!("\"{o}\""));
+    }
+    parts.join(" ")
 }
 
 /// One feature the stack lacks: runs that stop on it are `unsupported` but listed.
@@ -118,14 +191,34 @@ impl Expectations {
             let line = Location::from_offset(file, text, at).line;
             let d = d.into_inner();
             for (name, v) in [
-                ("file", &d.file),
-                ("observed", &d.observed),
-                ("requirement", &d.requirement),
-                ("reason", &d.reason),
+                ("file", Some(&d.file)),
+                ("observed", d.observed.as_ref()),
+                ("requirement", Some(&d.requirement)),
+                ("reason", Some(&d.reason)),
             ] {
-                if v.trim().is_empty() {
+                if v.is_some_and(|v| v.trim().is_empty()) {
                     return Err(err(at, format!("divergence has an empty `{name}`")));
                 }
+            }
+            if d.mismatch.is_none() && d.observed.is_none() {
+                return Err(err(
+                    at,
+                    "divergence says neither `mismatch` (with `line`) nor `observed`: \
+                     which failure does it list?"
+                        .into(),
+                ));
+            }
+            if d.mismatch.is_none() && (d.line.is_some() || d.fields.is_some()) {
+                return Err(err(
+                    at,
+                    "`line` and `fields` need `mismatch` (the kind of failure at that line)".into(),
+                ));
+            }
+            if d.fields.is_some() && d.mismatch != Some(MismatchKind::PacketDiffers) {
+                return Err(err(
+                    at,
+                    "`fields` only goes with mismatch = \"packet-differs\"".into(),
+                ));
             }
             entries.push((line, d));
         }
@@ -215,15 +308,24 @@ impl Expectations {
                         "listed divergence no longer happens ({at}): remove it from the list"
                     ));
                 }
-                Outcome::Fail if r.failures.iter().any(|f| f.contains(&d.observed)) => {
+                Outcome::Fail if d.matches(&r.failures) => {
                     r.outcome = Outcome::ListedDivergence {
                         divergence: d.clone(),
                     };
                 }
-                Outcome::Fail => r.failures.push(format!(
-                    "diverged otherwise than listed at {at} (listed: {})",
-                    d.observed
-                )),
+                Outcome::Fail => {
+                    let got = r.failures.first().and_then(|f| Failure::parse(f));
+                    r.failures.push(format!(
+                        "diverged otherwise than listed at {at} (listed: {}; got: {})",
+                        d.describe(),
+                        got.map_or("a failure of no known form".into(), |f| describe(
+                            f.line,
+                            Some(f.kind),
+                            Some(&f.fields).filter(|v| !v.is_empty()),
+                            None
+                        ))
+                    ))
+                }
                 // Not run, or broken: nothing to compare with the list.
                 _ => {}
             }
@@ -239,7 +341,8 @@ mod tests {
 
 [[divergence]]
 file = "rfc9293/a.pkt"
-observed = "sent nothing"
+line = 20
+mismatch = "nothing-sent"
 requirement = "RFC 9293 §3.10.8"
 reason = "fixed 10 s TIME-WAIT"
 kind = "stack-defect"
@@ -274,12 +377,12 @@ kind = "stack-defect"
             result(
                 "conformance/scripts/rfc9293/a.pkt",
                 false,
-                "x: sent nothing",
+                "a.pkt:20:1: expected outbound packet by 1.104000, but the stack sent nothing",
             ),
             result(
                 "conformance/scripts/rfc9293/b.pkt",
                 false,
-                "x: sent nothing",
+                "a.pkt:20:1: expected outbound packet by 1.104000, but the stack sent nothing",
             ),
         ];
         e.apply(&mut rs);
@@ -312,9 +415,13 @@ kind = "stack-defect"
             result(
                 "conformance/scripts/rfc9293/a.pkt",
                 false,
-                "x: sent nothing",
+                "a.pkt:20:1: expected outbound packet by 1.104000, but the stack sent nothing",
             ),
-            result("conformance/scripts/rfc9293/a.pkt", false, "x: RST"),
+            result(
+                "conformance/scripts/rfc9293/a.pkt",
+                false,
+                "a.pkt:20:1: unexpected outbound packet at 1.0 before this line ran",
+            ),
         ];
         e.apply(&mut rs);
         assert_eq!(rs[0].outcome, Outcome::Pass);
@@ -325,7 +432,11 @@ kind = "stack-defect"
     #[test]
     fn failing_otherwise_than_listed_fails() {
         let e = Expectations::parse("e.toml", GOOD, "smoltcp").unwrap();
-        let mut rs = vec![result("conformance/scripts/rfc9293/a.pkt", false, "x: RST")];
+        let mut rs = vec![result(
+            "conformance/scripts/rfc9293/a.pkt",
+            false,
+            "a.pkt:20:1: unexpected outbound packet at 1.0 before this line ran",
+        )];
         e.apply(&mut rs);
         assert_eq!(rs[0].outcome, Outcome::Fail);
     }
@@ -354,14 +465,89 @@ kind = "stack-defect"
         match &rs[0].outcome {
             Outcome::Unsupported {
                 listed: Some(why), ..
-            } => assert!(why.contains("always closes (e.toml:10)"), "{why}"),
+            } => assert!(why.contains("always closes (e.toml:11)"), "{why}"),
             o => panic!("not listed: {o:?}"),
         }
         assert_eq!(rs[0].outcome.exit_code(), 0);
         assert_eq!(rs[1].outcome.exit_code(), 1);
         let empty = listed.replace("reason = \"always closes\"", "reason = \"\"");
         let err = Expectations::parse("e.toml", &empty, "smoltcp").unwrap_err();
-        assert!(err.to_string().starts_with("e.toml:10:"), "{err}");
+        assert!(err.to_string().starts_with("e.toml:11:"), "{err}");
+    }
+
+    #[test]
+    fn structure_decides_the_line_the_kind_and_the_fields() {
+        let differs = "a.pkt:15:1: outbound packet at 0.11 does not match: flags F. (expected R), win 65435 (expected 0)";
+        let entry = |extra: &str| {
+            let text = GOOD.replace(
+                "line = 20\nmismatch = \"nothing-sent\"",
+                &format!("line = 15\nmismatch = \"packet-differs\"\n{extra}"),
+            );
+            Expectations::parse("e.toml", &text, "smoltcp").unwrap()
+        };
+        let judge = |e: &Expectations, failure: &str| {
+            let mut rs = vec![result("conformance/scripts/rfc9293/a.pkt", false, failure)];
+            e.apply(&mut rs);
+            rs.remove(0)
+        };
+        let listed = |r: &FileResult| matches!(r.outcome, Outcome::ListedDivergence { .. });
+        assert!(listed(&judge(&entry(""), differs)));
+        assert!(listed(&judge(
+            &entry("fields = [\"flags\", \"win\"]"),
+            differs
+        )));
+        // Another field set, another line, another kind: each is a different failure.
+        let r = judge(&entry("fields = [\"flags\"]"), differs);
+        assert!(!listed(&r));
+        assert!(
+            r.failures[1].contains(
+                "listed: line 15 packet-differs [flags]; got: line 15 packet-differs [flags, win]"
+            ),
+            "{:?}",
+            r.failures
+        );
+        assert!(!listed(&judge(
+            &entry(""),
+            &differs.replace(":15:", ":16:")
+        )));
+        assert!(!listed(&judge(
+            &entry(""),
+            "a.pkt:15:1: expected outbound packet by 1.0, but the stack sent nothing"
+        )));
+        // `observed` narrows further and is the fallback for texts of no known form.
+        assert!(listed(&judge(&entry("observed = \"flags F.\""), differs)));
+        assert!(!listed(&judge(&entry("observed = \"flags S.\""), differs)));
+        let fallback = GOOD.replace(
+            "line = 20\nmismatch = \"nothing-sent\"",
+            "observed = \"odd failure\"",
+        );
+        let e = Expectations::parse("e.toml", &fallback, "smoltcp").unwrap();
+        assert!(listed(&judge(&e, "x: an odd failure")));
+    }
+
+    #[rstest::rstest]
+    #[case("mismatch = \"nothing-sent\"", "mismatch = \"sent-nothing\"", 6)]
+    #[case("line = 20\n", "line = 20\nwhy = \"x\"\n", 6)]
+    #[case("line = 20\nmismatch = \"nothing-sent\"", "line = 20", 3)]
+    #[case(
+        "line = 20\nmismatch = \"nothing-sent\"",
+        "observed = \"x\"\nfields = [\"win\"]",
+        3
+    )]
+    #[case(
+        "mismatch = \"nothing-sent\"",
+        "mismatch = \"nothing-sent\"\nfields = [\"win\"]",
+        3
+    )]
+    #[case("line = 20\nmismatch = \"nothing-sent\"", "", 3)]
+    fn bad_entries_are_errors_at_their_line(
+        #[case] from: &str,
+        #[case] to: &str,
+        #[case] line: u32,
+    ) {
+        let bad = GOOD.replace(from, to);
+        let e = Expectations::parse("e.toml", &bad, "smoltcp").unwrap_err();
+        assert_eq!(e.location.as_ref().map(|l| l.line), Some(line), "{e}");
     }
 
     #[test]

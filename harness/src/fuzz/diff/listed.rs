@@ -1,0 +1,182 @@
+//! The listed divergences between the reference stack and smoltcp: each is known, judged on
+//! its precondition (what the driver saw), and named with the RFC requirement it concerns.
+//!
+//! Two kinds: [`tolerated`] differences in one segment that leave both connections where they
+//! were (the comparison goes on), and [`explain`]ed ones after which the two runs part ways
+//! (the comparison ends there).
+
+use super::{combination, DiffOp, Mismatch, Sent, Side};
+use stack::wire::TcpFlags;
+
+/// Divergences that are known and judged (each also in `conformance/expectations/smoltcp.toml`
+/// or the README's smoltcp table), by the evidence that explains them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listed {
+    /// RFC 9293 §3.10.5 (ABORT: "<SEQ=SND.NXT><CTL=RST>") and §3.10.7: a reset in a
+    /// connection's sequence space carries no ACK in the RFC's text; smoltcp sets ACK on
+    /// every RST it sends from a connection. The receiver validates an RST by its sequence
+    /// number alone (§3.10.7.4, first check), so nothing changes. Judged per segment: both
+    /// are RSTs with the same sequence number and payload and differ only in the ACK field
+    /// (and the window, which an RST does not advertise).
+    AckOnReset,
+    /// RFC 1122 §2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the
+    /// latest) packet of each set of packets destined to the same unresolved IP address";
+    /// smoltcp keeps none (see `arp.queue_depth` in its adapter). Data survives because the
+    /// socket sends it again once the neighbour answers, but the RST of an abort is sent once
+    /// from a socket that is already gone, so it is lost when smoltcp's neighbour entry has
+    /// expired (60 s): the peer keeps a half-open connection (incident A's rst-loss). Judged
+    /// on the wire: smoltcp asked for the peer's address in this step and sent no RST where
+    /// the reference sent one.
+    ResetLostWhileResolving,
+    /// RFC 9293 §3.10.7.1: the reset answering a segment without ACK is
+    /// "<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>"; smoltcp (`rst_reply`) sets the ACK only
+    /// when the segment was a SYN, so its reply to a bare segment (or a FIN) without ACK has
+    /// none. Judged per segment: the peer's segment had neither ACK, SYN nor RST, the
+    /// reference's reset acknowledges exactly SEG.SEQ+SEG.LEN, smoltcp's carries no ACK.
+    ResetReplyWithoutAck,
+    /// RFC 793 §3.4 / RFC 9293 §3.10.7.4: a SYN in a synchronized state resets the connection
+    /// under RFC 793; smoltcp answers it with a challenge ACK (RFC 5961 §4).
+    SynInWindow,
+    /// RFC 1122 §4.2.2.13 / RFC 9293 §3.6.1: data after close draws an RST from the reference;
+    /// smoltcp's close is a half-close and takes the data.
+    DataAfterClose,
+    /// RFC 1122 §4.2.2.13 / RFC 9293 §3.6.1 SHLD-3: a CLOSE while received data is still
+    /// pending SHOULD send RST; the reference does (and is gone), smoltcp's close is a
+    /// half-close and sends FIN. Judged by the precondition itself: the reference reported
+    /// unread bytes ([`Dut::unread`]) on the socket just before the close.
+    UnreadDataAtClose,
+    /// RFC 9293 §3.8.2 MUST-19 / RFC 5681 §3.1: the reference holds data back under its
+    /// congestion window (after a retransmission timeout, the loss window of one segment) and
+    /// Nagle's rule; smoltcp as the adapter builds it (no `socket-tcp-reno`/`-cubic` feature:
+    /// `CongestionControl::None`) sends all the peer's window allows, and may send a FIN the
+    /// reference still holds. The peer here acknowledges what each stack has sent, so that ACK
+    /// covers smoltcp's FIN and not the reference's. Judged on the wire: smoltcp's FIN has been
+    /// sent and the reference's has not.
+    SendsAheadWithoutCongestionControl,
+    /// RFC 9293 §3.10.7.4 (fifth check): "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it
+    /// can be ignored" — the ACK field, not the segment: its text and FIN are still processed
+    /// (RFC 5961 §5.2 accepts SEG.ACK down to SND.UNA - MAX.SND.WND). smoltcp drops the whole
+    /// segment ("duplicate ACK"), so a reordered data segment is lost to it. Judged when the
+    /// segment's ACK is below what the peer had already acknowledged, the reference took its
+    /// data or FIN ([`Dut::unread`] or state changed) and smoltcp took nothing; the two
+    /// receive streams differ from then on.
+    OldAckDropsSegment,
+    /// RFC 1122 §4.2.3.5: the reference gives up after R2 (ETIMEDOUT); smoltcp never does.
+    RetransmissionGiveUp,
+    /// RFC 9293 §3.10.7.4 checks the RST bit before SYN and FIN, so RST+FIN resets; smoltcp
+    /// drops any segment with more than one of SYN, FIN, RST as malformed (`TcpRepr::parse`).
+    ControlCombination,
+}
+
+/// A peer segment as the driver sent it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Inbound {
+    pub flags: TcpFlags,
+    /// SEG.SEQ − peer ISS.
+    pub seq: u32,
+    /// Payload length.
+    pub len: u32,
+}
+
+/// The listed rule under which segments `r` (the reference's) and `m` (smoltcp's), sent at the
+/// same place in the same step, differ without consequence; `None` when no rule covers it.
+pub(crate) fn tolerated(r: &Sent, m: &Sent, seen: &Seen<'_>) -> Option<Listed> {
+    // An RST advertises no window and (in a connection's sequence space) needs no ACK.
+    let strip = |s: &Sent| Sent {
+        ack: None,
+        zero_window: false,
+        ..s.clone()
+    };
+    if r.rst && m.rst && r.seq.is_some() && strip(r) == strip(m) {
+        return Some(Listed::AckOnReset);
+    }
+    let bare = seen.inbound.filter(|i| {
+        !i.flags.contains(TcpFlags::ACK)
+            && !i.flags.contains(TcpFlags::SYN)
+            && !i.flags.contains(TcpFlags::RST)
+    });
+    if let Some(i) = bare {
+        let fin = u32::from(i.flags.contains(TcpFlags::FIN));
+        if r.rst
+            && m.rst
+            && r.seq.is_none()
+            && m.seq.is_none()
+            && r.ack == Some(i.seq.wrapping_add(i.len + fin))
+            && m.ack.is_none()
+        {
+            return Some(Listed::ResetReplyWithoutAck);
+        }
+    }
+    None
+}
+
+/// What the driver saw up to the step that diverged.
+pub(crate) struct Seen<'a> {
+    /// This step's operation.
+    pub op: &'a DiffOp,
+    /// This step's peer segment, if it sent one.
+    pub inbound: Option<Inbound>,
+    /// The flags of the last peer segment, and whether it was at or beyond RCV.NXT.
+    pub last_inbound: Option<(TcpFlags, bool)>,
+    /// The peer sent data after the application closed.
+    pub data_after_close: bool,
+}
+
+/// The listed divergence whose precondition holds, if any (`sides`: reference, smoltcp).
+pub(crate) fn explain(sides: &[Side; 2], seen: &Seen<'_>, what: &Mismatch) -> Option<Listed> {
+    let (r, m) = (&sides[0], &sides[1]);
+    if r.timed_out {
+        Some(Listed::RetransmissionGiveUp)
+    } else if seen.data_after_close {
+        Some(Listed::DataAfterClose)
+    } else if *seen.op == DiffOp::Close && r.unread_at_close.is_some_and(|n| n > 0) {
+        Some(Listed::UnreadDataAtClose)
+    } else if m.resolving && reset_lost(what) {
+        Some(Listed::ResetLostWhileResolving)
+    } else if (m.fin_sent && !r.fin_sent) || sends_ahead(r, what) {
+        Some(Listed::SendsAheadWithoutCongestionControl)
+    } else if m.parted.is_some() {
+        m.parted
+    } else if seen.last_inbound.is_some_and(|(f, _)| combination(f)) {
+        Some(Listed::ControlCombination)
+    } else if seen
+        .last_inbound
+        .is_some_and(|(f, _)| f.contains(TcpFlags::SYN))
+    {
+        Some(Listed::SynInWindow)
+    } else {
+        None
+    }
+}
+
+/// [`Listed::SendsAheadWithoutCongestionControl`] on the wire: smoltcp sent what the reference
+/// sent this step and more (data or FIN), and the reference's own congestion state says its
+/// window has no room for the first of those (RFC 5681 §3.1: FlightSize + the segment > cwnd).
+fn sends_ahead(r: &Side, what: &Mismatch) -> bool {
+    let Mismatch::Sent { reference, smoltcp } = what else {
+        return false;
+    };
+    let keep = |v: &[Sent]| {
+        v.iter()
+            .filter(|s| !s.is_pure_ack())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let (ro, mo) = (keep(reference), keep(smoltcp));
+    let Some(first) = mo.get(ro.len()) else {
+        return false;
+    };
+    let extra_carries = mo[ro.len()..]
+        .iter()
+        .all(|s| !s.rst && !s.syn && (s.fin || !s.payload.is_empty()));
+    let congestion = r.sock.and_then(|s| r.dut.congestion(s));
+    mo.starts_with(&ro)
+        && extra_carries
+        && congestion.is_some_and(|c| c.flight + first.payload.len().max(1) > c.cwnd)
+}
+
+/// The reference sent an RST this step and smoltcp sent none.
+fn reset_lost(what: &Mismatch) -> bool {
+    matches!(what, Mismatch::Sent { reference, smoltcp }
+        if reference.iter().any(|s| s.rst) && !smoltcp.iter().any(|s| s.rst))
+}
