@@ -210,6 +210,9 @@ impl Dut for Observed {
     ) -> bool {
         self.inner.ignores_arp(eth_dst, arp)
     }
+    fn arp_interest(&mut self, out: &mut Vec<stack::arp::Interest>) -> bool {
+        self.inner.arp_interest(out)
+    }
     fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
         self.inner.handle_timeout(now)
@@ -348,5 +351,13 @@ impl Dut for Observed {
     fn expire_neighbor(&mut self, now: Instant, addr: core::net::Ipv4Addr) -> bool {
         self.tick(now);
         self.inner.expire_neighbor(now, addr)
+    }
+    fn set_sysctl(
+        &mut self,
+        now: Instant,
+        s: &crate::dut::RawSysctl,
+    ) -> Result<(), crate::dut::Refusal> {
+        self.tick(now);
+        self.inner.set_sysctl(now, s)
     }
 }

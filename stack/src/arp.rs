@@ -15,6 +15,6 @@
 mod cache;
 mod event;
 
-pub use cache::{EntryState, NeighborEntry, Neighbors, Transmit};
+pub use cache::{EntryState, Interest, NeighborEntry, Neighbors, Transmit};
 pub(crate) use event::write_summary;
 pub use event::{ArpDropReason, ArpEvent};

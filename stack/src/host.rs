@@ -106,6 +106,18 @@ impl Host {
         self.iface.ignores_arp(eth_dst, arp)
     }
 
+    /// Starts recording the changes of the addresses whose ARP packets this host does not
+    /// ignore ([`Interface::watch_arp_interest`]); they survive a reboot.
+    pub fn watch_arp_interest(&mut self) {
+        self.iface.watch_arp_interest();
+    }
+
+    /// Moves the recorded ARP interest changes to `out` ([`Interface::drain_arp_interest`]);
+    /// false when not watching.
+    pub fn drain_arp_interest(&mut self, out: &mut Vec<crate::arp::Interest>) -> bool {
+        self.iface.drain_arp_interest(out)
+    }
+
     /// Fires whatever timers are due.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.iface.poll_at().is_some_and(|t| t <= now) {
@@ -154,7 +166,8 @@ impl Host {
         let seed = self.seed ^ self.boots.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         self.tcp = Tcp::with_profile(self.profile.clone(), seed);
         let cfg = self.iface.config().clone();
-        if let Ok(i) = Interface::new(cfg) {
+        if let Ok(mut i) = Interface::new(cfg) {
+            self.iface.pass_arp_interest_to(&mut i);
             self.iface = i;
         }
     }

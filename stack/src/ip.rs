@@ -456,6 +456,25 @@ impl Interface {
         (eth_dst == self.config.mac || eth_dst.is_broadcast()) && self.neighbors.ignores(arp)
     }
 
+    /// Starts recording the changes of the addresses whose ARP packets this interface does
+    /// not ignore ([`Neighbors::watch_interest`]).
+    pub fn watch_arp_interest(&mut self) {
+        self.neighbors.watch_interest();
+    }
+
+    /// Moves the recorded ARP interest changes to `out` ([`Neighbors::drain_interest`]);
+    /// false when not watching. For the broadcast Ethernet destination,
+    /// [`ignores_arp`](Self::ignores_arp) is true for every ARP packet whose target is not an
+    /// address we own and whose sender is not one we hold an entry for.
+    pub fn drain_arp_interest(&mut self, out: &mut Vec<crate::arp::Interest>) -> bool {
+        self.neighbors.drain_interest(out)
+    }
+
+    /// Hands the ARP interest watch to the interface that replaces this one (a reboot).
+    pub fn pass_arp_interest_to(&mut self, next: &mut Interface) {
+        self.neighbors.pass_interest_to(&mut next.neighbors);
+    }
+
     /// The next Ethernet frame to put on the wire.
     pub fn poll_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
         self.collect();

@@ -124,6 +124,7 @@ mod tests {
             ("tcp.nagle", KnobSupport::Honoured),
         ],
         all_knobs: false,
+        raw_sysctls: false,
     };
 
     #[test]

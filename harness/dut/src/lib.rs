@@ -24,11 +24,13 @@ pub mod reference;
 mod registry;
 pub mod skip;
 pub mod smoltcp;
+pub mod sysctl;
 
 pub use caps::{Capabilities, KnobSupport, TimeModel};
 pub use config::{Refusal, StackConfig};
 pub use errno::{Errno, SockId};
 pub use registry::{Adapter, Registry, RegistryError};
+pub use sysctl::{RawSysctl, SysctlError};
 
 /// The adapters [`Registry::builtin`] holds.
 fn builtin_adapters() -> Vec<Box<dyn Adapter>> {
@@ -77,6 +79,16 @@ pub trait Dut {
         _eth_dst: stack::wire::EthernetAddress,
         _arp: &stack::wire::ArpRepr,
     ) -> bool {
+        false
+    }
+    /// Appends the changes of the stack's ARP interest ([`stack::arp::Interest`]): the
+    /// addresses it owns and those it holds an ARP entry for, such that
+    /// [`ignores_arp`](Self::ignores_arp) is true for every ARP packet to the broadcast
+    /// address whose target it does not own and whose sender it holds no entry for. The
+    /// first call reports the whole of it. A simulator indexes these to hand an ARP broadcast
+    /// only to the stacks that may care. Returns false when the stack keeps no such record
+    /// (then every broadcast must be offered to it).
+    fn arp_interest(&mut self, _out: &mut Vec<stack::arp::Interest>) -> bool {
         false
     }
     fn handle_timeout(&mut self, now: Instant);
@@ -139,5 +151,15 @@ pub trait Dut {
     /// Returns false when the stack cannot do that.
     fn expire_neighbor(&mut self, _now: Instant, _addr: core::net::Ipv4Addr) -> bool {
         false
+    }
+    /// Writes one kernel sysctl in the stack's own network namespace, now (needs
+    /// [`Capabilities::raw_sysctls`]; the default refuses). A sysctl the namespace lacks or
+    /// cannot change is refused by name.
+    fn set_sysctl(&mut self, _now: Instant, s: &RawSysctl) -> Result<(), Refusal> {
+        Err(Refusal::Capability {
+            stack: self.kind(),
+            what: format!("set sysctl {s}"),
+            reason: "it takes no raw sysctls (its behaviour is set by profile knobs)".into(),
+        })
     }
 }

@@ -22,6 +22,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     neighbor_control: true,
     knobs: &[],
     all_knobs: true,
+    raw_sysctls: false,
 };
 
 /// Builds [`ReferenceDut`]s.
@@ -130,6 +131,11 @@ impl Dut for ReferenceDut {
         arp: &stack::wire::ArpRepr,
     ) -> bool {
         self.host.ignores_arp(eth_dst, arp)
+    }
+
+    fn arp_interest(&mut self, out: &mut Vec<stack::arp::Interest>) -> bool {
+        self.host.watch_arp_interest();
+        self.host.drain_arp_interest(out)
     }
 
     fn handle_timeout(&mut self, now: Instant) {

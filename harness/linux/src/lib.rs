@@ -55,6 +55,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     neighbor_control: true,
     knobs: sysctl::KNOBS,
     all_knobs: false,
+    raw_sysctls: true,
 };
 
 /// Builds [`LinuxDut`]s.
@@ -123,6 +124,10 @@ pub struct LinuxDut {
     /// The peer of each connected socket, as connect/accept gave it: `getpeername` fails
     /// while a connect is in progress and after a reset, yet the connection still has it.
     peers: BTreeMap<u32, SocketAddrV4>,
+    /// A congestion control the script asked for as the default that the host keeps out of
+    /// child namespaces ([`sysctl::Written::PerSocketCongestion`]): set on every new socket
+    /// (accepted ones inherit it from their listener).
+    congestion: Option<String>,
 }
 
 fn refuse(reason: impl Into<String>) -> Refusal {
@@ -272,6 +277,7 @@ impl LinuxDut {
             rx: VecDeque::new(),
             next: 3,
             peers: BTreeMap::new(),
+            congestion: None,
         })
     }
 
@@ -353,9 +359,11 @@ impl LinuxDut {
         }
     }
 
-    /// A new non-blocking TCP socket created inside the namespace.
+    /// A new non-blocking TCP socket created inside the namespace (with the congestion
+    /// control the script made the default, when only a socket can select it).
     fn socket(&self) -> Result<OwnedFd, Errno> {
-        self.ns
+        let fd = self
+            .ns
             .run(|| {
                 nsock::socket(
                     AddressFamily::Inet,
@@ -365,7 +373,12 @@ impl LinuxDut {
                 )
             })
             .map_err(|_| Errno::EINVAL)?
-            .map_err(errno_of)
+            .map_err(errno_of)?;
+        if let Some(ca) = &self.congestion {
+            nsock::setsockopt(&fd, sockopt::TcpCongestion, &std::ffi::OsString::from(ca))
+                .map_err(errno_of)?;
+        }
+        Ok(fd)
     }
 
     /// The kernel's TCP table, read inside the namespace.
@@ -386,6 +399,23 @@ impl Dut for LinuxDut {
     }
     fn capabilities(&self) -> &Capabilities {
         &CAPABILITIES
+    }
+
+    fn set_sysctl(&mut self, now: Instant, s: &dut::RawSysctl) -> Result<(), Refusal> {
+        self.wait(now);
+        let s = s.clone();
+        let done = self
+            .ns
+            .run(move || sysctl::write_raw(&s, DEV))
+            .map_err(|e| refuse(e.to_string()))?
+            .map_err(|reason| Refusal::Invalid {
+                stack: "linux",
+                reason,
+            })?;
+        if let sysctl::Written::PerSocketCongestion(ca) = done {
+            self.congestion = Some(ca);
+        }
+        Ok(())
     }
 
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {

@@ -143,6 +143,11 @@ impl Node for HostNode {
         !self.up || self.dut.skips_arp(now, eth_dst, arp)
     }
 
+    fn arp_interest(&mut self, _port: usize, out: &mut Vec<stack::arp::Interest>) -> bool {
+        // A host that is down ignores everything: the stack's set is a superset.
+        self.dut.arp_interest(out)
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         if !self.up {
             return;

@@ -4,6 +4,7 @@ use super::fault::{self, Rule};
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind};
 use core::cmp::Reverse;
 use core::net::Ipv4Addr;
+use stack::arp::Interest;
 use stack::rand::Rng;
 use stack::wire;
 use stack::{Duration, Instant};
@@ -31,6 +32,17 @@ pub trait Node {
         _eth_dst: stack::wire::EthernetAddress,
         _arp: &stack::wire::ArpRepr,
     ) -> bool {
+        false
+    }
+    /// Appends the changes of the ARP interest of `port` ([`Interest`]: addresses it owns,
+    /// addresses it holds an ARP entry for), such that [`ignores_arp`](Self::ignores_arp) on
+    /// `port` is true for every ARP packet to the broadcast address whose target it does not
+    /// own and whose sender it holds no entry for; the first call reports the whole of it.
+    /// The world indexes these per segment and offers an ARP broadcast only to the ports that
+    /// own its target or know its sender, so a broadcast costs nothing at bystanders. Returns
+    /// false when the node keeps no such record for `port` (every ARP broadcast is then
+    /// offered to it).
+    fn arp_interest(&mut self, _port: usize, _out: &mut Vec<Interest>) -> bool {
         false
     }
     fn handle_timeout(&mut self, now: Instant);
@@ -65,6 +77,37 @@ struct Segment {
     /// the learned port only; broadcast and unknown destinations are flooded. Nodes filter by
     /// MAC anyway, so this changes no outcome, only the cost of large segments.
     fdb: BTreeMap<[u8; 6], (NodeId, usize)>,
+    /// Indices (into `ports`) of the ports whose node keeps no ARP interest set
+    /// ([`Node::arp_interest`]): offered every ARP broadcast.
+    arp_all: Vec<u32>,
+    /// Address -> the indices of the ports that own it, and of those that hold an ARP entry
+    /// for it ([`Interest`]). An ARP broadcast is offered to the owners of its target, the
+    /// holders of its sender and `arp_all`; every other port is known to ignore it.
+    arp_owners: BTreeMap<Ipv4Addr, Vec<u32>>,
+    arp_holders: BTreeMap<Ipv4Addr, Vec<u32>>,
+}
+
+impl Segment {
+    /// Applies interest changes of the port at index `k`.
+    fn apply_interest(&mut self, k: u32, changes: &[Interest]) {
+        for c in changes {
+            let index = if c.own {
+                &mut self.arp_owners
+            } else {
+                &mut self.arp_holders
+            };
+            if c.added {
+                index.entry(c.addr).or_default().push(k);
+            } else if let Some(v) = index.get_mut(&c.addr) {
+                if let Some(pos) = v.iter().position(|&x| x == k) {
+                    v.swap_remove(pos);
+                }
+                if v.is_empty() {
+                    index.remove(&c.addr);
+                }
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,6 +120,7 @@ struct QueueKey {
 type ParsedArp = (wire::EthernetAddress, wire::ArpRepr);
 
 /// Where a queued frame goes.
+#[derive(Clone, Copy)]
 enum To {
     Port(NodeId, usize),
     /// Every port of the segment but the sender's, in attach order (a broadcast or an
@@ -140,6 +184,17 @@ pub struct World {
     dirty: BTreeSet<usize>,
     /// Keep frames and events in the trace (off only for benchmarks).
     capture: bool,
+    /// Per node: its ports whose ARP interest the segments index, as (port, segment, index
+    /// of the port in the segment).
+    watched: Vec<Vec<(usize, usize, u32)>>,
+    /// Scratch buffers: interest changes, ports an ARP broadcast is offered to.
+    interest_buf: Vec<Interest>,
+    offer_buf: Vec<u32>,
+    /// Nodes handed out to scenario actions since the last step (their ARP interest may
+    /// have changed).
+    acted_on: Vec<usize>,
+    /// Scratch buffer: where a transmitted frame is queued for.
+    to_buf: Vec<(Instant, To)>,
 }
 
 impl World {
@@ -160,6 +215,11 @@ impl World {
             timers: BinaryHeap::new(),
             dirty: BTreeSet::new(),
             capture: true,
+            watched: Vec::new(),
+            interest_buf: Vec::new(),
+            offer_buf: Vec::new(),
+            acted_on: Vec::new(),
+            to_buf: Vec::new(),
         }
     }
 
@@ -213,6 +273,9 @@ impl World {
             ports: Vec::new(),
             sent: 0,
             fdb: BTreeMap::new(),
+            arp_all: Vec::new(),
+            arp_owners: BTreeMap::new(),
+            arp_holders: BTreeMap::new(),
         });
         self.trace.meta.segment_names.push(name.to_string());
         SegmentId(self.segments.len() - 1)
@@ -229,6 +292,7 @@ impl World {
         self.trace.meta.stacks.push(node.evidence());
         self.nodes.push(node);
         self.deadline.push(None);
+        self.watched.push(Vec::new());
         let i = self.nodes.len() - 1;
         self.refresh(i);
         NodeId(i)
@@ -237,17 +301,47 @@ impl World {
     /// Plugs `port` of `node` into `seg`.
     pub fn attach(&mut self, node: NodeId, port: usize, seg: SegmentId) {
         self.attach.insert((node.0, port), seg.0);
-        self.segments[seg.0].ports.push((node, port));
+        let s = &mut self.segments[seg.0];
+        let k = u32::try_from(s.ports.len()).expect("fewer than 2^32 ports on a segment");
+        s.ports.push((node, port));
+        let mut buf = std::mem::take(&mut self.interest_buf);
+        buf.clear();
+        if self.nodes[node.0].arp_interest(port, &mut buf) {
+            s.apply_interest(k, &buf);
+            self.watched[node.0].push((port, seg.0, k));
+        } else {
+            s.arp_all.push(k);
+        }
+        self.interest_buf = buf;
+    }
+
+    /// Brings the segments' ARP interest index up to date with node `i` (after anything that
+    /// may have changed its ARP cache).
+    fn sync_interest(&mut self, i: usize) {
+        if self.watched[i].is_empty() {
+            return;
+        }
+        let mut buf = std::mem::take(&mut self.interest_buf);
+        for w in 0..self.watched[i].len() {
+            let (port, seg, k) = self.watched[i][w];
+            buf.clear();
+            if self.nodes[i].arp_interest(port, &mut buf) {
+                self.segments[seg].apply_interest(k, &buf);
+            }
+        }
+        self.interest_buf = buf;
     }
 
     pub fn node_mut(&mut self, id: NodeId) -> &mut dyn Node {
         self.dirty.insert(id.0);
+        self.acted_on.push(id.0);
         self.nodes[id.0].as_mut()
     }
 
     /// Downcasts a node (e.g. to a [`super::HostNode`]) for scenario actions.
     pub fn node_as<T: 'static>(&mut self, id: NodeId) -> Option<&mut T> {
         self.dirty.insert(id.0);
+        self.acted_on.push(id.0);
         self.nodes[id.0].as_any_mut().downcast_mut::<T>()
     }
 
@@ -277,7 +371,12 @@ impl World {
     }
 
     /// Puts a frame on a segment as if `from` had sent it (used for injected segments too).
-    pub fn transmit(&mut self, from: NodeId, port: usize, bytes: Vec<u8>) -> Result<(), SimError> {
+    pub fn transmit(
+        &mut self,
+        from: NodeId,
+        port: usize,
+        mut bytes: Vec<u8>,
+    ) -> Result<(), SimError> {
         let seg_idx = *self
             .attach
             .get(&(from.0, port))
@@ -300,31 +399,48 @@ impl World {
             let learned = mac(0..6)
                 .filter(|d| d != &[0xff; 6])
                 .and_then(|d| seg.fdb.get(&d).copied());
-            let targets: Vec<(NodeId, usize)> = match learned {
-                Some(t) if t != (from, port) => vec![t],
+            let mut to = std::mem::take(&mut self.to_buf);
+            to.clear();
+            match learned {
+                Some(t) if t != (from, port) => {
+                    to.push((at, To::Port(t.0, t.1)));
+                    if let Some(d) = outcome.duplicate {
+                        to.push((at + d, To::Port(t.0, t.1)));
+                    }
+                }
                 // A flood without a duplicate is one entry (same order: its deliveries were
                 // consecutive entries of the same instant anyway).
-                _ if outcome.duplicate.is_none() => {
-                    let to = To::Flood {
+                _ if outcome.duplicate.is_none() => to.push((
+                    at,
+                    To::Flood {
                         seg: seg_idx,
                         from: (from, port),
-                    };
-                    self.enqueue(at, to, bytes.clone());
-                    Vec::new()
-                }
-                _ => seg
-                    .ports
-                    .iter()
-                    .copied()
-                    .filter(|&(n, p)| !(n == from && p == port))
-                    .collect(),
-            };
-            for &(n, p) in &targets {
-                self.enqueue(at, To::Port(n, p), bytes.clone());
-                if let Some(d) = outcome.duplicate {
-                    self.enqueue(at + d, To::Port(n, p), bytes.clone());
+                    },
+                )),
+                _ => {
+                    for &(n, p) in seg
+                        .ports
+                        .iter()
+                        .filter(|&&(n, p)| !(n == from && p == port))
+                    {
+                        to.push((at, To::Port(n, p)));
+                        if let Some(d) = outcome.duplicate {
+                            to.push((at + d, To::Port(n, p)));
+                        }
+                    }
                 }
             }
+            // The trace keeps the bytes when capturing; otherwise the last entry takes them.
+            let last = to.len();
+            for (k, &(time, dest)) in to.iter().enumerate() {
+                let b = if k + 1 == last && !self.capture {
+                    std::mem::take(&mut bytes)
+                } else {
+                    bytes.clone()
+                };
+                self.enqueue(time, dest, b);
+            }
+            self.to_buf = to;
         }
         if !self.capture {
             return Ok(());
@@ -388,6 +504,7 @@ impl World {
         self.events_processed += 1;
         n.handle_frame(now, port, bytes);
         self.dirty.insert(node.0);
+        self.sync_interest(node.0);
     }
 
     /// The next instant anything happens, if anything will.
@@ -429,6 +546,10 @@ impl World {
             });
         }
         let now = self.now;
+        // Scenario actions may have changed nodes' ARP caches since the last step.
+        while let Some(i) = self.acted_on.pop() {
+            self.sync_interest(i);
+        }
         // 1. Deliver every frame due now, in queue order.
         while self.queue.peek().is_some_and(|q| q.0.time <= now) {
             let Some(Queued(_, d)) = self.queue.pop() else {
@@ -442,10 +563,43 @@ impl World {
                         Ok(wire::Frame::Arp { eth, arp }) => Some((eth.dst_addr, arp)),
                         _ => None,
                     };
-                    for k in 0..self.segments[seg].ports.len() {
-                        let (node, port) = self.segments[seg].ports[k];
-                        if (node, port) != from {
-                            self.deliver(now, node, port, &d.bytes, arp.as_ref());
+                    match &arp {
+                        // A broadcast ARP packet: only the ports that may care are offered
+                        // it (every other one is known to ignore it; counted as skipped).
+                        Some((dst, a)) if dst.is_broadcast() => {
+                            let mut offer = std::mem::take(&mut self.offer_buf);
+                            offer.clear();
+                            let sg = &self.segments[seg];
+                            offer.extend_from_slice(&sg.arp_all);
+                            if let Some(v) = sg.arp_owners.get(&a.target_protocol_addr) {
+                                offer.extend_from_slice(v);
+                            }
+                            if let Some(v) = sg.arp_holders.get(&a.source_protocol_addr) {
+                                offer.extend_from_slice(v);
+                            }
+                            // In attach order, as a full flood would deliver.
+                            offer.sort_unstable();
+                            offer.dedup();
+                            let mut offered = 0u64;
+                            for &k in &offer {
+                                let (node, port) = self.segments[seg].ports[k as usize];
+                                if (node, port) != from {
+                                    offered += 1;
+                                    self.deliver(now, node, port, &d.bytes, arp.as_ref());
+                                }
+                            }
+                            // Every port but the sender's was a bystander or offered the frame.
+                            let ports = self.segments[seg].ports.len() as u64;
+                            self.skipped += ports.saturating_sub(1 + offered);
+                            self.offer_buf = offer;
+                        }
+                        _ => {
+                            for k in 0..self.segments[seg].ports.len() {
+                                let (node, port) = self.segments[seg].ports[k];
+                                if (node, port) != from {
+                                    self.deliver(now, node, port, &d.bytes, arp.as_ref());
+                                }
+                            }
                         }
                     }
                 }
@@ -462,6 +616,7 @@ impl World {
             self.events_processed += 1;
             self.nodes[i].handle_timeout(now);
             self.dirty.insert(i);
+            self.sync_interest(i);
         }
         // 3. Collect what the touched nodes want to send, and what they logged.
         while let Some(i) = self.dirty.pop_first() {
@@ -474,6 +629,7 @@ impl World {
         while let Some((port, bytes)) = self.nodes[i].poll_transmit(now) {
             self.transmit(NodeId(i), port, bytes)?;
         }
+        self.sync_interest(i);
         let mut evs = Vec::new();
         self.nodes[i].drain_trace(NodeId(i), &mut evs);
         if self.capture {

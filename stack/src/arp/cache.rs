@@ -26,6 +26,17 @@ pub enum Transmit {
     },
 }
 
+/// One change of a cache's interest (see [`Neighbors::watch_interest`]): `addr` became
+/// (`added`) or stopped being one of our own addresses (`own`) or an address we hold an entry
+/// for. An ARP packet to the broadcast address is ignored ([`Neighbors::ignores`]) unless its
+/// target is our own address or its sender is one we hold an entry for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interest {
+    pub addr: Ipv4Addr,
+    pub own: bool,
+    pub added: bool,
+}
+
 /// The state of one cache entry, for introspection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EntryState {
@@ -113,6 +124,10 @@ pub struct Neighbors {
     timers: BinaryHeap<Reverse<(Instant, Ipv4Addr)>>,
     transmit: VecDeque<Transmit>,
     events: Vec<Timed<ArpEvent>>,
+    /// Once [`watch_interest`](Self::watch_interest) is called: the changes to the set of
+    /// addresses whose ARP packets this cache does not ignore (see [`Neighbors::ignores`]),
+    /// not yet drained. `None`: nobody watches, nothing is recorded.
+    interest: Option<Vec<Interest>>,
 }
 
 impl Neighbors {
@@ -126,6 +141,7 @@ impl Neighbors {
             timers: BinaryHeap::new(),
             transmit: VecDeque::new(),
             events: Vec::new(),
+            interest: None,
         }
     }
 
@@ -174,8 +190,7 @@ impl Neighbors {
                 let mut events = Vec::new();
                 enqueue(&self.policy, next_hop, &mut pending, packet, &mut events);
                 self.push_events(now, events);
-                self.entries
-                    .insert(next_hop, Entry::Incomplete(Box::new(pending)));
+                self.put(next_hop, Entry::Incomplete(Box::new(pending)));
             }
         }
         self.track(next_hop);
@@ -204,7 +219,7 @@ impl Neighbors {
             // triplet <protocol type, sender protocol address, sender hardware address> to the
             // translation table."
             if !merged && for_us {
-                self.entries.insert(
+                self.put(
                     sender,
                     Entry::Reachable {
                         mac: sender_mac,
@@ -270,14 +285,17 @@ impl Neighbors {
             self.expire_due(now, addr);
         }
         for addr in due {
-            let Some(Entry::Incomplete(mut pending)) = self.entries.remove(&addr) else {
+            if !matches!(self.entries.get(&addr), Some(Entry::Incomplete(_))) {
+                continue;
+            }
+            let Some(Entry::Incomplete(mut pending)) = self.take(addr) else {
                 continue;
             };
             if pending.requests_sent >= self.max_requests() {
                 self.give_up(now, addr, *pending);
             } else {
                 self.send_request(now, addr, &mut pending);
-                self.entries.insert(addr, Entry::Incomplete(pending));
+                self.put(addr, Entry::Incomplete(pending));
                 self.track(addr);
             }
         }
@@ -313,7 +331,7 @@ impl Neighbors {
     /// Install a static entry (it replaces whatever was there; packets waiting for this
     /// address go out at once).
     pub fn add_static(&mut self, now: Instant, addr: Ipv4Addr, mac: EthernetAddress) {
-        let old = self.entries.insert(addr, Entry::Static(mac));
+        let old = self.put(addr, Entry::Static(mac));
         self.event(now, ArpEvent::StaticEntry { addr, mac });
         if let Some(Entry::Incomplete(pending)) = old {
             self.flush(addr, mac, *pending);
@@ -325,9 +343,7 @@ impl Neighbors {
     /// and scenarios); packets waiting for it go out.
     pub fn insert_dynamic(&mut self, now: Instant, addr: Ipv4Addr, mac: EthernetAddress) {
         let expires_at = now + self.policy.reachable_time;
-        let old = self
-            .entries
-            .insert(addr, Entry::Reachable { mac, expires_at });
+        let old = self.put(addr, Entry::Reachable { mac, expires_at });
         self.event(now, ArpEvent::Learned { addr, mac });
         if let Some(Entry::Incomplete(pending)) = old {
             self.flush(addr, mac, *pending);
@@ -339,7 +355,7 @@ impl Neighbors {
     /// whether there was such an entry. Static and incomplete entries are left alone.
     pub fn expire(&mut self, now: Instant, addr: Ipv4Addr) -> bool {
         if matches!(self.entries.get(&addr), Some(Entry::Reachable { .. })) {
-            self.entries.remove(&addr);
+            self.take(addr);
             self.event(now, ArpEvent::Expired { addr });
             self.prune();
             true
@@ -351,9 +367,93 @@ impl Neighbors {
     /// Remove any entry for `addr` (a pending one drops its queue silently). Returns whether
     /// there was one.
     pub fn remove(&mut self, addr: Ipv4Addr) -> bool {
-        let had = self.entries.remove(&addr).is_some();
+        let had = self.take(addr).is_some();
         self.prune();
         had
+    }
+
+    /// Starts recording (or keeps recording) the changes to this cache's *interest*: our own
+    /// address, and every address it holds an entry for ([`Interest`]). The first call
+    /// records the whole of it as additions; later changes are recorded as they happen. A
+    /// simulator keeps an index from these to hand an ARP broadcast only to the caches that
+    /// do not ignore it, instead of asking every one.
+    pub fn watch_interest(&mut self) {
+        if self.interest.is_none() {
+            let mut all = vec![Interest {
+                addr: self.addr,
+                own: true,
+                added: true,
+            }];
+            all.extend(self.entries.keys().map(|&addr| Interest {
+                addr,
+                own: false,
+                added: true,
+            }));
+            self.interest = Some(all);
+        }
+    }
+
+    /// Moves the recorded interest changes (see [`watch_interest`](Self::watch_interest)) to
+    /// the end of `out`, oldest first. Returns false (and moves nothing) when not watching.
+    pub fn drain_interest(&mut self, out: &mut Vec<Interest>) -> bool {
+        match &mut self.interest {
+            Some(changes) => {
+                out.append(changes);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Hands the watch over to a cache that replaces this one (a reboot): the new cache
+    /// watches too, and its first changes remove everything this one was interested in.
+    pub fn pass_interest_to(&mut self, next: &mut Neighbors) {
+        let Some(mut changes) = self.interest.take() else {
+            return;
+        };
+        changes.push(Interest {
+            addr: self.addr,
+            own: true,
+            added: false,
+        });
+        changes.extend(self.entries.keys().map(|&addr| Interest {
+            addr,
+            own: false,
+            added: false,
+        }));
+        next.watch_interest();
+        if let Some(theirs) = next.interest.as_mut() {
+            changes.append(theirs);
+            *theirs = changes;
+        }
+    }
+
+    /// Inserts an entry, recording a new address in the interest changes.
+    fn put(&mut self, addr: Ipv4Addr, entry: Entry) -> Option<Entry> {
+        let old = self.entries.insert(addr, entry);
+        if old.is_none() {
+            self.note(addr, true);
+        }
+        old
+    }
+
+    /// Removes an entry, recording the address's removal in the interest changes.
+    fn take(&mut self, addr: Ipv4Addr) -> Option<Entry> {
+        let old = self.entries.remove(&addr);
+        if old.is_some() {
+            self.note(addr, false);
+        }
+        old
+    }
+
+    fn note(&mut self, addr: Ipv4Addr, added: bool) {
+        if let Some(c) = self.interest.as_mut() {
+            c.push(Interest {
+                addr,
+                own: false,
+                added,
+            });
+        }
     }
 
     /// The entry for `addr`, if any.
@@ -467,7 +567,7 @@ impl Neighbors {
     fn expire_due(&mut self, now: Instant, addr: Ipv4Addr) {
         if matches!(self.entries.get(&addr), Some(Entry::Reachable { expires_at, .. }) if *expires_at <= now)
         {
-            self.entries.remove(&addr);
+            self.take(addr);
             self.event(now, ArpEvent::Expired { addr });
         }
     }

@@ -41,6 +41,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     neighbor_control: false,
     knobs: knobs::KNOBS,
     all_knobs: false,
+    raw_sysctls: false,
 };
 
 /// Builds [`SmoltcpDut`]s.

@@ -169,6 +169,8 @@ pub(super) struct Engine {
     pub profile: stack::policy::Profile,
     /// The statement being run comes after the script's last packet or system call.
     pub after_last_event: bool,
+    /// The stack takes the script's sysctl writes itself ([`crate::dut::Dut::set_sysctl`]).
+    pub raw_sysctls: bool,
 }
 
 /// Runs the flattened statements of `script` under `profile`.
@@ -179,15 +181,21 @@ pub(super) fn execute(
     opts: &RunOptions,
 ) -> Result<ScriptOutcome, RunError> {
     let header = Header::read(script)?;
-    let (prof, notes) = build_profile(&script.file, &header, stmts, profile, opts)?;
-    let has_arp = stmts
-        .iter()
-        .any(|s| matches!(s.kind, StatementKind::Arp(_)));
     let kind = opts
         .stack
         .clone()
         .or(header.stack.clone())
         .unwrap_or_else(|| "reference".into());
+    // A stack that takes raw sysctls (the live kernel) gets the script's sysctl lines as
+    // written, in its own namespace, instead of their mapping onto profile knobs.
+    let raw_sysctls = stacks::registry()
+        .get(&kind)
+        .is_ok_and(|a| a.capabilities().raw_sysctls);
+    let setup = build_profile(&script.file, &header, stmts, profile, opts, raw_sysctls)?;
+    let (prof, notes) = (setup.profile, setup.notes);
+    let has_arp = stmts
+        .iter()
+        .any(|s| matches!(s.kind, StatementKind::Arp(_)));
     // A stack without neighbour-cache control cannot take the peer as a static entry: the
     // peer then answers the stack's ARP requests itself, as a real host does.
     let neighbor_control = stacks::registry()
@@ -309,6 +317,7 @@ pub(super) fn execute(
         expects: crate::judge::Expected::default(),
         profile: prof,
         after_last_event: false,
+        raw_sysctls,
     };
     if auto_arp {
         // The peer introduces itself, as it must before it can send the stack anything.
@@ -321,7 +330,7 @@ pub(super) fn execute(
     let mut lacking = None;
     let ran = match &header.unsupported {
         Some((loc, feature)) => Err(unsupported(loc, feature.clone())),
-        None => eng.run(stmts),
+        None => eng.set_sysctls(&setup.raw).and_then(|()| eng.run(stmts)),
     };
     match ran {
         Ok(()) => {}

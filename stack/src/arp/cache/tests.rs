@@ -678,3 +678,84 @@ proptest! {
         }
     }
 }
+
+/// Replays interest changes into counted (own, entry) address sets.
+fn replay_interest(changes: &[Interest], into: &mut BTreeMap<(bool, Ipv4Addr), i32>) {
+    for c in changes {
+        *into.entry((c.own, c.addr)).or_default() += if c.added { 1 } else { -1 };
+    }
+    into.retain(|_, n| *n != 0);
+}
+
+/// The interest a cache should report: our own address, and every address with an entry.
+fn scanned_interest(c: &Neighbors) -> BTreeMap<(bool, Ipv4Addr), i32> {
+    let mut want = BTreeMap::from([((true, c.addr()), 1)]);
+    for e in c.entries() {
+        want.insert((false, e.addr), 1);
+    }
+    want
+}
+
+proptest! {
+    /// Whatever the operations, and whenever watching starts, the recorded interest changes
+    /// replay to exactly our address plus the addresses with an entry; a packet outside
+    /// that interest is one `ignores` is true for (so a simulator's index built from the
+    /// changes never skips a cache that would act).
+    #[test]
+    fn interest_changes_replay_to_the_entries(
+        ops in proptest::collection::vec(index_op(), 0..80),
+        start in 0usize..80,
+    ) {
+        let mut c = cache(policy(2, 0, QueueOverflow::KeepNewest));
+        let mut now = t(0);
+        let ip = |h: u8| Ipv4Addr::new(10, 0, 1, h);
+        let mac = |h: u8| EthernetAddress([2, 0, 0, 0, 1, h]);
+        let mut seen = BTreeMap::new();
+        let mut buf = Vec::new();
+        prop_assert!(!c.drain_interest(&mut buf), "nothing is recorded before watching");
+        for (k, op) in ops.into_iter().enumerate() {
+            if k == start {
+                c.watch_interest();
+            }
+            match op {
+                IndexOp::Send(h) => c.send(now, ip(h), pkt(h, 40)),
+                IndexOp::Reply(h) => c.process(now, &reply(ip(h), mac(h))),
+                IndexOp::Snoop(h) => c.process(now, &request(ip(h), mac(h), OTHER)),
+                IndexOp::Static(h) => c.add_static(now, ip(h), mac(h)),
+                IndexOp::Dynamic(h) => c.insert_dynamic(now, ip(h), mac(h)),
+                IndexOp::Expire(h) => {
+                    c.expire(now, ip(h));
+                }
+                IndexOp::Remove(h) => {
+                    c.remove(ip(h));
+                }
+                IndexOp::Advance(ms) => {
+                    now += Duration::from_millis(ms);
+                    c.handle_timeout(now);
+                }
+            }
+            buf.clear();
+            if c.drain_interest(&mut buf) {
+                replay_interest(&buf, &mut seen);
+                prop_assert_eq!(&seen, &scanned_interest(&c));
+                for h in 0..5u8 {
+                    let probe = request(ip(h), mac(h), OTHER);
+                    if !seen.contains_key(&(false, ip(h))) {
+                        prop_assert!(c.ignores(&probe));
+                    }
+                }
+            }
+        }
+        // A replacement cache (a reboot) takes the watch over: the old interest is removed.
+        let mut next = cache(policy(2, 0, QueueOverflow::KeepNewest));
+        c.watch_interest();
+        buf.clear();
+        c.drain_interest(&mut buf);
+        replay_interest(&buf, &mut seen);
+        c.pass_interest_to(&mut next);
+        buf.clear();
+        prop_assert!(next.drain_interest(&mut buf));
+        replay_interest(&buf, &mut seen);
+        prop_assert_eq!(&seen, &scanned_interest(&next));
+    }
+}

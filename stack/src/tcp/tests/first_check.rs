@@ -1,0 +1,72 @@
+//! RFC 9293 §3.10.7.4 first check (sequence number) for segments wholly before RCV.NXT, and the
+//! FreeBSD profile's own paths (tcp_input.c trimming, tcp_timewait.c) kept to their states.
+
+use super::kit::*;
+use crate::tcp::State;
+use rstest::rstest;
+
+/// An old duplicate RST (SEG.SEQ < RCV.NXT, nothing in the window): "If an incoming segment is
+/// not acceptable, an acknowledgment should be sent in reply (unless the RST bit is set, if so
+/// drop the segment and return)". Neither accepted (RFC 793) nor challenged (RFC 5961 §3.2,
+/// which only applies in the window).
+#[rstest]
+#[case("rfc793")]
+#[case("rfc9293")]
+#[case("freebsd")]
+fn old_duplicate_rst_is_dropped_silently(#[case] profile: &str) {
+    let mut k = Kit::fixture(Fx::Established, test_policy(profile), 1000, 5000);
+    send!(k, R, 0, 0);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::Established);
+}
+
+/// An old duplicate (SEG.SEQ < RCV.NXT, nothing new) acknowledging our data. RFC 9293
+/// §3.10.7.4: not acceptable, "an acknowledgment should be sent in reply ... After sending the
+/// acknowledgment, drop the unacceptable segment and return": its ACK field is ignored and the
+/// data stays unacknowledged. FreeBSD (`old_segment_ack`, tcp_input.c: trimmed to nothing "but
+/// keep on processing for RST or ACK") takes the acknowledgment.
+#[rstest]
+#[case("rfc9293", false)]
+#[case("freebsd", true)]
+fn old_duplicate_ack_field(#[case] profile: &str, #[case] counts: bool) {
+    let mut p = test_policy(profile);
+    p.timestamps = false;
+    let (mut k, h) = Kit::established_without_nagle(p);
+    k.tcp.send(k.now, h, &[7u8; 10]).expect("send");
+    recv!(k, A, 1, 1);
+    send!(k, A, 0, 11);
+    recv!(k, A, 11, 1);
+    recv_nothing!(k);
+    let una = k.tcp.tcb_info(h).expect("tcb").snd_una;
+    assert_eq!(una, k.ours(if counts { 11 } else { 1 }), "SND.UNA");
+}
+
+/// An old duplicate SYN with RFC 5961 off on the FreeBSD profile: out of the window, so the
+/// first check answers it with an ACK and drops it (tcp_input.c trims an old SYN away before
+/// the SYN check); it never reaches the in-window SYN rule that resets the connection.
+#[test]
+fn old_duplicate_syn_is_acked_not_reset_on_freebsd() {
+    let mut p = test_policy("freebsd");
+    p.rfc5961 = false;
+    p.timestamps = false;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    send!(k, S, 0, 0);
+    recv!(k, A, 1, 1);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::Established);
+}
+
+/// FreeBSD's TIME-WAIT handling (`time_wait_bsd`, tcp_twcheck) is for TIME-WAIT only: in
+/// ESTABLISHED, data is still delivered to the user (RFC 9293 §3.10.7.4 seventh step).
+#[test]
+fn freebsd_established_delivers_data() {
+    let mut p = test_policy("freebsd");
+    p.timestamps = false;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    let h = k.conn.expect("conn");
+    send!(k, A, 1, 1, b"hello");
+    recv!(k, A, 1, 6);
+    let mut buf = [0u8; 16];
+    assert_eq!(k.tcp.recv(k.now, h, &mut buf), Ok(5));
+    assert_eq!(&buf[..5], b"hello");
+}
