@@ -29,15 +29,12 @@ pub mod sysctl;
 pub use caps::{Capabilities, KnobSupport, TimeModel};
 pub use config::{Refusal, StackConfig};
 pub use errno::{Errno, SockId};
-pub use registry::{Adapter, Registry, RegistryError};
+pub use registry::{Adapter, AdapterSpec, Registry, RegistryError};
 pub use sysctl::{RawSysctl, SysctlError};
 
 /// The adapters [`Registry::builtin`] holds.
 fn builtin_adapters() -> Vec<Box<dyn Adapter>> {
-    vec![
-        Box::new(reference::ReferenceAdapter),
-        Box::new(smoltcp::SmoltcpAdapter),
-    ]
+    vec![Box::new(reference::ADAPTER), Box::new(smoltcp::ADAPTER)]
 }
 
 use core::net::SocketAddrV4;

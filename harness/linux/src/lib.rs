@@ -27,7 +27,7 @@ mod tap;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use dut::{
-    Adapter, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
+    AdapterSpec, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
     TimeModel,
 };
 use nix::sys::socket::{self as nsock, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
@@ -59,7 +59,14 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 /// Builds [`LinuxDut`]s.
-pub struct LinuxAdapter;
+pub const ADAPTER: AdapterSpec = AdapterSpec {
+    name: "linux",
+    describe:
+        "the live Linux kernel in a private network namespace behind a TAP device (root, real time)",
+    capabilities: &CAPABILITIES,
+    unavailable: unavailable_reason,
+    build: |c| Ok(Box::new(LinuxDut::new(c)?)),
+};
 
 /// Why this machine cannot run the live kernel, if it cannot.
 pub fn unavailable_reason() -> Option<String> {
@@ -70,24 +77,6 @@ pub fn unavailable_reason() -> Option<String> {
         return Some("/dev/net/tun does not exist".into());
     }
     None
-}
-
-impl Adapter for LinuxAdapter {
-    fn name(&self) -> &'static str {
-        "linux"
-    }
-    fn describe(&self) -> &'static str {
-        "the live Linux kernel in a private network namespace behind a TAP device (root, real time)"
-    }
-    fn capabilities(&self) -> &Capabilities {
-        &CAPABILITIES
-    }
-    fn unavailable(&self) -> Option<String> {
-        unavailable_reason()
-    }
-    fn build(&self, config: &StackConfig) -> Result<Box<dyn Dut>, Refusal> {
-        Ok(Box::new(LinuxDut::new(config)?))
-    }
 }
 
 enum Sock {

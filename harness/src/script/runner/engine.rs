@@ -460,11 +460,19 @@ impl Engine {
                     }
                 }
                 StatementKind::Directive(d) => self.directive(&s.loc, d)?,
-                StatementKind::Code(_) => {
-                    return Err(unsupported(
-                        &s.loc,
-                        "packetdrill code blocks (`%{ }%`, run by Python after the script)",
-                    ))
+                StatementKind::Code(c) => {
+                    let Some(state) = super::code::asserted_state(&c.code) else {
+                        return Err(unsupported(
+                            &s.loc,
+                            "packetdrill code blocks (`%{ }%`, run by Python after the script) \
+                             other than `assert tcpi_state == NAME`",
+                        ));
+                    };
+                    if let Some(t) = c.time {
+                        let (n, _, _) = self.window(t);
+                        self.wait_until(n, s)?;
+                    }
+                    self.assert_state(&s.loc, None, state)?;
                 }
                 StatementKind::Option(_)
                 | StatementKind::IfProfile(_)
@@ -495,19 +503,29 @@ impl Engine {
         Ok(())
     }
 
+    /// `%assert state` (and a code block's `assert tcpi_state == NAME`): the connection (the
+    /// current one unless tagged) is in `want` at this instant.
+    fn assert_state(
+        &mut self,
+        loc: &Location,
+        conn: Option<&ConnTag>,
+        want: TcpStateName,
+    ) -> Result<(), Stop> {
+        self.advance(self.now)?;
+        let (what, got) = self.state_of(conn, loc)?;
+        if got != want {
+            return Err(Stop::Fail(format!(
+                "{}: {what} is in state {got}, expected {want}",
+                at(loc)
+            )));
+        }
+        Ok(())
+    }
+
     fn directive(&mut self, loc: &Location, d: &Directive) -> Result<(), Stop> {
         match d {
             Directive::AssertState { conn, state } => {
-                self.advance(self.now)?;
-                let (what, got) = self.state_of(conn.as_ref(), loc)?;
-                if got != *state {
-                    return Err(Stop::Fail(format!(
-                        "{}: {what} is in state {}, expected {}",
-                        at(loc),
-                        got,
-                        state
-                    )));
-                }
+                self.assert_state(loc, conn.as_ref(), *state)?
             }
             Directive::ExpectFinding(e) => {
                 let kind = FindingKind::parse_named(&e.kind).map_err(|m| input(loc, m))?;

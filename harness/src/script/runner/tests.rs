@@ -300,7 +300,7 @@ fn bad_input_is_an_error_with_location() {
 #[case::code_block(
     "+0 %{ assert tcpi_snd_cwnd == 10 }%\n",
     8,
-    "packetdrill code blocks (`%{ }%`, run by Python after the script)"
+    "packetdrill code blocks (`%{ }%`, run by Python after the script) other than `assert tcpi_state == NAME`"
 )]
 fn unsupported_features_end_the_run_at_their_line(
     #[case] tail: &str,
@@ -318,6 +318,31 @@ fn unsupported_features_end_the_run_at_their_line(
     let u = o.unsupported.expect("unsupported");
     assert_eq!((u.loc.line, u.feature.as_str()), (line, feature));
     assert!(o.failures.is_empty(), "{:?}", o.failures);
+}
+
+#[rstest]
+#[case::freebsd("+0 %{ assert tcpi_state == TCPI_ESTABLISHED }%\n")]
+#[case::linux("+0 %{ assert tcpi_state == TCP_ESTABLISHED, tcpi_state }%\n")]
+#[case::after_the_peer_fin(
+    "+0 < F. 1:1(0) ack 1 win 32792\n+0 > . 1:1(0) ack 2\n+0 %{ assert tcpi_state == TCPI_CLOSE_WAIT }%\n"
+)]
+fn a_tcpi_state_code_block_is_a_state_assert(#[case] tail: &str) {
+    let o = run(&format!("{HANDSHAKE}{tail}"));
+    assert!(o.passed, "{:?} {:?}", o.failures, o.unsupported);
+}
+
+#[test]
+fn a_wrong_tcpi_state_fails_at_its_line() {
+    let o = run(&format!(
+        "{HANDSHAKE}+0 %{{ assert tcpi_state == TCPI_SYN_RECEIVED }}%\n"
+    ));
+    assert!(!o.passed);
+    assert!(o.unsupported.is_none(), "{:?}", o.unsupported);
+    let f = o.failures.join("\n");
+    assert!(
+        f.contains("t.pkt:8:") && f.contains("in state ESTABLISHED, expected SYN-RECEIVED"),
+        "{f}"
+    );
 }
 
 #[test]
