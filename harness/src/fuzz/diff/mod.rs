@@ -455,7 +455,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut peer_window: u16 = 65_535;
     let mut acked_unsent = false;
     let mut peer_fin = false;
-    let mut after_peer_fin = false;
+    let mut after_peer_fin: bool;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {
         for s in sides.iter_mut() {
