@@ -185,10 +185,11 @@ impl Scenario {
             next += 1;
         }
         observe(world.now(), end);
+        // Before `at_end`, which may take the nodes out (their work counters with them).
+        let work = world.work();
         at_end(&mut world);
         let events = world.events_processed();
         let skipped = world.deliveries_skipped();
-        let work = world.work();
         let trace = world.into_trace();
         let grace = match &self.spec.half_open_grace {
             Some(g) => self.duration(g)?,
