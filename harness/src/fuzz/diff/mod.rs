@@ -208,7 +208,7 @@ impl Side {
             addr: STACK_IP,
             prefix_len: 24,
             gateway: None,
-            profile,
+            profile: profile.into(),
             seed: 1,
             static_arp: if neighbor_control {
                 vec![(PEER_IP, PEER_MAC)]
@@ -367,6 +367,11 @@ fn segment(
     build_ethernet(&eth, &build_ipv4_tcp(&ip, &tcp))
 }
 
+/// A segment that occupies sequence space beyond its SYN: data or FIN.
+fn carries_data_or_fin(f: TcpFlags, len: u8) -> bool {
+    len > 0 || f.contains(TcpFlags::FIN)
+}
+
 /// More than one of SYN, FIN, RST.
 fn combination(f: TcpFlags) -> bool {
     u8::from(f.syn()) + u8::from(f.fin()) + u8::from(f.rst()) > 1
@@ -449,6 +454,10 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut last_in = now;
     let mut peer_window: u16 = 65_535;
     let mut acked_unsent = false;
+    let mut peer_fin = false;
+    let mut ooo_window: Option<u16> = None;
+    let mut inorder_window: Option<u16> = None;
+    let mut after_peer_fin = false;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {
         for s in sides.iter_mut() {
@@ -506,8 +515,27 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
                 last_inbound = Some((flags, *seq_delta >= 0));
                 // The window both stacks take from an in-order ACK (RFC 9293 §3.10.7.4, fifth
                 // check: SND.WND is updated from acceptable segments).
-                if *seq_delta == 0 && flags.contains(TcpFlags::ACK) && !combination(flags) {
+                let window_bearing = flags.contains(TcpFlags::ACK)
+                    && !flags.contains(TcpFlags::RST)
+                    && !flags.contains(TcpFlags::SYN);
+                if window_bearing && *seq_delta > 0 {
+                    ooo_window = Some(*window);
+                }
+                if window_bearing && *seq_delta == 0 {
+                    inorder_window = Some(*window);
+                }
+                if *seq_delta >= 0
+                    && flags.contains(TcpFlags::ACK)
+                    && !flags.contains(TcpFlags::RST)
+                    && !flags.contains(TcpFlags::SYN)
+                {
                     peer_window = *window;
+                }
+                // A segment at or past RCV.NXT after the peer's FIN was taken in order: smoltcp
+                // drops it whole (its ACK and window too), so the runs part from here.
+                after_peer_fin |= peer_fin && *seq_delta >= 0 && carries_data_or_fin(flags, *len);
+                if *seq_delta == 0 && flags.contains(TcpFlags::FIN) && !combination(flags) {
+                    peer_fin = true;
                 }
                 inbound = Some(Inbound {
                     flags,
@@ -581,6 +609,10 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
             peer_window,
             acked_unsent,
             smoltcp_resent: sides[1].resent,
+            after_peer_fin,
+            windows_disagree: ooo_window.is_some()
+                && inorder_window.is_some()
+                && ooo_window != inorder_window,
             last_inbound,
             data_after_close,
         };
@@ -600,7 +632,10 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
         }
         let what = if !same {
             sent_mismatch(&sides)
-        } else if settled && sides[0].ack_point != sides[1].ack_point {
+        } else if settled
+            && sides[0].ack_point != sides[1].ack_point
+            && ![sides[0].state(), sides[1].state()].contains(&Class::Closed)
+        {
             Mismatch::Acked {
                 reference: sides[0].ack_point,
                 smoltcp: sides[1].ack_point,

@@ -424,3 +424,95 @@ fn the_rst_after_a_go_back_retransmission_is_listed() {
         Some(Ok(vec![Listed::RetransmitRewindsSndNxt]))
     );
 }
+
+/// Fuzz crash (minimised by hand): the peer's FIN, the application closes (LAST-ACK), then
+/// the peer sends a second FIN that acknowledges ours. The reference takes the ACK and closes;
+/// smoltcp drops the segment and stays in LAST-ACK.
+#[test]
+fn smoltcp_dropping_a_segment_after_the_peers_fin_is_listed() {
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops: vec![seg(0x11, 0), DiffOp::Close, seg(0x11, 0)],
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![Listed::SegmentAfterPeerFin])));
+    // A plain ACK of our FIN closes both.
+    let case = DiffCase {
+        ops: vec![seg(0x11, 0), DiffOp::Close, seg(0x10, 0)],
+        ..case
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![])));
+}
+
+/// Fuzz crash (minimised by hand): the peer's window is 123 bytes; 103 are in flight and more
+/// is queued. At close smoltcp sends the 20 bytes the window still allows; the reference holds
+/// them (sender SWS avoidance, Nagle).
+#[test]
+fn smoltcps_small_segment_at_close_is_listed() {
+    let mut ops = vec![DiffOp::Segment {
+        flags: 0x10,
+        seq_delta: 0,
+        ack_delta: 0,
+        len: 0,
+        window: 123,
+    }];
+    ops.extend(std::iter::repeat_n(DiffOp::Send(103), 4));
+    ops.push(DiffOp::Close);
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops,
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![Listed::SmallSegmentAtClose])));
+}
+
+/// Fuzz crash (minimised by hand): an out-of-order ACK advertises 128 bytes, then an in-order
+/// FIN+ACK closes the window. By the SND.WL1 rule the reference keeps 128 and sends 20 more
+/// bytes; smoltcp takes the zero window and sends none.
+#[test]
+fn a_window_from_an_out_of_order_segment_is_listed() {
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops: vec![
+            DiffOp::Segment {
+                flags: 0x11,
+                seq_delta: 4_369,
+                ack_delta: 0,
+                len: 0,
+                window: 128,
+            },
+            DiffOp::Send(148),
+            DiffOp::Segment {
+                flags: 0x11,
+                seq_delta: 0,
+                ack_delta: 0,
+                len: 0,
+                window: 0,
+            },
+        ],
+    };
+    assert_eq!(
+        run_diff(&case),
+        Some(Ok(vec![Listed::WindowFromOutOfOrderSegment]))
+    );
+}
+
+/// Fuzz crash (minimised by hand): the peer's FIN closes the window; a second FIN reopens it.
+/// The reference takes the window and sends; smoltcp dropped the segment and probes.
+#[test]
+fn a_window_in_a_segment_after_the_peers_fin_is_listed() {
+    let fin = |window| DiffOp::Segment {
+        flags: 0x11,
+        seq_delta: 0,
+        ack_delta: 0,
+        len: 0,
+        window,
+    };
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops: vec![fin(0), fin(20_463), DiffOp::Send(67)],
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![Listed::SegmentAfterPeerFin])));
+}
