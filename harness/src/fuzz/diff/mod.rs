@@ -456,7 +456,8 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut acked_unsent = false;
     let mut peer_fin = false;
     let mut ooo_window: Option<u16> = None;
-    let mut inorder_window: Option<u16> = None;
+    // The handshake's window (the SYN or SYN-ACK the peer sent) is the first in-order one.
+    let mut inorder_window: Option<u16> = Some(65_535);
     let mut after_peer_fin = false;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {
