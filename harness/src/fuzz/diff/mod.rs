@@ -270,6 +270,13 @@ impl Side {
                     self.sent.push(sent);
                 }
                 let end = tcp.seq + tcp.seg_len();
+                // An RST occupies no sequence space, and one answering a segment without ACK
+                // carries SEQ = 0, outside the connection: it says nothing of SND.NXT.
+                let end = if tcp.flags.contains(TcpFlags::RST) {
+                    self.snd_nxt
+                } else {
+                    end
+                };
                 if self.iss.is_some_and(|i| tcp.seq != i) && tcp.seg_len() > 0 {
                     self.resent |= tcp.seq.diff(self.snd_nxt) < 0;
                 }
