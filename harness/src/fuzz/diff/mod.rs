@@ -26,8 +26,8 @@ use core::net::SocketAddrV4;
 use stack::policy::Profile;
 use stack::tcp::State;
 use stack::wire::{
-    build_ethernet, build_ipv4_tcp, parse_frame, ChecksumMode, EtherType, EthernetAddress,
-    EthernetRepr, Frame, IpProtocol, Ipv4Addr, Ipv4Repr, SeqNumber, TcpFlags, TcpRepr,
+    build_tcp_frame, parse_frame, ChecksumMode, EthernetAddress, Frame, Ipv4Addr, Ipv4Repr,
+    SeqNumber, TcpFlags, TcpRepr,
 };
 use stack::{Duration, Instant};
 
@@ -356,22 +356,7 @@ fn segment(
         options: Vec::new(),
         payload,
     };
-    let ip = Ipv4Repr {
-        src_addr: PEER_IP,
-        dst_addr: STACK_IP,
-        protocol: IpProtocol::Tcp,
-        payload_len: 0,
-        ttl: 64,
-        ident: 0,
-        dont_frag: true,
-        tos: 0,
-    };
-    let eth = EthernetRepr {
-        src_addr: PEER_MAC,
-        dst_addr: STACK_MAC,
-        ethertype: EtherType::Ipv4,
-    };
-    build_ethernet(&eth, &build_ipv4_tcp(&ip, &tcp))
+    build_tcp_frame(PEER_MAC, STACK_MAC, &Ipv4Repr::tcp(PEER_IP, STACK_IP), &tcp)
 }
 
 /// A segment that occupies sequence space beyond its SYN: data or FIN.
