@@ -342,4 +342,12 @@ impl Dut for Observed {
         self.tick(now);
         self.inner.expire_neighbor(now, addr)
     }
+    fn set_sysctl(
+        &mut self,
+        now: Instant,
+        s: &crate::dut::RawSysctl,
+    ) -> Result<(), crate::dut::Refusal> {
+        self.tick(now);
+        self.inner.set_sysctl(now, s)
+    }
 }

@@ -58,6 +58,10 @@ pub struct Capabilities {
     pub knobs: &'static [(&'static str, KnobSupport)],
     /// Every knob is honoured (the reference stack).
     pub all_knobs: bool,
+    /// [`crate::Dut::set_sysctl`] writes kernel sysctls in the stack's own network namespace
+    /// (the live kernel): a script's sysctl lines then go to the stack as written instead of
+    /// onto profile knobs.
+    pub raw_sysctls: bool,
 }
 
 impl Capabilities {
@@ -85,6 +89,7 @@ impl fmt::Display for Capabilities {
         writeln!(f, "state introspection: {}", yes(self.state))?;
         writeln!(f, "reboot: {}", yes(self.reboot))?;
         writeln!(f, "neighbour-cache control: {}", yes(self.neighbor_control))?;
+        writeln!(f, "raw sysctls: {}", yes(self.raw_sysctls))?;
         if self.all_knobs {
             return writeln!(f, "knobs: all");
         }

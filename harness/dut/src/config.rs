@@ -123,6 +123,7 @@ mod tests {
             ("tcp.nagle", KnobSupport::Honoured),
         ],
         all_knobs: false,
+        raw_sysctls: false,
     };
 
     #[test]

@@ -24,18 +24,17 @@ pub mod reference;
 mod registry;
 pub mod skip;
 pub mod smoltcp;
+pub mod sysctl;
 
 pub use caps::{Capabilities, KnobSupport, TimeModel};
 pub use config::{Refusal, StackConfig};
 pub use errno::{Errno, SockId};
-pub use registry::{Adapter, Registry, RegistryError};
+pub use registry::{Adapter, AdapterSpec, Registry, RegistryError};
+pub use sysctl::{RawSysctl, SysctlError};
 
 /// The adapters [`Registry::builtin`] holds.
 fn builtin_adapters() -> Vec<Box<dyn Adapter>> {
-    vec![
-        Box::new(reference::ReferenceAdapter),
-        Box::new(smoltcp::SmoltcpAdapter),
-    ]
+    vec![Box::new(reference::ADAPTER), Box::new(smoltcp::ADAPTER)]
 }
 
 use core::net::SocketAddrV4;
@@ -149,5 +148,15 @@ pub trait Dut {
     /// Returns false when the stack cannot do that.
     fn expire_neighbor(&mut self, _now: Instant, _addr: core::net::Ipv4Addr) -> bool {
         false
+    }
+    /// Writes one kernel sysctl in the stack's own network namespace, now (needs
+    /// [`Capabilities::raw_sysctls`]; the default refuses). A sysctl the namespace lacks or
+    /// cannot change is refused by name.
+    fn set_sysctl(&mut self, _now: Instant, s: &RawSysctl) -> Result<(), Refusal> {
+        Err(Refusal::Capability {
+            stack: self.kind(),
+            what: format!("set sysctl {s}"),
+            reason: "it takes no raw sysctls (its behaviour is set by profile knobs)".into(),
+        })
     }
 }

@@ -2,7 +2,7 @@
 //! capability present.
 
 use crate::{
-    Adapter, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
+    AdapterSpec, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
     TimeModel,
 };
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -22,28 +22,17 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     neighbor_control: true,
     knobs: &[],
     all_knobs: true,
+    raw_sysctls: false,
 };
 
 /// Builds [`ReferenceDut`]s.
-pub struct ReferenceAdapter;
-
-impl Adapter for ReferenceAdapter {
-    fn name(&self) -> &'static str {
-        "reference"
-    }
-
-    fn describe(&self) -> &'static str {
-        "the workspace's own TCP/ARP/IPv4 stack, in-process, every knob honoured"
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &CAPABILITIES
-    }
-
-    fn build(&self, config: &StackConfig) -> Result<Box<dyn Dut>, Refusal> {
-        Ok(Box::new(ReferenceDut::new(config)?))
-    }
-}
+pub const ADAPTER: AdapterSpec = AdapterSpec {
+    name: "reference",
+    describe: "the workspace's own TCP/ARP/IPv4 stack, in-process, every knob honoured",
+    capabilities: &CAPABILITIES,
+    unavailable: || None,
+    build: |c| Ok(Box::new(ReferenceDut::new(c)?)),
+};
 
 /// The reference host behind the [`Dut`] trait.
 pub struct ReferenceDut {

@@ -21,6 +21,37 @@ pub trait Adapter: Send + Sync {
     fn build(&self, config: &StackConfig) -> Result<Box<dyn Dut>, Refusal>;
 }
 
+/// An adapter described by data: its name, one line, its capabilities, whether it can run
+/// here and how to build it. Every shipped adapter is one (`reference::ADAPTER`,
+/// `smoltcp::ADAPTER`, the live kernel's `linux_dut::ADAPTER`); a stack that needs more
+/// implements [`Adapter`] itself.
+pub struct AdapterSpec {
+    pub name: &'static str,
+    pub describe: &'static str,
+    pub capabilities: &'static Capabilities,
+    /// `Some(reason)` when the stack cannot run on this machine at all.
+    pub unavailable: fn() -> Option<String>,
+    pub build: fn(&StackConfig) -> Result<Box<dyn Dut>, Refusal>,
+}
+
+impl Adapter for AdapterSpec {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn describe(&self) -> &'static str {
+        self.describe
+    }
+    fn capabilities(&self) -> &Capabilities {
+        self.capabilities
+    }
+    fn unavailable(&self) -> Option<String> {
+        (self.unavailable)()
+    }
+    fn build(&self, config: &StackConfig) -> Result<Box<dyn Dut>, Refusal> {
+        (self.build)(config)
+    }
+}
+
 /// Why no stack could be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
@@ -136,9 +167,7 @@ mod tests {
     #[test]
     fn duplicate_names_are_refused() {
         let mut r = Registry::builtin();
-        let e = r
-            .register(Box::new(crate::reference::ReferenceAdapter))
-            .unwrap_err();
+        let e = r.register(Box::new(crate::reference::ADAPTER)).unwrap_err();
         assert_eq!(e, RegistryError::Duplicate("reference"));
     }
 }

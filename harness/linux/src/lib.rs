@@ -27,7 +27,7 @@ mod tap;
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 use dut::{
-    Adapter, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
+    AdapterSpec, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
     TimeModel,
 };
 use nix::sys::socket::{self as nsock, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
@@ -55,10 +55,18 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     neighbor_control: true,
     knobs: sysctl::KNOBS,
     all_knobs: false,
+    raw_sysctls: true,
 };
 
 /// Builds [`LinuxDut`]s.
-pub struct LinuxAdapter;
+pub const ADAPTER: AdapterSpec = AdapterSpec {
+    name: "linux",
+    describe:
+        "the live Linux kernel in a private network namespace behind a TAP device (root, real time)",
+    capabilities: &CAPABILITIES,
+    unavailable: unavailable_reason,
+    build: |c| Ok(Box::new(LinuxDut::new(c)?)),
+};
 
 /// Why this machine cannot run the live kernel, if it cannot.
 pub fn unavailable_reason() -> Option<String> {
@@ -69,24 +77,6 @@ pub fn unavailable_reason() -> Option<String> {
         return Some("/dev/net/tun does not exist".into());
     }
     None
-}
-
-impl Adapter for LinuxAdapter {
-    fn name(&self) -> &'static str {
-        "linux"
-    }
-    fn describe(&self) -> &'static str {
-        "the live Linux kernel in a private network namespace behind a TAP device (root, real time)"
-    }
-    fn capabilities(&self) -> &Capabilities {
-        &CAPABILITIES
-    }
-    fn unavailable(&self) -> Option<String> {
-        unavailable_reason()
-    }
-    fn build(&self, config: &StackConfig) -> Result<Box<dyn Dut>, Refusal> {
-        Ok(Box::new(LinuxDut::new(config)?))
-    }
 }
 
 enum Sock {
@@ -123,6 +113,10 @@ pub struct LinuxDut {
     /// The peer of each connected socket, as connect/accept gave it: `getpeername` fails
     /// while a connect is in progress and after a reset, yet the connection still has it.
     peers: BTreeMap<u32, SocketAddrV4>,
+    /// A congestion control the script asked for as the default that the host keeps out of
+    /// child namespaces ([`sysctl::Written::PerSocketCongestion`]): set on every new socket
+    /// (accepted ones inherit it from their listener).
+    congestion: Option<String>,
 }
 
 fn refuse(reason: impl Into<String>) -> Refusal {
@@ -272,6 +266,7 @@ impl LinuxDut {
             rx: VecDeque::new(),
             next: 3,
             peers: BTreeMap::new(),
+            congestion: None,
         })
     }
 
@@ -353,9 +348,11 @@ impl LinuxDut {
         }
     }
 
-    /// A new non-blocking TCP socket created inside the namespace.
+    /// A new non-blocking TCP socket created inside the namespace (with the congestion
+    /// control the script made the default, when only a socket can select it).
     fn socket(&self) -> Result<OwnedFd, Errno> {
-        self.ns
+        let fd = self
+            .ns
             .run(|| {
                 nsock::socket(
                     AddressFamily::Inet,
@@ -365,7 +362,12 @@ impl LinuxDut {
                 )
             })
             .map_err(|_| Errno::EINVAL)?
-            .map_err(errno_of)
+            .map_err(errno_of)?;
+        if let Some(ca) = &self.congestion {
+            nsock::setsockopt(&fd, sockopt::TcpCongestion, &std::ffi::OsString::from(ca))
+                .map_err(errno_of)?;
+        }
+        Ok(fd)
     }
 
     /// The kernel's TCP table, read inside the namespace.
@@ -386,6 +388,23 @@ impl Dut for LinuxDut {
     }
     fn capabilities(&self) -> &Capabilities {
         &CAPABILITIES
+    }
+
+    fn set_sysctl(&mut self, now: Instant, s: &dut::RawSysctl) -> Result<(), Refusal> {
+        self.wait(now);
+        let s = s.clone();
+        let done = self
+            .ns
+            .run(move || sysctl::write_raw(&s, DEV))
+            .map_err(|e| refuse(e.to_string()))?
+            .map_err(|reason| Refusal::Invalid {
+                stack: "linux",
+                reason,
+            })?;
+        if let sysctl::Written::PerSocketCongestion(ca) = done {
+            self.congestion = Some(ca);
+        }
+        Ok(())
     }
 
     fn handle_frame(&mut self, now: Instant, frame: &[u8]) {

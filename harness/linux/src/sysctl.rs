@@ -280,6 +280,66 @@ pub fn settings(p: &Profile, dev: &str) -> Result<Vec<(String, String)>, String>
     Ok(out)
 }
 
+/// What [`write_raw`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    /// The namespace took the value.
+    Done,
+    /// `tcp_congestion_control` named an algorithm the host keeps out of child namespaces
+    /// (not in its `tcp_allowed_congestion_control`): the namespace default cannot be it, but
+    /// every socket can still select it (`TCP_CONGESTION` with CAP_NET_ADMIN, as root has).
+    PerSocketCongestion(String),
+}
+
+/// Writes a script's sysctl in the namespace the calling thread is in, which must be a
+/// private one: the thread's network namespace is compared with the process's (the namespace
+/// the harness was started in) and nothing is written when they are the same. A name the
+/// namespace does not have, or has read-only (a host-wide setting the kernel shows but does
+/// not let a child namespace change), is refused by name. `dev` stands in for packetdrill's
+/// `tun0`.
+pub fn write_raw(s: &dut::RawSysctl, dev: &str) -> Result<Written, String> {
+    use std::os::unix::fs::MetadataExt;
+    let ns = |p: &str| {
+        std::fs::metadata(p)
+            .map(|m| (m.dev(), m.ino()))
+            .map_err(|e| format!("{p}: {e}"))
+    };
+    if ns("/proc/thread-self/ns/net")? == ns("/proc/self/ns/net")? {
+        return Err(format!(
+            "sysctl {s}: refused outside the stack's own network namespace"
+        ));
+    }
+    let path = format!("/proc/sys/{}", s.proc_path(dev));
+    if !std::path::Path::new(&path).is_file() {
+        return Err(format!(
+            "sysctl {}: this kernel has no such setting in a network namespace (unknown, or \
+             host-wide)",
+            s.name
+        ));
+    }
+    match std::fs::write(&path, &s.value) {
+        Ok(()) => Ok(Written::Done),
+        // net/ipv4/tcp_cong.c tcp_set_default_congestion_control: a child namespace may only
+        // default to an algorithm the host allows.
+        Err(e)
+            if e.raw_os_error() == Some(1)
+                && s.name == "net.ipv4.tcp_congestion_control"
+                && std::fs::read_to_string(
+                    "/proc/sys/net/ipv4/tcp_available_congestion_control",
+                )
+                .is_ok_and(|a| a.split_whitespace().any(|c| c == s.value)) =>
+        {
+            Ok(Written::PerSocketCongestion(s.value.clone()))
+        }
+        // EACCES: the sysctl's mode has no write bit in this namespace (host-wide data).
+        Err(e) if e.raw_os_error() == Some(13) => Err(format!(
+            "sysctl {}: read-only in a network namespace (host-wide, not per namespace)",
+            s.name
+        )),
+        Err(e) => Err(format!("sysctl {s}: the kernel refused it: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

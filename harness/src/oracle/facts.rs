@@ -604,8 +604,9 @@ impl<'t> Facts<'t> {
                 } else {
                     // Delivered on its own segment: did the peer get it? A later RST with the
                     // same sequence number to the same peer (SND.NXT had not moved; through a
-                    // NAT, on a new mapping) answers for itself: only an arrival before it
-                    // counts for this one.
+                    // NAT, on a new mapping) answers for itself: only an arrival up to the
+                    // moment it is sent counts for this one (it cannot arrive at the instant
+                    // it leaves: every link has a delay).
                     let next = self
                         .rsts
                         .iter()
@@ -620,7 +621,7 @@ impl<'t> Facts<'t> {
                         s.dir == Dir::Received
                             && s.flags.rst()
                             && s.time >= r.time
-                            && next.is_none_or(|n| s.time < n)
+                            && next.is_none_or(|n| s.time <= n)
                             && Some(s.seq) == r.seq
                     });
                     if arrived {

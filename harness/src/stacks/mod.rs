@@ -14,7 +14,7 @@ pub fn registry() -> &'static Registry {
         let mut r = Registry::builtin();
         // The live kernel (network namespace + TAP); it reports itself unavailable without
         // root or /dev/net/tun. Its name is distinct from the built-in ones.
-        let _ = r.register(Box::new(linux_dut::LinuxAdapter));
+        let _ = r.register(Box::new(linux_dut::ADAPTER));
         r
     })
 }

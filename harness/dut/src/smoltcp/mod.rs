@@ -15,7 +15,7 @@ mod device;
 mod knobs;
 
 use crate::{
-    Adapter, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
+    AdapterSpec, Capabilities, Dut, Errno, Refusal, SockId, SockOpt, SockOptName, StackConfig,
     TimeModel,
 };
 use ::smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
@@ -41,28 +41,17 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     neighbor_control: false,
     knobs: knobs::KNOBS,
     all_knobs: false,
+    raw_sysctls: false,
 };
 
 /// Builds [`SmoltcpDut`]s.
-pub struct SmoltcpAdapter;
-
-impl Adapter for SmoltcpAdapter {
-    fn name(&self) -> &'static str {
-        "smoltcp"
-    }
-
-    fn describe(&self) -> &'static str {
-        "smoltcp 0.14 in-process: Interface + TCP sockets on Ethernet, virtual clock"
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &CAPABILITIES
-    }
-
-    fn build(&self, config: &StackConfig) -> Result<Box<dyn Dut>, Refusal> {
-        Ok(Box::new(SmoltcpDut::new(config)?))
-    }
-}
+pub const ADAPTER: AdapterSpec = AdapterSpec {
+    name: "smoltcp",
+    describe: "smoltcp 0.14 in-process: Interface + TCP sockets on Ethernet, virtual clock",
+    capabilities: &CAPABILITIES,
+    unavailable: || None,
+    build: |c| Ok(Box::new(SmoltcpDut::new(c)?)),
+};
 
 /// The settings the adapter maps from the profile (the knobs smoltcp honours).
 #[derive(Clone, Copy, Debug)]
@@ -232,6 +221,18 @@ impl SmoltcpDut {
             Some(Sock::Listener { .. }) => Err(Errno::ENOTCONN),
             None => Err(Errno::EBADF),
         }
+    }
+
+    /// A descriptor for connection socket `h` (accepted or connecting), then a poll.
+    fn add_conn(&mut self, now: Instant, h: SocketHandle) -> SockId {
+        let id = self.add(Sock::Conn {
+            handle: h,
+            linger_zero: false,
+            keep_idle: self.mapped.keep_idle,
+            keepalive: self.mapped.keepalive,
+        });
+        self.poll(now);
+        id
     }
 
     fn add(&mut self, s: Sock) -> SockId {
@@ -443,14 +444,7 @@ impl Dut for SmoltcpDut {
             _ => None,
         };
         let h = h.ok_or(Errno::EAGAIN)?;
-        let id = self.add(Sock::Conn {
-            handle: h,
-            linger_zero: false,
-            keep_idle: self.mapped.keep_idle,
-            keepalive: self.mapped.keepalive,
-        });
-        self.poll(now);
-        Ok(id)
+        Ok(self.add_conn(now, h))
     }
 
     fn connect(
@@ -475,14 +469,7 @@ impl Dut for SmoltcpDut {
             self.sockets.remove(h);
             return Err(Errno::EINVAL);
         }
-        let id = self.add(Sock::Conn {
-            handle: h,
-            linger_zero: false,
-            keep_idle: self.mapped.keep_idle,
-            keepalive: self.mapped.keepalive,
-        });
-        self.poll(now);
-        Ok(id)
+        Ok(self.add_conn(now, h))
     }
 
     fn send(&mut self, now: Instant, s: SockId, data: &[u8]) -> Result<usize, Errno> {

@@ -19,6 +19,14 @@ pub enum Listed {
     /// are RSTs with the same sequence number and payload and differ only in the ACK field
     /// (and the window, which an RST does not advertise).
     AckOnReset,
+    /// RFC 9293 §3.8.6.1 (zero-window probing, MUST-36) does not say whether the probe's byte
+    /// advances SND.NXT. The reference sends it as data (SND.NXT moves past it); smoltcp keeps
+    /// SND.NXT where it was. Seen when the connection is aborted while probing: the RST carries
+    /// SEQ = SND.NXT (§3.10.5), one higher from the reference. (Against an RFC 5961 peer, whose
+    /// RCV.NXT did not take the byte, only smoltcp's RST is the exact match that resets at
+    /// once; the reference's draws a challenge ACK first.) Judged per segment: both are RSTs,
+    /// the peer's last in-order ACK closed the window, and the reference's SEQ is smoltcp's + 1.
+    ProbeByteOutsideSndNxt,
     /// RFC 1122 §2.3.2.2: "The link layer SHOULD save (rather than discard) at least one (the
     /// latest) packet of each set of packets destined to the same unresolved IP address";
     /// smoltcp keeps none (see `arp.queue_depth` in its adapter). Data survives because the
@@ -90,6 +98,14 @@ pub(crate) fn tolerated(r: &Sent, m: &Sent, seen: &Seen<'_>) -> Option<Listed> {
     if r.rst && m.rst && r.seq.is_some() && strip(r) == strip(m) {
         return Some(Listed::AckOnReset);
     }
+    // The reference's RST one past smoltcp's, the peer's window closed: the probe byte.
+    let probed = Sent {
+        seq: m.seq.map(|s| s.wrapping_add(1)),
+        ..strip(m)
+    };
+    if r.rst && m.rst && m.seq.is_some() && seen.peer_window == 0 && strip(r) == probed {
+        return Some(Listed::ProbeByteOutsideSndNxt);
+    }
     let bare = seen.inbound.filter(|i| {
         !i.flags.contains(TcpFlags::ACK)
             && !i.flags.contains(TcpFlags::SYN)
@@ -116,6 +132,8 @@ pub(crate) struct Seen<'a> {
     pub op: &'a DiffOp,
     /// This step's peer segment, if it sent one.
     pub inbound: Option<Inbound>,
+    /// The window of the peer's last in-order ACK.
+    pub peer_window: u16,
     /// The flags of the last peer segment, and whether it was at or beyond RCV.NXT.
     pub last_inbound: Option<(TcpFlags, bool)>,
     /// The peer sent data after the application closed.
@@ -150,8 +168,10 @@ pub(crate) fn explain(sides: &[Side; 2], seen: &Seen<'_>, what: &Mismatch) -> Op
 }
 
 /// [`Listed::SendsAheadWithoutCongestionControl`] on the wire: smoltcp sent what the reference
-/// sent this step and more (data or FIN), and the reference's own congestion state says its
-/// window has no room for the first of those (RFC 5681 §3.1: FlightSize + the segment > cwnd).
+/// sent this step, in the same order, and more (data or FIN, new or sent again: after a
+/// timeout smoltcp goes back and resends all the peer's window allows, the reference one
+/// segment per timeout); and the reference's own congestion state says its window has no room
+/// for the first of those (RFC 5681 §3.1: FlightSize + the segment > cwnd).
 fn sends_ahead(r: &Side, what: &Mismatch) -> bool {
     let Mismatch::Sent { reference, smoltcp } = what else {
         return false;
@@ -163,15 +183,25 @@ fn sends_ahead(r: &Side, what: &Mismatch) -> bool {
             .collect::<Vec<_>>()
     };
     let (ro, mo) = (keep(reference), keep(smoltcp));
-    let Some(first) = mo.get(ro.len()) else {
+    // The reference's segments as a subsequence of smoltcp's; the rest are extra.
+    let mut next = ro.iter().peekable();
+    let mut extra = Vec::new();
+    for m in &mo {
+        if next.peek() == Some(&m) {
+            next.next();
+        } else {
+            extra.push(m);
+        }
+    }
+    let Some(first) = extra.first() else {
         return false;
     };
-    let extra_carries = mo[ro.len()..]
+    let carries = extra
         .iter()
         .all(|s| !s.rst && !s.syn && (s.fin || !s.payload.is_empty()));
     let congestion = r.sock.and_then(|s| r.dut.congestion(s));
-    mo.starts_with(&ro)
-        && extra_carries
+    next.peek().is_none()
+        && carries
         && congestion.is_some_and(|c| c.flight + first.payload.len().max(1) > c.cwnd)
 }
 

@@ -441,6 +441,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut last_inbound: Option<(TcpFlags, bool)> = None;
     let mut data_after_close = false;
     let mut last_in = now;
+    let mut peer_window: u16 = 65_535;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {
         for s in sides.iter_mut() {
@@ -496,6 +497,11 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
                     peer_nxt = peer_nxt + u32::from(*len) + fin + syn;
                 }
                 last_inbound = Some((flags, *seq_delta >= 0));
+                // The window both stacks take from an in-order ACK (RFC 9293 §3.10.7.4, fifth
+                // check: SND.WND is updated from acceptable segments).
+                if *seq_delta == 0 && flags.contains(TcpFlags::ACK) && !combination(flags) {
+                    peer_window = *window;
+                }
                 inbound = Some(Inbound {
                     flags,
                     seq: seq.0.wrapping_sub(case.peer_iss),
@@ -560,6 +566,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
         let seen = Seen {
             op,
             inbound,
+            peer_window,
             last_inbound,
             data_after_close,
         };

@@ -255,3 +255,58 @@ fn smoltcps_reset_reply_without_ack_is_listed() {
         Some(Ok(vec![Listed::ResetReplyWithoutAck]))
     );
 }
+
+/// diff_smoltcp's first crash after the segment comparison (minimised by hand): eight small
+/// writes (Nagle packs them into two segments, the second with FIN) go unacknowledged through
+/// retransmission timeouts. The reference resends one segment per timeout (its loss window,
+/// RFC 5681 §3.1); smoltcp resends both each time.
+#[test]
+fn smoltcp_resending_everything_after_a_timeout_is_listed() {
+    let mut ops = vec![DiffOp::Advance(18_060)];
+    ops.extend(std::iter::repeat_n(DiffOp::Send(121), 8));
+    ops.extend([DiffOp::Close, DiffOp::Advance(65_535)]);
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 3_708_684_642,
+        ops,
+    };
+    assert_eq!(
+        run_diff(&case),
+        Some(Ok(vec![Listed::SendsAheadWithoutCongestionControl]))
+    );
+}
+
+/// Second fuzz crash after the segment comparison (minimised by hand): the peer closes its
+/// window with a FIN; data waits behind it and both stacks probe the zero window (same
+/// timing); the abort's RST carries SND.NXT, which the reference's probe byte advanced and
+/// smoltcp's did not.
+#[test]
+fn the_rst_after_zero_window_probes_is_listed() {
+    let zero = DiffOp::Segment {
+        flags: 0x11,
+        seq_delta: 0,
+        ack_delta: 0,
+        len: 0,
+        window: 0,
+    };
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 3_708_684_642,
+        ops: vec![
+            zero,
+            DiffOp::Send(204),
+            DiffOp::Advance(25_127),
+            DiffOp::Abort,
+        ],
+    };
+    assert_eq!(
+        run_diff(&case),
+        Some(Ok(vec![Listed::ProbeByteOutsideSndNxt]))
+    );
+    // Aborted before any probe went out, both RSTs carry the same SEQ.
+    let case = DiffCase {
+        ops: vec![case.ops[0].clone(), DiffOp::Send(204), DiffOp::Abort],
+        ..case
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![Listed::AckOnReset])));
+}

@@ -169,6 +169,8 @@ pub(super) struct Engine {
     pub profile: stack::policy::Profile,
     /// The statement being run comes after the script's last packet or system call.
     pub after_last_event: bool,
+    /// The stack takes the script's sysctl writes itself ([`crate::dut::Dut::set_sysctl`]).
+    pub raw_sysctls: bool,
 }
 
 /// Runs the flattened statements of `script` under `profile`.
@@ -179,15 +181,21 @@ pub(super) fn execute(
     opts: &RunOptions,
 ) -> Result<ScriptOutcome, RunError> {
     let header = Header::read(script)?;
-    let (prof, notes) = build_profile(&script.file, &header, stmts, profile, opts)?;
-    let has_arp = stmts
-        .iter()
-        .any(|s| matches!(s.kind, StatementKind::Arp(_)));
     let kind = opts
         .stack
         .clone()
         .or(header.stack.clone())
         .unwrap_or_else(|| "reference".into());
+    // A stack that takes raw sysctls (the live kernel) gets the script's sysctl lines as
+    // written, in its own namespace, instead of their mapping onto profile knobs.
+    let raw_sysctls = stacks::registry()
+        .get(&kind)
+        .is_ok_and(|a| a.capabilities().raw_sysctls);
+    let setup = build_profile(&script.file, &header, stmts, profile, opts, raw_sysctls)?;
+    let (prof, notes) = (setup.profile, setup.notes);
+    let has_arp = stmts
+        .iter()
+        .any(|s| matches!(s.kind, StatementKind::Arp(_)));
     // A stack without neighbour-cache control cannot take the peer as a static entry: the
     // peer then answers the stack's ARP requests itself, as a real host does.
     let neighbor_control = stacks::registry()
@@ -309,6 +317,7 @@ pub(super) fn execute(
         expects: crate::judge::Expected::default(),
         profile: prof,
         after_last_event: false,
+        raw_sysctls,
     };
     if auto_arp {
         // The peer introduces itself, as it must before it can send the stack anything.
@@ -321,7 +330,7 @@ pub(super) fn execute(
     let mut lacking = None;
     let ran = match &header.unsupported {
         Some((loc, feature)) => Err(unsupported(loc, feature.clone())),
-        None => eng.run(stmts),
+        None => eng.set_sysctls(&setup.raw).and_then(|()| eng.run(stmts)),
     };
     match ran {
         Ok(()) => {}
@@ -451,11 +460,19 @@ impl Engine {
                     }
                 }
                 StatementKind::Directive(d) => self.directive(&s.loc, d)?,
-                StatementKind::Code(_) => {
-                    return Err(unsupported(
-                        &s.loc,
-                        "packetdrill code blocks (`%{ }%`, run by Python after the script)",
-                    ))
+                StatementKind::Code(c) => {
+                    let Some(state) = super::code::asserted_state(&c.code) else {
+                        return Err(unsupported(
+                            &s.loc,
+                            "packetdrill code blocks (`%{ }%`, run by Python after the script) \
+                             other than `assert tcpi_state == NAME`",
+                        ));
+                    };
+                    if let Some(t) = c.time {
+                        let (n, _, _) = self.window(t);
+                        self.wait_until(n, s)?;
+                    }
+                    self.assert_state(&s.loc, None, state)?;
                 }
                 StatementKind::Option(_)
                 | StatementKind::IfProfile(_)
@@ -486,19 +503,29 @@ impl Engine {
         Ok(())
     }
 
+    /// `%assert state` (and a code block's `assert tcpi_state == NAME`): the connection (the
+    /// current one unless tagged) is in `want` at this instant.
+    fn assert_state(
+        &mut self,
+        loc: &Location,
+        conn: Option<&ConnTag>,
+        want: TcpStateName,
+    ) -> Result<(), Stop> {
+        self.advance(self.now)?;
+        let (what, got) = self.state_of(conn, loc)?;
+        if got != want {
+            return Err(Stop::Fail(format!(
+                "{}: {what} is in state {got}, expected {want}",
+                at(loc)
+            )));
+        }
+        Ok(())
+    }
+
     fn directive(&mut self, loc: &Location, d: &Directive) -> Result<(), Stop> {
         match d {
             Directive::AssertState { conn, state } => {
-                self.advance(self.now)?;
-                let (what, got) = self.state_of(conn.as_ref(), loc)?;
-                if got != *state {
-                    return Err(Stop::Fail(format!(
-                        "{}: {what} is in state {}, expected {}",
-                        at(loc),
-                        got,
-                        state
-                    )));
-                }
+                self.assert_state(loc, conn.as_ref(), *state)?
             }
             Directive::ExpectFinding(e) => {
                 let kind = FindingKind::parse_named(&e.kind).map_err(|m| input(loc, m))?;

@@ -39,6 +39,7 @@
 
 mod calls;
 mod check;
+mod code;
 mod engine;
 mod setup;
 mod shell;

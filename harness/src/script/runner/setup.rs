@@ -2,8 +2,9 @@
 //! option lines, sysctl lines) turned into a stack configuration.
 
 use super::NotRun;
+use crate::dut::RawSysctl;
 use crate::options::{RunError, RunOptions};
-use crate::script::{Directive, Location, Script, Statement, StatementKind};
+use crate::script::{Directive, Location, Script, Statement, StatementKind, Sysctl};
 use stack::policy::Profile;
 use stack::Duration;
 
@@ -142,40 +143,68 @@ pub(super) fn is_event(s: &Statement) -> bool {
     ) || matches!(&s.kind, StatementKind::Shell(sh) if sh.time.is_some())
 }
 
+/// What the header's sysctl lines set up: the profile a run uses, the lines not run, and the
+/// raw sysctl writes for a stack that takes them itself.
+pub(super) struct Setup {
+    pub profile: Profile,
+    pub notes: Vec<NotRun>,
+    /// With `raw`: every sysctl write before the first event, checked, in order, for
+    /// [`crate::dut::Dut::set_sysctl`] (the profile's knobs are then left as named); `Err`
+    /// names a write no stack may make (the run is `unsupported` there).
+    pub raw: Vec<(Location, Result<RawSysctl, String>)>,
+}
+
+/// One sysctl write of a script checked for a stack that takes raw sysctls: `Ok(None)` when
+/// no stack may make it (not per network namespace: the run is `unsupported`, naming it),
+/// `Err` for a bad name or value (exit 2, at `loc`).
+pub(super) fn raw_sysctl(
+    loc: &Location,
+    sc: &Sysctl,
+    cmd: Option<&str>,
+) -> Result<Result<RawSysctl, String>, RunError> {
+    let inside = cmd.map_or(String::new(), |c| format!("`{c}`: "));
+    match RawSysctl::parse(&sc.name, &sc.value) {
+        Ok(r) => Ok(Ok(r)),
+        Err(e) if e.is_bad_input() => Err(input(loc, format!("{inside}{e}"))),
+        Err(e) => Ok(Err(format!("{inside}{e}"))),
+    }
+}
+
 /// Builds the profile a run uses: the named profile, then `%set` lines, then the sysctl lines
 /// before the first event, then `opts.overrides.knobs`. Returns notes for sysctls it skipped.
+/// With `raw` (the stack takes raw sysctls) the sysctl lines are not mapped onto knobs but
+/// checked and returned for the stack.
 pub(super) fn build_profile(
     file: &str,
     header: &Header,
     stmts: &[Statement],
     name: &str,
     opts: &RunOptions,
-) -> Result<(Profile, Vec<NotRun>), RunError> {
+    raw: bool,
+) -> Result<Setup, RunError> {
     let mut p = Profile::named(name).map_err(|e| RunError::file(file, e.to_string()))?;
     for (loc, k, v) in &header.sets {
         p.set(k, v)
             .map_err(|e| input(loc, format!("%set {k}={v}: {e}")))?;
     }
-    let mut notes = Vec::new();
+    let mut acc = Acc {
+        profile: p,
+        profile_name: name,
+        raw,
+        notes: Vec::new(),
+        raws: Vec::new(),
+    };
     for s in stmts {
         if is_event(s) && !matches!(&s.kind, StatementKind::Shell(_)) {
             break;
         }
         if let StatementKind::Shell(sh) = &s.kind {
             match &sh.command.sysctls {
+                // On a stack that takes raw sysctls a timed write is made at its time.
+                Some(_) if raw && sh.time.is_some() => {}
                 Some(list) => {
                     for sc in list {
-                        match map_sysctl(&mut p, &sc.name, &sc.value) {
-                            Ok(true) => {}
-                            Ok(false) => notes.push(NotRun {
-                                location: s.loc.clone(),
-                                what: format!(
-                                    "sysctl {}={} (not modelled by profile {name})",
-                                    sc.name, sc.value
-                                ),
-                            }),
-                            Err(e) => return Err(input(&s.loc, e)),
-                        }
+                        acc.sysctl(&s.loc, sc, None)?;
                     }
                 }
                 // A timed command runs at its time (the runner's shell handling decides).
@@ -184,20 +213,10 @@ pub(super) fn build_profile(
                     let src = super::sourced::read(file, &sh.command.raw).unwrap_or_default();
                     let cmd = &sh.command.raw;
                     for sc in &src.sysctls {
-                        match map_sysctl(&mut p, &sc.name, &sc.value) {
-                            Ok(true) => {}
-                            Ok(false) => notes.push(NotRun {
-                                location: s.loc.clone(),
-                                what: format!(
-                                    "sysctl {}={} in `{cmd}` (not modelled by profile {name})",
-                                    sc.name, sc.value
-                                ),
-                            }),
-                            Err(e) => return Err(input(&s.loc, format!("`{cmd}`: {e}"))),
-                        }
+                        acc.sysctl(&s.loc, sc, Some(cmd))?;
                     }
                     for line in &src.other {
-                        notes.push(NotRun {
+                        acc.notes.push(NotRun {
                             location: s.loc.clone(),
                             what: format!(
                                 "`{line}` in `{cmd}` (only sysctl writes are understood)"
@@ -205,7 +224,7 @@ pub(super) fn build_profile(
                         });
                     }
                 }
-                None => notes.push(NotRun {
+                None => acc.notes.push(NotRun {
                     location: s.loc.clone(),
                     what: format!(
                         "shell command `{}` (only sysctl writes are understood)",
@@ -216,10 +235,58 @@ pub(super) fn build_profile(
         }
     }
     for (k, v) in &opts.overrides.knobs {
-        p.set(k, v)
+        acc.profile
+            .set(k, v)
             .map_err(|e| RunError::file(file, format!("--set {k}={v}: {e}")))?;
     }
-    Ok((p, notes))
+    Ok(Setup {
+        profile: acc.profile,
+        notes: acc.notes,
+        raw: acc.raws,
+    })
+}
+
+/// The header's sysctl writes as [`build_profile`] gathers them.
+struct Acc<'a> {
+    profile: Profile,
+    profile_name: &'a str,
+    raw: bool,
+    notes: Vec<NotRun>,
+    raws: Vec<(Location, Result<RawSysctl, String>)>,
+}
+
+impl Acc<'_> {
+    /// One write, at `loc`, inside shell command `cmd` when it came from one.
+    fn sysctl(&mut self, loc: &Location, sc: &Sysctl, cmd: Option<&str>) -> Result<(), RunError> {
+        if self.raw {
+            let r = raw_sysctl(loc, sc, cmd)?;
+            self.raws.push((loc.clone(), r));
+            return Ok(());
+        }
+        match map_sysctl(&mut self.profile, &sc.name, &sc.value) {
+            Ok(true) => {}
+            Ok(false) => self.notes.push(NotRun {
+                location: loc.clone(),
+                what: format!(
+                    "sysctl {}={}{} (not modelled by profile {})",
+                    sc.name,
+                    sc.value,
+                    cmd.map_or(String::new(), |c| format!(" in `{c}`")),
+                    self.profile_name
+                ),
+            }),
+            Err(e) => {
+                return Err(input(
+                    loc,
+                    match cmd {
+                        Some(c) => format!("`{c}`: {e}"),
+                        None => e,
+                    },
+                ))
+            }
+        }
+        Ok(())
+    }
 }
 
 fn set(p: &mut Profile, knob: &str, value: &str) -> Result<bool, String> {

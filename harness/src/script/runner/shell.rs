@@ -2,10 +2,11 @@
 //! stack's configuration as it is, FreeBSD `sockstat ... | grep -c STATE | grep N` state counts
 //! (the tcp-testsuite's checks) and `tcpdrop -s STATE`. Anything else is noted as not run.
 
-use super::engine::{Engine, Stop};
-use super::setup::{at, map_sysctl};
+use super::engine::{unsupported, Engine, Stop};
+use super::setup::{at, map_sysctl, raw_sysctl};
 use super::NotRun;
-use crate::dut::Dut;
+use crate::dut::{Dut, RawSysctl};
+use crate::options::RunError;
 use crate::script::{Location, ShellCommand};
 use stack::tcp::State;
 
@@ -62,6 +63,14 @@ fn parse_sockstat(raw: &str) -> Option<SockstatCheck> {
 impl Engine {
     /// Runs one timed shell line at the current time.
     pub(super) fn shell(&mut self, loc: &Location, cmd: &ShellCommand) -> Result<(), Stop> {
+        if let (Some(list), true) = (&cmd.sysctls, self.raw_sysctls) {
+            let list = list
+                .iter()
+                .map(|sc| Ok((loc.clone(), raw_sysctl(loc, sc, None)?)))
+                .collect::<Result<Vec<_>, RunError>>()?;
+            self.set_sysctls(&list)?;
+            return self.settle();
+        }
         if let Some(list) = &cmd.sysctls {
             // Honoured when the stack already runs with these values (applied before the first
             // event, or a write that restores them); otherwise the run cannot change them now.
@@ -97,6 +106,24 @@ impl Engine {
             location: loc.clone(),
             what: format!("shell command `{}` at {}", cmd.raw, self.now),
         });
+        Ok(())
+    }
+
+    /// Hands sysctl writes to a stack that takes them itself, in order, now; the first that
+    /// no stack may make, or that the stack refuses, ends the run `unsupported` there.
+    pub(super) fn set_sysctls(
+        &mut self,
+        list: &[(Location, Result<RawSysctl, String>)],
+    ) -> Result<(), Stop> {
+        for (loc, r) in list {
+            match r {
+                Ok(r) => self
+                    .dut
+                    .set_sysctl(self.now, r)
+                    .map_err(|e| unsupported(loc, e.to_string()))?,
+                Err(what) => return Err(unsupported(loc, what.clone())),
+            }
+        }
         Ok(())
     }
 

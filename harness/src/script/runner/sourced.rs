@@ -16,8 +16,9 @@ pub(super) struct Sourced {
 }
 
 /// What a backtick command does when one of its lines is a lone path ending in `.sh` (resolved
-/// against the directory of `script_file`): that file's content in its place, the command's
-/// other lines as they are. `None` when no line names a readable shell file.
+/// against the directory of `script_file`) or a sysctl write: that file's content in its place,
+/// the command's other lines as they are. `None` when no line names a readable shell file and
+/// none writes a sysctl.
 pub(super) fn read(script_file: &str, command: &str) -> Option<Sourced> {
     let dir = Path::new(script_file).parent()?;
     let mut out = Sourced::default();
@@ -34,6 +35,8 @@ pub(super) fn read(script_file: &str, command: &str) -> Option<Sourced> {
             }
         }
         let inner = parse(line);
+        // packetdrill's `set_sysctls.py` lines are understood on their own too.
+        found |= !inner.sysctls.is_empty();
         out.sysctls.extend(inner.sysctls);
         out.other.extend(inner.other);
     }
@@ -72,17 +75,26 @@ fn already_so(line: &str) -> bool {
         .filter(|w| !is_redirection(w))
         .collect();
     matches!(words.as_slice(), ["ip", "tcp_metrics", "flush", ..])
+        // Segmentation offload off on the test device: the simulated link carries segments as
+        // sent, and a TAP device without a virtio-net header cannot take TSO/GSO frames (the
+        // kernel segments them before they reach it).
+        || matches!(words.as_slice(), ["ethtool", "-K", "tun0", rest @ ..]
+            if !rest.is_empty() && rest.chunks(2).all(|c| matches!(c, ["tso" | "gso", "off"])))
         || matches!(
             words.as_slice(),
             ["tc", "qdisc", "add" | "replace", "dev", _, "root", "pfifo"]
         )
 }
 
-/// `sysctl [-q|-w|-e] name=value ...` with shell words expanded; `None` for anything else.
+/// `sysctl [-q|-w|-e] name=value ...` with shell words expanded, or packetdrill's
+/// `.../set_sysctls.py /proc/sys/net/.../name=value ...` (which also saves the old values for
+/// a restore script: each run here starts from a fresh configuration anyway); names in dotted
+/// form. `None` for anything else.
 fn sysctl_writes(line: &str) -> Option<Vec<Sysctl>> {
     let words = shell_words(line)?;
     let mut words = words.into_iter().filter(|w| !is_redirection(w));
-    if words.next()? != "sysctl" {
+    let first = words.next()?;
+    if first != "sysctl" && !first.ends_with("/set_sysctls.py") {
         return None;
     }
     let mut list = Vec::new();
@@ -97,8 +109,13 @@ fn sysctl_writes(line: &str) -> Option<Vec<Sysctl>> {
         if name.is_empty() || value.is_empty() {
             return None;
         }
+        let name = match name.strip_prefix("/proc/sys/") {
+            Some(path) => path.replace('/', "."),
+            None if first == "sysctl" => name.replace('/', "."),
+            None => return None,
+        };
         list.push(Sysctl {
-            name: name.to_string(),
+            name,
             value: value.to_string(),
         });
     }
@@ -236,7 +253,11 @@ mod tests {
              sysctl -q net.ipv4.tcp_rmem=\"4096 540000 $((15*1024*1024))\"\n\
              sysctl -q net.ipv4.tcp_early_retrans=4 net.ipv4.tcp_recovery=1\n\
              sysctl -q net.ipv4.tcp_notsent_lowat=4294967295 > /dev/null 2>&1\n\
-             tc qdisc add dev tun0 root pfifo\n",
+             tc qdisc add dev tun0 root pfifo\n\
+             ethtool -K tun0 tso off gso off\n\
+             ../common/set_sysctls.py /proc/sys/net/ipv4/tcp_slow_start_after_idle=1 \\\n\
+             \t/proc/sys/net/ipv4/tcp_min_tso_segs=10\n\
+             sysctl -q net/ipv4/tcp_pacing_ss_ratio=200\n",
         );
         assert_eq!(
             pairs(&s),
@@ -245,12 +266,21 @@ mod tests {
                 ("net.ipv4.tcp_early_retrans", "4"),
                 ("net.ipv4.tcp_recovery", "1"),
                 ("net.ipv4.tcp_notsent_lowat", "4294967295"),
+                ("net.ipv4.tcp_slow_start_after_idle", "1"),
+                ("net.ipv4.tcp_min_tso_segs", "10"),
+                ("net.ipv4.tcp_pacing_ss_ratio", "200"),
             ]
         );
         // Flushing a metrics cache the stack does not keep and a FIFO qdisc are no-ops here.
         assert!(s.other.is_empty(), "{:?}", s.other);
-        let s = parse("tc qdisc replace dev tun0 root fq\n");
-        assert_eq!(s.other, vec!["tc qdisc replace dev tun0 root fq"]);
+        let s = parse("tc qdisc replace dev tun0 root fq\nethtool -K tun0 gro off\n");
+        assert_eq!(
+            s.other,
+            vec![
+                "tc qdisc replace dev tun0 root fq",
+                "ethtool -K tun0 gro off"
+            ]
+        );
     }
 
     #[test]

@@ -300,7 +300,7 @@ fn bad_input_is_an_error_with_location() {
 #[case::code_block(
     "+0 %{ assert tcpi_snd_cwnd == 10 }%\n",
     8,
-    "packetdrill code blocks (`%{ }%`, run by Python after the script)"
+    "packetdrill code blocks (`%{ }%`, run by Python after the script) other than `assert tcpi_state == NAME`"
 )]
 fn unsupported_features_end_the_run_at_their_line(
     #[case] tail: &str,
@@ -318,6 +318,31 @@ fn unsupported_features_end_the_run_at_their_line(
     let u = o.unsupported.expect("unsupported");
     assert_eq!((u.loc.line, u.feature.as_str()), (line, feature));
     assert!(o.failures.is_empty(), "{:?}", o.failures);
+}
+
+#[rstest]
+#[case::freebsd("+0 %{ assert tcpi_state == TCPI_ESTABLISHED }%\n")]
+#[case::linux("+0 %{ assert tcpi_state == TCP_ESTABLISHED, tcpi_state }%\n")]
+#[case::after_the_peer_fin(
+    "+0 < F. 1:1(0) ack 1 win 32792\n+0 > . 1:1(0) ack 2\n+0 %{ assert tcpi_state == TCPI_CLOSE_WAIT }%\n"
+)]
+fn a_tcpi_state_code_block_is_a_state_assert(#[case] tail: &str) {
+    let o = run(&format!("{HANDSHAKE}{tail}"));
+    assert!(o.passed, "{:?} {:?}", o.failures, o.unsupported);
+}
+
+#[test]
+fn a_wrong_tcpi_state_fails_at_its_line() {
+    let o = run(&format!(
+        "{HANDSHAKE}+0 %{{ assert tcpi_state == TCPI_SYN_RECEIVED }}%\n"
+    ));
+    assert!(!o.passed);
+    assert!(o.unsupported.is_none(), "{:?}", o.unsupported);
+    let f = o.failures.join("\n");
+    assert!(
+        f.contains("t.pkt:8:") && f.contains("in state ESTABLISHED, expected SYN-RECEIVED"),
+        "{f}"
+    );
 }
 
 #[test]
@@ -560,4 +585,127 @@ fn gso_super_segment_matches_a_run_of_segments() {
     let short = format!("{hs}+0 write(4, ..., 3000) = 3000\n+0 > P. 1:2001(2000) ack 1\n");
     let o = run_script(&short, "t.pkt", None, &linux).expect("valid script");
     assert!(!o.passed, "{:?}", o.timeline);
+}
+
+fn on_linux() -> RunOptions {
+    RunOptions {
+        stack: Some("linux".into()),
+        ..RunOptions::default()
+    }
+}
+
+/// On a stack that takes raw sysctls (the live kernel) a script's writes are checked before
+/// anything runs: a bad name or value is bad input at its line (exit 2), whether or not this
+/// machine could run the kernel.
+#[rstest]
+#[case(
+    "`sysctl -q net.ipv4.tcp_sack=$HOME`",
+    "t.pkt:2:1: bad value `$HOME` for sysctl net.ipv4.tcp_sack"
+)]
+#[case(
+    "`sysctl -w net.ipv4..tcp_sack=1`",
+    "t.pkt:2:1: bad sysctl name `net.ipv4..tcp_sack`"
+)]
+#[case("`sysctl -w net/ipv4/../../kernel/x=1`", "t.pkt:2:1: bad sysctl name")]
+#[case(
+    "`sysctl -w net.ipv4.tcp_sack=1;reboot`",
+    "t.pkt:2:1: `sysctl -w net.ipv4.tcp_sack=1;reboot`: bad value `1;reboot`"
+)]
+fn raw_sysctls_are_checked_at_their_line(#[case] line: &str, #[case] want: &str) {
+    let text = format!("// header\n{line}\n{HANDSHAKE}");
+    let e = run_script(&text, "t.pkt", Some("linux"), &on_linux()).unwrap_err();
+    assert!(matches!(e, RunError::Input(_)), "{e}");
+    assert!(e.to_string().starts_with(want), "{e}");
+}
+
+#[test]
+fn raw_sysctls_go_to_the_stack_as_written_and_host_wide_ones_are_named() {
+    let text = format!(
+        "`sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_rmem=\"4096 540000 15728640\"`\n\
+         `sysctl -w kernel.panic=1`\n{HANDSHAKE}"
+    );
+    let script = parse("t.pkt", &text).unwrap();
+    let header = setup::Header::read(&script).unwrap();
+    let opts = RunOptions::default();
+    let raw =
+        setup::build_profile("t.pkt", &header, &script.statements, "linux", &opts, true).unwrap();
+    // The profile is left as named: the kernel takes the values itself.
+    assert_eq!(raw.profile, stack::policy::Profile::linux());
+    assert!(raw.notes.is_empty(), "{:?}", raw.notes);
+    let got: Vec<String> = raw
+        .raw
+        .iter()
+        .map(|(l, r)| match r {
+            Ok(s) => format!("{}: {s}", l.line),
+            Err(e) => format!("{}: {e}", l.line),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "1: net.ipv4.tcp_timestamps=0",
+            "1: net.ipv4.tcp_rmem=4096 540000 15728640",
+            "2: sysctl kernel.panic is not per network namespace (only net.ipv4.*, net.ipv6.* \
+             and net.core.* are written, in the stack's own namespace)",
+        ]
+    );
+    // Without raw sysctls the same lines map onto knobs or are noted.
+    let mapped =
+        setup::build_profile("t.pkt", &header, &script.statements, "linux", &opts, false).unwrap();
+    assert!(mapped.raw.is_empty());
+    assert_eq!(mapped.profile.get("tcp.timestamps").unwrap(), "off");
+    assert_eq!(mapped.notes.len(), 1, "{:?}", mapped.notes);
+}
+
+/// The live kernel takes a script's sysctl lines in its own namespace: with
+/// `tcp_window_scaling=0` and `tcp_sack=1` its SYN-ACK carries SACK-permitted and no window
+/// scale; the same script without the line fails (the adapter's own baseline has SACK off and
+/// window scaling on), which also shows that each run starts from a fresh namespace. A
+/// host-wide and an unknown sysctl end the run `unsupported`, naming them.
+#[test]
+fn live_kernel_takes_the_scripts_sysctls() {
+    if let Some(why) = linux_dut::unavailable_reason() {
+        dut::skip::skipped(
+            "live_kernel_takes_the_scripts_sysctls",
+            &format!("the live Linux kernel is unavailable here: {why}"),
+        );
+        return;
+    }
+    let body = "\
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
++.01 < . 1:1(0) ack 1 win 257
++0 accept(3, ..., ...) = 4
+";
+    let opts = on_linux();
+    let with = format!("`sysctl -q net.ipv4.tcp_window_scaling=0 net.ipv4.tcp_sack=1`\n{body}");
+    let o = run_script(&with, "t.pkt", Some("linux"), &opts).unwrap();
+    assert!(
+        o.passed && o.unsupported.is_none() && o.notes.is_empty(),
+        "{:?} {:?} {:?}\n{}",
+        o.failures,
+        o.unsupported,
+        o.notes,
+        o.timeline
+    );
+    let o = run_script(body, "t.pkt", Some("linux"), &opts).unwrap();
+    assert!(!o.passed, "without the sysctls:\n{}", o.timeline);
+    for (line, names) in [
+        (
+            "`sysctl -w net.core.rmem_max=1000000`",
+            "net.core.rmem_max: read-only",
+        ),
+        (
+            "`sysctl -w net.ipv4.tcp_no_such_setting=1`",
+            "net.ipv4.tcp_no_such_setting: this kernel has no such setting",
+        ),
+    ] {
+        let o = run_script(&format!("{line}\n{body}"), "t.pkt", Some("linux"), &opts).unwrap();
+        let u = o.unsupported.expect("unsupported");
+        assert_eq!(u.loc.line, 1);
+        assert!(u.feature.contains(names), "{}", u.feature);
+    }
 }
