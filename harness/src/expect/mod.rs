@@ -525,6 +525,35 @@ kind = "stack-defect"
         assert!(listed(&judge(&e, "x: an odd failure")));
     }
 
+    /// Every shipped list parses, and every entry with a `mismatch` names a line (what
+    /// "structured" promises; `observed` alone is the rare fallback).
+    #[rstest::rstest]
+    #[case("smoltcp")]
+    #[case("linux")]
+    fn shipped_lists_parse_and_are_structured(#[case] stack: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../conformance/expectations")
+            .join(format!("{stack}.toml"));
+        let e = Expectations::load(&path, stack).unwrap();
+        assert!(!e.entries.is_empty());
+        let fallback = e
+            .entries
+            .iter()
+            .filter(|(_, d)| d.mismatch.is_none())
+            .count();
+        assert!(
+            fallback * 10 <= e.entries.len(),
+            "{fallback} of {} entries rest on `observed` alone",
+            e.entries.len()
+        );
+        for (line, d) in &e.entries {
+            assert!(
+                d.mismatch.is_none() || d.line.is_some(),
+                "{stack}.toml:{line}: a mismatch without its line"
+            );
+        }
+    }
+
     #[rstest::rstest]
     #[case("mismatch = \"nothing-sent\"", "mismatch = \"sent-nothing\"", 6)]
     #[case("line = 20\n", "line = 20\nwhy = \"x\"\n", 6)]

@@ -19,6 +19,42 @@ pub enum Listed {
     /// are RSTs with the same sequence number and payload and differ only in the ACK field
     /// (and the window, which an RST does not advertise).
     AckOnReset,
+    /// RFC 9293 §3.10.7.4: after the peer's FIN, a segment with more text or another FIN is
+    /// still checked for acceptability and its ACK processed ("CLOSE-WAIT ... LAST-ACK: ignore
+    /// the FIN"; in LAST-ACK "if our FIN is now acknowledged, delete the TCB"). The reference
+    /// does; smoltcp drops such a segment whole, its ACK of our FIN included, and stays in
+    /// LAST-ACK until its FIN is acknowledged again. Judged from the wire: the peer's FIN was
+    /// taken in order earlier, and this step's segment carries data or FIN at or past RCV.NXT.
+    SegmentAfterPeerFin,
+    /// RFC 9293 §3.8.6.2.1 (sender SWS avoidance, SHLD-38) and RFC 1122 §4.2.3.4 (Nagle): a
+    /// small segment waits while data is unacknowledged unless all queued data can go. smoltcp
+    /// turns Nagle off once the application has closed (`want_fin`) and sends what the peer's
+    /// window allows at once, however small; the reference keeps holding it. Judged on the
+    /// wire: at a close, smoltcp sent data segments shorter than the MSS (536 here) that the
+    /// reference did not, and no FIN.
+    SmallSegmentAtClose,
+    /// RFC 9293 §3.10.5 ABORT sends `<SEQ=SND.NXT><CTL=RST>`, and RFC 6298 §5 (on a timeout,
+    /// retransmit the earliest unacknowledged segment) says nothing of SND.NXT. smoltcp goes
+    /// back on a timeout: SND.NXT returns to SND.UNA and what follows is sent again; the
+    /// reference keeps SND.NXT where it was. An abort after a timeout therefore sends an RST
+    /// with a lower SEQ from smoltcp (both within the peer's window). Judged per segment: both
+    /// RSTs, smoltcp has retransmitted, its SEQ is below the reference's, nothing else differs.
+    RetransmitRewindsSndNxt,
+    /// RFC 9293 §3.8.6.1: "The transmitting host SHOULD send the first zero-window probe when
+    /// a zero window has existed for the retransmission timeout period", then back off. The
+    /// reference times its probes from when data is queued behind the closed window; smoltcp
+    /// from when the window closed, so with the window closed longer than an RTO it probes at
+    /// once. Judged on the wire: the peer's last in-order ACK closed the window, and every
+    /// segment either stack sent in the step (pure ACKs aside) is a one-byte probe.
+    ZeroWindowProbeTiming,
+    /// RFC 9293 §3.10.7.4 (fifth check, ESTABLISHED): "If the ACK acks something not yet sent
+    /// (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return." smoltcp accepts
+    /// an ACK up to the end of its send *buffer* (`ack_max = local_seq_no + tx_buffer.len()`),
+    /// so an ACK of queued, never-sent bytes takes them off the buffer: they are never sent,
+    /// and its next segment starts past them (data lost from the stream), with the window of
+    /// that segment taken too. Judged from the wire: a peer segment acknowledged beyond the
+    /// highest sequence number either stack had sent; from then on the runs differ.
+    AckOfUnsentData,
     /// RFC 9293 §3.8.6.1 (zero-window probing, MUST-36) does not say whether the probe's byte
     /// advances SND.NXT. The reference sends it as data (SND.NXT moves past it); smoltcp keeps
     /// SND.NXT where it was. Seen when the connection is aborted while probing: the RST carries
@@ -106,6 +142,18 @@ pub(crate) fn tolerated(r: &Sent, m: &Sent, seen: &Seen<'_>) -> Option<Listed> {
     if r.rst && m.rst && m.seq.is_some() && seen.peer_window == 0 && strip(r) == probed {
         return Some(Listed::ProbeByteOutsideSndNxt);
     }
+    // smoltcp's RST below the reference's after smoltcp went back to retransmit.
+    let behind = match (r.seq, m.seq) {
+        (Some(a), Some(b)) => (a.wrapping_sub(b) as i32) > 0,
+        _ => false,
+    };
+    let at_r = Sent {
+        seq: r.seq,
+        ..strip(m)
+    };
+    if r.rst && m.rst && behind && seen.smoltcp_resent && strip(r) == at_r {
+        return Some(Listed::RetransmitRewindsSndNxt);
+    }
     let bare = seen.inbound.filter(|i| {
         !i.flags.contains(TcpFlags::ACK)
             && !i.flags.contains(TcpFlags::SYN)
@@ -134,6 +182,13 @@ pub(crate) struct Seen<'a> {
     pub inbound: Option<Inbound>,
     /// The window of the peer's last in-order ACK.
     pub peer_window: u16,
+    /// Some peer segment so far acknowledged data the stacks had not sent.
+    pub acked_unsent: bool,
+    /// smoltcp has retransmitted something.
+    pub smoltcp_resent: bool,
+    /// This step's peer segment carried data or FIN at or past RCV.NXT after the peer's FIN
+    /// had been taken.
+    pub after_peer_fin: bool,
     /// The flags of the last peer segment, and whether it was at or beyond RCV.NXT.
     pub last_inbound: Option<(TcpFlags, bool)>,
     /// The peer sent data after the application closed.
@@ -143,12 +198,20 @@ pub(crate) struct Seen<'a> {
 /// The listed divergence whose precondition holds, if any (`sides`: reference, smoltcp).
 pub(crate) fn explain(sides: &[Side; 2], seen: &Seen<'_>, what: &Mismatch) -> Option<Listed> {
     let (r, m) = (&sides[0], &sides[1]);
-    if r.timed_out {
+    if seen.acked_unsent {
+        Some(Listed::AckOfUnsentData)
+    } else if r.timed_out {
         Some(Listed::RetransmissionGiveUp)
     } else if seen.data_after_close {
         Some(Listed::DataAfterClose)
     } else if *seen.op == DiffOp::Close && r.unread_at_close.is_some_and(|n| n > 0) {
         Some(Listed::UnreadDataAtClose)
+    } else if seen.after_peer_fin {
+        Some(Listed::SegmentAfterPeerFin)
+    } else if *seen.op == DiffOp::Close && small_at_close(what) {
+        Some(Listed::SmallSegmentAtClose)
+    } else if seen.peer_window == 0 && only_probes(what) {
+        Some(Listed::ZeroWindowProbeTiming)
     } else if m.resolving && reset_lost(what) {
         Some(Listed::ResetLostWhileResolving)
     } else if (m.fin_sent && !r.fin_sent) || sends_ahead(r, what) {
@@ -209,4 +272,37 @@ fn sends_ahead(r: &Side, what: &Mismatch) -> bool {
 fn reset_lost(what: &Mismatch) -> bool {
     matches!(what, Mismatch::Sent { reference, smoltcp }
         if reference.iter().any(|s| s.rst) && !smoltcp.iter().any(|s| s.rst))
+}
+
+/// Every data segment either stack sent this step is a one-byte probe (and one sent some).
+fn only_probes(what: &Mismatch) -> bool {
+    let Mismatch::Sent { reference, smoltcp } = what else {
+        return false;
+    };
+    let probe = |s: &Sent| !s.syn && !s.rst && !s.fin && s.payload.len() == 1;
+    let others: Vec<&Sent> = reference
+        .iter()
+        .chain(smoltcp)
+        .filter(|s| !s.is_pure_ack())
+        .collect();
+    !others.is_empty() && others.iter().all(|s| probe(s))
+}
+
+/// smoltcp sent sub-MSS data segments (no FIN) the reference did not send.
+fn small_at_close(what: &Mismatch) -> bool {
+    let Mismatch::Sent { reference, smoltcp } = what else {
+        return false;
+    };
+    let data = |v: &[Sent]| {
+        v.iter()
+            .filter(|s| !s.is_pure_ack())
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let (ro, mo) = (data(reference), data(smoltcp));
+    mo.len() > ro.len()
+        && mo.starts_with(&ro)
+        && mo[ro.len()..]
+            .iter()
+            .all(|s| !s.fin && !s.rst && !s.syn && !s.payload.is_empty() && s.payload.len() < 536)
 }

@@ -174,6 +174,8 @@ pub(crate) struct Side {
     peer_iss: SeqNumber,
     /// The segments sent since the last step began, normalised.
     sent: Vec<Sent>,
+    /// The stack has sent some data or FIN again (a retransmission).
+    pub(crate) resent: bool,
     /// The stack asked for the peer's address (ARP) during this step.
     pub(crate) resolving: bool,
     /// The last acknowledgment advertised (relative ACK, window zero), any segment.
@@ -224,6 +226,7 @@ impl Side {
             sent: Vec::new(),
             ack_point: None,
             resolving: false,
+            resent: false,
             snd_nxt: SeqNumber(0),
             snd_una: SeqNumber(0),
             parted: None,
@@ -267,6 +270,9 @@ impl Side {
                     self.sent.push(sent);
                 }
                 let end = tcp.seq + tcp.seg_len();
+                if self.iss.is_some_and(|i| tcp.seq != i) && tcp.seg_len() > 0 {
+                    self.resent |= tcp.seq.diff(self.snd_nxt) < 0;
+                }
                 if end.diff(self.snd_nxt) > 0 {
                     self.snd_nxt = end;
                 }
@@ -361,6 +367,11 @@ fn segment(
     build_ethernet(&eth, &build_ipv4_tcp(&ip, &tcp))
 }
 
+/// A segment that occupies sequence space beyond its SYN: data or FIN.
+fn carries_data_or_fin(f: TcpFlags, len: u8) -> bool {
+    len > 0 || f.contains(TcpFlags::FIN)
+}
+
 /// More than one of SYN, FIN, RST.
 fn combination(f: TcpFlags) -> bool {
     u8::from(f.syn()) + u8::from(f.fin()) + u8::from(f.rst()) > 1
@@ -442,6 +453,9 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut data_after_close = false;
     let mut last_in = now;
     let mut peer_window: u16 = 65_535;
+    let mut acked_unsent = false;
+    let mut peer_fin = false;
+    let mut after_peer_fin: bool;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {
         for s in sides.iter_mut() {
@@ -449,6 +463,7 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
             s.resolving = false;
         }
         let mut inbound = None;
+        after_peer_fin = false;
         match op {
             DiffOp::Segment {
                 flags,
@@ -499,14 +514,28 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
                 last_inbound = Some((flags, *seq_delta >= 0));
                 // The window both stacks take from an in-order ACK (RFC 9293 §3.10.7.4, fifth
                 // check: SND.WND is updated from acceptable segments).
-                if *seq_delta == 0 && flags.contains(TcpFlags::ACK) && !combination(flags) {
+                if *seq_delta >= 0
+                    && flags.contains(TcpFlags::ACK)
+                    && !flags.contains(TcpFlags::RST)
+                    && !flags.contains(TcpFlags::SYN)
+                {
                     peer_window = *window;
+                }
+                // A segment at or past RCV.NXT after the peer's FIN was taken in order.
+                after_peer_fin = peer_fin && *seq_delta >= 0 && carries_data_or_fin(flags, *len);
+                if *seq_delta == 0 && flags.contains(TcpFlags::FIN) && !combination(flags) {
+                    peer_fin = true;
                 }
                 inbound = Some(Inbound {
                     flags,
                     seq: seq.0.wrapping_sub(case.peer_iss),
                     len: u32::from(*len),
                 });
+                // SEG.ACK is relative to each stack's highest SND.NXT on the wire: beyond
+                // everything sent, for both alike.
+                if flags.contains(TcpFlags::ACK) && *ack_delta > 0 {
+                    acked_unsent = true;
+                }
                 last_in = now;
             }
             DiffOp::Advance(ms) => {
@@ -567,6 +596,9 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
             op,
             inbound,
             peer_window,
+            acked_unsent,
+            smoltcp_resent: sides[1].resent,
+            after_peer_fin,
             last_inbound,
             data_after_close,
         };
@@ -586,7 +618,10 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
         }
         let what = if !same {
             sent_mismatch(&sides)
-        } else if settled && sides[0].ack_point != sides[1].ack_point {
+        } else if settled
+            && sides[0].ack_point != sides[1].ack_point
+            && ![sides[0].state(), sides[1].state()].contains(&Class::Closed)
+        {
             Mismatch::Acked {
                 reference: sides[0].ack_point,
                 smoltcp: sides[1].ack_point,

@@ -168,6 +168,50 @@ fn diff_replay() {
     println!("{case:#?}\n{:?}", run_diff(&case));
 }
 
+/// Replays every crash input in a directory and prints each distinct unlisted divergence once
+/// (run by hand: `DIFF_DIR=<artifacts dir> cargo test -p harness diff_triage -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn diff_triage() {
+    let dir = std::env::var("DIFF_DIR").expect("DIFF_DIR=<directory of crash files>");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("readable DIFF_DIR")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("crash-"))
+        })
+        .collect();
+    files.sort();
+    let mut seen = std::collections::BTreeMap::new();
+    for f in files {
+        let data = std::fs::read(&f).expect("readable crash");
+        let Ok(case) = DiffCase::arbitrary(&mut Unstructured::new(&data)) else {
+            continue;
+        };
+        match run_diff(&case) {
+            Some(Err(d)) => {
+                let what = format!(
+                    "{:?} {}",
+                    d.op.as_ref().map(std::mem::discriminant),
+                    match &d.what {
+                        Mismatch::Sent { .. } => "sent",
+                        Mismatch::Acked { .. } => "acked",
+                        Mismatch::State { .. } => "state",
+                    }
+                );
+                seen.entry(what)
+                    .or_insert_with(|| (f.clone(), d.to_string(), 0))
+                    .2 += 1;
+            }
+            other => println!("{}: now {other:?}", f.display()),
+        }
+    }
+    for (k, (f, d, n)) in seen {
+        println!("[{n}] {k}\n  {}\n  {d}", f.display());
+    }
+}
+
 /// Explores random inputs and prints the distinct unlisted divergences (run by hand:
 /// `cargo test -p harness diff_explore -- --ignored --nocapture`).
 #[test]
@@ -309,4 +353,115 @@ fn the_rst_after_zero_window_probes_is_listed() {
         ..case
     };
     assert_eq!(run_diff(&case), Some(Ok(vec![Listed::AckOnReset])));
+}
+
+/// Fuzz crash (minimised by hand): 646 bytes sent, more queued behind Nagle; an in-window
+/// segment acknowledges 17 bytes more than were ever sent. The reference drops it with an ACK (RFC
+/// 9293 §3.10.7.4); smoltcp takes the ACK, drops the 17 queued bytes unsent and goes on past
+/// them.
+#[test]
+fn smoltcp_taking_an_ack_of_unsent_data_is_listed() {
+    let mut ops: Vec<DiffOp> = std::iter::repeat_n(DiffOp::Send(109), 9).collect();
+    ops.push(DiffOp::Send(85));
+    ops.push(seg_at(0x11, 4_497, 17, 0));
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops: ops.clone(),
+    };
+    let r = run_diff(&case);
+    assert_eq!(r, Some(Ok(vec![Listed::AckOfUnsentData])), "{r:?}");
+    // The same segment acknowledging only what was sent: no difference.
+    ops.pop();
+    ops.push(seg_at(0x11, 4_497, 0, 0));
+    assert_eq!(run_diff(&DiffCase { ops, ..case }), Some(Ok(vec![])));
+}
+
+/// Fuzz crash (minimised by hand): the peer's FIN closes the window; 16.8 s later data is
+/// written. smoltcp probes at once (the window has been closed longer than an RTO); the
+/// reference starts its persist timer then.
+#[test]
+fn zero_window_probe_timing_is_listed() {
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops: vec![
+            DiffOp::Segment {
+                flags: 0x11,
+                seq_delta: 0,
+                ack_delta: 0,
+                len: 0,
+                window: 0,
+            },
+            DiffOp::Advance(16_828),
+            DiffOp::Send(9),
+        ],
+    };
+    assert_eq!(
+        run_diff(&case),
+        Some(Ok(vec![Listed::ZeroWindowProbeTiming]))
+    );
+}
+
+/// Fuzz crash (minimised by hand): two segments go unacknowledged through timeouts; smoltcp
+/// goes back (SND.NXT = SND.UNA) and resends, the reference keeps SND.NXT; the abort's RST
+/// carries each one's SND.NXT.
+#[test]
+fn the_rst_after_a_go_back_retransmission_is_listed() {
+    let mut ops: Vec<DiffOp> = std::iter::repeat_n(DiffOp::Send(125), 7).collect();
+    ops.extend([
+        DiffOp::Advance(20_303),
+        DiffOp::Advance(20_303),
+        DiffOp::Abort,
+    ]);
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops,
+    };
+    assert_eq!(
+        run_diff(&case),
+        Some(Ok(vec![Listed::RetransmitRewindsSndNxt]))
+    );
+}
+
+/// Fuzz crash (minimised by hand): the peer's FIN, the application closes (LAST-ACK), then
+/// the peer sends a second FIN that acknowledges ours. The reference takes the ACK and closes;
+/// smoltcp drops the segment and stays in LAST-ACK.
+#[test]
+fn smoltcp_dropping_a_segment_after_the_peers_fin_is_listed() {
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops: vec![seg(0x11, 0), DiffOp::Close, seg(0x11, 0)],
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![Listed::SegmentAfterPeerFin])));
+    // A plain ACK of our FIN closes both.
+    let case = DiffCase {
+        ops: vec![seg(0x11, 0), DiffOp::Close, seg(0x10, 0)],
+        ..case
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![])));
+}
+
+/// Fuzz crash (minimised by hand): the peer's window is 123 bytes; 103 are in flight and more
+/// is queued. At close smoltcp sends the 20 bytes the window still allows; the reference holds
+/// them (sender SWS avoidance, Nagle).
+#[test]
+fn smoltcps_small_segment_at_close_is_listed() {
+    let mut ops = vec![DiffOp::Segment {
+        flags: 0x10,
+        seq_delta: 0,
+        ack_delta: 0,
+        len: 0,
+        window: 123,
+    }];
+    ops.extend(std::iter::repeat_n(DiffOp::Send(103), 4));
+    ops.push(DiffOp::Close);
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops,
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![Listed::SmallSegmentAtClose])));
 }

@@ -90,6 +90,10 @@ pub(super) struct Conn {
     pub stack_port: Option<u16>,
     /// Live minus scripted sequence number of the stack's side (learned from its SYN).
     pub seq_offset: Option<u32>,
+    /// On a stack on the wall clock: its live minus scripted `TS val` (RFC 7323 §3), learned
+    /// from its first segment whose line gives one; inbound `TS ecr` values are mapped by it,
+    /// as packetdrill maps them, since the live clock and offset are the kernel's own.
+    pub ts_offset: Option<u32>,
 }
 
 /// A file descriptor of the script.
@@ -848,15 +852,21 @@ impl Engine {
         // packetdrill captures Linux's TSO/GSO super-segments on its tun device before they
         // are cut to the MSS: an expected segment longer than the one sent is matched by the
         // run of equal-sized segments the stack sent at the same instant that covers it.
+        // PSH may be on any part (Linux marks it per segment when it pushes, e.g.
+        // `forced_push`); on a stack on the wall clock the parts come microseconds apart, so
+        // every part only has to come within the line's window.
         let mut run_len = None;
-        while let Some(head) = gso_head(&rest, &bytes, run_len) {
-            if self.match_tcp(conn, &head.0, &bytes).is_err() {
-                break;
+        while let Some((mut head, len, tail)) = gso_head(&rest, &bytes, run_len) {
+            if self.match_tcp(conn, &head, &bytes).is_err() {
+                head.flags = TcpFlags(head.flags.0 | TcpFlags::PSH.0);
+                if self.match_tcp(conn, &head, &bytes).is_err() {
+                    break;
+                }
             }
-            run_len = Some(head.1);
-            rest = head.2;
+            run_len = Some(len);
+            rest = tail;
             match self.out_q.front() {
-                Some((t2, _)) if *t2 == t => {
+                Some((t2, _)) if *t2 == t || (self.timer_slack && *t2 <= hi) => {
                     bytes = self.out_q.pop_front().map(|(_, b)| b).unwrap_or_default();
                 }
                 _ => {
@@ -959,6 +969,7 @@ impl Engine {
             peer_port: peer_port.unwrap_or(PEER_PORT_BASE.saturating_add(n)),
             stack_port: stack_port.or(self.listen_port),
             seq_offset: None,
+            ts_offset: None,
         });
         let c = self.conns.len() - 1;
         self.current = Some(c);

@@ -53,7 +53,10 @@ impl Engine {
                         ),
                         TcpOpt::Timestamp { val, ecr } => TcpOption::Timestamps {
                             tsval: *val,
-                            tsecr: *ecr,
+                            tsecr: match c.ts_offset {
+                                Some(o) if *ecr != 0 => ecr.wrapping_add(o),
+                                _ => *ecr,
+                            },
                         },
                         TcpOpt::FastOpen(_) | TcpOpt::FastOpenExp(_) | TcpOpt::Md5(_) => {
                             return Err(unsupported(loc, lacking_option(o)))
@@ -156,6 +159,11 @@ impl Engine {
             // scripted ISN onto the live one the same way).
             if tcp.flags.syn() && p.flags.syn() {
                 c.seq_offset = Some(tcp.seq.0.wrapping_sub(p.seq.start()));
+            }
+            if self.timer_slack && c.ts_offset.is_none() {
+                c.ts_offset = script_tsval(p)
+                    .zip(live_tsval(&tcp.options))
+                    .map(|(s, l)| l.wrapping_sub(s));
             }
         }
         let off = self.offset(conn);
@@ -378,4 +386,23 @@ fn options_match(want: &[TcpOpt], got: &[TcpOption]) -> bool {
             (TcpOpt::Timestamp { ecr, .. }, TcpOption::Timestamps { tsecr, .. }) => ecr == tsecr,
             _ => false,
         })
+}
+
+/// The `TS val` a script line gives, if any.
+fn script_tsval(p: &TcpPacket) -> Option<u32> {
+    match &p.options {
+        Some(TcpOptions::List(l)) => l.iter().find_map(|o| match o {
+            TcpOpt::Timestamp { val, .. } => Some(*val),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// The `TS val` a segment carries, if any.
+fn live_tsval(options: &[TcpOption]) -> Option<u32> {
+    options.iter().find_map(|o| match o {
+        TcpOption::Timestamps { tsval, .. } => Some(*tsval),
+        _ => None,
+    })
 }
