@@ -11,6 +11,7 @@
 //! entries, the simulator's own tables), divided by the number of clients. Without a probe the
 //! growth of the peak resident set stands in. `harness bench bulk` lives in [`bulk`].
 
+pub mod breakdown;
 pub mod bulk;
 
 use crate::scenario::{Overrides, Scenario};
@@ -36,6 +37,8 @@ pub struct BenchReport {
     pub peak_rss_kib: Option<u64>,
     /// With capture: the oracles alone over the kept trace (wall seconds, frames judged).
     pub oracles: Option<(f64, usize)>,
+    /// With `--breakdown` (and an allocator probe): what each part of the world held.
+    pub breakdown: Option<breakdown::Breakdown>,
 }
 
 impl BenchReport {
@@ -136,19 +139,39 @@ pub fn nat_idle(
     capture: bool,
     tick: &mut dyn FnMut(u64, u64),
 ) -> Result<BenchReport, String> {
+    nat_idle_weighed(clients, hours, capture, false, tick)
+}
+
+/// As [`nat_idle`]; `weigh` also takes the world apart at the end to weigh its parts
+/// ([`breakdown`]; needs the allocator probe).
+pub fn nat_idle_weighed(
+    clients: u32,
+    hours: u32,
+    capture: bool,
+    weigh: bool,
+    tick: &mut dyn FnMut(u64, u64),
+) -> Result<BenchReport, String> {
     let text = nat_idle_scenario(clients, hours);
     let rss_before_kib = proc_kib("VmRSS:");
     let heap_before = live_heap();
     let sc = Scenario::parse("bench.toml", &text).map_err(|e| e.to_string())?;
     let mut heap_end = None;
+    let mut parts = None;
     let started = WallClock::now();
     let res = sc
-        .run_observed(&Overrides::default(), capture, &mut |now, end| {
-            tick(now.secs(), end.secs());
-            if now >= end {
+        .run_probed(
+            &Overrides::default(),
+            capture,
+            &mut |now, end| tick(now.secs(), end.secs()),
+            &mut |world| {
                 heap_end = live_heap();
-            }
-        })
+                if let (true, Some(probe), Some(b), Some(e)) =
+                    (weigh, HEAP_PROBE.get(), heap_before, heap_end)
+                {
+                    parts = Some(breakdown::weigh(world, *probe, e.saturating_sub(b)));
+                }
+            },
+        )
         .map_err(|e| e.to_string())?;
     let wall_secs = started.elapsed().as_secs_f64();
     let oracles = capture.then(|| {
@@ -174,6 +197,7 @@ pub fn nat_idle(
         heap_bytes: heap_before.zip(heap_end).map(|(b, e)| e.saturating_sub(b)),
         rss_before_kib,
         peak_rss_kib: proc_kib("VmHWM:"),
+        breakdown: parts,
     })
 }
 
@@ -242,6 +266,18 @@ fn print_report(r: &BenchReport, hours: u32, capture: bool) {
             println!("peak RSS            {p} KiB");
         }
     }
+    if let Some(b) = &r.breakdown {
+        print_breakdown(b, r.clients);
+    }
+}
+
+fn print_breakdown(b: &breakdown::Breakdown, clients: u32) {
+    let per = |v: u64| v as f64 / f64::from(clients.max(1));
+    println!("breakdown (live heap freed part by part at the end, bytes per connection):");
+    for p in breakdown::Part::ALL {
+        println!("  {:<46} {:>8.0}", p.label(), per(b.get(p)));
+    }
+    println!("  {:<46} {:>8.0}", "total", per(b.total()));
 }
 
 /// The `harness bench` command: one run per entry of `clients`, then (for a sweep) a table
@@ -250,6 +286,7 @@ pub fn command(
     clients: &[u32],
     hours: u32,
     capture: bool,
+    breakdown: bool,
     verbosity: crate::progress::Verbosity,
 ) -> Result<u8, String> {
     if clients.is_empty() || clients.contains(&0) || hours == 0 {
@@ -263,7 +300,7 @@ pub fn command(
             verbosity,
         );
         progress.set_message("virtual s");
-        let r = nat_idle(n, hours, capture, &mut |done, _| {
+        let r = nat_idle_weighed(n, hours, capture, breakdown, &mut |done, _| {
             progress.set_position(done)
         })?;
         progress.clear();

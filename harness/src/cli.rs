@@ -151,6 +151,11 @@ pub enum Command {
         /// Print the generated scenario instead of running it.
         #[arg(long)]
         print_scenario: bool,
+        /// After the run, take the world apart piece by piece and print what each part held
+        /// (client stacks, recorders, apps, server, NAT, routers, the world itself) in bytes per
+        /// connection, counted by the allocator as each part is freed.
+        #[arg(long)]
+        breakdown: bool,
         /// No progress bar on stderr.
         #[arg(long, short)]
         quiet: bool,
@@ -339,11 +344,13 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             hours,
             capture,
             quiet,
+            breakdown,
             ..
         } => crate::bench::command(
             &clients,
             hours,
             capture,
+            breakdown,
             crate::progress::Verbosity::from_quiet(quiet),
         ),
         Command::Hunt {

@@ -9,9 +9,9 @@
 use crate::dut::{Capabilities, Dut, Errno, SockId, SockOpt, SockOptName};
 use crate::trace::{CallOp, NodeId, SocketCall, StackEvidence, TraceEvent, TraceKind};
 use core::net::SocketAddrV4;
+use stack::small_map::{SmallMap, SmallSet};
 use stack::tcp::{FourTuple, State};
 use stack::{Duration, Event, Instant};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// One recorded piece of evidence, not yet tied to a node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,11 +31,11 @@ pub struct Observed {
     declared: StackEvidence,
     /// The stack's capabilities, `events` cleared when its log is not kept.
     caps: Capabilities,
-    linger_zero: BTreeSet<SockId>,
-    last_error: BTreeMap<SockId, Errno>,
+    linger_zero: SmallSet<SockId>,
+    last_error: SmallMap<SockId, Errno>,
     /// Each socket's last known connection (a stack may forget it once the connection died).
-    tuples: BTreeMap<SockId, FourTuple>,
-    states: BTreeMap<FourTuple, State>,
+    tuples: SmallMap<SockId, FourTuple>,
+    states: SmallMap<FourTuple, State>,
     log: Vec<(Instant, Witnessed)>,
     now: Instant,
 }
@@ -58,13 +58,23 @@ impl Observed {
             keep_events,
             declared,
             caps,
-            linger_zero: BTreeSet::new(),
-            last_error: BTreeMap::new(),
-            tuples: BTreeMap::new(),
-            states: BTreeMap::new(),
+            linger_zero: SmallSet::new(),
+            last_error: SmallMap::new(),
+            tuples: SmallMap::new(),
+            states: SmallMap::new(),
             log: Vec::new(),
             now: Instant::ZERO,
         }
+    }
+
+    /// Drops what the recorder holds (its per-socket tables and unread log): for weighing it
+    /// apart from the stack at the end of a run (`bench --breakdown`).
+    pub fn clear_records(&mut self) {
+        self.linger_zero.clear();
+        self.last_error.clear();
+        self.tuples.clear();
+        self.states.clear();
+        self.log = Vec::new();
     }
 
     /// The wrapped stack (for adapter-specific introspection).
@@ -146,7 +156,7 @@ impl Observed {
         if self.keep_events && self.declared.events || !self.declared.state {
             return;
         }
-        let now: BTreeMap<FourTuple, State> = self.inner.connections().into_iter().collect();
+        let now: SmallMap<FourTuple, State> = self.inner.connections().into_iter().collect();
         for (c, s) in &now {
             if self.states.get(c) != Some(s) {
                 self.log.push((

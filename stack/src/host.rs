@@ -10,6 +10,7 @@ use crate::policy::Profile;
 use crate::tcp::Tcp;
 use crate::time::Instant;
 use crate::wire::{EthernetAddress, Ipv4Addr};
+use std::sync::Arc;
 
 mod event;
 pub use event::{Event, EventKind, Layer};
@@ -21,8 +22,9 @@ pub struct HostConfig {
     pub addr: Ipv4Addr,
     pub prefix_len: u8,
     pub gateway: Option<Ipv4Addr>,
-    /// TCP and ARP policies.
-    pub profile: Profile,
+    /// TCP and ARP policies, shared: hosts built from one `Arc` keep a single copy (a
+    /// `Profile` converts with `.into()`).
+    pub profile: Arc<Profile>,
     /// Seeds the ISN generator and ephemeral ports.
     pub seed: u64,
 }
@@ -32,7 +34,7 @@ pub struct HostConfig {
 pub struct Host {
     iface: Interface,
     tcp: Tcp,
-    profile: Profile,
+    profile: Arc<Profile>,
     seed: u64,
     boots: u64,
     events: Vec<Event>,
@@ -46,7 +48,7 @@ impl Host {
         let iface = Interface::new(ic)?;
         Ok(Host {
             iface,
-            tcp: Tcp::new(cfg.profile.tcp.clone(), cfg.seed),
+            tcp: Tcp::with_profile(cfg.profile.clone(), cfg.seed),
             profile: cfg.profile,
             seed: cfg.seed,
             boots: 0,
@@ -162,7 +164,7 @@ impl Host {
     pub fn reboot(&mut self, _now: Instant) {
         self.boots += 1;
         let seed = self.seed ^ self.boots.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.tcp = Tcp::new(self.profile.tcp.clone(), seed);
+        self.tcp = Tcp::with_profile(self.profile.clone(), seed);
         let cfg = self.iface.config().clone();
         if let Ok(mut i) = Interface::new(cfg) {
             self.iface.pass_arp_interest_to(&mut i);

@@ -10,6 +10,7 @@ pub mod host;
 pub mod ip;
 pub mod policy;
 pub mod rand;
+pub mod small_map;
 pub mod suggest;
 pub mod tcp;
 pub mod time;

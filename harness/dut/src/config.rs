@@ -16,8 +16,9 @@ pub struct StackConfig {
     pub addr: Ipv4Addr,
     pub prefix_len: u8,
     pub gateway: Option<Ipv4Addr>,
-    /// The behaviour asked for, every knob valued.
-    pub profile: Profile,
+    /// The behaviour asked for, every knob valued. Shared: the hosts of a simulation built
+    /// from one profile hold one copy (a `Profile` converts with `.into()`).
+    pub profile: std::sync::Arc<Profile>,
     /// Seeds whatever randomness the stack has (ISNs, ephemeral ports).
     pub seed: u64,
     /// Neighbour entries to install before the run (needs `neighbor_control`).
@@ -100,7 +101,7 @@ mod tests {
             addr: Ipv4Addr::new(192, 0, 2, 1),
             prefix_len: 24,
             gateway: None,
-            profile,
+            profile: profile.into(),
             seed: 1,
             static_arp: Vec::new(),
         }

@@ -50,6 +50,7 @@ impl ReferenceDut {
             addr: c.addr,
             prefix_len: c.prefix_len,
             gateway: c.gateway,
+            // Shared, not copied: a world of many hosts keeps one profile.
             profile: c.profile.clone(),
             seed: c.seed,
         })

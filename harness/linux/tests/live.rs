@@ -19,7 +19,7 @@ fn config() -> StackConfig {
         addr: ADDR,
         prefix_len: 24,
         gateway: None,
-        profile: Profile::named("linux").unwrap(),
+        profile: Profile::named("linux").unwrap().into(),
         seed: 1,
         static_arp: Vec::new(),
     }
@@ -131,7 +131,7 @@ fn listener_state_comes_from_the_namespace_and_the_namespace_goes_with_the_stack
 #[test]
 fn refused_knob_is_named() {
     let mut c = config();
-    c.profile
+    std::sync::Arc::make_mut(&mut c.profile)
         .set("tcp.keepalive.probe_garbage_byte", "on")
         .unwrap();
     let e = LinuxDut::new(&c).err().expect("refused");

@@ -67,7 +67,7 @@ fn host(mac: [u8; 6], addr: Ipv4Addr, seed: u64) -> Result<Host, String> {
         addr,
         prefix_len: 24,
         gateway: None,
-        profile: Profile::named("linux").map_err(|e| e.to_string())?,
+        profile: Profile::named("linux").map_err(|e| e.to_string())?.into(),
         seed,
     })
     .map_err(|e| e.to_string())

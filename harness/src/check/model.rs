@@ -515,7 +515,7 @@ fn params(conn: &Conn, profile: &Profile, seed: u64) -> StackConfig {
         addr: *conn.dut.ip(),
         prefix_len: 0,
         gateway: None,
-        profile: profile.clone(),
+        profile: profile.clone().into(),
         seed,
         static_arp: vec![(*conn.peer.ip(), PEER_MAC)],
     }

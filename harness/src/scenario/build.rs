@@ -298,10 +298,18 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
         world.attach(id, 1, seg(&n.outside.segment)?);
     }
 
-    // Hosts.
+    // Hosts. Equal profiles are shared: a world of many alike hosts keeps one copy.
     let mut hosts = BTreeMap::new();
+    let mut profiles: Vec<std::sync::Arc<Profile>> = Vec::new();
     for (h, name, addr, prefix_len, m, idx) in host_plan {
         let prof = profile(sc, h.profile.as_ref(), &h.set, ov)?;
+        let prof = match profiles.iter().find(|p| ***p == prof) {
+            Some(p) => p.clone(),
+            None => {
+                profiles.push(prof.into());
+                profiles[profiles.len() - 1].clone()
+            }
+        };
         let gateway = match &h.gateway {
             Some(g) => Some(parse_ip(sc, g)?),
             None => None,

@@ -141,6 +141,18 @@ impl Scenario {
         capture: bool,
         observe: &mut dyn FnMut(Instant, Instant),
     ) -> Result<ScenarioResult, ScenarioError> {
+        self.run_probed(ov, capture, observe, &mut |_| {})
+    }
+
+    /// As [`Scenario::run_observed`], then `at_end(world)` once the run is over and before the
+    /// trace is judged (`harness bench --breakdown` takes the nodes apart there to weigh them).
+    pub fn run_probed(
+        &self,
+        ov: &Overrides,
+        capture: bool,
+        observe: &mut dyn FnMut(Instant, Instant),
+        at_end: &mut dyn FnMut(&mut crate::sim::World),
+    ) -> Result<ScenarioResult, ScenarioError> {
         let built = build(self, ov)?;
         let end = Instant::ZERO + built.duration;
         let mut world = built.world;
@@ -173,6 +185,7 @@ impl Scenario {
             next += 1;
         }
         observe(world.now(), end);
+        at_end(&mut world);
         let events = world.events_processed();
         let skipped = world.deliveries_skipped();
         let trace = world.into_trace();

@@ -229,6 +229,10 @@ impl Server {
                 close_after = true;
             }
         }
+        if c.buf.is_empty() {
+            // An idle connection holds no buffer (allocated again when data comes).
+            c.buf = Vec::new();
+        }
         if got {
             let last = c.last_activity;
             c.last_activity = now;

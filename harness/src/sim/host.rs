@@ -44,6 +44,11 @@ impl HostNode {
         }
     }
 
+    /// Takes the applications out (to weigh them apart from the stack: `bench --breakdown`).
+    pub fn take_apps(&mut self) -> Vec<Box<dyn App>> {
+        std::mem::take(&mut self.apps)
+    }
+
     pub fn addr(&self) -> Ipv4Addr {
         self.addr
     }

@@ -345,6 +345,13 @@ impl World {
         self.nodes[id.0].as_any_mut().downcast_mut::<T>()
     }
 
+    /// Takes every node out of the world, leaving it able only to hand over its trace
+    /// ([`World::into_trace`]): for weighing the nodes at the end of a run (`bench --breakdown`).
+    pub fn take_nodes(&mut self) -> Vec<Box<dyn Node>> {
+        self.dirty.clear();
+        std::mem::take(&mut self.nodes)
+    }
+
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }

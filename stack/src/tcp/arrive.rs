@@ -487,6 +487,7 @@ impl Tcb {
         }
         let acked_data = (ack.diff(self.tx_seq).max(0) as usize).min(self.tx.len());
         self.tx.drain(..acked_data);
+        super::tcb::release_if_empty(&mut self.tx);
         self.tx_seq = self.tx_seq + acked_data;
         self.snd_una = ack;
         if self.snd_cur.lt(ack) {

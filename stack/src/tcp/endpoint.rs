@@ -6,13 +6,15 @@ use super::event::{Cause, DropCause, DropReason, RstAction, RstReason, TcpEvent}
 use super::socket::*;
 use super::tcb::{Ctx, RateLimiter, Tcb};
 use super::{FourTuple, Outgoing, State};
-use crate::policy::{IsnMode, TcpPolicy};
+use crate::policy::{IsnMode, Profile, TcpPolicy};
 use crate::rand::Rng;
+use crate::small_map::{SmallMap, SmallSet};
 use crate::time::Timed;
 use crate::time::{Duration, Instant};
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 use core::net::{Ipv4Addr, SocketAddrV4};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// RFC 6335 §6: the dynamic port range used for ephemeral ports.
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 49152..=65535;
@@ -66,12 +68,13 @@ pub struct TcbInfo {
 /// reads a clock or OS randomness: ISNs and ephemeral ports come from the `seed`.
 #[derive(Clone, Debug)]
 pub struct Tcp {
-    policy: TcpPolicy,
+    /// The host's profile, shared by every host built from it (only its TCP policy is read).
+    profile: Arc<Profile>,
     rng: Rng,
     secret: u64,
     next_handle: u32,
-    sockets: BTreeMap<SocketHandle, Sock>,
-    conns: BTreeMap<FourTuple, SocketHandle>,
+    sockets: SmallMap<SocketHandle, Sock>,
+    conns: SmallMap<FourTuple, SocketHandle>,
     listeners: BTreeMap<SocketAddrV4, SocketHandle>,
     events: VecDeque<Timed<TcpEvent>>,
     out: VecDeque<Outgoing>,
@@ -80,13 +83,13 @@ pub struct Tcp {
     cursor: u32,
     /// Every connection's earliest deadline, ordered (the TCB keeps the key it is filed
     /// under), so `poll_at` and `handle_timeout` touch only what is due.
-    deadlines: BTreeSet<(Instant, SocketHandle)>,
+    deadlines: SmallSet<(Instant, SocketHandle)>,
     /// Connections touched since they last had nothing to send: the only ones
     /// `poll_transmit` visits.
-    ready: BTreeSet<SocketHandle>,
+    ready: SmallSet<SocketHandle>,
     /// Sockets an input may have changed for the user (data, end of stream, error, a
     /// connection to accept), drained by [`Tcp::take_woken`].
-    woken: BTreeSet<SocketHandle>,
+    woken: SmallSet<SocketHandle>,
     /// Connections visited by `poll_transmit` and `handle_timeout` (a work counter for tests
     /// that check nothing scans every connection).
     visits: u64,
@@ -96,7 +99,7 @@ macro_rules! ctx {
     ($self:ident, $now:expr) => {
         Ctx {
             now: $now,
-            policy: &$self.policy,
+            policy: &$self.profile.tcp,
             events: &mut $self.events,
             out: &mut $self.out,
             limiter: &mut $self.limiter,
@@ -105,30 +108,43 @@ macro_rules! ctx {
 }
 
 impl Tcp {
+    /// An endpoint with its own copy of `policy`.
     pub fn new(policy: TcpPolicy, seed: u64) -> Tcp {
+        Tcp::with_profile(
+            Arc::new(Profile {
+                tcp: policy,
+                ..Profile::default()
+            }),
+            seed,
+        )
+    }
+
+    /// An endpoint under `profile`'s TCP policy, sharing it with every other holder (a
+    /// simulation of many hosts keeps one copy per distinct profile).
+    pub fn with_profile(profile: Arc<Profile>, seed: u64) -> Tcp {
         let mut rng = Rng::new(seed);
         let secret = rng.next_u64();
         Tcp {
-            policy,
+            profile,
             rng,
             secret,
             next_handle: 1,
-            sockets: BTreeMap::new(),
-            conns: BTreeMap::new(),
+            sockets: SmallMap::new(),
+            conns: SmallMap::new(),
             listeners: BTreeMap::new(),
             events: VecDeque::new(),
             out: VecDeque::new(),
             limiter: RateLimiter::default(),
             cursor: 0,
-            deadlines: BTreeSet::new(),
-            ready: BTreeSet::new(),
-            woken: BTreeSet::new(),
+            deadlines: SmallSet::new(),
+            ready: SmallSet::new(),
+            woken: SmallSet::new(),
             visits: 0,
         }
     }
 
     pub fn policy(&self) -> &TcpPolicy {
-        &self.policy
+        &self.profile.tcp
     }
 
     fn emit(&mut self, now: Instant, e: TcpEvent) {
@@ -147,7 +163,7 @@ impl Tcp {
     /// RFC 6528 §3: ISN = M + F(4-tuple, secret), M a 4 µs clock. F is a keyed 64-bit mix of the
     /// 4-tuple (deterministic, not cryptographic: this is a reference model).
     fn isn(&mut self, now: Instant, t: FourTuple) -> SeqNumber {
-        match self.policy.isn {
+        match self.profile.tcp.isn {
             IsnMode::Zero => SeqNumber(0),
             IsnMode::Fixed(n) => SeqNumber(n),
             IsnMode::Random => SeqNumber(self.rng.next_u32()),
@@ -172,7 +188,7 @@ impl Tcp {
     /// A segment arrived from `src` for `dst` (already parsed and checksum-verified).
     pub fn handle_segment(&mut self, now: Instant, src: Ipv4Addr, dst: Ipv4Addr, seg: &TcpRepr) {
         let tuple = FourTuple::new(dst, seg.dst_port, src, seg.src_port);
-        if self.policy.drop_synfin && seg.flags.syn() && seg.flags.fin() {
+        if self.profile.tcp.drop_synfin && seg.flags.syn() && seg.flags.fin() {
             let state = match self.conns.get(&tuple).and_then(|h| self.sockets.get(h)) {
                 Some(Sock::Conn(tcb)) => tcb.state,
                 _ if self.find_listener(tuple.local).is_some() => State::Listen,
@@ -288,7 +304,7 @@ impl Tcp {
             return;
         }
         // FreeBSD tcp_input.c: "(SYN|ACK) is bogus on a listen socket", dropped without a RST.
-        if f.ack() && f.syn() && !self.policy.listen_synack_rst {
+        if f.ack() && f.syn() && !self.profile.tcp.listen_synack_rst {
             self.dropped_at_listener(now, tuple, DropReason::Unexpected);
             return;
         }
@@ -332,14 +348,14 @@ impl Tcp {
             iss = floor + 65_537u32;
         }
         let h = self.alloc_handle();
-        let mut tcb = Tcb::new(tuple, opts, &self.policy, iss, now);
+        let mut tcb = Tcb::new(tuple, opts, &self.profile.tcp, iss, now);
         tcb.passive = true;
         tcb.parent = Some(lh);
         tcb.user_owned = false;
         tcb.state = State::Listen;
         tcb.irs = seg.seq;
         tcb.rcv_nxt = seg.seq + 1u32;
-        tcb.take_syn_options(&self.policy, seg, true);
+        tcb.take_syn_options(&self.profile.tcp, seg, true);
         tcb.snd_wnd = u32::from(seg.window);
         tcb.max_snd_wnd = tcb.snd_wnd;
         tcb.snd_wl1 = seg.seq;
@@ -578,7 +594,7 @@ impl Tcp {
                 backlog,
                 accept_q: VecDeque::new(),
                 embryonic: 0,
-                opts: Options::from_policy(&self.policy),
+                opts: Options::from_policy(&self.profile.tcp),
             })),
         );
         self.listeners.insert(local, h);
@@ -637,8 +653,8 @@ impl Tcp {
         let h = self.alloc_handle();
         let mut tcb = Tcb::new(
             tuple,
-            Options::from_policy(&self.policy),
-            &self.policy,
+            Options::from_policy(&self.profile.tcp),
+            &self.profile.tcp,
             iss,
             now,
         );
@@ -717,6 +733,7 @@ impl Tcp {
             let n = buf.len().min(tcb.rx.len());
             super::tcb::copy_out(&tcb.rx, 0, &mut buf[..n]);
             tcb.rx.drain(..n);
+            super::tcb::release_if_empty(&mut tcb.rx);
             // A window update may be due now.
             self.reindex(h);
             return Ok(n);
@@ -841,7 +858,7 @@ impl Tcp {
             }
             _ => {}
         }
-        tcb.update_timers(now, &self.policy);
+        tcb.update_timers(now, &self.profile.tcp);
     }
 
     /// RFC 9293 §3.10.5 ABORT: RST `<SEQ=SND.NXT>` in SYN-RECEIVED and the synchronized states

@@ -76,6 +76,7 @@ impl Reassembly {
     pub fn advance(&mut self, n: usize) {
         let n = n.min(self.slots.len());
         self.slots.drain(..n);
+        super::tcb::release_if_empty(&mut self.slots);
     }
 
     /// Take up to `max` contiguous octets now at RCV.NXT.
@@ -90,6 +91,7 @@ impl Reassembly {
                 _ => break,
             }
         }
+        super::tcb::release_if_empty(&mut self.slots);
         out
     }
 
@@ -104,7 +106,7 @@ impl Reassembly {
     }
 
     pub fn clear(&mut self) {
-        self.slots.clear();
+        self.slots = VecDeque::new();
         self.fin = None;
     }
 }

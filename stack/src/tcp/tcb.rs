@@ -41,6 +41,14 @@ pub(crate) fn copy_out(q: &VecDeque<u8>, off: usize, out: &mut [u8]) {
     out[from_a..].copy_from_slice(&b[b_start..b_start + rest]);
 }
 
+/// Frees `q`'s buffer once it is empty: an idle connection holds no buffer memory (buffers are
+/// allocated again on demand when data comes).
+pub(crate) fn release_if_empty<T>(q: &mut VecDeque<T>) {
+    if q.is_empty() && q.capacity() > 0 {
+        *q = VecDeque::new();
+    }
+}
+
 /// Everything a TCB needs from its endpoint while handling one input.
 pub(crate) struct Ctx<'a> {
     pub now: Instant,

@@ -15,7 +15,7 @@ fn config(profile: Profile) -> StackConfig {
         addr: ADDR,
         prefix_len: 24,
         gateway: None,
-        profile,
+        profile: profile.into(),
         seed: 7,
         static_arp: Vec::new(),
     }

@@ -19,12 +19,22 @@ pub enum Listed {
     /// are RSTs with the same sequence number and payload and differ only in the ACK field
     /// (and the window, which an RST does not advertise).
     AckOnReset,
+    /// RFC 9293 §3.10.7.4 (fifth check) updates SND.WND only "if SND.WL1 < SEG.SEQ or (SND.WL1
+    /// = SEG.SEQ and SND.WL2 =< SEG.ACK)", and lets a stack hold segments beyond RCV.NXT for
+    /// later. The reference takes the window of an acceptable segment beyond RCV.NXT and then,
+    /// by the WL1 rule, not that of an in-order segment with a lower SEQ; smoltcp takes the
+    /// window of the segment it processes last. With different windows in the two the stacks
+    /// disagree on SND.WND, so one sends (or probes) where the other does not. Judged from the
+    /// wire: a peer ACK beyond RCV.NXT and an in-order one advertised different windows, and
+    /// the step's difference is in data segments only.
+    WindowFromOutOfOrderSegment,
     /// RFC 9293 §3.10.7.4: after the peer's FIN, a segment with more text or another FIN is
     /// still checked for acceptability and its ACK processed ("CLOSE-WAIT ... LAST-ACK: ignore
     /// the FIN"; in LAST-ACK "if our FIN is now acknowledged, delete the TCB"). The reference
     /// does; smoltcp drops such a segment whole, its ACK of our FIN included, and stays in
-    /// LAST-ACK until its FIN is acknowledged again. Judged from the wire: the peer's FIN was
-    /// taken in order earlier, and this step's segment carries data or FIN at or past RCV.NXT.
+    /// LAST-ACK until its FIN is acknowledged again (or keeps a window the segment changed).
+    /// Judged from the wire: the peer's FIN was taken in order, and a later segment carried
+    /// data or FIN at or past RCV.NXT; the runs part there.
     SegmentAfterPeerFin,
     /// RFC 9293 §3.8.6.2.1 (sender SWS avoidance, SHLD-38) and RFC 1122 §4.2.3.4 (Nagle): a
     /// small segment waits while data is unacknowledged unless all queued data can go. smoltcp
@@ -186,9 +196,11 @@ pub(crate) struct Seen<'a> {
     pub acked_unsent: bool,
     /// smoltcp has retransmitted something.
     pub smoltcp_resent: bool,
-    /// This step's peer segment carried data or FIN at or past RCV.NXT after the peer's FIN
-    /// had been taken.
+    /// A peer segment carried data or FIN at or past RCV.NXT after the peer's FIN had been
+    /// taken (this step or earlier).
     pub after_peer_fin: bool,
+    /// A peer ACK beyond RCV.NXT and an in-order one advertised different windows.
+    pub windows_disagree: bool,
     /// The flags of the last peer segment, and whether it was at or beyond RCV.NXT.
     pub last_inbound: Option<(TcpFlags, bool)>,
     /// The peer sent data after the application closed.
@@ -206,6 +218,8 @@ pub(crate) fn explain(sides: &[Side; 2], seen: &Seen<'_>, what: &Mismatch) -> Op
         Some(Listed::DataAfterClose)
     } else if *seen.op == DiffOp::Close && r.unread_at_close.is_some_and(|n| n > 0) {
         Some(Listed::UnreadDataAtClose)
+    } else if seen.windows_disagree && data_only(what) {
+        Some(Listed::WindowFromOutOfOrderSegment)
     } else if seen.after_peer_fin {
         Some(Listed::SegmentAfterPeerFin)
     } else if *seen.op == DiffOp::Close && small_at_close(what) {
@@ -305,4 +319,16 @@ fn small_at_close(what: &Mismatch) -> bool {
         && mo[ro.len()..]
             .iter()
             .all(|s| !s.fin && !s.rst && !s.syn && !s.payload.is_empty() && s.payload.len() < 536)
+}
+
+/// The step's segments (pure ACKs aside) differ in data only: no control bit.
+fn data_only(what: &Mismatch) -> bool {
+    let Mismatch::Sent { reference, smoltcp } = what else {
+        return false;
+    };
+    reference
+        .iter()
+        .chain(smoltcp)
+        .filter(|s| !s.is_pure_ack())
+        .all(|s| !s.syn && !s.rst && !s.fin)
 }

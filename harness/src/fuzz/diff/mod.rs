@@ -208,7 +208,7 @@ impl Side {
             addr: STACK_IP,
             prefix_len: 24,
             gateway: None,
-            profile,
+            profile: profile.into(),
             seed: 1,
             static_arp: if neighbor_control {
                 vec![(PEER_IP, PEER_MAC)]
@@ -455,7 +455,9 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut peer_window: u16 = 65_535;
     let mut acked_unsent = false;
     let mut peer_fin = false;
-    let mut after_peer_fin: bool;
+    let mut ooo_window: Option<u16> = None;
+    let mut inorder_window: Option<u16> = None;
+    let mut after_peer_fin = false;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {
         for s in sides.iter_mut() {
@@ -463,7 +465,6 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
             s.resolving = false;
         }
         let mut inbound = None;
-        after_peer_fin = false;
         match op {
             DiffOp::Segment {
                 flags,
@@ -514,6 +515,15 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
                 last_inbound = Some((flags, *seq_delta >= 0));
                 // The window both stacks take from an in-order ACK (RFC 9293 §3.10.7.4, fifth
                 // check: SND.WND is updated from acceptable segments).
+                let window_bearing = flags.contains(TcpFlags::ACK)
+                    && !flags.contains(TcpFlags::RST)
+                    && !flags.contains(TcpFlags::SYN);
+                if window_bearing && *seq_delta > 0 {
+                    ooo_window = Some(*window);
+                }
+                if window_bearing && *seq_delta == 0 {
+                    inorder_window = Some(*window);
+                }
                 if *seq_delta >= 0
                     && flags.contains(TcpFlags::ACK)
                     && !flags.contains(TcpFlags::RST)
@@ -521,8 +531,9 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
                 {
                     peer_window = *window;
                 }
-                // A segment at or past RCV.NXT after the peer's FIN was taken in order.
-                after_peer_fin = peer_fin && *seq_delta >= 0 && carries_data_or_fin(flags, *len);
+                // A segment at or past RCV.NXT after the peer's FIN was taken in order: smoltcp
+                // drops it whole (its ACK and window too), so the runs part from here.
+                after_peer_fin |= peer_fin && *seq_delta >= 0 && carries_data_or_fin(flags, *len);
                 if *seq_delta == 0 && flags.contains(TcpFlags::FIN) && !combination(flags) {
                     peer_fin = true;
                 }
@@ -599,6 +610,9 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
             acked_unsent,
             smoltcp_resent: sides[1].resent,
             after_peer_fin,
+            windows_disagree: ooo_window.is_some()
+                && inorder_window.is_some()
+                && ooo_window != inorder_window,
             last_inbound,
             data_after_close,
         };

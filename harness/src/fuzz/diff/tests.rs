@@ -465,3 +465,54 @@ fn smoltcps_small_segment_at_close_is_listed() {
     };
     assert_eq!(run_diff(&case), Some(Ok(vec![Listed::SmallSegmentAtClose])));
 }
+
+/// Fuzz crash (minimised by hand): an out-of-order ACK advertises 128 bytes, then an in-order
+/// FIN+ACK closes the window. By the SND.WL1 rule the reference keeps 128 and sends 20 more
+/// bytes; smoltcp takes the zero window and sends none.
+#[test]
+fn a_window_from_an_out_of_order_segment_is_listed() {
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops: vec![
+            DiffOp::Segment {
+                flags: 0x11,
+                seq_delta: 4_369,
+                ack_delta: 0,
+                len: 0,
+                window: 128,
+            },
+            DiffOp::Send(148),
+            DiffOp::Segment {
+                flags: 0x11,
+                seq_delta: 0,
+                ack_delta: 0,
+                len: 0,
+                window: 0,
+            },
+        ],
+    };
+    assert_eq!(
+        run_diff(&case),
+        Some(Ok(vec![Listed::WindowFromOutOfOrderSegment]))
+    );
+}
+
+/// Fuzz crash (minimised by hand): the peer's FIN closes the window; a second FIN reopens it.
+/// The reference takes the window and sends; smoltcp dropped the segment and probes.
+#[test]
+fn a_window_in_a_segment_after_the_peers_fin_is_listed() {
+    let fin = |window| DiffOp::Segment {
+        flags: 0x11,
+        seq_delta: 0,
+        ack_delta: 0,
+        len: 0,
+        window,
+    };
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1000,
+        ops: vec![fin(0), fin(20_463), DiffOp::Send(67)],
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![Listed::SegmentAfterPeerFin])));
+}

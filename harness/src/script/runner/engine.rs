@@ -253,7 +253,7 @@ pub(super) fn execute(
             addr: STACK_IP,
             prefix_len: 24,
             gateway: None,
-            profile: prof.clone(),
+            profile: prof.clone().into(),
             seed: opts.overrides.seed.unwrap_or(0x5eed),
             static_arp: if has_arp || auto_arp {
                 Vec::new()
