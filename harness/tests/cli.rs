@@ -834,6 +834,7 @@ fn stacks_lists_capabilities_and_knobs_text_and_json() {
     assert_eq!(s["name"], "smoltcp");
     assert_eq!(s["time"], "virtual");
     assert_eq!(s["neighbor_control"], false);
+    assert_eq!(s["raw_sysctls"], false);
     let msl = s["knobs"]
         .as_array()
         .unwrap()

@@ -270,6 +270,13 @@ impl Side {
                     self.sent.push(sent);
                 }
                 let end = tcp.seq + tcp.seg_len();
+                // An RST occupies no sequence space, and one answering a segment without ACK
+                // carries SEQ = 0, outside the connection: it says nothing of SND.NXT.
+                let end = if tcp.flags.contains(TcpFlags::RST) {
+                    self.snd_nxt
+                } else {
+                    end
+                };
                 if self.iss.is_some_and(|i| tcp.seq != i) && tcp.seg_len() > 0 {
                     self.resent |= tcp.seq.diff(self.snd_nxt) < 0;
                 }
@@ -456,7 +463,8 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut acked_unsent = false;
     let mut peer_fin = false;
     let mut ooo_window: Option<u16> = None;
-    let mut inorder_window: Option<u16> = None;
+    // The handshake's window (the SYN or SYN-ACK the peer sent) is the first in-order one.
+    let mut inorder_window: Option<u16> = Some(65_535);
     let mut after_peer_fin = false;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {
