@@ -113,7 +113,8 @@ pub enum Command {
         name: Option<String>,
     },
     /// List the stacks under test (`--stack` names) with what each declares: virtual or real
-    /// time, event log, state introspection, reboot, neighbour-cache control, whether it can
+    /// time, event log, state introspection, reboot, neighbour-cache control, raw sysctls (a
+    /// script's sysctl lines written in its own namespace), whether it can
     /// run here, and knob by knob whether it honours the shared vocabulary (`harness profiles`)
     /// or has it fixed or refuses it, with the reason.
     Stacks {

@@ -4,39 +4,71 @@
 //! from the caller, and every timer is reported back as a deadline (`poll_at`).
 
 use core::fmt;
+use core::num::NonZeroU64;
 use core::ops::{Add, AddAssign, Mul, Sub};
 
-/// A point in virtual time, microseconds since the start of the world.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Instant(u64);
+/// A point in virtual time, microseconds since the start of the world (up to `u64::MAX − 1`).
+///
+/// Stored as microseconds + 1 in a `NonZeroU64`, so that `Option<Instant>` — every timer of a
+/// TCB — takes 8 bytes, not 16.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(NonZeroU64);
 
-/// A span of virtual time in microseconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Duration(u64);
+/// A span of virtual time in microseconds (up to `u64::MAX − 1`; stored as for [`Instant`]).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration(NonZeroU64);
+
+/// `us + 1`, saturating: the stored form of both types.
+const fn biased(us: u64) -> NonZeroU64 {
+    match NonZeroU64::new(us.saturating_add(1)) {
+        Some(n) => n,
+        None => NonZeroU64::MAX,
+    }
+}
 
 /// The unit conversions `Instant` and `Duration` share: both count microseconds; the
 /// constructors saturate rather than overflow.
 macro_rules! microsecond_units {
     ($t:ident) => {
         impl $t {
+            const fn new(us: u64) -> Self {
+                $t(biased(us))
+            }
+            const fn us(self) -> u64 {
+                self.0.get() - 1
+            }
             pub const fn from_micros(us: u64) -> Self {
-                $t(us)
+                $t::new(us)
             }
             pub const fn from_millis(ms: u64) -> Self {
-                $t(ms.saturating_mul(1_000))
+                $t::new(ms.saturating_mul(1_000))
             }
             pub const fn from_secs(s: u64) -> Self {
-                $t(s.saturating_mul(1_000_000))
+                $t::new(s.saturating_mul(1_000_000))
             }
             pub const fn total_micros(self) -> u64 {
-                self.0
+                self.us()
             }
             pub const fn total_millis(self) -> u64 {
-                self.0 / 1_000
+                self.us() / 1_000
             }
             /// Whole seconds (for an `Instant`: since the start of the world).
             pub const fn secs(self) -> u64 {
-                self.0 / 1_000_000
+                self.us() / 1_000_000
+            }
+        }
+
+        /// The zero point.
+        impl Default for $t {
+            fn default() -> Self {
+                $t::new(0)
+            }
+        }
+
+        /// Microseconds in a tuple form, as when the field was a plain integer.
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($t)).field(&self.us()).finish()
             }
         }
     };
@@ -46,43 +78,43 @@ microsecond_units!(Duration);
 
 impl Instant {
     /// The start of the world.
-    pub const ZERO: Instant = Instant(0);
+    pub const ZERO: Instant = Instant::new(0);
     /// The end of time: a deadline that never fires.
-    pub const MAX: Instant = Instant(u64::MAX);
+    pub const MAX: Instant = Instant::new(u64::MAX);
 
     /// Time elapsed since `earlier`, zero if `earlier` is later.
     pub const fn saturating_since(self, earlier: Instant) -> Duration {
-        Duration(self.0.saturating_sub(earlier.0))
+        Duration::new(self.us().saturating_sub(earlier.us()))
     }
 }
 
 impl Duration {
-    pub const ZERO: Duration = Duration(0);
-    pub const MAX: Duration = Duration(u64::MAX);
+    pub const ZERO: Duration = Duration::new(0);
+    pub const MAX: Duration = Duration::new(u64::MAX);
 
     pub const fn saturating_mul(self, k: u64) -> Duration {
-        Duration(self.0.saturating_mul(k))
+        Duration::new(self.us().saturating_mul(k))
     }
     pub const fn saturating_sub(self, other: Duration) -> Duration {
-        Duration(self.0.saturating_sub(other.0))
+        Duration::new(self.us().saturating_sub(other.us()))
     }
 }
 
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_add(d.0))
+        Instant::new(self.us().saturating_add(d.us()))
     }
 }
 impl AddAssign<Duration> for Instant {
     fn add_assign(&mut self, d: Duration) {
-        self.0 = self.0.saturating_add(d.0);
+        *self = Self::new(self.us().saturating_add(d.us()));
     }
 }
 impl Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_sub(d.0))
+        Instant::new(self.us().saturating_sub(d.us()))
     }
 }
 impl Sub<Instant> for Instant {
@@ -94,12 +126,12 @@ impl Sub<Instant> for Instant {
 impl Add for Duration {
     type Output = Duration;
     fn add(self, d: Duration) -> Duration {
-        Duration(self.0.saturating_add(d.0))
+        Duration::new(self.us().saturating_add(d.us()))
     }
 }
 impl AddAssign for Duration {
     fn add_assign(&mut self, d: Duration) {
-        self.0 = self.0.saturating_add(d.0);
+        *self = Self::new(self.us().saturating_add(d.us()));
     }
 }
 impl Sub for Duration {
@@ -118,12 +150,12 @@ impl Mul<u64> for Duration {
 /// Prints seconds with microsecond precision: `12.000345s`.
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.0 / 1_000_000, self.0 % 1_000_000)
+        write!(f, "{}.{:06}s", self.us() / 1_000_000, self.us() % 1_000_000)
     }
 }
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.0 / 1_000_000, self.0 % 1_000_000)
+        write!(f, "{}.{:06}s", self.us() / 1_000_000, self.us() % 1_000_000)
     }
 }
 
@@ -215,7 +247,7 @@ impl core::str::FromStr for Duration {
             }
             micros = micros.checked_add(d * place).ok_or_else(out_of_range)?;
         }
-        Ok(Duration(micros))
+        Ok(Duration::new(micros))
     }
 }
 
@@ -241,6 +273,17 @@ impl<E> Timed<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every TCB timer is an `Option<Instant>`: the niche keeps each at one word.
+    #[test]
+    fn optional_times_take_one_word() {
+        assert_eq!(core::mem::size_of::<Option<Instant>>(), 8);
+        assert_eq!(core::mem::size_of::<Option<Duration>>(), 8);
+        assert_eq!(Instant::default(), Instant::ZERO);
+        assert_eq!(format!("{:?}", Instant::from_micros(5)), "Instant(5)");
+        assert_eq!(Instant::from_micros(u64::MAX), Instant::MAX);
+        assert!(Instant::ZERO < Instant::from_micros(1));
+    }
 
     #[test]
     fn arithmetic_saturates() {

@@ -409,4 +409,164 @@ fn arp_queue_rst_drops_come_from_the_log() {
     assert!(logged
         .iter()
         .all(|d| d.cause == "arp-queue-overflow" && d.evidence.contains(" R seq=")));
+    // The same drops of plain ACKs are no RST loss: not facts.
+    let mut acks = trace.clone();
+    for e in acks.events.iter_mut() {
+        if let TraceKind::Stack { event, .. } = &mut e.kind {
+            if let EventKind::Arp(ArpEvent::Dropped { packet, .. }) = &mut event.kind {
+                packet.flags = stack::wire::TcpFlags::ACK;
+            }
+        }
+    }
+    let f = facts::Facts::extract(&acks);
+    assert_eq!(f.drops.iter().filter(|d| d.from_event).count(), 0);
+}
+
+/// A zero-linger close drops a connection (d3's deliberate abort); on a listener it drops no
+/// connection and is no fact (RFC 9293 §3.10.4: a CLOSE in LISTEN deletes the TCB, nothing is
+/// aborted).
+#[test]
+fn zero_linger_on_a_listener_is_no_abort() {
+    use stack::tcp::{DropCause, TcpEvent};
+    use stack::EventKind;
+    let p = scenarios()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("d3-"))
+        .expect("ships");
+    let mut trace = run(&p, false).trace;
+    // From the log (socket calls show these aborts too).
+    let logged = |t: &Trace| {
+        facts::Facts::extract(t)
+            .zero_linger
+            .iter()
+            .filter(|d| d.event.is_some())
+            .count()
+    };
+    let n = logged(&trace);
+    assert!(n > 0, "d3 aborts with SO_LINGER 0");
+    let mut on_listener = trace
+        .events
+        .iter()
+        .find(|e| {
+            matches!(&e.kind, TraceKind::Stack { event, .. } if matches!(
+                event.kind,
+                EventKind::Tcp(TcpEvent::ConnectionDropped {
+                    reason: DropCause::ZeroLinger,
+                    ..
+                })
+            ))
+        })
+        .expect("the abort is logged")
+        .clone();
+    if let TraceKind::Stack { event, .. } = &mut on_listener.kind {
+        if let EventKind::Tcp(TcpEvent::ConnectionDropped { state, .. }) = &mut event.kind {
+            *state = State::Listen;
+        }
+    }
+    trace.events.push(on_listener);
+    trace.events.sort_by_key(|e| e.time);
+    assert_eq!(logged(&trace), n);
+}
+
+/// An RST still on its way when the run ends (within `IN_FLIGHT` of being sent, no drop on
+/// record) is not lost: every shipped scenario's RSTs that a live peer needed and no drop
+/// record names, with the run cut at the moment each left its host.
+#[test]
+fn an_rst_in_flight_at_the_end_is_not_lost() {
+    let mut cut_any = 0;
+    for p in scenarios() {
+        let trace = run(&p, false).trace;
+        let f = facts::Facts::extract(&trace);
+        for r in f.rsts.iter().filter(|r| r.frame.is_some()) {
+            if !f.peer_alive(r.node, r.conn, r.time) {
+                continue;
+            }
+            let mut cut = trace.clone();
+            cut.events.retain(|e| e.time <= r.time);
+            cut.end = r.time;
+            let g = facts::Facts::extract(&cut);
+            let Some(peer) = g.peer_of(r.node, r.conn) else {
+                continue;
+            };
+            // A drop on record (o1's outage) makes it lost whenever the run ends.
+            let dropped = g
+                .wire
+                .segs(r.node, r.conn)
+                .iter()
+                .any(|s| Some(s.frame) == r.frame && s.dropped.is_some());
+            if dropped || g.find_rst_drop(r).is_some() {
+                continue;
+            }
+            // Cut before it arrived (else there is nothing to judge).
+            if g.wire.segs(peer.node, peer.conn).iter().any(|s| {
+                s.dir == Dir::Received && s.flags.rst() && s.time >= r.time && Some(s.seq) == r.seq
+            }) {
+                continue;
+            }
+            cut_any += 1;
+            assert!(
+                g.lost.iter().all(|l| g.rsts[l.rst].time != r.time),
+                "{}: an RST sent at the run's end is reported lost",
+                p.display()
+            );
+        }
+    }
+    assert!(cut_any > 0, "no scenario has an RST a live peer needed");
+}
+
+/// Two RSTs with one sequence number on one connection (SND.NXT had not moved) are told apart
+/// by time: an arrival before the second one counts for the first. Every shipped scenario's
+/// delivered RSTs that a live peer needed, each sent again (and delivered) 10 s later.
+#[test]
+fn a_later_rst_with_the_same_seq_does_not_hide_an_arrival() {
+    use crate::trace::{FrameRecord, TraceEvent};
+    let later = Duration::from_secs(10);
+    let mut checked = 0;
+    for p in scenarios() {
+        let trace = run(&p, false).trace;
+        let f = facts::Facts::extract(&trace);
+        for (i, r) in f.rsts.iter().enumerate() {
+            let Some(fr) = r.frame else { continue };
+            if f.lost.iter().any(|l| l.rst == i) || !f.peer_alive(r.node, r.conn, r.time) {
+                continue;
+            }
+            let frames = || {
+                trace.events.iter().filter_map(|e| match &e.kind {
+                    TraceKind::Frame(x) if x.segment == fr.segment => Some(x),
+                    _ => None,
+                })
+            };
+            let rec = frames()
+                .find(|x| x.number == fr.number)
+                .expect("the RST's frame");
+            let Some(delivered) = rec.delivered_at else {
+                continue;
+            };
+            let again = FrameRecord {
+                time: rec.time + later,
+                number: frames().map(|x| x.number).max().unwrap_or(0) + 1,
+                delivered_at: Some(delivered + later),
+                ..rec.clone()
+            };
+            let mut two = trace.clone();
+            two.end = two.end.max(again.time + later);
+            two.events.push(TraceEvent {
+                time: again.time,
+                kind: TraceKind::Frame(again),
+            });
+            two.events.sort_by_key(|e| e.time);
+            let g = facts::Facts::extract(&two);
+            checked += 1;
+            assert!(
+                g.lost.iter().all(|l| g.rsts[l.rst].time != r.time),
+                "{}: the RST at {} arrived before its twin, yet is reported lost",
+                p.display(),
+                r.time
+            );
+        }
+    }
+    assert!(
+        checked > 0,
+        "no scenario has a delivered RST a live peer needed"
+    );
 }

@@ -33,6 +33,8 @@ pub struct StackView {
     pub state: bool,
     pub reboot: bool,
     pub neighbor_control: bool,
+    /// A script's sysctl lines are written in the stack's own namespace (the live kernel).
+    pub raw_sysctls: bool,
     /// Every knob of the shared vocabulary, in `harness profiles` order.
     pub knobs: Vec<KnobView>,
 }
@@ -65,6 +67,7 @@ impl StackView {
             state: c.state,
             reboot: c.reboot,
             neighbor_control: c.neighbor_control,
+            raw_sysctls: c.raw_sysctls,
             knobs,
         }
     }
@@ -90,6 +93,10 @@ impl StackView {
         s.push_str(&format!(
             "  neighbour-cache control: {}\n",
             yes(self.neighbor_control)
+        ));
+        s.push_str(&format!(
+            "  raw sysctls:             {}\n",
+            yes(self.raw_sysctls)
         ));
         let of = |support: &'static str| self.knobs.iter().filter(move |k| k.support == support);
         let honoured: Vec<&str> = of("honoured").map(|k| k.name).collect();

@@ -76,7 +76,7 @@ impl Tcb {
             }
             SynLayout::FreeBsd => {
                 // tcp_output.c tcp_addoptions: NOPs so that wscale starts at an odd offset and
-                // sackOK at an even one; EOLs pad the list to a multiple of 4 bytes.
+                // sackOK at an even one; EOLs (zero bytes) pad the list to a multiple of 4.
                 let mut len = 4;
                 if let Some(s) = ws {
                     while len % 2 != 1 {
@@ -100,12 +100,10 @@ impl Tcb {
                         len += 1;
                     }
                     o.push(t);
-                    len += 10;
                 }
-                while len % 4 != 0 {
-                    o.push(TcpOption::EndOfList);
-                    len += 1;
-                }
+                // The EOL bytes that pad the list to a multiple of 4 are the zero padding
+                // `TcpRepr::emit` writes, so they are left implicit: the segment stays in the
+                // canonical form parsing gives back (`wire::tcp::parse_options`).
             }
         }
         o

@@ -97,7 +97,7 @@ pub enum Listed {
     /// RFC 1122 §4.2.2.13 / RFC 9293 §3.6.1 SHLD-3: a CLOSE while received data is still
     /// pending SHOULD send RST; the reference does (and is gone), smoltcp's close is a
     /// half-close and sends FIN. Judged by the precondition itself: the reference reported
-    /// unread bytes ([`Dut::unread`]) on the socket just before the close.
+    /// unread bytes ([`crate::dut::Dut::unread`]) on the socket just before the close.
     UnreadDataAtClose,
     /// RFC 9293 §3.8.2 MUST-19 / RFC 5681 §3.1: the reference holds data back under its
     /// congestion window (after a retransmission timeout, the loss window of one segment) and
@@ -112,7 +112,7 @@ pub enum Listed {
     /// (RFC 5961 §5.2 accepts SEG.ACK down to SND.UNA - MAX.SND.WND). smoltcp drops the whole
     /// segment ("duplicate ACK"), so a reordered data segment is lost to it. Judged when the
     /// segment's ACK is below what the peer had already acknowledged, the reference took its
-    /// data or FIN ([`Dut::unread`] or state changed) and smoltcp took nothing; the two
+    /// data or FIN ([`crate::dut::Dut::unread`] or state changed) and smoltcp took nothing; the two
     /// receive streams differ from then on.
     OldAckDropsSegment,
     /// RFC 1122 §4.2.3.5: the reference gives up after R2 (ETIMEDOUT); smoltcp never does.

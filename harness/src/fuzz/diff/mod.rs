@@ -26,8 +26,8 @@ use core::net::SocketAddrV4;
 use stack::policy::Profile;
 use stack::tcp::State;
 use stack::wire::{
-    build_ethernet, build_ipv4_tcp, parse_frame, ChecksumMode, EtherType, EthernetAddress,
-    EthernetRepr, Frame, IpProtocol, Ipv4Addr, Ipv4Repr, SeqNumber, TcpFlags, TcpRepr,
+    build_tcp_frame, parse_frame, ChecksumMode, EthernetAddress, Frame, Ipv4Addr, Ipv4Repr,
+    SeqNumber, TcpFlags, TcpRepr,
 };
 use stack::{Duration, Instant};
 
@@ -270,6 +270,13 @@ impl Side {
                     self.sent.push(sent);
                 }
                 let end = tcp.seq + tcp.seg_len();
+                // An RST occupies no sequence space, and one answering a segment without ACK
+                // carries SEQ = 0, outside the connection: it says nothing of SND.NXT.
+                let end = if tcp.flags.contains(TcpFlags::RST) {
+                    self.snd_nxt
+                } else {
+                    end
+                };
                 if self.iss.is_some_and(|i| tcp.seq != i) && tcp.seg_len() > 0 {
                     self.resent |= tcp.seq.diff(self.snd_nxt) < 0;
                 }
@@ -349,22 +356,7 @@ fn segment(
         options: Vec::new(),
         payload,
     };
-    let ip = Ipv4Repr {
-        src_addr: PEER_IP,
-        dst_addr: STACK_IP,
-        protocol: IpProtocol::Tcp,
-        payload_len: 0,
-        ttl: 64,
-        ident: 0,
-        dont_frag: true,
-        tos: 0,
-    };
-    let eth = EthernetRepr {
-        src_addr: PEER_MAC,
-        dst_addr: STACK_MAC,
-        ethertype: EtherType::Ipv4,
-    };
-    build_ethernet(&eth, &build_ipv4_tcp(&ip, &tcp))
+    build_tcp_frame(PEER_MAC, STACK_MAC, &Ipv4Repr::tcp(PEER_IP, STACK_IP), &tcp)
 }
 
 /// A segment that occupies sequence space beyond its SYN: data or FIN.
@@ -456,7 +448,8 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
     let mut acked_unsent = false;
     let mut peer_fin = false;
     let mut ooo_window: Option<u16> = None;
-    let mut inorder_window: Option<u16> = None;
+    // The handshake's window (the SYN or SYN-ACK the peer sent) is the first in-order one.
+    let mut inorder_window: Option<u16> = Some(65_535);
     let mut after_peer_fin = false;
     let mut met: Vec<Listed> = Vec::new();
     for (step, op) in case.ops.iter().take(MAX_OPS).enumerate() {

@@ -70,3 +70,46 @@ fn freebsd_established_delivers_data() {
     assert_eq!(k.tcp.recv(k.now, h, &mut buf), Ok(5));
     assert_eq!(&buf[..5], b"hello");
 }
+
+/// The FreeBSD profile's TIME-WAIT (tcp_timewait.c `tcp_twcheck`), fixture ISS 1000, peer ISN
+/// 5000: our FIN at 1, theirs at 1, RCV.NXT = SND.NXT = 2.
+fn freebsd_time_wait() -> Kit {
+    let mut p = test_policy("freebsd");
+    p.timestamps = false;
+    let k = Kit::fixture(Fx::TimeWait, p, 1000, 5000);
+    assert_eq!(k.state(), State::TimeWait);
+    k
+}
+
+/// tcp_twcheck: "Acknowledge the segment if it has data or is not a duplicate ACK": a
+/// retransmitted FIN (with its ACK) is acknowledged and TIME-WAIT goes on.
+#[test]
+fn freebsd_time_wait_acks_a_retransmitted_fin() {
+    let mut k = freebsd_time_wait();
+    send!(k, fl(&[F, A]), 1, 2);
+    recv!(k, A, 2, 2);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::TimeWait);
+}
+
+/// tcp_twcheck: a pure duplicate ACK (no data, SEG.SEQ = RCV.NXT, SEG.ACK = SND.NXT) draws
+/// nothing.
+#[test]
+fn freebsd_time_wait_ignores_a_duplicate_ack() {
+    let mut k = freebsd_time_wait();
+    send!(k, A, 2, 2);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::TimeWait);
+}
+
+/// tcp_twcheck reopens only for a SYN ("if a new connection request is received ... start over
+/// if the sequence numbers are above the previous ones"): data above RCV.NXT is just
+/// acknowledged and TIME-WAIT goes on.
+#[test]
+fn freebsd_time_wait_data_above_rcv_nxt_does_not_reopen() {
+    let mut k = freebsd_time_wait();
+    send!(k, A, 10, 2, b"x");
+    recv!(k, A, 2, 2);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::TimeWait);
+}

@@ -401,3 +401,45 @@ fn user_timeout_counts_from_a_partial_ack_with_nothing_left_to_send() {
     assert_eq!(k.now - t0, Duration::from_millis(10_500));
     assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
 }
+
+/// Linux quick-ACK mode's budget (tcp_input.c `tcp_incr_quickack`): the first data segment
+/// grants min(16, max(2, RCV.WND / (2 * rcv_mss))) immediate ACKs (RCV.WND once its data is
+/// queued); past them every second
+/// segment is ACKed at once (RFC 1122 §4.2.3.2) and a lone one waits for the delayed-ACK timer.
+/// After an idle gap longer than the RTO the budget is granted again.
+#[test]
+fn quickack_budget_follows_the_window_and_refills_after_idle() {
+    let mut p = test_policy("linux");
+    p.delayed_ack = Some(Duration::from_millis(40));
+    p.quickack = 16;
+    p.rcv_buf = 4 * 2 * 536;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    let h = k.conn.expect("conn");
+    // The window the first segment leaves (it is counted after its data is queued).
+    let wnd = k.tcp.tcb_info(h).expect("tcb").rcv_wnd as usize - 536;
+    let budget = (wnd / (2 * 536)).clamp(2, 16) as u32;
+    assert!((2..8).contains(&budget), "window {wnd}: budget {budget}");
+    let seg = [1u8; 536];
+    let mut at = 1;
+    for _ in 0..budget {
+        send!(k, fl(&[P, A]), at, 1, &seg);
+        at += 536;
+        recv!(k, A, 1, at);
+    }
+    // Budget spent: a lone segment waits.
+    send!(k, fl(&[P, A]), at, 1, &seg);
+    at += 536;
+    recv_nothing!(k);
+    k.advance(Duration::from_millis(40));
+    recv!(k, A, 1, at);
+    // Read it all, then stay idle for longer than the RTO: the next segment is ACKed at once.
+    let mut buf = vec![0u8; 8192];
+    while k.tcp.recv(k.now, h, &mut buf).unwrap_or(0) > 0 {}
+    while k.out().is_some() {}
+    let rto = k.tcp.tcb_info(h).expect("tcb").rto;
+    k.advance(rto + Duration::from_millis(1));
+    while k.out().is_some() {}
+    send!(k, fl(&[P, A]), at, 1, &seg);
+    at += 536;
+    recv!(k, A, 1, at);
+}
