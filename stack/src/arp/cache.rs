@@ -405,10 +405,16 @@ impl Neighbors {
 
     /// Moves the recorded interest changes (see [`watch_interest`](Self::watch_interest)) to
     /// the end of `out`, oldest first. Returns false (and moves nothing) when not watching.
+    /// The change buffer is released, not kept: an idle cache holds no heap for it.
     pub fn drain_interest(&mut self, out: &mut Vec<Interest>) -> bool {
         match &mut self.interest {
             Some(changes) => {
-                out.append(changes);
+                if out.is_empty() && out.capacity() < changes.capacity() {
+                    std::mem::swap(out, changes);
+                } else {
+                    out.append(changes);
+                }
+                *changes = Vec::new();
                 true
             }
             None => false,
