@@ -201,7 +201,7 @@ pub enum Command {
         /// again, with its evidence, RFC text, a ladder and links to its pcaps.
         #[arg(long, value_name = "OUT.html")]
         report: Option<PathBuf>,
-        /// Also print where the time went, per thread: cases run, time running, shrinking,
+        /// Also print (on stderr) where the time went, per thread: cases run, time running, shrinking,
         /// drawing and merging, CPU time and time spent waiting for a core, the serial fraction
         /// and the speed-up it allows (for measuring --jobs on a busy machine).
         #[arg(long)]

@@ -239,6 +239,14 @@ pub fn hunt(cfg: &HuntConfig, progress: impl FnMut(u64, usize)) -> Result<HuntRe
     pool::search(cfg, progress)
 }
 
+/// ", {x:.1} s CPU" since `before` (user + system time of the process), where the OS tells.
+fn cpu_secs_since(before: Option<f64>) -> String {
+    match (before, crate::bench::cpu_secs()) {
+        (Some(b), Some(a)) => format!(", {:.1} s CPU", a - b),
+        _ => String::new(),
+    }
+}
+
 /// Draws a case from a fuzz input. The input's bytes come first (so libFuzzer steers what it
 /// has learnt); past its end, bytes from a generator seeded by the input's hash fill in, so even
 /// a one-byte input is a whole random case instead of the all-minimum one.
@@ -309,14 +317,21 @@ pub fn command(
             .join(",")
     );
     let progress = crate::progress::Progress::new(&what, cfg.runs, verbosity);
+    let started = std::time::Instant::now();
+    let cpu_before = crate::bench::cpu_secs();
     let report = hunt(&cfg, |runs, found| {
         progress.set_position(runs);
         progress.set_message(format!("{found} distinct findings"));
     })?;
+    // Speed goes to stderr only: stdout (the findings) is the same for any --jobs.
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_secs_since(cpu_before);
     progress.finish(&format!(
-        "{} runs, {} distinct findings",
+        "{} runs, {} distinct findings, {wall:.1} s wall ({:.1} runs/s, {} jobs){cpu}",
         report.runs,
-        report.found.len()
+        report.found.len(),
+        report.runs as f64 / wall.max(1e-9),
+        cfg.jobs,
     ));
     println!(
         "hunt {} under profile {}: {} runs, {} distinct findings",
@@ -351,7 +366,7 @@ pub fn command(
         );
     }
     if show_stats {
-        print!("{}", report.stats);
+        eprint!("{}", report.stats);
     }
     if let Some(out) = report_to {
         report::write(out, &format!("harness {what}"), &report.found)?;
