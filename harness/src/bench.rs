@@ -25,10 +25,16 @@ pub struct BenchReport {
     pub clients: u32,
     pub virtual_secs: u64,
     pub wall_secs: f64,
+    /// User + system CPU seconds of the run (None where the OS does not tell): on a shared
+    /// machine, what the run cost regardless of the other load.
+    pub cpu_secs: Option<f64>,
     pub events: u64,
     /// Broadcast deliveries skipped: bystanders that ignore the frame (an ARP request for
     /// another host from a sender they do not know).
     pub skipped: u64,
+    /// Work counter ([`crate::sim::World::work`]): connections, ARP entries, NAT mappings
+    /// and ports visited.
+    pub work: u64,
     pub frames: usize,
     pub findings: usize,
     /// Live heap bytes the world holds at the end of the run (allocator probe).
@@ -73,6 +79,18 @@ fn proc_kib(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User + system CPU seconds this process has used (Linux `/proc/self/stat`; `None`
+/// elsewhere). Beside wall time it shows what a run cost on a shared machine.
+pub fn cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = s.get(s.rfind(')')? + 1..)?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5): 12 and 13 after the name.
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// The scenario text for `clients` idle clients and `hours` of virtual time.
@@ -158,6 +176,7 @@ pub fn nat_idle_weighed(
     let mut heap_end = None;
     let mut parts = None;
     let started = WallClock::now();
+    let cpu_before = cpu_secs();
     let res = sc
         .run_probed(
             &Overrides::default(),
@@ -174,6 +193,7 @@ pub fn nat_idle_weighed(
         )
         .map_err(|e| e.to_string())?;
     let wall_secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_before.zip(cpu_secs()).map(|(b, a)| a - b);
     let oracles = capture.then(|| {
         let frames = res
             .trace
@@ -190,8 +210,10 @@ pub fn nat_idle_weighed(
         clients,
         virtual_secs: u64::from(hours) * 3600,
         wall_secs,
+        cpu_secs: cpu,
         events: res.events_processed,
         skipped: res.deliveries_skipped,
+        work: res.work,
         frames: res.trace.events.len(),
         findings: res.findings.len(),
         heap_bytes: heap_before.zip(heap_end).map(|(b, e)| e.saturating_sub(b)),
@@ -227,6 +249,9 @@ fn print_report(r: &BenchReport, hours: u32, capture: bool) {
         if capture { "on" } else { "off" }
     );
     println!("wall time           {:.2} s", r.wall_secs);
+    if let Some(c) = r.cpu_secs {
+        println!("cpu time            {c:.2} s (user + system; the machine's other load aside)");
+    }
     println!(
         "virtual/wall        {:.0}x",
         r.virtual_secs as f64 / r.wall_secs.max(1e-9)
@@ -239,6 +264,10 @@ fn print_report(r: &BenchReport, hours: u32, capture: bool) {
     println!(
         "skipped deliveries  {} (broadcasts to bystanders that ignore them)",
         r.skipped
+    );
+    println!(
+        "visited per event   {:.2} (connections, ARP entries, NAT mappings, ports offered a frame)",
+        r.work as f64 / r.events.max(1) as f64
     );
     println!("trace entries       {}", r.frames);
     println!("findings            {}", r.findings);
@@ -311,12 +340,13 @@ pub fn command(
         }
     }
     if reports.len() > 1 {
-        println!("clients    wall s    events/s   bytes/conn");
+        println!("clients    wall s     cpu s    events/s   bytes/conn");
         for r in &reports {
             println!(
-                "{:>7} {:>9.2} {:>11.0} {:>12}",
+                "{:>7} {:>9.2} {:>9} {:>11.0} {:>12}",
                 r.clients,
                 r.wall_secs,
+                r.cpu_secs.map_or("?".to_string(), |c| format!("{c:.2}")),
                 r.events_per_sec(),
                 r.bytes_per_conn()
                     .map_or("?".to_string(), |b| format!("{b:.0}"))
@@ -357,6 +387,26 @@ mod tests {
             full.events
         );
         assert!(full.skipped > 0, "bystanders were skipped");
+    }
+
+    /// The linearity rule as a test: the work per event (connections the stacks'
+    /// timers and transmit paths visit, ARP cache entries, the server application's
+    /// connections, router interfaces, NAT mappings, ports offered a frame) must not grow
+    /// with the number of clients. From 100 clients on one segment to 400 on four, the
+    /// server holds 4x the connections, the NAT 4x the mappings and the router 4x the ARP
+    /// entries; a scan of any of them per event would multiply the ratio.
+    #[test]
+    fn work_per_event_does_not_grow_with_clients() {
+        let run = |n| nat_idle(n, 1, false, &mut |_, _| {}).expect("bench scenario runs");
+        let (small, large) = (run(100), run(400));
+        let per = |r: &BenchReport| r.work as f64 / r.events as f64;
+        assert!(small.work > small.events, "the counters count");
+        assert!(
+            per(&large) < 1.25 * per(&small),
+            "work per event grew from {:.2} to {:.2} with 4x the clients",
+            per(&small),
+            per(&large)
+        );
     }
 
     #[test]

@@ -217,6 +217,9 @@ impl Dut for Observed {
         self.tick(now);
         self.inner.handle_timeout(now)
     }
+    fn work(&self) -> u64 {
+        self.inner.work()
+    }
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         self.tick(now);
         self.inner.poll_transmit(now)

@@ -118,6 +118,12 @@ impl Host {
         self.iface.drain_arp_interest(out)
     }
 
+    /// Connections and ARP entries visited so far by the timers and the transmit path (a
+    /// work counter: [`Tcp::visits`] plus [`crate::arp::Neighbors::visits`]).
+    pub fn work(&self) -> u64 {
+        self.tcp.visits() + self.iface.neighbors().visits()
+    }
+
     /// Fires whatever timers are due.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.iface.poll_at().is_some_and(|t| t <= now) {

@@ -556,7 +556,14 @@ impl Interface {
                     };
                     wire::build_arp_frame(&eth, &repr)
                 }
-                Transmit::Ipv4 { dst_mac, packet } => self.frame(dst_mac, EtherType::Ipv4, &packet),
+                Transmit::Ipv4 { dst_mac, packet } => wire::prepend_ethernet(
+                    &EthernetRepr {
+                        src_addr: self.config.mac,
+                        dst_addr: dst_mac,
+                        ethertype: EtherType::Ipv4,
+                    },
+                    packet,
+                ),
             };
             self.transmit.push_back(frame);
         }

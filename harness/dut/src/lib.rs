@@ -89,6 +89,11 @@ pub trait Dut {
         false
     }
     fn handle_timeout(&mut self, now: Instant);
+    /// Connections and ARP entries the stack visited so far (a work counter, for tests that
+    /// check no input scans every connection); 0 when the stack does not count.
+    fn work(&self) -> u64 {
+        0
+    }
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>>;
     fn poll_at(&self) -> Option<Instant>;
     /// Stack events since the last call (empty for stacks that log none: see

@@ -130,6 +130,10 @@ impl Dut for ReferenceDut {
         self.host.handle_timeout(now);
     }
 
+    fn work(&self) -> u64 {
+        self.host.work()
+    }
+
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         self.host.poll_transmit(now)
     }

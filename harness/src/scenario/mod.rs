@@ -185,6 +185,8 @@ impl Scenario {
             next += 1;
         }
         observe(world.now(), end);
+        // Before `at_end`, which may take the nodes out (their work counters with them).
+        let work = world.work();
         at_end(&mut world);
         let events = world.events_processed();
         let skipped = world.deliveries_skipped();
@@ -212,6 +214,7 @@ impl Scenario {
             verdicts,
             events_processed: events,
             deliveries_skipped: skipped,
+            work,
         })
     }
 
@@ -283,6 +286,8 @@ pub struct ScenarioResult {
     /// Broadcast deliveries not made because the receiver ignores the frame (not counted in
     /// `events_processed`).
     pub deliveries_skipped: u64,
+    /// What the world and its nodes visited ([`crate::sim::World::work`]).
+    pub work: u64,
 }
 
 impl ScenarioResult {

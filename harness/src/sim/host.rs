@@ -148,6 +148,10 @@ impl Node for HostNode {
         self.dut.arp_interest(out)
     }
 
+    fn work(&self) -> u64 {
+        self.dut.work() + self.apps.iter().map(|a| a.work()).sum::<u64>()
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         if !self.up {
             return;

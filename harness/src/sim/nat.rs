@@ -42,10 +42,15 @@ pub struct Nat {
     by_outside: BTreeMap<(u16, SocketAddrV4), Mapping>,
     /// (inside, remote) -> key of `by_outside`, for outbound lookup.
     by_inside: BTreeMap<(SocketAddrV4, SocketAddrV4), (u16, SocketAddrV4)>,
-    /// (expiry time, key): the next mapping to forget is the first.
+    /// (expiry time, key), with lazy updates: a packet only moves its mapping's `last_used`,
+    /// and an entry older than its mapping's true expiry is re-filed when it reaches the
+    /// front ([`Nat::settle`]). The first entry is always a true expiry, so `poll_at` is
+    /// exact and a packet costs no reordering of this index.
     expiry: BTreeSet<(Instant, (u16, SocketAddrV4))>,
     next_port: u16,
     log: Vec<(Instant, NatEvent)>,
+    /// Expiry index entries visited ([`Node::work`]).
+    visits: u64,
 }
 
 impl Nat {
@@ -60,6 +65,7 @@ impl Nat {
             expiry: BTreeSet::new(),
             next_port,
             log: Vec::new(),
+            visits: 0,
         }
     }
 
@@ -76,7 +82,18 @@ impl Nat {
             if at > now {
                 break;
             }
+            self.visits += 1;
             self.expiry.remove(&(at, key));
+            // A stale entry (the mapping was used since): re-filed at its true expiry, which
+            // this loop reaches in order if it is due too.
+            match self.by_outside.get(&key) {
+                None => continue,
+                Some(m) if m.last_used + timeout != at => {
+                    self.expiry.insert((m.last_used + timeout, key));
+                    continue;
+                }
+                Some(_) => {}
+            }
             if let Some(m) = self.by_outside.remove(&key) {
                 self.by_inside.remove(&(m.inside, m.remote));
                 self.log.push((
@@ -90,15 +107,34 @@ impl Nat {
                 ));
             }
         }
+        self.settle();
     }
 
     /// Marks a mapping used at `now` (restarting its idle timer).
     fn touch(&mut self, key: (u16, SocketAddrV4), now: Instant) {
-        let timeout = self.cfg.idle_timeout;
         if let Some(m) = self.by_outside.get_mut(&key) {
-            self.expiry.remove(&(m.last_used + timeout, key));
             m.last_used = now;
-            self.expiry.insert((now + timeout, key));
+            self.settle();
+        }
+    }
+
+    /// Re-files stale entries at the front of `expiry` until the first is a true expiry.
+    fn settle(&mut self) {
+        let timeout = self.cfg.idle_timeout;
+        while let Some(&(at, key)) = self.expiry.first() {
+            let real = match self.by_outside.get(&key) {
+                Some(m) => m.last_used + timeout,
+                None => {
+                    self.expiry.remove(&(at, key));
+                    continue;
+                }
+            };
+            if real == at {
+                break;
+            }
+            self.visits += 1;
+            self.expiry.remove(&(at, key));
+            self.expiry.insert((real, key));
         }
     }
 
@@ -261,6 +297,9 @@ impl Node for Nat {
     }
     fn poll_transmit(&mut self, _now: Instant) -> Option<(usize, Vec<u8>)> {
         self.fwd.poll_transmit()
+    }
+    fn work(&self) -> u64 {
+        self.visits + self.fwd.work()
     }
     fn poll_at(&self) -> Option<Instant> {
         let exp = self.expiry.first().map(|e| e.0);

@@ -78,6 +78,8 @@ pub struct Forwarder {
     /// Interfaces whose cache was touched since they last had nothing to send / log.
     tx_pending: BTreeSet<usize>,
     ev_pending: BTreeSet<usize>,
+    /// Interfaces visited by the timers and the transmit path ([`Forwarder::work`]).
+    visits: u64,
 }
 
 fn masked(a: Ipv4Addr, len: u8) -> u32 {
@@ -133,6 +135,7 @@ impl Forwarder {
             deadlines: BTreeSet::new(),
             tx_pending: BTreeSet::new(),
             ev_pending: BTreeSet::new(),
+            visits: 0,
         }
     }
 
@@ -203,7 +206,13 @@ impl Forwarder {
                 }
                 Inbound::Nothing
             }
-            EtherType::Ipv4 => Inbound::Ipv4(bytes.get(14..).unwrap_or_default().to_vec()),
+            EtherType::Ipv4 => {
+                // Room for the Ethernet header it gets when forwarded (no reallocation then).
+                let body = bytes.get(14..).unwrap_or_default();
+                let mut packet = Vec::with_capacity(bytes.len().max(14 + body.len()));
+                packet.extend_from_slice(body);
+                Inbound::Ipv4(packet)
+            }
             EtherType::Unknown(_) => Inbound::Nothing,
         }
     }
@@ -239,6 +248,7 @@ impl Forwarder {
             .map(|(_, p)| *p)
             .collect();
         due.sort_unstable();
+        self.visits += due.len() as u64;
         for port in due {
             self.ifaces[port].arp.handle_timeout(now);
             self.touched(port);
@@ -249,10 +259,17 @@ impl Forwarder {
         self.deadlines.first().map(|(t, _)| *t)
     }
 
+    /// Interfaces and ARP entries visited so far (a work counter; sums over the interfaces,
+    /// so for reports, not per event).
+    pub fn work(&self) -> u64 {
+        self.visits + self.ifaces.iter().map(|i| i.arp.visits()).sum::<u64>()
+    }
+
     /// Frames ready for the wire, with their port: one from each interface with output, in
     /// port order, per round.
     pub fn poll_transmit(&mut self) -> Option<(usize, Vec<u8>)> {
         let pending: Vec<usize> = self.tx_pending.iter().copied().collect();
+        self.visits += pending.len() as u64;
         for port in pending {
             let i = &mut self.ifaces[port];
             let Some(t) = i.arp.poll_transmit() else {
@@ -268,13 +285,13 @@ impl Forwarder {
                     },
                     &repr,
                 ),
-                Transmit::Ipv4 { dst_mac, packet } => wire::build_ethernet(
+                Transmit::Ipv4 { dst_mac, packet } => wire::prepend_ethernet(
                     &EthernetRepr {
                         src_addr: i.cfg.mac,
                         dst_addr: dst_mac,
                         ethertype: EtherType::Ipv4,
                     },
-                    &packet,
+                    packet,
                 ),
             };
             self.touched(port);
@@ -364,6 +381,9 @@ impl Node for Router {
     }
     fn poll_transmit(&mut self, _now: Instant) -> Option<(usize, Vec<u8>)> {
         self.fwd.poll_transmit()
+    }
+    fn work(&self) -> u64 {
+        self.fwd.work()
     }
     fn poll_at(&self) -> Option<Instant> {
         self.fwd.poll_at()

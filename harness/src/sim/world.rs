@@ -45,6 +45,11 @@ pub trait Node {
     fn arp_interest(&mut self, _port: usize, _out: &mut Vec<Interest>) -> bool {
         false
     }
+    /// Connections, ARP entries, NAT mappings and ports the node visited so far (a work
+    /// counter, for tests that check no event scans every connection); 0 when not counted.
+    fn work(&self) -> u64 {
+        0
+    }
     fn handle_timeout(&mut self, now: Instant);
     /// A frame to put on the segment attached to `port`.
     fn poll_transmit(&mut self, now: Instant) -> Option<(usize, Vec<u8>)>;
@@ -76,7 +81,8 @@ struct Segment {
     /// Learning-switch table: source MAC seen -> the port it came from. Unicast frames go to
     /// the learned port only; broadcast and unknown destinations are flooded. Nodes filter by
     /// MAC anyway, so this changes no outcome, only the cost of large segments.
-    fdb: BTreeMap<[u8; 6], (NodeId, usize)>,
+    /// Keyed by the MAC address as a number (cheaper to compare than a byte array).
+    fdb: BTreeMap<u64, (NodeId, usize)>,
     /// Indices (into `ports`) of the ports whose node keeps no ARP interest set
     /// ([`Node::arp_interest`]): offered every ARP broadcast.
     arp_all: Vec<u32>,
@@ -175,6 +181,8 @@ pub struct World {
     events_processed: u64,
     /// Deliveries skipped because the receiver ignores the frame ([`Node::ignores_frame`]).
     skipped: u64,
+    /// Ports offered a frame (delivered or skipped).
+    offered: u64,
     /// Each node's current `poll_at`, and the same as an index, earliest (then lowest node)
     /// first, with lazy deletion: a superseded entry stays until it reaches the top, where
     /// [`World::prune`] drops it, so the top is always a node's current deadline.
@@ -195,6 +203,8 @@ pub struct World {
     acted_on: Vec<usize>,
     /// Scratch buffer: where a transmitted frame is queued for.
     to_buf: Vec<(Instant, To)>,
+    /// Scratch buffer: node events drained and dropped when not capturing.
+    ev_buf: Vec<TraceEvent>,
 }
 
 impl World {
@@ -211,6 +221,7 @@ impl World {
             steps_at_now: 0,
             events_processed: 0,
             skipped: 0,
+            offered: 0,
             deadline: Vec::new(),
             timers: BinaryHeap::new(),
             dirty: BTreeSet::new(),
@@ -220,6 +231,7 @@ impl World {
             offer_buf: Vec::new(),
             acted_on: Vec::new(),
             to_buf: Vec::new(),
+            ev_buf: Vec::new(),
         }
     }
 
@@ -370,6 +382,13 @@ impl World {
         self.skipped
     }
 
+    /// Work so far: ports offered a frame, node wake-ups, and what every node visited
+    /// ([`Node::work`]). Divided by [`events_processed`](Self::events_processed) it must not
+    /// grow with the number of connections. (Sums over the nodes: for reports, not per step.)
+    pub fn work(&self) -> u64 {
+        self.offered + self.events_processed + self.nodes.iter().map(|n| n.work()).sum::<u64>()
+    }
+
     /// Puts a frame on a segment as if `from` had sent it (used for injected segments too).
     pub fn transmit(
         &mut self,
@@ -391,13 +410,17 @@ impl World {
         };
         let at = self.now + seg.delay + outcome.delay;
         if outcome.dropped.is_none() {
-            let mac =
-                |r: core::ops::Range<usize>| -> Option<[u8; 6]> { bytes.get(r)?.try_into().ok() };
+            let mac = |r: core::ops::Range<usize>| -> Option<u64> {
+                let b: [u8; 6] = bytes.get(r)?.try_into().ok()?;
+                Some(b.iter().fold(0u64, |a, &x| a << 8 | u64::from(x)))
+            };
             if let Some(src) = mac(6..12) {
-                seg.fdb.insert(src, (from, port));
+                if seg.fdb.get(&src) != Some(&(from, port)) {
+                    seg.fdb.insert(src, (from, port));
+                }
             }
             let learned = mac(0..6)
-                .filter(|d| d != &[0xff; 6])
+                .filter(|&d| d != 0xffff_ffff_ffff)
                 .and_then(|d| seg.fdb.get(&d).copied());
             let mut to = std::mem::take(&mut self.to_buf);
             to.clear();
@@ -492,6 +515,7 @@ impl World {
         bytes: &[u8],
         arp: Option<&ParsedArp>,
     ) {
+        self.offered += 1;
         let n = &mut self.nodes[node.0];
         let ignored = match arp {
             Some((dst, a)) => n.ignores_arp(now, port, *dst, a),
@@ -630,10 +654,13 @@ impl World {
             self.transmit(NodeId(i), port, bytes)?;
         }
         self.sync_interest(i);
-        let mut evs = Vec::new();
-        self.nodes[i].drain_trace(NodeId(i), &mut evs);
         if self.capture {
-            self.trace.events.extend(evs);
+            self.nodes[i].drain_trace(NodeId(i), &mut self.trace.events);
+        } else {
+            let mut evs = std::mem::take(&mut self.ev_buf);
+            self.nodes[i].drain_trace(NodeId(i), &mut evs);
+            evs.clear();
+            self.ev_buf = evs;
         }
         self.refresh(i);
         Ok(())

@@ -128,6 +128,9 @@ pub struct Neighbors {
     /// addresses whose ARP packets this cache does not ignore (see [`Neighbors::ignores`]),
     /// not yet drained. `None`: nobody watches, nothing is recorded.
     interest: Option<Vec<Interest>>,
+    /// Deadline index entries visited by `handle_timeout` (a work counter for tests that
+    /// check nothing scans every entry).
+    visits: u64,
 }
 
 impl Neighbors {
@@ -142,6 +145,7 @@ impl Neighbors {
             transmit: VecDeque::new(),
             events: Vec::new(),
             interest: None,
+            visits: 0,
         }
     }
 
@@ -275,6 +279,7 @@ impl Neighbors {
                 break;
             }
             self.timers.pop();
+            self.visits += 1;
             if self.entries.get(&addr).and_then(Entry::deadline) == Some(t) {
                 due.push(addr);
             }
@@ -300,6 +305,11 @@ impl Neighbors {
             }
         }
         self.prune();
+    }
+
+    /// Deadline index entries visited so far by `handle_timeout` (work counter).
+    pub fn visits(&self) -> u64 {
+        self.visits
     }
 
     /// The earliest deadline: a request retransmission, a give-up or an entry expiry.
@@ -395,10 +405,16 @@ impl Neighbors {
 
     /// Moves the recorded interest changes (see [`watch_interest`](Self::watch_interest)) to
     /// the end of `out`, oldest first. Returns false (and moves nothing) when not watching.
+    /// The change buffer is released, not kept: an idle cache holds no heap for it.
     pub fn drain_interest(&mut self, out: &mut Vec<Interest>) -> bool {
         match &mut self.interest {
             Some(changes) => {
-                out.append(changes);
+                if out.is_empty() && out.capacity() < changes.capacity() {
+                    std::mem::swap(out, changes);
+                } else {
+                    out.append(changes);
+                }
+                *changes = Vec::new();
                 true
             }
             None => false,

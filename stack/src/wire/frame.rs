@@ -104,10 +104,27 @@ pub fn build_ipv4(ip: &Ipv4Repr, payload: &[u8]) -> Vec<u8> {
         payload_len: payload.len(),
         ..*ip
     };
-    let mut buf = vec![0u8; IPV4_LEN + payload.len()];
+    let mut buf = with_headroom(IPV4_LEN + payload.len());
     buf[IPV4_LEN..].copy_from_slice(payload);
     ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
     buf
+}
+
+/// `len` zero bytes, with room for an Ethernet header in front
+/// ([`prepend_ethernet`] then needs no new allocation).
+fn with_headroom(len: usize) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(ETH_LEN + len);
+    buf.resize(len, 0);
+    buf
+}
+
+/// [`build_ethernet`] for a payload the caller owns: the header goes in front of it, in the
+/// same buffer (the IPv4 builders leave room for it), instead of into a new one. The bytes
+/// are the same as `build_ethernet(eth, &payload)`.
+pub fn prepend_ethernet(eth: &EthernetRepr, mut payload: Vec<u8>) -> Vec<u8> {
+    payload.splice(0..0, [0u8; ETH_LEN]);
+    eth.emit(&mut EthernetFrame::new_unchecked(&mut payload[..]));
+    payload
 }
 
 /// Build an IPv4/TCP packet. `ip.payload_len` is ignored and set to the TCP length; the
@@ -118,7 +135,7 @@ pub fn build_ipv4_tcp(ip: &Ipv4Repr, tcp: &TcpRepr) -> Vec<u8> {
         protocol: IpProtocol::Tcp,
         ..*ip
     };
-    let mut buf = vec![0u8; IPV4_LEN + tcp.buffer_len()];
+    let mut buf = with_headroom(IPV4_LEN + tcp.buffer_len());
     ip.emit(&mut Ipv4Packet::new_unchecked(&mut buf[..]));
     tcp.emit(
         &mut TcpSegment::new_unchecked(&mut buf[IPV4_LEN..]),

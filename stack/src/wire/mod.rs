@@ -40,7 +40,7 @@ pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
 pub use frame::{
     build_arp_frame, build_ethernet, build_ipv4, build_ipv4_tcp, build_tcp_frame, parse_frame,
-    parse_ipv4_tcp, summarize_ipv4, Frame, PacketSummary,
+    parse_ipv4_tcp, prepend_ethernet, summarize_ipv4, Frame, PacketSummary,
 };
 pub use ipv4::{IpProtocol, Ipv4Packet, Ipv4Repr};
 pub use seq::SeqNumber;

@@ -759,3 +759,27 @@ proptest! {
         prop_assert_eq!(&seen, &scanned_interest(&next));
     }
 }
+
+/// Draining the interest changes releases their buffer: a watched, idle cache holds no heap
+/// for changes already handed over (a simulator watches every host's cache).
+#[test]
+fn drained_interest_holds_no_buffer() {
+    let mut c = cache(policy(2, 0, QueueOverflow::KeepNewest));
+    c.watch_interest();
+    for h in 1..20u8 {
+        c.insert_dynamic(
+            t(0),
+            Ipv4Addr::new(10, 0, 1, h),
+            EthernetAddress([2, 0, 0, 0, 1, h]),
+        );
+    }
+    let mut out = Vec::new();
+    assert!(c.drain_interest(&mut out));
+    assert_eq!(out.len(), 20, "our address and 19 entries");
+    assert_eq!(c.interest.as_ref().map(Vec::capacity), Some(0));
+    // Into a buffer that already holds changes, too.
+    c.remove(Ipv4Addr::new(10, 0, 1, 1));
+    assert!(c.drain_interest(&mut out));
+    assert_eq!(out.len(), 21);
+    assert_eq!(c.interest.as_ref().map(Vec::capacity), Some(0));
+}
