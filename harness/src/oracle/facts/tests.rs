@@ -89,9 +89,9 @@ fn a_real_time_stacks_late_arp_request_still_explains_the_lost_rsts() {
                 if arp && resolving {
                     requests +=
                         usize::from(f.from == server && f.bytes.get(20..22) == Some(&[0, 1][..]));
-                    f.time = f.time + d;
+                    f.time += d;
                     f.delivered_at = f.delivered_at.map(|x| x + d);
-                    e.time = e.time + d;
+                    e.time += d;
                 }
             }
         }
