@@ -98,6 +98,7 @@ impl Observed {
             state: self.declared_state,
             calls: true,
             time_wait: self.time_wait,
+            real_time: self.inner.capabilities().time == crate::dut::TimeModel::Real,
         }
     }
 
