@@ -201,6 +201,11 @@ pub enum Command {
         /// again, with its evidence, RFC text, a ladder and links to its pcaps.
         #[arg(long, value_name = "OUT.html")]
         report: Option<PathBuf>,
+        /// Also print (on stderr) where the time went, per thread: cases run, time running, shrinking,
+        /// drawing and merging, CPU time and time spent waiting for a core, the serial fraction
+        /// and the speed-up it allows (for measuring --jobs on a busy machine).
+        #[arg(long)]
+        stats: bool,
     },
     /// Draw a pcap, script or scenario run as a ladder diagram.
     ///
@@ -366,6 +371,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
             jobs,
             quiet,
             report,
+            stats,
         } => {
             Profile::named(&profile).map_err(|e| e.to_string())?;
             crate::stacks::registry()
@@ -411,6 +417,7 @@ pub fn dispatch(cmd: Command) -> Result<u8, String> {
                 },
                 crate::progress::Verbosity::from_quiet(quiet),
                 report.as_deref(),
+                stats,
             )
         }
         Command::Ladder {

@@ -51,6 +51,7 @@ impl Observed {
             state: caps.state,
             calls: true,
             time_wait: inner.time_wait(),
+            real_time: caps.time == crate::dut::TimeModel::Real,
         };
         caps.events &= keep_events;
         Observed {

@@ -167,6 +167,9 @@ pub struct StackEvidence {
     pub calls: bool,
     /// How long the stack declares it holds TIME-WAIT (2·MSL), where it declares it.
     pub time_wait: Option<Duration>,
+    /// The stack runs on the wall clock (a live kernel): its frames are stamped as they leave,
+    /// which may be a little after the socket call that caused them has returned.
+    pub real_time: bool,
 }
 
 /// A socket call a user of a stack made (an application, a script), by kind.

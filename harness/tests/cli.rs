@@ -781,7 +781,8 @@ fn readme_and_help_examples_run() {
         let cmd = cmd
             .replace("/tmp/", &tmp)
             .replace("--seconds 20", "--runs 30")
-            .replace("--seconds 60", "--runs 30");
+            .replace("--seconds 60", "--runs 30")
+            .replace("--runs 20000", "--runs 300");
         let mut args: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
         if args.first().map(String::as_str) == Some("hunt") && !cmd.contains("--out") {
             args.extend(["--out".to_string(), format!("{tmp}hunt")]);

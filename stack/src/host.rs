@@ -178,3 +178,14 @@ impl Host {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A simulation of 100,000 hosts keeps 100,000 of these: the idle queues hold no heap and
+    /// small maps are three words. Fails if the host grows back.
+    #[test]
+    fn a_host_stays_small() {
+        let size = size_of::<super::Host>();
+        assert!(size <= 640, "Host is {size} bytes");
+    }
+}

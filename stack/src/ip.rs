@@ -8,13 +8,13 @@
 
 use crate::arp::{ArpEvent, NeighborEntry, Neighbors, Transmit};
 use crate::policy::ArpPolicy;
+use crate::small_queue::SmallQueue;
 use crate::time::{Instant, Timed};
 use crate::wire::{
     self, ChecksumMode, EtherType, EthernetAddress, EthernetRepr, Frame, IpProtocol, Ipv4Addr,
     Ipv4Repr, PacketSummary, TcpRepr,
 };
 use core::fmt;
-use std::collections::VecDeque;
 
 /// Largest IPv4 payload behind a 20-byte header (RFC 791 total length is 16 bits).
 const MAX_PAYLOAD: usize = 65_535 - 20;
@@ -210,7 +210,7 @@ pub struct Interface {
     config: InterfaceConfig,
     neighbors: Neighbors,
     next_ident: u16,
-    transmit: VecDeque<Vec<u8>>,
+    transmit: SmallQueue<Vec<u8>>,
     events: Vec<Timed<IfaceEvent>>,
 }
 
@@ -233,7 +233,7 @@ impl Interface {
             neighbors: Neighbors::new(config.arp.clone(), config.mac, config.addr),
             next_ident: config.ident_start,
             config,
-            transmit: VecDeque::new(),
+            transmit: SmallQueue::new(),
             events: Vec::new(),
         };
         if let Some(gw) = iface.config.gateway {

@@ -19,7 +19,8 @@ pub const FEW: usize = 8;
 pub enum SmallMap<K, V> {
     /// Sorted by key, capacity equal to length.
     Few(Vec<(K, V)>),
-    Many(BTreeMap<K, V>),
+    /// Boxed, so the map is three words (a `Vec`) wherever it is embedded, empty or not.
+    Many(Box<BTreeMap<K, V>>),
 }
 
 impl<K, V> Default for SmallMap<K, V> {
@@ -83,7 +84,7 @@ impl<K: Ord, V> SmallMap<K, V> {
                 Err(_) => {
                     let mut m: BTreeMap<K, V> = core::mem::take(vec).into_iter().collect();
                     m.insert(k, v);
-                    *self = SmallMap::Many(m);
+                    *self = SmallMap::Many(Box::new(m));
                     None
                 }
             },
@@ -104,7 +105,7 @@ impl<K: Ord, V> SmallMap<K, V> {
                 let v = m.remove(k)?;
                 if m.len() <= FEW / 4 {
                     let mut few = Vec::with_capacity(m.len());
-                    few.extend(core::mem::take(m));
+                    few.extend(core::mem::take(&mut **m));
                     *self = SmallMap::Few(few);
                 }
                 Some(v)
@@ -131,6 +132,11 @@ impl<K: Ord, V> SmallMap<K, V> {
     /// Keys in order.
     pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
         self.iter().map(|(k, _)| k)
+    }
+
+    /// Values in key order.
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.iter().map(|(_, v)| v)
     }
 
     /// Entries whose key lies in `range`, in key order.
@@ -194,7 +200,7 @@ impl<K, V> IntoIterator for SmallMap<K, V> {
     fn into_iter(self) -> IntoIter<K, V> {
         match self {
             SmallMap::Few(v) => IntoIter::Few(v.into_iter()),
-            SmallMap::Many(m) => IntoIter::Many(m.into_iter()),
+            SmallMap::Many(m) => IntoIter::Many((*m).into_iter()),
         }
     }
 }
@@ -282,6 +288,16 @@ mod tests {
     enum Op {
         Insert(u8, u16),
         Remove(u8),
+    }
+
+    #[test]
+    fn an_embedded_map_or_set_is_three_words() {
+        // Hosts embed several of these; the boxed tree keeps each one a `Vec`'s size.
+        assert_eq!(
+            size_of::<SmallMap<u32, u64>>(),
+            size_of::<Vec<(u32, u64)>>()
+        );
+        assert_eq!(size_of::<SmallSet<(u64, u32)>>(), 3 * size_of::<usize>());
     }
 
     fn op() -> impl Strategy<Value = Op> {

@@ -4,7 +4,9 @@
 //! (see [`fuzz_one`]), so libFuzzer and the seeded search explore one space.
 
 pub mod cases;
+mod pool;
 pub mod report;
+pub mod stats;
 
 pub use cases::{Case, Family};
 
@@ -27,60 +29,15 @@ pub struct HuntConfig {
     pub runs: Option<u64>,
     pub seconds: Option<f64>,
     pub out: PathBuf,
-    /// Worker threads running cases (at least 1). The findings do not depend on it: cases are
-    /// drawn in one seeded sequence, run in parallel, and judged in sequence order.
+    /// Worker threads (at least 1; the calling thread is one of them). The findings do not
+    /// depend on it: cases are drawn in one seeded sequence, run, judged and shrunk in parallel,
+    /// and merged in sequence order (see `pool`).
     pub jobs: usize,
 }
 
 /// The number of worker threads `hunt --jobs` uses by default: the available cores.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// Runs `cases` on up to `jobs` threads; results come back in the order of `cases`.
-fn run_batch(cases: &[Case], cfg: &HuntConfig, jobs: usize) -> Vec<Result<CaseRun, String>> {
-    let run = |c: &Case| {
-        let text = with_stack(
-            c.to_toml("hunt", &cfg.profile, &cfg.knobs, cfg.seed),
-            &cfg.stack,
-            &cfg.profile,
-        );
-        run_case_or_refusal(&text).map(|r| r.map(|(f, _)| f))
-    };
-    if jobs <= 1 || cases.len() <= 1 {
-        return cases.iter().map(run).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<CaseRun, String>>> = (0..cases.len()).map(|_| None).collect();
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..jobs.min(cases.len()))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(c) = cases.get(i) else { break };
-                        done.push((i, run(c)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for w in workers {
-            match w.join() {
-                Ok(done) => {
-                    for (i, r) in done {
-                        slots[i] = Some(r);
-                    }
-                }
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-    });
-    slots
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err("a hunt worker lost a case".into())))
-        .collect()
 }
 
 /// One distinct (grouped) finding.
@@ -104,10 +61,9 @@ pub struct HuntReport {
     /// Runs the stack refused (a knob or capability it lacks), by family and reason: such a
     /// run can find nothing, so the report says how many there were and why, never nothing.
     pub unsupported: BTreeMap<(Family, String), u64>,
+    /// Where the time went (`hunt --stats`); the only part that depends on `--jobs`.
+    pub stats: stats::HuntStats,
 }
-
-/// One run of a case: its findings, or why the stack cannot run it.
-type CaseRun = Result<Vec<Finding>, String>;
 
 /// Runs one case; returns its findings (all kinds) or an error text for a broken case. A case
 /// the stack refuses (a knob or capability it lacks, e.g. static ARP on smoltcp) gives no
@@ -203,20 +159,19 @@ fn fnv(s: &str) -> u64 {
     })
 }
 
-/// Writes a reproducer: the scenario with `[[expect]]` lines for everything it produces (so
-/// `harness run` replays it and passes), and its pcaps.
+/// Writes a reproducer: the scenario with `[[expect]]` lines for everything its minimised case
+/// produces (so `harness run` replays it and passes), and its pcaps.
 fn write_reproducer(
     out: &Path,
-    case: &Case,
+    s: &pool::Shrunk,
     cfg: &HuntConfig,
-    cause: &str,
 ) -> Result<(PathBuf, Vec<String>), String> {
-    let (text, findings, _) = run_case(case, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed)?;
+    let case = &s.small;
     let stem = format!(
         "{}-{}-{:08x}",
         case.family().name(),
-        slug(cause),
-        fnv(&text) as u32
+        slug(&s.cause),
+        fnv(&s.text) as u32
     );
     let mut body = with_stack(
         case.to_toml(&stem, &cfg.profile, &cfg.knobs, cfg.seed),
@@ -224,7 +179,7 @@ fn write_reproducer(
         &cfg.profile,
     );
     let mut counts: BTreeMap<(&str, String), usize> = BTreeMap::new();
-    for f in &findings {
+    for f in &s.findings {
         *counts.entry((f.kind.name(), f.host.clone())).or_default() += 1;
     }
     for ((kind, host), n) in counts {
@@ -276,110 +231,12 @@ fn group_cause(f: &Finding) -> String {
         .to_string()
 }
 
-/// Runs the search: cases are drawn from one generator seeded by `cfg.seed`, run in batches on
-/// `cfg.jobs` threads, and judged (grouped, shrunk, written) in the order they were drawn, so
-/// the findings are the same for any number of jobs.
-pub fn hunt(cfg: &HuntConfig, mut progress: impl FnMut(u64, usize)) -> Result<HuntReport, String> {
-    let mut rng = Rng::new(cfg.seed);
-    let started = std::time::Instant::now();
-    let mut report = HuntReport::default();
-    let mut groups: BTreeMap<(Family, String), usize> = BTreeMap::new();
-    let jobs = cfg.jobs.max(1);
-    // Cases accepted so far: the i-th is of family i mod the number of families.
-    let mut drawn: u64 = 0;
-    // Cases per batch: starts small so a time budget is not overrun by much, then grows while
-    // a batch takes under ~50 ms, so workers are not held at a barrier every few cases. The
-    // batch size changes only how cases are grouped, never which are drawn or their order.
-    let mut batch_size = (4 * jobs) as u64;
-    loop {
-        let out_of_time = || {
-            cfg.seconds
-                .is_some_and(|s| started.elapsed().as_secs_f64() >= s)
-        };
-        if cfg.runs.is_some_and(|r| report.runs >= r) || out_of_time() {
-            break;
-        }
-        let mut want = batch_size;
-        if let Some(r) = cfg.runs {
-            want = want.min(r - report.runs);
-        }
-        let mut batch = Vec::new();
-        while (batch.len() as u64) < want {
-            let fam = cfg.families[(drawn % cfg.families.len() as u64) as usize];
-            let bytes: Vec<u8> = (0..64).map(|_| rng.next_u32() as u8).collect();
-            let mut u = arbitrary::Unstructured::new(&bytes);
-            if let Ok(case) = Case::arbitrary(fam, &mut u) {
-                drawn += 1;
-                batch.push((fam, case));
-            }
-        }
-        let cases: Vec<Case> = batch.iter().map(|(_, c)| c.clone()).collect();
-        let batch_started = std::time::Instant::now();
-        let results = run_batch(&cases, cfg, jobs);
-        if batch_started.elapsed().as_secs_f64() < 0.05 {
-            batch_size = (batch_size * 2).min(64 * jobs as u64);
-        }
-        for ((fam, case), run) in batch.into_iter().zip(results) {
-            report.runs += 1;
-            match run? {
-                Ok(findings) => judge(cfg, &mut report, &mut groups, fam, case, &findings)?,
-                Err(reason) => *report.unsupported.entry((fam, reason)).or_default() += 1,
-            }
-            progress(report.runs, report.found.len());
-        }
-    }
-    Ok(report)
-}
-
-/// Groups one run's findings of its family; a new group is shrunk and written.
-fn judge(
-    cfg: &HuntConfig,
-    report: &mut HuntReport,
-    groups: &mut BTreeMap<(Family, String), usize>,
-    fam: Family,
-    case: Case,
-    findings: &[Finding],
-) -> Result<(), String> {
-    let hits = family_findings(findings, fam);
-    let Some(first) = hits.first() else {
-        return Ok(());
-    };
-    let key = (fam, group_cause(first));
-    if let Some(&i) = groups.get(&key) {
-        report.found[i].hits += 1;
-        return Ok(());
-    }
-    // Group by what the *minimised* case shows: shrinking can drop the detail that gave the
-    // first hit its cause (a crash next to a NAT expiry, say).
-    let small = shrink(case, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed);
-    let (_, small_findings, _) = run_case(&small, &cfg.stack, &cfg.profile, &cfg.knobs, cfg.seed)?;
-    let cause = family_findings(&small_findings, fam)
-        .first()
-        .map_or(key.1.clone(), |f| group_cause(f));
-    let existing = report
-        .found
-        .iter()
-        .position(|f| f.case == small || (f.family == fam && f.cause == cause));
-    let i = match existing {
-        Some(i) => {
-            report.found[i].hits += 1;
-            i
-        }
-        None => {
-            let (scenario, pcaps) = write_reproducer(&cfg.out, &small, cfg, &cause)?;
-            report.found.push(Found {
-                family: fam,
-                cause,
-                hits: 1,
-                case: small,
-                scenario,
-                pcaps,
-            });
-            report.found.len() - 1
-        }
-    };
-    groups.insert(key, i);
-    Ok(())
+/// Runs the search: cases are drawn from one generator seeded by `cfg.seed`; `cfg.jobs`
+/// threads draw, run, judge and shrink them, and the results are merged (grouped, written) in
+/// the order they were drawn, so the findings are the same for any number of jobs (see
+/// `pool` for how). `progress` sees (runs merged, distinct findings) after each run.
+pub fn hunt(cfg: &HuntConfig, progress: impl FnMut(u64, usize)) -> Result<HuntReport, String> {
+    pool::search(cfg, progress)
 }
 
 /// ", {x:.1} s CPU" since `before` (user + system time of the process), where the OS tells.
@@ -432,7 +289,7 @@ pub fn fuzz_one(family: Family, data: &[u8]) {
 }
 
 /// The `harness hunt` command.
-/// `harness hunt`: prints what it found; a progress bar on stderr while it hunts (see
+/// Prints what it found; a progress bar on stderr while it hunts (see
 /// [`crate::progress`]).
 /// With `report`, also writes the HTML page ([`report`]).
 pub fn command(
@@ -440,6 +297,7 @@ pub fn command(
     cfg_base: HuntConfig,
     verbosity: crate::progress::Verbosity,
     report_to: Option<&std::path::Path>,
+    show_stats: bool,
 ) -> Result<u8, String> {
     let families = if family == "all" {
         Family::ALL.to_vec()
@@ -506,6 +364,9 @@ pub fn command(
             fam.name(),
             cfg.stack
         );
+    }
+    if show_stats {
+        eprint!("{}", report.stats);
     }
     if let Some(out) = report_to {
         report::write(out, &format!("harness {what}"), &report.found)?;
@@ -659,10 +520,14 @@ mod tests {
         assert_eq!(key(&a), key(&b));
     }
 
+    /// The whole outcome is the same for 1, 2 and 3 jobs (3: more threads than this machine's
+    /// cores, so results arrive out of order): runs, groups, hits, minimised cases, refusals,
+    /// the progress sequence, and the reproducers and pcaps written, byte for byte.
     #[test]
     fn findings_do_not_depend_on_jobs() {
-        let run = |jobs: usize, tag: &str| {
-            let mut c = cfg(Family::HalfOpen, "windows", 40, &tmp(tag));
+        let run = |jobs: usize| {
+            let out = tmp(&format!("jobs-{jobs}"));
+            let mut c = cfg(Family::HalfOpen, "windows", 60, &out);
             c.families = Family::ALL.to_vec();
             c.jobs = jobs;
             let mut seen = Vec::new();
@@ -672,12 +537,43 @@ mod tests {
                 .iter()
                 .map(|f| (f.family, f.cause.clone(), f.hits, f.case.clone()))
                 .collect();
-            (r.runs, found, seen)
+            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
+                .expect("reproducers written")
+                .map(|e| {
+                    let p = e.expect("dir entry").path();
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    (name, std::fs::read(&p).expect("read reproducer"))
+                })
+                .collect();
+            files.sort();
+            (r.runs, found, r.unsupported, seen, files)
         };
-        let one = run(1, "jobs-1");
-        let two = run(2, "jobs-2");
-        assert!(!one.1.is_empty(), "the search found nothing to compare");
-        assert_eq!(one, two);
+        let one = run(1);
+        assert!(
+            one.1
+                .iter()
+                .map(|f| f.0)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                >= 2,
+            "the search found too little to compare: {:?}",
+            one.1
+        );
+        assert!(
+            one.4.iter().any(|(n, _)| n.ends_with(".pcap")),
+            "{:?}",
+            one.4.len()
+        );
+        for jobs in [2, 3] {
+            let other = run(jobs);
+            assert_eq!(one.0, other.0, "runs, jobs {jobs}");
+            assert_eq!(one.1, other.1, "findings, jobs {jobs}");
+            assert_eq!(one.2, other.2, "refusals, jobs {jobs}");
+            assert_eq!(one.3, other.3, "progress, jobs {jobs}");
+            let names = |f: &[(String, Vec<u8>)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+            assert_eq!(names(&one.4), names(&other.4), "files, jobs {jobs}");
+            assert!(one.4 == other.4, "file contents differ, jobs {jobs}");
+        }
     }
 
     #[test]

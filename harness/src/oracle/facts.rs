@@ -130,6 +130,14 @@ pub struct Facts<'t> {
 /// retransmits requests about once a second; stacks give up after a few).
 const IN_FLIGHT: Duration = Duration::from_secs(3);
 
+/// How long after the socket call that caused it a real-time stack's frame may be stamped
+/// ([`crate::trace::StackEvidence::real_time`]): a live kernel sends from softirq context and
+/// its frames are stamped as they leave, which on a loaded machine can be after the call that
+/// queued an RST behind an ARP request returned. An ARP request that late still shows where the
+/// RST waited. Far below ARP's retransmission interval (RFC 1122 §2.3.2.1: at most one request
+/// per second per address), so it never takes a later resolution for this one.
+pub const REAL_TIME_SETTLE: Duration = Duration::from_millis(100);
+
 /// Whether an Ethernet frame carries an IPv4 TCP segment with RST set, read at fixed offsets
 /// (no full parse: most dropped frames are not RSTs).
 fn is_tcp_rst(b: &[u8]) -> bool {
@@ -638,7 +646,11 @@ impl<'t> Facts<'t> {
                 let segs = self.wire.segs(r.node, r.conn);
                 let i = segs.partition_point(|s| s.time <= r.time);
                 l.frames.extend(i.checked_sub(1).map(|i| segs[i].frame));
-                let arp = self.wire.arp_pending_at(r.node, r.time);
+                let settle = match self.trace.stack_of(r.node) {
+                    Some(s) if s.real_time => REAL_TIME_SETTLE,
+                    _ => Duration::ZERO,
+                };
+                let arp = self.wire.arp_pending_at(r.node, r.time, settle);
                 if let Some((req, reply)) = arp {
                     l.frames.push(req.frame);
                     l.frames.extend(reply.map(|r| r.frame));

@@ -310,19 +310,35 @@ impl Wire {
     }
 
     /// The ARP resolution `node` had under way at `t`: its last request at or before `t` and
-    /// the reply to it, if one came (at or after `t`).
-    pub fn arp_pending_at(&self, node: NodeId, t: Instant) -> Option<(ArpSeen, Option<ArpSeen>)> {
+    /// the reply to it, if one came (at or after `t`). With a `settle` window (a real-time
+    /// stack, whose frames are stamped as they leave, possibly just after the call that caused
+    /// them returned), the first request within `settle` after `t` counts too when none was
+    /// pending at `t`, with the first reply to it.
+    pub fn arp_pending_at(
+        &self,
+        node: NodeId,
+        t: Instant,
+        settle: Duration,
+    ) -> Option<(ArpSeen, Option<ArpSeen>)> {
         let v = self.arp.get(&node)?;
         let i = v.partition_point(|a| a.time <= t);
-        let req = *v[..i].iter().rev().find(|a| a.request)?;
         // Answered before t: nothing pending.
-        if v[..i]
-            .iter()
-            .any(|a| !a.request && a.addr == req.addr && a.time >= req.time && a.time < t)
-        {
-            return None;
-        }
-        let reply = v[i..]
+        let pending = v[..i].iter().rev().find(|a| a.request).filter(|req| {
+            !v[..i]
+                .iter()
+                .any(|a| !a.request && a.addr == req.addr && a.time >= req.time && a.time < t)
+        });
+        let (req, after) = match pending {
+            Some(req) => (*req, i),
+            None => {
+                let j = i + v[i..]
+                    .iter()
+                    .take_while(|a| a.time <= t + settle)
+                    .position(|a| a.request)?;
+                (v[j], j + 1)
+            }
+        };
+        let reply = v[after..]
             .iter()
             .find(|a| !a.request && a.addr == req.addr)
             .copied();
@@ -619,5 +635,89 @@ impl Model {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod arp_pending_tests {
+    use super::*;
+
+    const GW: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
+    const NODE: NodeId = NodeId(0);
+
+    fn ms(n: u64) -> Instant {
+        Instant::from_millis(n)
+    }
+
+    fn seen(number: usize, t: Instant, request: bool) -> ArpSeen {
+        ArpSeen {
+            time: t,
+            frame: FrameId {
+                segment: SegmentId(0),
+                number,
+            },
+            request,
+            addr: GW,
+        }
+    }
+
+    fn wire(arp: Vec<ArpSeen>) -> Wire {
+        let mut w = Wire::default();
+        w.arp.insert(NODE, arp);
+        w
+    }
+
+    const SETTLE: Duration = Duration::from_millis(100);
+
+    /// A request at or before the RST's instant is pending whatever the window.
+    #[test]
+    fn a_request_before_the_rst_is_pending() {
+        let w = wire(vec![seen(1, ms(3000), true), seen(2, ms(3005), false)]);
+        for settle in [Duration::ZERO, SETTLE] {
+            let (req, reply) = w.arp_pending_at(NODE, ms(3000), settle).expect("pending");
+            assert_eq!(req.frame.number, 1);
+            assert_eq!(reply.map(|r| r.frame.number), Some(2));
+        }
+        // Answered before the RST: nothing pending, and no later request either.
+        assert_eq!(w.arp_pending_at(NODE, ms(3006), SETTLE), None);
+    }
+
+    /// A request stamped just after the RST's instant counts only within the settle window
+    /// (a real-time stack): 1 ms and exactly the window in, but not 1 ms past it.
+    #[test]
+    fn a_late_request_counts_within_the_settle_window_only() {
+        for (late, within) in [(1, true), (100, true), (101, false)] {
+            let t = ms(3000);
+            let w = wire(vec![
+                seen(1, ms(3000 + late), true),
+                seen(2, ms(3005 + late), false),
+            ]);
+            assert_eq!(
+                w.arp_pending_at(NODE, t, Duration::ZERO),
+                None,
+                "virtual time"
+            );
+            let got = w.arp_pending_at(NODE, t, SETTLE);
+            assert_eq!(got.is_some(), within, "{late} ms late: {got:?}");
+            if let Some((req, reply)) = got {
+                assert_eq!(req.frame.number, 1);
+                assert_eq!(reply.map(|r| r.frame.number), Some(2));
+            }
+        }
+    }
+
+    /// An earlier resolution answered before the RST does not hide a late request, and a late
+    /// request nobody answered is a resolution that failed (no reply).
+    #[test]
+    fn a_late_request_after_an_answered_one() {
+        let w = wire(vec![
+            seen(1, ms(500), true),
+            seen(2, ms(505), false),
+            seen(7, ms(3002), true),
+        ]);
+        let (req, reply) = w.arp_pending_at(NODE, ms(3000), SETTLE).expect("late");
+        assert_eq!(req.frame.number, 7);
+        assert_eq!(reply, None);
+        assert_eq!(w.arp_pending_at(NODE, ms(3000), Duration::ZERO), None);
     }
 }

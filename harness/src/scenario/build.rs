@@ -301,6 +301,9 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
     // Hosts. Equal profiles are shared: a world of many alike hosts keeps one copy.
     let mut hosts = BTreeMap::new();
     let mut profiles: Vec<std::sync::Arc<Profile>> = Vec::new();
+    // The replicas of one host spec (`count`) come one after another: they share the client
+    // configuration made for the first.
+    let mut last_client: Option<std::sync::Arc<ClientConfig>> = None;
     for (h, name, addr, prefix_len, m, idx) in host_plan {
         let prof = profile(sc, h.profile.as_ref(), &h.set, ov)?;
         let prof = match profiles.iter().find(|p| ***p == prof) {
@@ -343,7 +346,7 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
         })?;
         let mut node = HostNode::with_events(&name, addr, dut, !ov.hide_events);
         for a in &h.app {
-            node.add_app(make_app(sc, a)?);
+            node.add_app(make_app(sc, a, &mut last_client)?);
         }
         let id = world.add_node(Box::new(node));
         world.attach(id, 0, seg(&h.segment)?);
@@ -437,6 +440,7 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
         actions.push(Action { at, apply });
     }
 
+    world.shrink_to_fit();
     Ok(Built {
         world,
         duration,
@@ -483,9 +487,12 @@ fn replay_old_segment(w: &mut World, from: NodeId, to: NodeId) {
     }
 }
 
+/// The application `a` describes. A client whose configuration equals `last_client`'s shares
+/// it (and becomes the new `last_client`).
 fn make_app(
     sc: &Scenario,
     a: &Spanned<AppSpec>,
+    last_client: &mut Option<std::sync::Arc<ClientConfig>>,
 ) -> Result<Box<dyn crate::sim::app::App>, ScenarioError> {
     let span = a.span();
     let d = |s: &str| dur(sc, span.clone(), s);
@@ -552,7 +559,8 @@ fn make_app(
             if schedule.windows(2).any(|w| w[0] > w[1]) {
                 return Err(sc.err(span, "requests must be in time order"));
             }
-            Box::new(Client::new(ClientConfig {
+            schedule.shrink_to_fit();
+            let cfg = ClientConfig {
                 server,
                 schedule,
                 keep_alive: *keep_alive,
@@ -562,7 +570,13 @@ fn make_app(
                 request_timeout: od(request_timeout)?.unwrap_or(Duration::from_secs(30)),
                 sticky_pool: *sticky_pool,
                 keepalive: keepalive(sc, span.clone(), ka)?,
-            }))
+            };
+            let cfg = match last_client.take() {
+                Some(last) if *last == cfg => last,
+                _ => std::sync::Arc::new(cfg),
+            };
+            *last_client = Some(cfg.clone());
+            Box::new(Client::new(cfg))
         }
     })
 }

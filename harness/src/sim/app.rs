@@ -11,6 +11,7 @@ use core::net::SocketAddrV4;
 use stack::tcp::FourTuple;
 use stack::{Duration, Instant};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Which sockets may have changed since the applications last looked.
 #[derive(Clone, Copy, Debug)]
@@ -433,17 +434,21 @@ struct InFlight {
 }
 
 /// A request/response client with a keep-alive connection pool of one connection.
+///
+/// Small while idle (a world may run 100,000 of them): the configuration is shared by the
+/// replicas of one host spec, and the request in flight lives in a box only while it flies.
 pub struct Client {
-    cfg: ClientConfig,
+    cfg: Arc<ClientConfig>,
     next: usize,
     pool: Option<Pooled>,
-    flight: Option<InFlight>,
+    flight: Option<Box<InFlight>>,
 }
 
 impl Client {
-    pub fn new(cfg: ClientConfig) -> Client {
+    /// A client running `cfg` (shared, or converted from a plain [`ClientConfig`]).
+    pub fn new(cfg: impl Into<Arc<ClientConfig>>) -> Client {
         Client {
-            cfg,
+            cfg: cfg.into(),
             next: 0,
             pool: None,
             flight: None,
@@ -581,7 +586,7 @@ impl App for Client {
                 },
             };
             if let Some((sock, conn, fresh)) = sock {
-                self.flight = Some(InFlight {
+                self.flight = Some(Box::new(InFlight {
                     sock,
                     conn,
                     fresh,
@@ -590,7 +595,7 @@ impl App for Client {
                     close,
                     buf: Vec::new(),
                     number: n,
-                });
+                }));
             }
         }
         // Drive the request in flight.

@@ -54,6 +54,8 @@ impl HostNode {
     }
 
     pub fn add_app(&mut self, app: Box<dyn App>) {
+        // Hosts run one or two applications: no spare slots.
+        self.apps.reserve_exact(1);
         self.apps.push(app);
     }
 

@@ -103,7 +103,10 @@ impl Segment {
                 &mut self.arp_holders
             };
             if c.added {
-                index.entry(c.addr).or_default().push(k);
+                // Most addresses are held by one port (a router's neighbour): no spare slots.
+                let v = index.entry(c.addr).or_default();
+                v.reserve_exact(1);
+                v.push(k);
             } else if let Some(v) = index.get_mut(&c.addr) {
                 if let Some(pos) = v.iter().position(|&x| x == k) {
                     v.swap_remove(pos);
@@ -162,6 +165,18 @@ impl Ord for Queued {
     }
 }
 
+/// One port of a node plugged into a segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Link {
+    node: u32,
+    port: u32,
+    seg: u32,
+    /// The port's index in the segment's `ports`.
+    k: u32,
+    /// The segment indexes this port's ARP interest ([`Node::arp_interest`]).
+    watched: bool,
+}
+
 /// Steps without time advancing before a run is declared livelocked.
 const LIVELOCK_STEPS: usize = 100_000;
 
@@ -169,8 +184,9 @@ const LIVELOCK_STEPS: usize = 100_000;
 pub struct World {
     now: Instant,
     nodes: Vec<Box<dyn Node>>,
-    /// (node, port) -> segment.
-    attach: BTreeMap<(usize, usize), usize>,
+    /// Every plugged-in port, sorted by (node, port): one flat table, no per-node
+    /// allocation (a world may hold 100,000 hosts of one port each).
+    links: Vec<Link>,
     segments: Vec<Segment>,
     /// Frames in flight, earliest (time, then send order) first; keys are unique.
     queue: BinaryHeap<Queued>,
@@ -193,9 +209,6 @@ pub struct World {
     dirty: BTreeSet<usize>,
     /// Keep frames and events in the trace (off only for benchmarks).
     capture: bool,
-    /// Per node: its ports whose ARP interest the segments index, as (port, segment, index
-    /// of the port in the segment).
-    watched: Vec<Vec<(usize, usize, u32)>>,
     /// Scratch buffers: interest changes, ports an ARP broadcast is offered to.
     interest_buf: Vec<Interest>,
     offer_buf: Vec<u32>,
@@ -213,7 +226,7 @@ impl World {
         World {
             now: Instant::ZERO,
             nodes: Vec::new(),
-            attach: BTreeMap::new(),
+            links: Vec::new(),
             segments: Vec::new(),
             queue: BinaryHeap::new(),
             order: 0,
@@ -227,7 +240,6 @@ impl World {
             timers: Calendar::new(),
             dirty: BTreeSet::new(),
             capture: true,
-            watched: Vec::new(),
             interest_buf: Vec::new(),
             offer_buf: Vec::new(),
             acted_on: Vec::new(),
@@ -304,7 +316,6 @@ impl World {
         self.trace.meta.stacks.push(node.evidence());
         self.nodes.push(node);
         self.deadline.push(None);
-        self.watched.push(Vec::new());
         let i = self.nodes.len() - 1;
         self.refresh(i);
         NodeId(i)
@@ -312,33 +323,80 @@ impl World {
 
     /// Plugs `port` of `node` into `seg`.
     pub fn attach(&mut self, node: NodeId, port: usize, seg: SegmentId) {
-        self.attach.insert((node.0, port), seg.0);
         let s = &mut self.segments[seg.0];
         let k = u32::try_from(s.ports.len()).expect("fewer than 2^32 ports on a segment");
         s.ports.push((node, port));
         let mut buf = std::mem::take(&mut self.interest_buf);
         buf.clear();
-        if self.nodes[node.0].arp_interest(port, &mut buf) {
+        let watched = self.nodes[node.0].arp_interest(port, &mut buf);
+        if watched {
             s.apply_interest(k, &buf);
-            self.watched[node.0].push((port, seg.0, k));
         } else {
             s.arp_all.push(k);
         }
         self.interest_buf = buf;
+        let link = Link {
+            node: u32::try_from(node.0).expect("fewer than 2^32 nodes"),
+            port: u32::try_from(port).expect("fewer than 2^32 ports on a node"),
+            seg: u32::try_from(seg.0).expect("fewer than 2^32 segments"),
+            k,
+            watched,
+        };
+        match self.find_link(node.0, port) {
+            // Plugged in again: the port now sends into `seg`.
+            Ok(i) => self.links[i] = link,
+            Err(i) => self.links.insert(i, link),
+        }
+    }
+
+    /// Where the link of (`node`, `port`) is, or would be inserted, in `links`.
+    fn find_link(&self, node: usize, port: usize) -> Result<usize, usize> {
+        self.links
+            .binary_search_by(|l| (l.node as usize, l.port as usize).cmp(&(node, port)))
+    }
+
+    /// The links of `node`, in port order.
+    fn links_of(&self, node: usize) -> &[Link] {
+        let lo = self.links.partition_point(|l| (l.node as usize) < node);
+        let n = self.links[lo..]
+            .iter()
+            .take_while(|l| l.node as usize == node)
+            .count();
+        &self.links[lo..lo + n]
+    }
+
+    /// Frees the spare capacity the tables kept while the world was being built (call once
+    /// every node is added and attached).
+    pub fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.links.shrink_to_fit();
+        self.deadline.shrink_to_fit();
+        self.segments.shrink_to_fit();
+        for s in &mut self.segments {
+            s.ports.shrink_to_fit();
+            s.arp_all.shrink_to_fit();
+        }
+        let meta = &mut self.trace.meta;
+        meta.node_names.shrink_to_fit();
+        meta.node_addrs.shrink_to_fit();
+        meta.segment_names.shrink_to_fit();
+        meta.stacks.shrink_to_fit();
     }
 
     /// Brings the segments' ARP interest index up to date with node `i` (after anything that
     /// may have changed its ARP cache).
     fn sync_interest(&mut self, i: usize) {
-        if self.watched[i].is_empty() {
-            return;
-        }
+        let lo = self.links.partition_point(|l| (l.node as usize) < i);
         let mut buf = std::mem::take(&mut self.interest_buf);
-        for w in 0..self.watched[i].len() {
-            let (port, seg, k) = self.watched[i][w];
+        let mut w = lo;
+        while let Some(&l) = self.links.get(w).filter(|l| l.node as usize == i) {
+            w += 1;
+            if !l.watched {
+                continue;
+            }
             buf.clear();
-            if self.nodes[i].arp_interest(port, &mut buf) {
-                self.segments[seg].apply_interest(k, &buf);
+            if self.nodes[i].arp_interest(l.port as usize, &mut buf) {
+                self.segments[l.seg as usize].apply_interest(l.k, &buf);
             }
         }
         self.interest_buf = buf;
@@ -396,10 +454,15 @@ impl World {
         port: usize,
         mut bytes: Vec<u8>,
     ) -> Result<(), SimError> {
-        let seg_idx = *self
-            .attach
-            .get(&(from.0, port))
-            .ok_or_else(|| SimError::NoSuchPort(self.nodes[from.0].name().to_string(), port))?;
+        let seg_idx = match self.find_link(from.0, port) {
+            Ok(i) => self.links[i].seg as usize,
+            Err(_) => {
+                return Err(SimError::NoSuchPort(
+                    self.nodes[from.0].name().to_string(),
+                    port,
+                ))
+            }
+        };
         let seg = &mut self.segments[seg_idx];
         seg.sent += 1;
         let number = seg.sent;
@@ -486,10 +549,10 @@ impl World {
     /// Puts a copy of an earlier frame back on its segment, from the port that first sent it.
     pub fn replay(&mut self, f: &FrameRecord) -> Result<(), SimError> {
         let port = self
-            .attach
+            .links_of(f.from.0)
             .iter()
-            .find(|((n, _), s)| *n == f.from.0 && **s == f.segment.0)
-            .map(|((_, p), _)| *p)
+            .find(|l| l.seg as usize == f.segment.0)
+            .map(|l| l.port as usize)
             .ok_or_else(|| SimError::NoSuchPort(self.nodes[f.from.0].name().to_string(), 0))?;
         self.transmit(f.from, port, f.bytes.clone())
     }

@@ -3,12 +3,14 @@
 
 use super::event::{ArpDropReason, ArpEvent};
 use crate::policy::{ArpPolicy, QueueOverflow};
+use crate::small_map::SmallMap;
+use crate::small_queue::SmallQueue;
 use crate::time::Instant;
 use crate::time::Timed;
 use crate::wire::PacketSummary;
 use crate::wire::{ArpOperation, ArpRepr, EthernetAddress, IpProtocol, Ipv4Addr};
 use core::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 /// Something the ARP layer wants on the wire; the interface adds the Ethernet header
 /// (source = our MAC, destination = `dst_mac`).
@@ -36,6 +38,10 @@ pub struct Interest {
     pub own: bool,
     pub added: bool,
 }
+
+/// Deadline index sizes up to which [`Neighbors::track`] looks for a duplicate before filing
+/// a deadline, and grows the index by one slot at a time.
+const SMALL_INDEX: usize = 8;
 
 /// The state of one cache entry, for introspection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,20 +115,22 @@ impl Entry {
 /// Inputs: [`send`](Self::send), [`process`](Self::process),
 /// [`handle_timeout`](Self::handle_timeout). Outputs: [`poll_transmit`](Self::poll_transmit),
 /// [`take_events`](Self::take_events) (internal queue drained by the caller),
-/// [`poll_at`](Self::poll_at). Entries live in a `BTreeMap`, so timers fire in address order
+/// [`poll_at`](Self::poll_at). Entries live in an ordered map ([`SmallMap`]), so timers fire in address order
 /// and output is deterministic.
 #[derive(Clone, Debug)]
 pub struct Neighbors {
     policy: ArpPolicy,
     mac: EthernetAddress,
     addr: Ipv4Addr,
-    entries: BTreeMap<Ipv4Addr, Entry>,
+    /// A host's cache holds one or two entries (its gateway): a [`SmallMap`] spends no
+    /// tree node on them.
+    entries: SmallMap<Ipv4Addr, Entry>,
     /// Every entry's deadline (expiry or next request), earliest first, with lazy deletion:
     /// a superseded deadline stays until it reaches the top and is dropped there
     /// ([`Neighbors::prune`]), so `poll_at` is O(1) and `handle_timeout` touches only what is
     /// due, however many neighbours a router's interface has.
     timers: BinaryHeap<Reverse<(Instant, Ipv4Addr)>>,
-    transmit: VecDeque<Transmit>,
+    transmit: SmallQueue<Transmit>,
     events: Vec<Timed<ArpEvent>>,
     /// Once [`watch_interest`](Self::watch_interest) is called: the changes to the set of
     /// addresses whose ARP packets this cache does not ignore (see [`Neighbors::ignores`]),
@@ -140,9 +148,9 @@ impl Neighbors {
             policy,
             mac,
             addr,
-            entries: BTreeMap::new(),
+            entries: SmallMap::new(),
             timers: BinaryHeap::new(),
-            transmit: VecDeque::new(),
+            transmit: SmallQueue::new(),
             events: Vec::new(),
             interest: None,
             visits: 0,
@@ -592,7 +600,18 @@ impl Neighbors {
     /// then drops superseded deadlines from the top.
     fn track(&mut self, addr: Ipv4Addr) {
         if let Some(t) = self.entries.get(&addr).and_then(Entry::deadline) {
-            self.timers.push(Reverse((t, addr)));
+            let key = Reverse((t, addr));
+            if self.timers.len() <= SMALL_INDEX {
+                // A host's cache re-files its gateway's unchanged deadline on every packet:
+                // in a small index the duplicate is found at once and not filed again, and
+                // the storage grows one slot at a time (an idle host holds one or two).
+                if self.timers.iter().any(|k| *k == key) {
+                    self.prune();
+                    return;
+                }
+                self.timers.reserve_exact(1);
+            }
+            self.timers.push(key);
         }
         self.prune();
     }
@@ -606,12 +625,13 @@ impl Neighbors {
             }
             self.timers.pop();
         }
-        if self.timers.len() > 2 * self.entries.len() + 8 {
-            let live: Vec<Reverse<(Instant, Ipv4Addr)>> = self
+        if self.timers.len() > 2 * self.entries.len() + 2 {
+            let mut live: Vec<Reverse<(Instant, Ipv4Addr)>> = self
                 .entries
                 .iter()
                 .filter_map(|(a, e)| e.deadline().map(|t| Reverse((t, *a))))
                 .collect();
+            live.shrink_to_fit();
             self.timers = BinaryHeap::from(live);
         }
     }

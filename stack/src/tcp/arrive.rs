@@ -485,9 +485,12 @@ impl Tcb {
             let inc = (u64::from(smss) * u64::from(smss) / u64::from(self.cwnd.max(1))).max(1);
             self.cwnd = self.cwnd.saturating_add(inc as u32);
         }
-        let acked_data = (ack.diff(self.tx_seq).max(0) as usize).min(self.tx.len());
-        self.tx.drain(..acked_data);
-        super::tcb::release_if_empty(&mut self.tx);
+        let acked_data = (ack.diff(self.tx_seq).max(0) as usize).min(self.tx().len());
+        if let Some(b) = &mut self.bufs {
+            b.tx.drain(..acked_data);
+            super::tcb::release_if_empty(&mut b.tx);
+        }
+        self.release_bufs();
         self.tx_seq = self.tx_seq + acked_data;
         self.snd_una = ack;
         if self.snd_cur.lt(ack) {
@@ -554,7 +557,10 @@ impl Tcb {
                 if accepting {
                     let limit = self.rcv_wnd() as usize;
                     let fin_at = fin.then(|| seq + payload.len());
-                    self.ooo.insert(ahead as usize, payload, limit, fin_at);
+                    self.bufs_mut()
+                        .ooo
+                        .insert(ahead as usize, payload, limit, fin_at);
+                    self.release_bufs();
                     if !payload.is_empty() {
                         self.last_ooo = Some(seq);
                     }
@@ -567,15 +573,18 @@ impl Tcb {
         }
         let skip = (-ahead) as usize;
         let mut fin_in_order = fin && skip <= payload.len();
-        let filling_gap = !self.ooo.is_empty() && skip < payload.len();
+        let filling_gap = !self.ooo().is_empty() && skip < payload.len();
         if skip < payload.len() {
             let fresh = &payload[skip..];
             if accepting {
-                let room = self.opts.rcv_buf.saturating_sub(self.rx.len());
+                let room = self.opts.rcv_buf.saturating_sub(self.rx().len());
                 let take = fresh.len().min(room);
-                self.rx.extend(&fresh[..take]);
+                if take > 0 {
+                    let b = self.bufs_mut();
+                    b.rx.extend(&fresh[..take]);
+                    b.ooo.advance(take);
+                }
                 self.rcv_nxt = self.rcv_nxt + take;
-                self.ooo.advance(take);
                 if take < fresh.len() {
                     self.dropped(ctx, DropReason::NoBufferSpace);
                     fin_in_order = false;
@@ -592,13 +601,16 @@ impl Tcb {
         if accepting && filling_gap {
             // Held segments that are now in order (SHLD-31), and RFC 5681 §4.2: "an ACK
             // SHOULD be generated immediately" for a segment that fills all or part of a gap.
-            let room = self.opts.rcv_buf.saturating_sub(self.rx.len());
-            let ready = self.ooo.pop_ready(room);
-            self.rx.extend(&ready);
+            let room = self.opts.rcv_buf.saturating_sub(self.rx().len());
+            let b = self.bufs_mut();
+            let ready = b.ooo.pop_ready(room);
+            b.rx.extend(&ready);
             self.rcv_nxt = self.rcv_nxt + ready.len();
-            if !fin_in_order && self.ooo.take_fin_at(self.rcv_nxt) {
+            let rcv_nxt = self.rcv_nxt;
+            if !fin_in_order && self.bufs_mut().ooo.take_fin_at(rcv_nxt) {
                 fin_in_order = true;
             }
+            self.release_bufs();
             self.ack_now = true;
         }
         if fin_in_order && !self.fin_received_here() {

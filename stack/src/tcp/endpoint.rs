@@ -704,12 +704,12 @@ impl Tcp {
         if !open || tcb.fin_queued {
             return Err(SendError::NotConnected);
         }
-        let room = tcb.opts.snd_buf.saturating_sub(tcb.tx.len());
+        let room = tcb.opts.snd_buf.saturating_sub(tcb.tx().len());
         if room == 0 {
             return Err(SendError::WouldBlock);
         }
         let n = room.min(data.len());
-        tcb.tx.extend(&data[..n]);
+        tcb.bufs_mut().tx.extend(&data[..n]);
         self.reindex(h);
         Ok(n)
     }
@@ -729,11 +729,12 @@ impl Tcp {
         if let Some(e) = tcb.pending_error.take() {
             return Err(e.into());
         }
-        if !tcb.rx.is_empty() {
-            let n = buf.len().min(tcb.rx.len());
-            super::tcb::copy_out(&tcb.rx, 0, &mut buf[..n]);
-            tcb.rx.drain(..n);
-            super::tcb::release_if_empty(&mut tcb.rx);
+        if let Some(b) = tcb.bufs.as_mut().filter(|b| !b.rx.is_empty()) {
+            let n = buf.len().min(b.rx.len());
+            super::tcb::copy_out(&b.rx, 0, &mut buf[..n]);
+            b.rx.drain(..n);
+            super::tcb::release_if_empty(&mut b.rx);
+            tcb.release_bufs();
             // A window update may be due now.
             self.reindex(h);
             return Ok(n);
@@ -787,7 +788,7 @@ impl Tcp {
             Some(Sock::Conn(t)) if t.user_owned => {
                 if t.opts.linger == Some(Duration::ZERO) {
                     self.abort_inner(now, h, true);
-                } else if !t.rx.is_empty()
+                } else if !t.rx().is_empty()
                     && t.state.is_synchronized()
                     && t.state != State::TimeWait
                 {
@@ -798,7 +799,7 @@ impl Tcp {
                 if let Some(Sock::Conn(t)) = self.sockets.get_mut(&h) {
                     t.user_owned = false;
                     t.user_closed = true;
-                    t.rx.clear();
+                    t.clear_rx();
                 }
                 self.after(h);
                 Ok(())
@@ -818,7 +819,7 @@ impl Tcp {
         let mut ctx = ctx!(self, now);
         tcb.send_abort_rst(&mut ctx, RstReason::UnreadDataOnClose);
         tcb.drop_connection(&mut ctx, DropCause::DataLost, None, Cause::UserClose);
-        tcb.rx.clear();
+        tcb.clear_rx();
     }
 
     /// Half-close: send FIN after the queued data; reading continues.
@@ -895,7 +896,7 @@ impl Tcp {
             State::Closed => {}
             _ => tcb.drop_connection(&mut ctx, why, None, Cause::UserAbort),
         }
-        tcb.rx.clear();
+        tcb.clear_rx();
     }
 
     pub fn set_option(&mut self, h: SocketHandle, opt: SocketOption) -> Result<(), OptionError> {
@@ -966,7 +967,7 @@ impl Tcp {
                 rcv_wnd: t.rcv_wnd(),
                 snd_mss: t.snd_mss,
                 rto: t.rto,
-                rx_queued: t.rx.len(),
+                rx_queued: t.rx().len(),
                 tx_queued: t.unacked_data(),
                 cwnd: t.cwnd,
             }),

@@ -15,6 +15,12 @@ pub(crate) struct Reassembly {
 }
 
 impl Reassembly {
+    /// Holding nothing (what a connection without buffers reads).
+    pub const EMPTY: Reassembly = Reassembly {
+        slots: VecDeque::new(),
+        fin: None,
+    };
+
     /// Nothing is held.
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty() && self.fin.is_none()

@@ -83,7 +83,7 @@ impl Tcb {
         }
         let off = self.snd_cur.diff(self.tx_seq).max(0) as usize;
         let mut payload = vec![0; len];
-        super::tcb::copy_out(&self.tx, off, &mut payload);
+        super::tcb::copy_out(self.tx(), off, &mut payload);
         let mut flags = TcpFlags::ACK;
         if len > 0 && len == avail {
             flags |= TcpFlags::PSH;

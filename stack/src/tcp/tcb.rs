@@ -49,6 +49,29 @@ pub(crate) fn release_if_empty<T>(q: &mut VecDeque<T>) {
     }
 }
 
+/// The data a connection holds: bytes to send or not yet acknowledged, bytes received and
+/// not yet read, and out-of-order bytes. Allocated when the first byte comes and freed when
+/// all three are empty, so an idle connection holds none ([`Tcb::release_bufs`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Buffers {
+    /// Unacknowledged and unsent data; `tx[0]` has sequence number `Tcb::tx_seq`.
+    pub tx: VecDeque<u8>,
+    pub rx: VecDeque<u8>,
+    /// Out-of-order data above RCV.NXT (RFC 9293 §3.10.7.4 SHLD-31).
+    pub ooo: Reassembly,
+}
+
+impl Buffers {
+    fn is_empty(&self) -> bool {
+        self.tx.is_empty() && self.rx.is_empty() && self.ooo.is_empty()
+    }
+}
+
+/// What [`Tcb::tx`] and [`Tcb::rx`] read while a connection holds no buffers.
+static NO_BYTES: VecDeque<u8> = VecDeque::new();
+/// What [`Tcb::ooo`] reads while a connection holds no buffers.
+static NO_OOO: Reassembly = Reassembly::EMPTY;
+
 /// Everything a TCB needs from its endpoint while handling one input.
 pub(crate) struct Ctx<'a> {
     pub now: Instant,
@@ -142,8 +165,9 @@ pub(crate) struct Tcb {
     /// RFC 5681 §3.1 congestion window and slow-start threshold (bytes).
     pub cwnd: u32,
     pub ssthresh: u32,
-    /// Unacknowledged and unsent data; `tx[0]` has sequence number `tx_seq`.
-    pub tx: VecDeque<u8>,
+    /// The send, receive and reassembly buffers; `None` while all are empty.
+    pub bufs: Option<Box<Buffers>>,
+    /// Sequence number of the first byte of the send buffer.
     pub tx_seq: SeqNumber,
     /// The user closed the write side: a FIN follows the last byte of `tx`.
     pub fin_queued: bool,
@@ -151,9 +175,6 @@ pub(crate) struct Tcb {
     // --- receive sequence space ---
     pub irs: SeqNumber,
     pub rcv_nxt: SeqNumber,
-    pub rx: VecDeque<u8>,
-    /// Out-of-order data above RCV.NXT (RFC 9293 §3.10.7.4 SHLD-31).
-    pub ooo: Reassembly,
     pub fin_received: bool,
     /// Window we last advertised (bytes), for window-update decisions.
     pub rcv_adv: u32,
@@ -236,13 +257,11 @@ impl Tcb {
             cwnd: initial_window(DEFAULT_MSS),
             // RFC 5681 §3.1: "The initial value of ssthresh SHOULD be set arbitrarily high".
             ssthresh: u32::MAX,
-            tx: VecDeque::new(),
+            bufs: None,
             tx_seq: iss + 1u32,
             fin_queued: false,
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
-            rx: VecDeque::new(),
-            ooo: Reassembly::default(),
             fin_received: false,
             rcv_adv: 0,
             rcv_edge: None,
@@ -293,8 +312,11 @@ impl Tcb {
             State::Closed => {
                 self.clear_timers();
                 self.tw_at = None;
-                self.tx.clear();
-                self.ooo.clear();
+                if let Some(b) = &mut self.bufs {
+                    b.tx.clear();
+                    b.ooo.clear();
+                }
+                self.release_bufs();
                 self.ack_now = false;
             }
             State::Established | State::CloseWait => {
@@ -332,16 +354,53 @@ impl Tcb {
         });
         if error.is_some() {
             self.pending_error = error;
-            self.rx.clear();
+            self.clear_rx();
         }
         self.set_state(ctx, State::Closed, cause);
+    }
+
+    // --- buffers -------------------------------------------------------------------------------
+
+    /// Data to send or not yet acknowledged.
+    pub fn tx(&self) -> &VecDeque<u8> {
+        self.bufs.as_ref().map_or(&NO_BYTES, |b| &b.tx)
+    }
+
+    /// Data received and not yet read.
+    pub fn rx(&self) -> &VecDeque<u8> {
+        self.bufs.as_ref().map_or(&NO_BYTES, |b| &b.rx)
+    }
+
+    /// Out-of-order data above RCV.NXT.
+    pub fn ooo(&self) -> &Reassembly {
+        self.bufs.as_ref().map_or(&NO_OOO, |b| &b.ooo)
+    }
+
+    /// The buffers, allocated if the connection holds none.
+    pub fn bufs_mut(&mut self) -> &mut Buffers {
+        self.bufs.get_or_insert_with(Box::default)
+    }
+
+    /// Frees the buffers once all are empty (an idle connection holds none).
+    pub fn release_bufs(&mut self) {
+        if self.bufs.as_ref().is_some_and(|b| b.is_empty()) {
+            self.bufs = None;
+        }
+    }
+
+    /// Discards the data received and not yet read.
+    pub fn clear_rx(&mut self) {
+        if let Some(b) = &mut self.bufs {
+            b.rx.clear();
+        }
+        self.release_bufs();
     }
 
     // --- windows -------------------------------------------------------------------------------
 
     /// Free receive buffer, capped at what the header can advertise.
     pub fn free_window(&self) -> u32 {
-        let free = self.opts.rcv_buf.saturating_sub(self.rx.len());
+        let free = self.opts.rcv_buf.saturating_sub(self.rx().len());
         let shift = if self.ws_active { self.rcv_scale } else { 0 };
         let max = 65_535u64 << shift;
         (free as u64).min(max) as u32
@@ -383,12 +442,12 @@ impl Tcb {
 
     /// Sequence number just past the last byte of queued data (where our FIN goes).
     pub fn data_end(&self) -> SeqNumber {
-        self.tx_seq + self.tx.len()
+        self.tx_seq + self.tx().len()
     }
 
     /// Our FIN has been sent and acknowledged.
     pub fn our_fin_acked(&self) -> bool {
-        self.fin_queued && self.tx.is_empty() && self.snd_una == self.tx_seq + 1u32
+        self.fin_queued && self.tx().is_empty() && self.snd_una == self.tx_seq + 1u32
     }
 
     /// States in which we may send data (RFC 9293 §3.10.2 SEND).
@@ -406,7 +465,7 @@ impl Tcb {
     /// Data bytes not yet acknowledged (sent or not).
     pub fn unacked_data(&self) -> usize {
         let acked_in_tx = self.snd_una.diff(self.tx_seq).max(0) as usize;
-        self.tx.len().saturating_sub(acked_in_tx)
+        self.tx().len().saturating_sub(acked_in_tx)
     }
 
     // --- segments ------------------------------------------------------------------------------
@@ -569,7 +628,7 @@ impl Tcb {
         // the window it advertised (`sc_wnd`, at most TCP_MAXWIN).
         let syncache = self.state == State::SynReceived && self.passive;
         if policy.rcv_wnd_from_buffer && !syncache {
-            let free = self.opts.rcv_buf.saturating_sub(self.rx.len());
+            let free = self.opts.rcv_buf.saturating_sub(self.rx().len());
             wnd.max(free.min(u32::MAX as usize) as u32)
         } else {
             wnd
@@ -592,8 +651,15 @@ impl Tcb {
 
 #[cfg(test)]
 mod copy_tests {
-    use super::copy_out;
+    use super::{copy_out, Tcb};
     use std::collections::VecDeque;
+
+    /// A simulation keeps one TCB per end of every connection: the buffers live behind one
+    /// pointer (absent while empty). Fails if the block grows back.
+    #[test]
+    fn a_tcb_stays_small() {
+        assert!(size_of::<Tcb>() <= 328, "Tcb is {} bytes", size_of::<Tcb>());
+    }
 
     #[test]
     fn copy_out_reads_across_the_ring_wrap() {

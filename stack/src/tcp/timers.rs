@@ -160,7 +160,7 @@ impl Tcb {
         let seg = match ctx.policy.zero_window_probe {
             ZeroWindowProbe::DataByte => {
                 let off = self.snd_una.diff(self.tx_seq).max(0) as usize;
-                let byte = self.tx.get(off).copied();
+                let byte = self.tx().get(off).copied();
                 match byte {
                     Some(b) => {
                         let seg = self.segment(self.snd_una, TcpFlags::ACK, vec![b]);

@@ -36,3 +36,76 @@ fn is_tcp_rst_needs_ipv4_tcp_and_the_rst_bit() {
     );
     assert!(!is_tcp_rst(&[]));
 }
+
+/// Incident A on a stack that stamps its frames as they leave (a live kernel): the ARP request
+/// that an RST waited behind may carry a stamp just after the `close(SO_LINGER 0)` that queued
+/// the RST. Within the real-time settle window it still names the cause; on virtual time, or
+/// past the window, the RST was never sent as far as the trace shows.
+#[test]
+fn a_real_time_stacks_late_arp_request_still_explains_the_lost_rsts() {
+    use crate::scenario::{Overrides, Scenario};
+    // a6 (the live kernel, unres_qlen 1) on the reference stack with the same queue: virtual
+    // time, so the ARP request is stamped at the RST's instant exactly.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../conformance/scenarios/linux/a6-linux-rst-loss-unres-qlen-1.toml"
+    );
+    let text = std::fs::read_to_string(path)
+        .expect("a6 ships")
+        .replace("stack = \"linux\"\n", "");
+    let sc = Scenario::parse("a6-on-reference.toml", &text).expect("parses");
+    let res = sc
+        .run(&Overrides {
+            hide_events: true,
+            ..Overrides::default()
+        })
+        .expect("runs");
+    let causes = |t: &Trace| -> Vec<String> {
+        let f = Facts::extract(t);
+        f.lost.iter().map(|l| l.cause.clone()).collect()
+    };
+    let n = causes(&res.trace).len();
+    assert!(n >= 4, "{:?}", causes(&res.trace));
+    assert_eq!(causes(&res.trace), vec!["arp-queue-overflow"; n]);
+    let server = NodeId(
+        res.trace
+            .meta
+            .node_names
+            .iter()
+            .position(|n| n == "linux")
+            .expect("server"),
+    );
+    let rst_at = Facts::extract(&res.trace).lost[0].time;
+    // The trace with the server's ARP resolution (its request at the RST instant and the
+    // gateway's reply) moved `late` ms on, from a stack on virtual or on real time.
+    let shifted = |late: u64, real_time: bool| {
+        let mut t = res.trace.clone();
+        let mut requests = 0;
+        let d = Duration::from_millis(late);
+        for e in &mut t.events {
+            if let TraceKind::Frame(f) = &mut e.kind {
+                let arp = f.bytes.get(12..14) == Some(&[0x08, 0x06][..]);
+                let resolving = f.time >= rst_at && f.time < rst_at + Duration::from_millis(50);
+                if arp && resolving {
+                    requests +=
+                        usize::from(f.from == server && f.bytes.get(20..22) == Some(&[0, 1][..]));
+                    f.time += d;
+                    f.delivered_at = f.delivered_at.map(|x| x + d);
+                    e.time += d;
+                }
+            }
+        }
+        assert_eq!(requests, 1, "one ARP request at the RST instant");
+        t.meta.stacks[server.0].as_mut().expect("a stack").real_time = real_time;
+        causes(&t)
+    };
+    let overflow = vec!["arp-queue-overflow"; n];
+    let never = vec!["never-sent"; n];
+    // Just after the RST: a real-time stack's request; virtual time allows no lateness.
+    assert_eq!(shifted(1, true), overflow);
+    assert_eq!(shifted(1, false), never);
+    // At the edge of the window, and just past it.
+    let edge = REAL_TIME_SETTLE.total_millis();
+    assert_eq!(shifted(edge, true), overflow);
+    assert_eq!(shifted(edge + 1, true), never);
+}

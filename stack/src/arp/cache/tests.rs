@@ -2,6 +2,7 @@ use super::*;
 use crate::time::Duration;
 use proptest::prelude::*;
 use rstest::rstest;
+use std::collections::BTreeMap;
 
 const OUR_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const OUR_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
