@@ -121,3 +121,29 @@ fn retransmitted_syn_in_syn_received_repeats_the_syn_ack() {
     recv_nothing!(k);
     assert_eq!(k.state(), State::SynReceived);
 }
+
+#[test]
+fn out_of_window_syn_in_syn_received_is_not_challenged() {
+    // RFC 5961 §4.2's challenge ACK is for synchronized states; in SYN-RECEIVED an
+    // out-of-window SYN is an unacceptable segment like any other, and with
+    // `rst_on_bad_synrecv` off (Linux) it draws nothing at all.
+    let mut p = test_policy("rfc5961");
+    p.rst_on_bad_synrecv = false;
+    let mut k = Kit::fixture(Fx::SynReceived, p, 1000, 5000);
+    k.events();
+    send!(k, S, 1_000_000, 0);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::SynReceived);
+    // The same SYN in ESTABLISHED is challenged (and logged as a SYN-triggered challenge).
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc5961"), 1000, 5000);
+    k.events();
+    send!(k, S, 1_000_000, 0);
+    recv!(k, A, 1, 1);
+    assert!(k.events().iter().any(|e| matches!(
+        e,
+        TcpEvent::ChallengeAck {
+            trigger: crate::tcp::ChallengeTrigger::Syn,
+            ..
+        }
+    )));
+}

@@ -406,7 +406,7 @@ fn user_timeout_counts_from_a_partial_ack_with_nothing_left_to_send() {
 /// grants min(16, max(2, RCV.WND / (2 * rcv_mss))) immediate ACKs (RCV.WND once its data is
 /// queued); past them every second
 /// segment is ACKed at once (RFC 1122 §4.2.3.2) and a lone one waits for the delayed-ACK timer.
-/// After an idle gap longer than the RTO the budget is granted again.
+/// After an idle gap longer than the RTO (strictly: `m > icsk_rto`) the budget is granted again.
 #[test]
 fn quickack_budget_follows_the_window_and_refills_after_idle() {
     let mut p = test_policy("linux");
@@ -428,16 +428,28 @@ fn quickack_budget_follows_the_window_and_refills_after_idle() {
     }
     // Budget spent: a lone segment waits.
     send!(k, fl(&[P, A]), at, 1, &seg);
+    let last = k.now;
     at += 536;
     recv_nothing!(k);
     k.advance(Duration::from_millis(40));
     recv!(k, A, 1, at);
-    // Read it all, then stay idle for longer than the RTO: the next segment is ACKed at once.
+    // Read it all. A gap of exactly one RTO is not "longer than the RTO" (`m > icsk_rto`): no
+    // refill, the segment waits for the timer.
     let mut buf = vec![0u8; 8192];
     while k.tcp.recv(k.now, h, &mut buf).unwrap_or(0) > 0 {}
     while k.out().is_some() {}
     let rto = k.tcp.tcb_info(h).expect("tcb").rto;
-    k.advance(rto + Duration::from_millis(1));
+    k.advance(last + rto - k.now);
+    while k.out().is_some() {}
+    send!(k, fl(&[P, A]), at, 1, &seg);
+    at += 536;
+    recv_nothing!(k);
+    k.advance(Duration::from_millis(40));
+    recv!(k, A, 1, at);
+    // Idle for longer than the RTO: the next segment is ACKed at once.
+    while k.tcp.recv(k.now, h, &mut buf).unwrap_or(0) > 0 {}
+    while k.out().is_some() {}
+    k.advance(rto + Duration::from_millis(1) - Duration::from_millis(40));
     while k.out().is_some() {}
     send!(k, fl(&[P, A]), at, 1, &seg);
     at += 536;
