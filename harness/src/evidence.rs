@@ -9,6 +9,7 @@
 use crate::dut::{Capabilities, Dut, Errno, SockId, SockOpt, SockOptName};
 use crate::trace::{CallOp, NodeId, SocketCall, StackEvidence, TraceEvent, TraceKind};
 use core::net::SocketAddrV4;
+use stack::boxed_deque::BoxedDeque;
 use stack::small_map::{SmallMap, SmallSet};
 use stack::tcp::{FourTuple, State};
 use stack::{Duration, Event, Instant};
@@ -41,7 +42,8 @@ pub struct Observed {
     /// Each socket's last known connection (a stack may forget it once the connection died).
     tuples: SmallMap<SockId, FourTuple>,
     states: SmallMap<FourTuple, State>,
-    log: Vec<(Instant, Witnessed)>,
+    /// Taken by `drain_into` after every input: one word while empty.
+    log: BoxedDeque<(Instant, Witnessed)>,
     now: Instant,
 }
 
@@ -69,7 +71,7 @@ impl Observed {
             last_error: SmallMap::new(),
             tuples: SmallMap::new(),
             states: SmallMap::new(),
-            log: Vec::new(),
+            log: BoxedDeque::new(),
             now: Instant::ZERO,
         }
     }
@@ -81,7 +83,7 @@ impl Observed {
         self.last_error.clear();
         self.tuples.clear();
         self.states.clear();
-        self.log = Vec::new();
+        self.log = BoxedDeque::new();
     }
 
     /// The wrapped stack (for adapter-specific introspection).
@@ -137,7 +139,7 @@ impl Observed {
 
     fn call(&mut self, conn: Option<FourTuple>, op: CallOp, result: Result<usize, Errno>) {
         self.log
-            .push((self.now, Witnessed::Call(SocketCall { conn, op, result })));
+            .push_back((self.now, Witnessed::Call(SocketCall { conn, op, result })));
     }
 
     /// Records an error result once per socket and errno (apps poll dead sockets repeatedly).
@@ -170,7 +172,7 @@ impl Observed {
         let now: SmallMap<FourTuple, State> = self.inner.connections().into_iter().collect();
         for (c, s) in &now {
             if self.states.get(c) != Some(s) {
-                self.log.push((
+                self.log.push_back((
                     self.now,
                     Witnessed::State {
                         conn: *c,
@@ -181,7 +183,7 @@ impl Observed {
         }
         for c in self.states.keys() {
             if !now.contains_key(c) {
-                self.log.push((
+                self.log.push_back((
                     self.now,
                     Witnessed::State {
                         conn: *c,

@@ -9,7 +9,6 @@
 use crate::arp::{ArpEvent, NeighborEntry, Neighbors, Transmit};
 use crate::boxed_deque::BoxedDeque;
 use crate::policy::ArpPolicy;
-use crate::small_queue::SmallQueue;
 use crate::time::{Instant, Timed};
 use crate::wire::{
     self, ChecksumMode, EtherType, EthernetAddress, EthernetRepr, Frame, IpProtocol, Ipv4Addr,
@@ -213,7 +212,8 @@ pub struct Interface {
     config: Settings,
     neighbors: Neighbors,
     next_ident: u16,
-    transmit: SmallQueue<Vec<u8>>,
+    /// One word while empty, as it is between inputs (the host drains it at once).
+    transmit: BoxedDeque<Vec<u8>>,
     events: BoxedDeque<Timed<IfaceEvent>>,
 }
 
@@ -269,7 +269,7 @@ impl Interface {
                 dont_frag,
                 checksum,
             },
-            transmit: SmallQueue::new(),
+            transmit: BoxedDeque::new(),
             events: BoxedDeque::new(),
         };
         if let Some(gw) = iface.config.gateway {

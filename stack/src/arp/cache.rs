@@ -5,7 +5,6 @@ use super::event::{ArpDropReason, ArpEvent};
 use crate::boxed_deque::BoxedDeque;
 use crate::policy::{ArpPolicy, QueueOverflow};
 use crate::small_map::SmallMap;
-use crate::small_queue::SmallQueue;
 use crate::time::Instant;
 use crate::time::Timed;
 use crate::wire::PacketSummary;
@@ -131,7 +130,9 @@ pub struct Neighbors {
     /// ([`Neighbors::prune`]), so `poll_at` is O(1) and `handle_timeout` touches only what is
     /// due, however many neighbours a router's interface has.
     timers: BinaryHeap<Reverse<(Instant, Ipv4Addr)>>,
-    transmit: SmallQueue<Transmit>,
+    /// One word while empty, as it is between inputs (a frame to send is drained by the
+    /// interface right after the call that queued it).
+    transmit: BoxedDeque<Transmit>,
     events: BoxedDeque<Timed<ArpEvent>>,
     /// Once [`watch_interest`](Self::watch_interest) is called: the changes to the set of
     /// addresses whose ARP packets this cache does not ignore (see [`Neighbors::ignores`]),
@@ -151,7 +152,7 @@ impl Neighbors {
             addr,
             entries: SmallMap::new(),
             timers: BinaryHeap::new(),
-            transmit: SmallQueue::new(),
+            transmit: BoxedDeque::new(),
             events: BoxedDeque::new(),
             interest: None,
             visits: 0,
