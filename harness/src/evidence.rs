@@ -28,9 +28,14 @@ pub struct Observed {
     inner: Box<dyn Dut>,
     /// Pass the stack's event log on (off: run it as a stack without one).
     keep_events: bool,
-    declared: StackEvidence,
-    /// The stack's capabilities, `events` cleared when its log is not kept.
-    caps: Capabilities,
+    /// What the stack declared when it was wrapped: an event log, states, its TIME-WAIT
+    /// length (its name is asked again when needed: a world of many hosts keeps no copy).
+    declared_events: bool,
+    declared_state: bool,
+    time_wait: Option<Duration>,
+    /// The stack's capabilities with `events` cleared, when its log is not kept and it has
+    /// one (`None`: the stack's own, unchanged).
+    caps: Option<Box<Capabilities>>,
     linger_zero: SmallSet<SockId>,
     last_error: SmallMap<SockId, Errno>,
     /// Each socket's last known connection (a stack may forget it once the connection died).
@@ -44,20 +49,21 @@ impl Observed {
     /// Wraps `inner`; `keep_events: false` drops its event log (what a stack without one would
     /// leave) and records its connection states instead, where it can report them.
     pub fn new(inner: Box<dyn Dut>, keep_events: bool) -> Observed {
-        let mut caps = inner.capabilities().clone();
-        let declared = StackEvidence {
-            stack: inner.kind().to_string(),
-            events: caps.events,
-            state: caps.state,
-            calls: true,
-            time_wait: inner.time_wait(),
-            real_time: caps.time == crate::dut::TimeModel::Real,
-        };
-        caps.events &= keep_events;
+        let declared = inner.capabilities();
+        let (declared_events, declared_state) = (declared.events, declared.state);
+        let caps = (declared_events && !keep_events).then(|| {
+            Box::new(Capabilities {
+                events: false,
+                ..declared.clone()
+            })
+        });
+        let time_wait = inner.time_wait();
         Observed {
             inner,
             keep_events,
-            declared,
+            declared_events,
+            declared_state,
+            time_wait,
             caps,
             linger_zero: SmallSet::new(),
             last_error: SmallMap::new(),
@@ -87,8 +93,12 @@ impl Observed {
     /// events if kept, its states where it reports them, its declared TIME-WAIT length.
     pub fn evidence(&self) -> StackEvidence {
         StackEvidence {
-            events: self.declared.events && self.keep_events,
-            ..self.declared.clone()
+            stack: self.inner.kind().to_string(),
+            events: self.declared_events && self.keep_events,
+            state: self.declared_state,
+            calls: true,
+            time_wait: self.time_wait,
+            real_time: self.inner.capabilities().time == crate::dut::TimeModel::Real,
         }
     }
 
@@ -154,7 +164,7 @@ impl Observed {
     /// Records the connections whose state changed since the last look (only for a stack that
     /// reports states and whose event log is not kept: the events already carry every change).
     fn snapshot(&mut self) {
-        if self.keep_events && self.declared.events || !self.declared.state {
+        if self.keep_events && self.declared_events || !self.declared_state {
             return;
         }
         let now: SmallMap<FourTuple, State> = self.inner.connections().into_iter().collect();
@@ -189,7 +199,9 @@ impl Dut for Observed {
         self.inner.kind()
     }
     fn capabilities(&self) -> &Capabilities {
-        &self.caps
+        self.caps
+            .as_deref()
+            .unwrap_or_else(|| self.inner.capabilities())
     }
     fn time_wait(&self) -> Option<Duration> {
         self.inner.time_wait()

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod arp;
+pub mod calendar;
 pub mod host;
 pub mod ip;
 pub mod policy;

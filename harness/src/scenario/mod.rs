@@ -153,11 +153,17 @@ impl Scenario {
         observe: &mut dyn FnMut(Instant, Instant),
         at_end: &mut dyn FnMut(&mut crate::sim::World),
     ) -> Result<ScenarioResult, ScenarioError> {
-        let built = build(self, ov)?;
-        let end = Instant::ZERO + built.duration;
-        let mut world = built.world;
+        // The host name table is for building only: dropped here, not held through the run.
+        let build::Built {
+            world,
+            duration,
+            actions,
+            ..
+        } = build(self, ov)?;
+        let end = Instant::ZERO + duration;
+        let mut world = world;
         world.set_capture(capture);
-        let mut actions = built.actions;
+        let mut actions = actions;
         actions.sort_by_key(|a| a.at);
         let mut next = 0;
         loop {

@@ -13,6 +13,8 @@ use stack::{Duration, Instant};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::slab::Slab;
+
 /// Which sockets may have changed since the applications last looked.
 #[derive(Clone, Copy, Debug)]
 pub enum Woken<'a> {
@@ -135,15 +137,17 @@ struct ServerConn {
 
 /// A request/response server with an idle-connection reaper and an optional heartbeat.
 ///
-/// Connections are kept in accept order (the key is an accept counter) with indexes by socket,
-/// by heartbeat deadline and by last activity, so one poll touches only the connections the
-/// stack woke or whose timer is due.
+/// Connections are kept in accept order (the key is an accept counter, the table a [`Slab`])
+/// with indexes by socket, by heartbeat deadline and (with an idle timeout) by last activity,
+/// so one poll touches only the connections the stack woke or whose timer is due.
 pub struct Server {
     cfg: ServerConfig,
     listener: Option<SockId>,
-    conns: BTreeMap<u64, ServerConn>,
+    conns: Slab<ServerConn>,
     by_sock: BTreeMap<SockId, u64>,
     pings: BTreeSet<(Instant, u64)>,
+    /// (last activity, key) of every connection, kept only when the reaper runs
+    /// (`idle_timeout`).
     idle: BTreeSet<(Instant, u64)>,
     accepted: u64,
     next_tick: Instant,
@@ -159,7 +163,7 @@ impl Server {
         Server {
             cfg,
             listener: None,
-            conns: BTreeMap::new(),
+            conns: Slab::default(),
             by_sock: BTreeMap::new(),
             pings: BTreeSet::new(),
             idle: BTreeSet::new(),
@@ -172,7 +176,7 @@ impl Server {
 
     /// Forgets connection `k` (and its index entries), handing it back.
     fn remove(&mut self, k: u64) -> Option<ServerConn> {
-        let c = self.conns.remove(&k)?;
+        let c = self.conns.remove(k)?;
         self.by_sock.remove(&c.sock);
         if let Some(t) = c.next_ping {
             self.pings.remove(&(t, k));
@@ -182,7 +186,7 @@ impl Server {
     }
 
     fn set_next_ping(&mut self, k: u64, at: Option<Instant>) {
-        if let Some(c) = self.conns.get_mut(&k) {
+        if let Some(c) = self.conns.get_mut(k) {
             if let Some(t) = c.next_ping {
                 self.pings.remove(&(t, k));
             }
@@ -225,7 +229,7 @@ impl Server {
 
     /// Reads, answers and heartbeats one connection (what a poll of every connection did).
     fn service(&mut self, now: Instant, dut: &mut dyn Dut, k: u64, log: &mut Vec<AppEvent>) {
-        let Some(c) = self.conns.get_mut(&k) else {
+        let Some(c) = self.conns.get_mut(k) else {
             return;
         };
         let sock = c.sock;
@@ -249,8 +253,10 @@ impl Server {
             let last = c.last_activity;
             c.last_activity = now;
             c.pings_unanswered = 0;
-            self.idle.remove(&(last, k));
-            self.idle.insert((now, k));
+            if self.cfg.idle_timeout.is_some() {
+                self.idle.remove(&(last, k));
+                self.idle.insert((now, k));
+            }
             self.set_next_ping(k, self.cfg.heartbeat.map(|(iv, _)| now + iv));
         }
         match r {
@@ -271,18 +277,18 @@ impl Server {
             return;
         }
         // Heartbeat (OpenSSH ClientAliveInterval x ClientAliveCountMax).
-        let next_ping = self.conns.get(&k).and_then(|c| c.next_ping);
+        let next_ping = self.conns.get(k).and_then(|c| c.next_ping);
         if let (Some((iv, max)), Some(t)) = (self.cfg.heartbeat, next_ping) {
             if now >= t {
                 // sshd_config(5): the server disconnects when the count of unanswered
                 // client-alive messages reaches ClientAliveCountMax, i.e. interval x max
                 // after the client was last heard.
-                let unanswered = self.conns.get(&k).map_or(0, |c| c.pings_unanswered);
+                let unanswered = self.conns.get(k).map_or(0, |c| c.pings_unanswered);
                 if unanswered + 1 >= max {
                     self.close_conn(now, dut, k, CloseBy::Fin, "heartbeat lost", log);
                     return;
                 }
-                if let Some(c) = self.conns.get_mut(&k) {
+                if let Some(c) = self.conns.get_mut(k) {
                     c.pings_unanswered += 1;
                 }
                 self.set_next_ping(k, Some(now + iv));
@@ -331,12 +337,14 @@ impl App for Server {
                 },
             );
             self.by_sock.insert(s, k);
-            self.idle.insert((now, k));
+            if self.cfg.idle_timeout.is_some() {
+                self.idle.insert((now, k));
+            }
             self.set_next_ping(k, self.cfg.heartbeat.map(|(iv, _)| now + iv));
             visit.push(k);
         }
         match woken {
-            Woken::All => visit.extend(self.conns.keys().copied()),
+            Woken::All => visit.extend(self.conns.keys()),
             Woken::Only(socks) => visit.extend(socks.iter().filter_map(|s| self.by_sock.get(s))),
         }
         visit.extend(

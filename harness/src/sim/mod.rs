@@ -11,6 +11,7 @@ pub mod fault;
 pub mod host;
 pub mod nat;
 pub mod router;
+pub mod slab;
 pub mod world;
 
 pub use fault::{Rule, Verdict};

@@ -25,11 +25,11 @@ pub struct NatConfig {
     pub first_port: u16,
 }
 
+/// One mapping, filed under (outside port, remote): the outside address is the NAT's own
+/// and the remote is in the key, so neither is stored again (a NAT may hold 100,000).
 #[derive(Clone, Debug)]
 struct Mapping {
     inside: SocketAddrV4,
-    outside: SocketAddrV4,
-    remote: SocketAddrV4,
     last_used: Instant,
 }
 
@@ -95,13 +95,14 @@ impl Nat {
                 Some(_) => {}
             }
             if let Some(m) = self.by_outside.remove(&key) {
-                self.by_inside.remove(&(m.inside, m.remote));
+                let (port, remote) = key;
+                self.by_inside.remove(&(m.inside, remote));
                 self.log.push((
                     at,
                     NatEvent::MappingExpired {
                         inside: m.inside,
-                        outside: m.outside,
-                        remote: m.remote,
+                        outside: SocketAddrV4::new(self.outside_addr(), port),
+                        remote,
                         idle_for: timeout,
                     },
                 ));
@@ -179,8 +180,6 @@ impl Nat {
                     (port, remote),
                     Mapping {
                         inside,
-                        outside,
-                        remote,
                         last_used: now,
                     },
                 );
@@ -199,9 +198,8 @@ impl Nat {
             }
         };
         self.touch(key, now);
-        let m = &self.by_outside[&key];
-        ip.src_addr = *m.outside.ip();
-        tcp.src_port = m.outside.port();
+        ip.src_addr = self.outside_addr();
+        tcp.src_port = key.0;
         let packet = Self::rewrite(&mut ip, &tcp);
         self.fwd.route(now, packet, ip.dst_addr);
     }

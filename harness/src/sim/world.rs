@@ -2,9 +2,9 @@
 
 use super::fault::{self, Rule};
 use crate::trace::{Fate, FrameRecord, NodeId, SegmentId, Trace, TraceEvent, TraceKind};
-use core::cmp::Reverse;
 use core::net::Ipv4Addr;
 use stack::arp::Interest;
+use stack::calendar::Calendar;
 use stack::rand::Rng;
 use stack::wire;
 use stack::{Duration, Instant};
@@ -201,9 +201,10 @@ pub struct World {
     offered: u64,
     /// Each node's current `poll_at`, and the same as an index, earliest (then lowest node)
     /// first, with lazy deletion: a superseded entry stays until it reaches the top, where
-    /// [`World::prune`] drops it, so the top is always a node's current deadline.
+    /// [`World::prune`] drops it, so the top is always a node's current deadline. A calendar
+    /// queue: with 100,000 hosts a binary heap over every deadline missed the cache at each level.
     deadline: Vec<Option<Instant>>,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    timers: Calendar<usize>,
     /// Nodes touched in the current step (their output and deadline need refreshing).
     dirty: BTreeSet<usize>,
     /// Keep frames and events in the trace (off only for benchmarks).
@@ -236,7 +237,7 @@ impl World {
             skipped: 0,
             offered: 0,
             deadline: Vec::new(),
-            timers: BinaryHeap::new(),
+            timers: Calendar::new(),
             dirty: BTreeSet::new(),
             capture: true,
             interest_buf: Vec::new(),
@@ -257,7 +258,7 @@ impl World {
         let new = self.nodes[i].poll_at();
         if self.deadline[i] != new {
             if let Some(t) = new {
-                self.timers.push(Reverse((t, i)));
+                self.timers.push(t, i);
             }
             self.deadline[i] = new;
             self.prune();
@@ -267,20 +268,19 @@ impl World {
     /// Drops superseded deadlines from the top of the index (and rebuilds it when stale
     /// entries outnumber the live ones).
     fn prune(&mut self) {
-        while let Some(&Reverse((t, i))) = self.timers.peek() {
+        while let Some((t, i)) = self.timers.peek() {
             if self.deadline[i] == Some(t) {
                 break;
             }
             self.timers.pop();
         }
         if self.timers.len() > 2 * self.deadline.len() + 64 {
-            let live: Vec<Reverse<(Instant, usize)>> = self
-                .deadline
-                .iter()
-                .enumerate()
-                .filter_map(|(i, d)| d.map(|t| Reverse((t, i))))
-                .collect();
-            self.timers = BinaryHeap::from(live);
+            self.timers.clear();
+            for (i, d) in self.deadline.iter().enumerate() {
+                if let Some(t) = d {
+                    self.timers.push(*t, i);
+                }
+            }
         }
     }
 
@@ -597,7 +597,7 @@ impl World {
     /// The next instant anything happens, if anything will.
     pub fn next_deadline(&self) -> Option<Instant> {
         let q = self.queue.peek().map(|q| q.0.time);
-        let n = self.timers.peek().map(|Reverse((t, _))| *t);
+        let n = self.timers.peek().map(|(t, _)| t);
         match (q, n) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -693,7 +693,7 @@ impl World {
             }
         }
         // 2. Fire due timers.
-        while let Some(&Reverse((t, i))) = self.timers.peek() {
+        while let Some((t, i)) = self.timers.peek() {
             if t > now {
                 break;
             }
