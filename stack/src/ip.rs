@@ -207,11 +207,26 @@ impl Inbound {
 /// [`handle_timeout`](Self::handle_timeout).
 #[derive(Clone, Debug)]
 pub struct Interface {
-    config: InterfaceConfig,
+    /// The configuration but its ARP policy, which only the neighbour cache keeps (one copy
+    /// per host, not two).
+    config: Settings,
     neighbors: Neighbors,
     next_ident: u16,
     transmit: SmallQueue<Vec<u8>>,
     events: Vec<Timed<IfaceEvent>>,
+}
+
+/// [`InterfaceConfig`] without the ARP policy.
+#[derive(Clone, Debug)]
+struct Settings {
+    mac: EthernetAddress,
+    addr: Ipv4Addr,
+    prefix_len: u8,
+    gateway: Option<Ipv4Addr>,
+    ttl: u8,
+    ident_start: u16,
+    dont_frag: bool,
+    checksum: ChecksumMode,
 }
 
 impl Interface {
@@ -229,10 +244,30 @@ impl Interface {
         if a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() {
             return Err(ConfigError::BadAddress(a));
         }
+        let InterfaceConfig {
+            mac,
+            addr,
+            prefix_len,
+            gateway,
+            arp,
+            ttl,
+            ident_start,
+            dont_frag,
+            checksum,
+        } = config;
         let iface = Interface {
-            neighbors: Neighbors::new(config.arp.clone(), config.mac, config.addr),
-            next_ident: config.ident_start,
-            config,
+            neighbors: Neighbors::new(arp, mac, addr),
+            next_ident: ident_start,
+            config: Settings {
+                mac,
+                addr,
+                prefix_len,
+                gateway,
+                ttl,
+                ident_start,
+                dont_frag,
+                checksum,
+            },
             transmit: SmallQueue::new(),
             events: Vec::new(),
         };
@@ -244,8 +279,20 @@ impl Interface {
         Ok(iface)
     }
 
-    pub fn config(&self) -> &InterfaceConfig {
-        &self.config
+    /// The configuration this interface runs (with the ARP policy set last).
+    pub fn config(&self) -> InterfaceConfig {
+        let c = &self.config;
+        InterfaceConfig {
+            mac: c.mac,
+            addr: c.addr,
+            prefix_len: c.prefix_len,
+            gateway: c.gateway,
+            arp: self.neighbors.policy().clone(),
+            ttl: c.ttl,
+            ident_start: c.ident_start,
+            dont_frag: c.dont_frag,
+            checksum: c.checksum,
+        }
     }
 
     pub fn addr(&self) -> Ipv4Addr {
@@ -535,7 +582,6 @@ impl Interface {
 
     /// Replace the ARP policy (queue bounds apply to packets queued from now on).
     pub fn set_arp_policy(&mut self, policy: ArpPolicy) {
-        self.config.arp = policy.clone();
         self.neighbors.set_policy(policy);
     }
 

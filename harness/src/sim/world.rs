@@ -81,8 +81,9 @@ struct Segment {
     /// Learning-switch table: source MAC seen -> the port it came from. Unicast frames go to
     /// the learned port only; broadcast and unknown destinations are flooded. Nodes filter by
     /// MAC anyway, so this changes no outcome, only the cost of large segments.
-    /// Keyed by the MAC address as a number (cheaper to compare than a byte array).
-    fdb: BTreeMap<u64, (NodeId, usize)>,
+    /// Keyed by the MAC address as a number (cheaper to compare than a byte array); the
+    /// port as (node, port) in 32 bits each (a segment may learn 100,000 addresses).
+    fdb: BTreeMap<u64, (u32, u32)>,
     /// Indices (into `ports`) of the ports whose node keeps no ARP interest set
     /// ([`Node::arp_interest`]): offered every ARP broadcast.
     arp_all: Vec<u32>,
@@ -478,13 +479,15 @@ impl World {
                 Some(b.iter().fold(0u64, |a, &x| a << 8 | u64::from(x)))
             };
             if let Some(src) = mac(6..12) {
-                if seg.fdb.get(&src) != Some(&(from, port)) {
-                    seg.fdb.insert(src, (from, port));
+                let here = (from.0 as u32, port as u32);
+                if seg.fdb.get(&src) != Some(&here) {
+                    seg.fdb.insert(src, here);
                 }
             }
             let learned = mac(0..6)
                 .filter(|&d| d != 0xffff_ffff_ffff)
-                .and_then(|d| seg.fdb.get(&d).copied());
+                .and_then(|d| seg.fdb.get(&d).copied())
+                .map(|(n, p)| (NodeId(n as usize), p as usize));
             let mut to = std::mem::take(&mut self.to_buf);
             to.clear();
             match learned {
@@ -691,6 +694,11 @@ impl World {
                     }
                 }
             }
+        }
+        // The queue keeps the storage of its busiest instant (a burst of ARP broadcasts, a
+        // segment's keepalives): most of it is given back once the burst is over.
+        if self.queue.capacity() > 4 * self.queue.len().max(256) {
+            self.queue.shrink_to(2 * self.queue.len().max(256));
         }
         // 2. Fire due timers.
         while let Some((t, i)) = self.timers.peek() {

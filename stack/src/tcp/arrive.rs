@@ -500,21 +500,22 @@ impl Tcb {
         // algorithm: only segments never retransmitted are timed.
         if let Some(r) = self.rttm_sample() {
             self.rtt_sample(r, ctx.policy);
-            self.rtt_probe = None;
-        } else if let Some((end, sent)) = self.rtt_probe {
+            self.set_rare(|r| r.rtt_probe = None);
+        } else if let Some((end, sent)) = self.rare().rtt_probe {
             if end.le(ack) {
                 self.rtt_sample(ctx.now.saturating_since(sent), ctx.policy);
-                self.rtt_probe = None;
+                self.set_rare(|r| r.rtt_probe = None);
             }
         }
         self.retries = 0;
         // RFC 6298 §5.2/§5.3: stop the timer when all data is acked, else restart it.
         if self.snd_una == self.snd_nxt {
             self.rtx_at = None;
-            self.ut_since = None;
+            self.set_rare(|r| r.ut_since = None);
         } else {
             self.rtx_at = Some(ctx.now + self.rto);
-            self.ut_since = Some(ctx.now);
+            let now = ctx.now;
+            self.set_rare(|r| r.ut_since = Some(now));
         }
     }
 
@@ -562,7 +563,7 @@ impl Tcb {
                         .insert(ahead as usize, payload, limit, fin_at);
                     self.release_bufs();
                     if !payload.is_empty() {
-                        self.last_ooo = Some(seq);
+                        self.set_rare(|r| r.last_ooo = Some(seq));
                     }
                 } else {
                     self.dropped(ctx, DropReason::OutOfOrder);

@@ -149,7 +149,7 @@ impl Tcb {
             ]);
         }
         if self.sack_ok {
-            let mut blocks = sack_blocks(self.ooo(), self.rcv_nxt, self.last_ooo);
+            let mut blocks = sack_blocks(self.ooo(), self.rcv_nxt, self.rare().last_ooo);
             // RFC 2018 §3: three blocks fit beside a timestamp.
             blocks.truncate(if self.ts_ok { 3 } else { MAX_SACK_BLOCKS });
             if !blocks.is_empty() {

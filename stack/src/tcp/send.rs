@@ -42,7 +42,8 @@ impl Tcb {
         self.snd_cur = self.iss + 1u32;
         if self.snd_nxt == self.iss {
             self.snd_nxt = self.snd_cur;
-            self.rtt_probe = Some((self.snd_cur, ctx.now));
+            let probe = (self.snd_cur, ctx.now);
+            self.set_rare(|r| r.rtt_probe = Some(probe));
         }
         if syn_ack {
             self.note_ack_sent();
@@ -105,12 +106,14 @@ impl Tcb {
         self.snd_cur = self.snd_cur + (len + usize::from(send_fin));
         if self.snd_cur.gt(self.snd_nxt) {
             self.snd_nxt = self.snd_cur;
-            if !retransmitting && self.rtt_probe.is_none() {
-                self.rtt_probe = Some((self.snd_cur, ctx.now));
+            if !retransmitting && self.rare().rtt_probe.is_none() {
+                let probe = (self.snd_cur, ctx.now);
+                self.set_rare(|r| r.rtt_probe = Some(probe));
             }
         }
-        if was_idle || self.ut_since.is_none() {
-            self.ut_since = Some(ctx.now);
+        if was_idle || self.rare().ut_since.is_none() {
+            let now = ctx.now;
+            self.set_rare(|r| r.ut_since = Some(now));
         }
         if self.rtx_at.is_none() {
             self.rtx_at = Some(ctx.now + self.rto);
@@ -152,15 +155,18 @@ impl Tcb {
         let persist = self.can_send_data() && self.snd_wnd == 0 && self.unacked_data() > 0;
         if persist {
             self.rtx_at = None;
-            if self.persist_at.is_none() {
-                self.persist_at = Some(now + self.persist_interval(policy));
+            if self.rare().persist_at.is_none() {
+                let at = now + self.persist_interval(policy);
+                self.set_rare(|r| r.persist_at = Some(at));
             }
         } else {
-            self.persist_at = None;
-            self.persist_n = 0;
+            self.set_rare(|r| {
+                r.persist_at = None;
+                r.persist_n = 0;
+            });
             if self.snd_una == self.snd_nxt {
                 self.rtx_at = None;
-                self.ut_since = None;
+                self.set_rare(|r| r.ut_since = None);
             } else if self.rtx_at.is_none() {
                 self.rtx_at = Some(now + self.rto);
             }
@@ -168,7 +174,7 @@ impl Tcb {
     }
 
     pub(crate) fn persist_interval(&self, policy: &TcpPolicy) -> Duration {
-        let shift = self.persist_n.min(16);
+        let shift = self.rare().persist_n.min(16);
         (self.rto * (1u64 << shift)).min(policy.rto_max)
     }
 

@@ -67,6 +67,37 @@ impl Buffers {
     }
 }
 
+/// The part of a TCB an idle connection leaves clear, boxed while any of it is set
+/// ([`Tcb::set_rare`]): each connection end of an idle population saves its size.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Rare {
+    /// RFC 6298 §3: the segment being timed (end sequence number, when it was sent).
+    pub rtt_probe: Option<(SeqNumber, Instant)>,
+    /// When the oldest unacknowledged data was sent (user timeout, RFC 5482).
+    pub ut_since: Option<Instant>,
+    /// RFC 9293 §3.8.6.1 persist timer and the probes sent since the window closed.
+    pub persist_at: Option<Instant>,
+    pub persist_n: u32,
+    /// RFC 9293 §3.10.7.4: the TIME-WAIT timer.
+    pub tw_at: Option<Instant>,
+    /// Where the latest out-of-order segment started (the first SACK block holds it).
+    pub last_ooo: Option<SeqNumber>,
+}
+
+impl Rare {
+    const CLEAR: Rare = Rare {
+        rtt_probe: None,
+        ut_since: None,
+        persist_at: None,
+        persist_n: 0,
+        tw_at: None,
+        last_ooo: None,
+    };
+}
+
+/// What [`Tcb::rare`] reads while a connection holds none of it.
+static NO_RARE: Rare = Rare::CLEAR;
+
 /// What [`Tcb::tx`] and [`Tcb::rx`] read while a connection holds no buffers.
 static NO_BYTES: VecDeque<u8> = VecDeque::new();
 /// What [`Tcb::ooo`] reads while a connection holds no buffers.
@@ -152,8 +183,6 @@ pub(crate) struct Tcb {
     pub ws_active: bool,
     /// RFC 2018 §2: both SYNs carried SACK-permitted.
     pub sack_ok: bool,
-    /// Where the latest out-of-order segment started (the first SACK block holds it).
-    pub last_ooo: Option<SeqNumber>,
     /// RFC 7323 §3: both SYNs carried timestamps.
     pub ts_ok: bool,
     /// RFC 7323 §4.3 TS.Recent: the TSval to echo.
@@ -197,18 +226,16 @@ pub(crate) struct Tcb {
     pub rto: Duration,
     pub srtt: Option<Duration>,
     pub rttvar: Duration,
-    pub rtt_probe: Option<(SeqNumber, Instant)>,
     pub retries: u32,
     pub rtx_at: Option<Instant>,
-    pub persist_at: Option<Instant>,
-    pub persist_n: u32,
     pub delack_at: Option<Instant>,
-    pub tw_at: Option<Instant>,
     pub tw_start: Instant,
     pub last_recv: Instant,
     pub ka_probes: u32,
-    /// When the oldest unacknowledged data was sent (user timeout, RFC 5482).
-    pub ut_since: Option<Instant>,
+
+    /// Recovery and timer state an idle connection does not hold; `None` while all of it
+    /// is clear.
+    pub rare: Option<Box<Rare>>,
 
     // --- endpoint bookkeeping ---
     /// The deadline this connection is filed under in the endpoint's index.
@@ -249,7 +276,6 @@ impl Tcb {
             rcv_scale: policy.window_scale.unwrap_or(0).min(MAX_WSCALE),
             ws_active: false,
             sack_ok: false,
-            last_ooo: None,
             ts_ok: false,
             ts_recent: 0,
             ts_now: super::options::ts_clock(now),
@@ -273,17 +299,13 @@ impl Tcb {
             rto: policy.rto_initial.max(policy.rto_min).min(policy.rto_max),
             srtt: None,
             rttvar: Duration::ZERO,
-            rtt_probe: None,
             retries: 0,
             rtx_at: None,
-            persist_at: None,
-            persist_n: 0,
             delack_at: None,
-            tw_at: None,
             tw_start: now,
             last_recv: now,
             ka_probes: 0,
-            ut_since: None,
+            rare: None,
             filed_at: None,
             embryonic: false,
         }
@@ -311,7 +333,7 @@ impl Tcb {
             }
             State::Closed => {
                 self.clear_timers();
-                self.tw_at = None;
+                self.set_rare(|r| r.tw_at = None);
                 if let Some(b) = &mut self.bufs {
                     b.tx.clear();
                     b.ooo.clear();
@@ -329,14 +351,17 @@ impl Tcb {
 
     pub fn start_time_wait(&mut self, now: Instant, policy: &TcpPolicy) {
         self.tw_start = now;
-        self.tw_at = Some(now + policy.msl * 2);
+        let at = now + policy.msl * 2;
+        self.set_rare(|r| r.tw_at = Some(at));
     }
 
     pub fn clear_timers(&mut self) {
         self.rtx_at = None;
-        self.persist_at = None;
         self.delack_at = None;
-        self.ut_since = None;
+        self.set_rare(|r| {
+            r.persist_at = None;
+            r.ut_since = None;
+        });
     }
 
     /// Kill the connection with an error for the user (reported once) and an event.
@@ -394,6 +419,30 @@ impl Tcb {
             b.rx.clear();
         }
         self.release_bufs();
+    }
+
+    /// The recovery and timer state of [`Rare`] (all clear while the connection holds none).
+    pub fn rare(&self) -> &Rare {
+        self.rare.as_deref().unwrap_or(&NO_RARE)
+    }
+
+    /// Changes the [`Rare`] state: boxed when something in it is set, freed when all is clear.
+    pub fn set_rare(&mut self, f: impl FnOnce(&mut Rare)) {
+        match &mut self.rare {
+            Some(r) => {
+                f(r);
+                if **r == Rare::CLEAR {
+                    self.rare = None;
+                }
+            }
+            None => {
+                let mut r = Rare::CLEAR;
+                f(&mut r);
+                if r != Rare::CLEAR {
+                    self.rare = Some(Box::new(r));
+                }
+            }
+        }
     }
 
     // --- windows -------------------------------------------------------------------------------
@@ -654,11 +703,36 @@ mod copy_tests {
     use super::{copy_out, Tcb};
     use std::collections::VecDeque;
 
-    /// A simulation keeps one TCB per end of every connection: the buffers live behind one
-    /// pointer (absent while empty). Fails if the block grows back.
+    /// A simulation keeps one TCB per end of every connection: the buffers and the rare
+    /// recovery/timer state live behind one pointer each (absent while empty or clear).
+    /// Fails if the block grows back.
+    #[test]
+    fn rare_state_is_boxed_only_while_set() {
+        let policy = crate::policy::TcpPolicy::default();
+        let tuple = super::FourTuple::new(
+            core::net::Ipv4Addr::new(192, 0, 2, 1),
+            1,
+            core::net::Ipv4Addr::new(192, 0, 2, 2),
+            2,
+        );
+        let opts = super::Options::from_policy(&policy);
+        let now = crate::time::Instant::ZERO;
+        let mut tcb = Tcb::new(tuple, opts, &policy, crate::wire::SeqNumber(7), now);
+        assert!(tcb.rare.is_none());
+        tcb.set_rare(|r| r.persist_n = 0);
+        assert!(
+            tcb.rare.is_none(),
+            "clearing what is clear allocates nothing"
+        );
+        tcb.set_rare(|r| r.tw_at = Some(now));
+        assert_eq!(tcb.rare().tw_at, Some(now));
+        tcb.set_rare(|r| r.tw_at = None);
+        assert!(tcb.rare.is_none(), "freed once clear again");
+    }
+
     #[test]
     fn a_tcb_stays_small() {
-        assert!(size_of::<Tcb>() <= 328, "Tcb is {} bytes", size_of::<Tcb>());
+        assert!(size_of::<Tcb>() <= 288, "Tcb is {} bytes", size_of::<Tcb>());
     }
 
     #[test]

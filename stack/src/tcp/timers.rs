@@ -33,8 +33,10 @@ impl Tcb {
 
     /// RFC 5482 user timeout: sent data unacknowledged for this long aborts the connection.
     pub fn user_timeout_deadline(&self) -> Option<Instant> {
-        match (self.opts.user_timeout, self.ut_since) {
-            (Some(t), Some(since)) if self.snd_una != self.snd_nxt || self.persist_at.is_some() => {
+        match (self.opts.user_timeout, self.rare().ut_since) {
+            (Some(t), Some(since))
+                if self.snd_una != self.snd_nxt || self.rare().persist_at.is_some() =>
+            {
                 Some(since + t)
             }
             _ => None,
@@ -45,9 +47,9 @@ impl Tcb {
     pub fn next_deadline(&self) -> Option<Instant> {
         [
             self.rtx_at,
-            self.persist_at,
+            self.rare().persist_at,
             self.delack_at,
-            self.tw_at,
+            self.rare().tw_at,
             self.keepalive_deadline(),
             self.user_timeout_deadline(),
         ]
@@ -63,7 +65,7 @@ impl Tcb {
         if self.state == State::Closed {
             return;
         }
-        if let Some(t) = self.tw_at {
+        if let Some(t) = self.rare().tw_at {
             if t <= now {
                 ctx.emit(TcpEvent::TimeWaitEnded {
                     conn: self.tuple,
@@ -71,7 +73,7 @@ impl Tcb {
                     early: false,
                     cause: TimeWaitCause::Expired,
                 });
-                self.tw_at = None;
+                self.set_rare(|r| r.tw_at = None);
                 self.set_state(ctx, State::Closed, Cause::TimeWaitTimeout);
                 return;
             }
@@ -91,7 +93,7 @@ impl Tcb {
                 return;
             }
         }
-        if self.persist_at.is_some_and(|t| t <= now) {
+        if self.rare().persist_at.is_some_and(|t| t <= now) {
             self.on_persist_timeout(ctx);
         }
         if self.delack_at.is_some_and(|t| t <= now) {
@@ -141,7 +143,7 @@ impl Tcb {
         self.retries += 1;
         self.rto = (self.rto * 2).min(ctx.policy.rto_max);
         self.snd_cur = self.snd_una;
-        self.rtt_probe = None; // Karn
+        self.set_rare(|r| r.rtt_probe = None); // Karn
         ctx.emit(TcpEvent::Retransmit {
             conn: self.tuple,
             seq: self.snd_una,
@@ -152,10 +154,10 @@ impl Tcb {
 
     /// RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: probe a zero window, backing off, indefinitely.
     fn on_persist_timeout(&mut self, ctx: &mut Ctx<'_>) {
-        self.persist_n += 1;
+        self.set_rare(|r| r.persist_n += 1);
         ctx.emit(TcpEvent::ZeroWindowProbe {
             conn: self.tuple,
-            n: self.persist_n,
+            n: self.rare().persist_n,
         });
         let seg = match ctx.policy.zero_window_probe {
             ZeroWindowProbe::DataByte => {
@@ -182,7 +184,8 @@ impl Tcb {
         };
         self.note_ack_sent();
         ctx.out.push_back(self.outgoing(seg));
-        self.persist_at = Some(ctx.now + self.persist_interval(ctx.policy));
+        let at = ctx.now + self.persist_interval(ctx.policy);
+        self.set_rare(|r| r.persist_at = Some(at));
     }
 
     /// RFC 1122 §4.2.3.6: send a probe `<SEQ=SND.NXT-1>` (optionally with one garbage octet),
