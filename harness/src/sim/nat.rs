@@ -40,8 +40,9 @@ pub struct Nat {
     cfg: NatConfig,
     /// Keyed by (outside port, remote) for inbound lookup; ordered for determinism.
     by_outside: BTreeMap<(u16, SocketAddrV4), Mapping>,
-    /// (inside, remote) -> key of `by_outside`, for outbound lookup.
-    by_inside: BTreeMap<(SocketAddrV4, SocketAddrV4), (u16, SocketAddrV4)>,
+    /// (inside, remote) -> the outside port, for outbound lookup (with the remote, the key of
+    /// `by_outside`).
+    by_inside: BTreeMap<(SocketAddrV4, SocketAddrV4), u16>,
     /// (expiry time, key), with lazy updates: a packet only moves its mapping's `last_used`,
     /// and an entry older than its mapping's true expiry is re-filed when it reaches the
     /// front ([`Nat::settle`]). The first entry is always a true expiry, so `poll_at` is
@@ -147,7 +148,7 @@ impl Nat {
     fn outbound(&mut self, now: Instant, mut ip: Ipv4Repr, mut tcp: TcpRepr) {
         let inside = SocketAddrV4::new(ip.src_addr, tcp.src_port);
         let remote = SocketAddrV4::new(ip.dst_addr, tcp.dst_port);
-        let existing = self.by_inside.get(&(inside, remote)).copied();
+        let existing = self.by_inside.get(&(inside, remote)).map(|&p| (p, remote));
         let key = match existing {
             Some(k) => k,
             None => {
@@ -183,7 +184,7 @@ impl Nat {
                         last_used: now,
                     },
                 );
-                self.by_inside.insert((inside, remote), (port, remote));
+                self.by_inside.insert((inside, remote), port);
                 self.expiry
                     .insert((now + self.cfg.idle_timeout, (port, remote)));
                 self.log.push((

@@ -9,7 +9,8 @@ use stack::rand::Rng;
 use stack::wire;
 use stack::{Duration, Instant};
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::cell::Cell;
+use std::collections::{BTreeMap, BinaryHeap};
 
 /// Anything attached to segments: a host, a router, a NAT box.
 pub trait Node {
@@ -188,6 +189,10 @@ pub struct World {
     /// Every plugged-in port, sorted by (node, port): one flat table, no per-node
     /// allocation (a world may hold 100,000 hosts of one port each).
     links: Vec<Link>,
+    /// Where the last lookup found a node's first link, relative to the node's number: most
+    /// worlds give every host one port, so the next lookup usually lands there at once
+    /// instead of binary-searching 100,000 links (a cache miss per level).
+    link_shift: Cell<isize>,
     segments: Vec<Segment>,
     /// Frames in flight, earliest (time, then send order) first; keys are unique.
     queue: BinaryHeap<Queued>,
@@ -206,8 +211,10 @@ pub struct World {
     /// queue: with 100,000 hosts a binary heap over every deadline missed the cache at each level.
     deadline: Vec<Option<Instant>>,
     timers: Calendar<usize>,
-    /// Nodes touched in the current step (their output and deadline need refreshing).
-    dirty: BTreeSet<usize>,
+    /// Nodes touched in the current step (their output and deadline need refreshing), each
+    /// once (`is_dirty`), flushed in node order.
+    dirty: Vec<usize>,
+    is_dirty: Vec<bool>,
     /// Keep frames and events in the trace (off only for benchmarks).
     capture: bool,
     /// Scratch buffers: interest changes, ports an ARP broadcast is offered to.
@@ -228,6 +235,7 @@ impl World {
             now: Instant::ZERO,
             nodes: Vec::new(),
             links: Vec::new(),
+            link_shift: Cell::new(0),
             segments: Vec::new(),
             queue: BinaryHeap::new(),
             order: 0,
@@ -239,7 +247,8 @@ impl World {
             offered: 0,
             deadline: Vec::new(),
             timers: Calendar::new(),
-            dirty: BTreeSet::new(),
+            dirty: Vec::new(),
+            is_dirty: Vec::new(),
             capture: true,
             interest_buf: Vec::new(),
             offer_buf: Vec::new(),
@@ -317,6 +326,7 @@ impl World {
         self.trace.meta.stacks.push(node.evidence());
         self.nodes.push(node);
         self.deadline.push(None);
+        self.is_dirty.push(false);
         let i = self.nodes.len() - 1;
         self.refresh(i);
         NodeId(i)
@@ -352,13 +362,38 @@ impl World {
 
     /// Where the link of (`node`, `port`) is, or would be inserted, in `links`.
     fn find_link(&self, node: usize, port: usize) -> Result<usize, usize> {
-        self.links
-            .binary_search_by(|l| (l.node as usize, l.port as usize).cmp(&(node, port)))
+        let lo = self.first_link(node);
+        let key = |l: &Link| (l.node as usize, l.port as usize).cmp(&(node, port));
+        // Galloping from the node's first link: a window that ends at or past the port.
+        let mut end = 1;
+        while lo + end < self.links.len() && key(&self.links[lo + end - 1]).is_lt() {
+            end *= 2;
+        }
+        let end = (lo + end).min(self.links.len());
+        self.links[lo..end]
+            .binary_search_by(key)
+            .map(|i| lo + i)
+            .map_err(|i| lo + i)
+    }
+
+    /// The index of the first link of `node` or of a later node (`links.len()` if none):
+    /// first where the last lookup's shift points, else by binary search.
+    fn first_link(&self, node: usize) -> usize {
+        let below = |i: usize| i > 0 && self.links[i - 1].node as usize >= node;
+        let guess = node as isize + self.link_shift.get();
+        if let Ok(g) = usize::try_from(guess) {
+            if g < self.links.len() && self.links[g].node as usize >= node && !below(g) {
+                return g;
+            }
+        }
+        let lo = self.links.partition_point(|l| (l.node as usize) < node);
+        self.link_shift.set(lo as isize - node as isize);
+        lo
     }
 
     /// The links of `node`, in port order.
     fn links_of(&self, node: usize) -> &[Link] {
-        let lo = self.links.partition_point(|l| (l.node as usize) < node);
+        let lo = self.first_link(node);
         let n = self.links[lo..]
             .iter()
             .take_while(|l| l.node as usize == node)
@@ -387,7 +422,7 @@ impl World {
     /// Brings the segments' ARP interest index up to date with node `i` (after anything that
     /// may have changed its ARP cache).
     fn sync_interest(&mut self, i: usize) {
-        let lo = self.links.partition_point(|l| (l.node as usize) < i);
+        let lo = self.first_link(i);
         let mut buf = std::mem::take(&mut self.interest_buf);
         let mut w = lo;
         while let Some(&l) = self.links.get(w).filter(|l| l.node as usize == i) {
@@ -403,15 +438,23 @@ impl World {
         self.interest_buf = buf;
     }
 
+    /// Marks node `i` for flushing at the end of the step.
+    fn touch(&mut self, i: usize) {
+        if !self.is_dirty[i] {
+            self.is_dirty[i] = true;
+            self.dirty.push(i);
+        }
+    }
+
     pub fn node_mut(&mut self, id: NodeId) -> &mut dyn Node {
-        self.dirty.insert(id.0);
+        self.touch(id.0);
         self.acted_on.push(id.0);
         self.nodes[id.0].as_mut()
     }
 
     /// Downcasts a node (e.g. to a [`super::HostNode`]) for scenario actions.
     pub fn node_as<T: 'static>(&mut self, id: NodeId) -> Option<&mut T> {
-        self.dirty.insert(id.0);
+        self.touch(id.0);
         self.acted_on.push(id.0);
         self.nodes[id.0].as_any_mut().downcast_mut::<T>()
     }
@@ -420,6 +463,7 @@ impl World {
     /// ([`World::into_trace`]): for weighing the nodes at the end of a run (`bench --breakdown`).
     pub fn take_nodes(&mut self) -> Vec<Box<dyn Node>> {
         self.dirty.clear();
+        self.is_dirty.fill(false);
         std::mem::take(&mut self.nodes)
     }
 
@@ -593,7 +637,7 @@ impl World {
         }
         self.events_processed += 1;
         n.handle_frame(now, port, bytes);
-        self.dirty.insert(node.0);
+        self.touch(node.0);
         self.sync_interest(node.0);
     }
 
@@ -710,13 +754,22 @@ impl World {
             self.prune();
             self.events_processed += 1;
             self.nodes[i].handle_timeout(now);
-            self.dirty.insert(i);
+            self.touch(i);
             self.sync_interest(i);
         }
-        // 3. Collect what the touched nodes want to send, and what they logged.
-        while let Some(i) = self.dirty.pop_first() {
-            self.flush_node(i, now)?;
+        // 3. Collect what the touched nodes want to send, and what they logged, in node order.
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        let mut res = Ok(());
+        for &i in &dirty {
+            self.is_dirty[i] = false;
+            if res.is_ok() {
+                res = self.flush_node(i, now);
+            }
         }
+        dirty.clear();
+        self.dirty = dirty;
+        res?;
         Ok(true)
     }
 
@@ -775,3 +828,6 @@ impl World {
         self.trace
     }
 }
+
+#[cfg(test)]
+mod tests;

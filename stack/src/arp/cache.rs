@@ -603,11 +603,17 @@ impl Neighbors {
             let key = Reverse((t, addr));
             if self.timers.len() <= SMALL_INDEX {
                 // A host's cache re-files its gateway's unchanged deadline on every packet:
-                // in a small index the duplicate is found at once and not filed again, and
-                // the storage grows one slot at a time (an idle host holds one or two).
+                // in a small index the duplicate is found at once and not filed again, a
+                // superseded deadline of the same address is dropped at once (not left for
+                // `prune`), and the storage holds one slot per deadline (an idle host: one).
                 if self.timers.iter().any(|k| *k == key) {
                     self.prune();
                     return;
+                }
+                let before = self.timers.len();
+                self.timers.retain(|Reverse((_, a))| *a != addr);
+                if self.timers.len() < before {
+                    self.timers.shrink_to_fit();
                 }
                 self.timers.reserve_exact(1);
             }
