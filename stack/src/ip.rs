@@ -7,6 +7,7 @@
 //! ARP events of the interface's neighbour cache, in the order they happened.
 
 use crate::arp::{ArpEvent, NeighborEntry, Neighbors, Transmit};
+use crate::boxed_deque::BoxedDeque;
 use crate::policy::ArpPolicy;
 use crate::small_queue::SmallQueue;
 use crate::time::{Instant, Timed};
@@ -213,7 +214,7 @@ pub struct Interface {
     neighbors: Neighbors,
     next_ident: u16,
     transmit: SmallQueue<Vec<u8>>,
-    events: Vec<Timed<IfaceEvent>>,
+    events: BoxedDeque<Timed<IfaceEvent>>,
 }
 
 /// [`InterfaceConfig`] without the ARP policy.
@@ -269,7 +270,7 @@ impl Interface {
                 checksum,
             },
             transmit: SmallQueue::new(),
-            events: Vec::new(),
+            events: BoxedDeque::new(),
         };
         if let Some(gw) = iface.config.gateway {
             if !iface.is_on_link(gw) || gw == a || iface.is_broadcast(gw) || gw == iface.network() {
@@ -541,7 +542,7 @@ impl Interface {
     /// Take every IP and ARP event logged since the last call, in order.
     pub fn take_events(&mut self) -> Vec<Timed<IfaceEvent>> {
         self.collect();
-        std::mem::take(&mut self.events)
+        std::mem::take(&mut self.events).into_iter().collect()
     }
 
     /// Move every event logged since the last call to the end of `out`, converted into the
@@ -631,7 +632,7 @@ impl Interface {
 
     fn ip_event(&mut self, time: Instant, e: IpEvent) {
         self.collect();
-        self.events.push(Timed {
+        self.events.push_back(Timed {
             time,
             event: IfaceEvent::Ip(e),
         });

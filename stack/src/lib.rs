@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod arp;
+pub mod boxed_deque;
 pub mod calendar;
 pub mod host;
 pub mod ip;

@@ -6,22 +6,23 @@ use crate::dut::{Dut, SockId};
 use crate::evidence::Observed;
 use crate::trace::{AppEvent, NodeId, TraceEvent, TraceKind};
 use core::net::Ipv4Addr;
+use stack::boxed_deque::BoxedDeque;
 use stack::Instant;
 use std::any::Any;
 
 /// A host: a [`Dut`] on port 0 and its applications.
 pub struct HostNode {
-    name: String,
+    name: Box<str>,
     addr: Ipv4Addr,
     /// The stack under test, behind the recorder of what it shows (socket calls, states).
     pub dut: Observed,
     apps: Vec<Box<dyn App>>,
     /// False while crashed: frames in are ignored, nothing goes out, timers stop.
     up: bool,
-    app_log: Vec<(Instant, AppEvent)>,
-    pending: Vec<TraceEvent>,
-    /// Scratch list for [`Dut::take_woken`].
-    woken: Vec<SockId>,
+    /// What the applications and the host logged since the last `drain_trace`: one word
+    /// each while empty, as they are between events (no storage kept from a past burst).
+    app_log: BoxedDeque<(Instant, AppEvent)>,
+    pending: BoxedDeque<TraceEvent>,
 }
 
 impl HostNode {
@@ -33,14 +34,13 @@ impl HostNode {
     /// events are dropped, its connection states recorded instead where it reports them).
     pub fn with_events(name: &str, addr: Ipv4Addr, dut: Box<dyn Dut>, events: bool) -> HostNode {
         HostNode {
-            name: name.to_string(),
+            name: name.into(),
             addr,
             dut: Observed::new(dut, events),
             apps: Vec::new(),
             up: true,
-            app_log: Vec::new(),
-            pending: Vec::new(),
-            woken: Vec::new(),
+            app_log: BoxedDeque::new(),
+            pending: BoxedDeque::new(),
         }
     }
 
@@ -73,7 +73,7 @@ impl HostNode {
                 app.reset(now);
             }
         }
-        self.pending.push(TraceEvent {
+        self.pending.push_back(TraceEvent {
             time: now,
             kind: TraceKind::HostDown { node: me, reboot },
         });
@@ -81,7 +81,7 @@ impl HostNode {
 
     pub fn come_up(&mut self, now: Instant, me: NodeId) {
         self.up = true;
-        self.pending.push(TraceEvent {
+        self.pending.push_back(TraceEvent {
             time: now,
             kind: TraceKind::HostUp { node: me },
         });
@@ -94,7 +94,9 @@ impl HostNode {
         // Apps may react to each other's effects on the stack; two passes settle the common
         // request/response exchanges without looping. Each pass looks at the sockets the stack
         // woke since the last one (all of them when the stack cannot tell).
-        let mut woken = std::mem::take(&mut self.woken);
+        // A fresh list (no allocation until the stack wakes a socket): an idle host keeps
+        // no scratch storage.
+        let mut woken: Vec<SockId> = Vec::new();
         for _ in 0..2 {
             woken.clear();
             let known = self.dut.take_woken(&mut woken);
@@ -109,8 +111,6 @@ impl HostNode {
                 self.app_log.extend(log.into_iter().map(|e| (now, e)));
             }
         }
-        woken.clear();
-        self.woken = woken;
     }
 }
 
@@ -184,7 +184,7 @@ impl Node for HostNode {
     }
 
     fn drain_trace(&mut self, me: NodeId, out: &mut Vec<TraceEvent>) {
-        out.append(&mut self.pending);
+        out.extend(std::mem::take(&mut self.pending));
         for event in self.dut.take_events() {
             out.push(TraceEvent {
                 time: event.time,

@@ -2,6 +2,7 @@
 //! RFC 1122 §2.3.2.2 pending queue.
 
 use super::event::{ArpDropReason, ArpEvent};
+use crate::boxed_deque::BoxedDeque;
 use crate::policy::{ArpPolicy, QueueOverflow};
 use crate::small_map::SmallMap;
 use crate::small_queue::SmallQueue;
@@ -131,7 +132,7 @@ pub struct Neighbors {
     /// due, however many neighbours a router's interface has.
     timers: BinaryHeap<Reverse<(Instant, Ipv4Addr)>>,
     transmit: SmallQueue<Transmit>,
-    events: Vec<Timed<ArpEvent>>,
+    events: BoxedDeque<Timed<ArpEvent>>,
     /// Once [`watch_interest`](Self::watch_interest) is called: the changes to the set of
     /// addresses whose ARP packets this cache does not ignore (see [`Neighbors::ignores`]),
     /// not yet drained. `None`: nobody watches, nothing is recorded.
@@ -151,7 +152,7 @@ impl Neighbors {
             entries: SmallMap::new(),
             timers: BinaryHeap::new(),
             transmit: SmallQueue::new(),
-            events: Vec::new(),
+            events: BoxedDeque::new(),
             interest: None,
             visits: 0,
         }
@@ -332,12 +333,12 @@ impl Neighbors {
 
     /// Take every event logged since the last call.
     pub fn take_events(&mut self) -> Vec<Timed<ArpEvent>> {
-        std::mem::take(&mut self.events)
+        std::mem::take(&mut self.events).into_iter().collect()
     }
 
     /// Move every event logged since the last call to the end of `out`, converted into the
     /// caller's event type.
-    pub fn drain_events_into<E: From<ArpEvent>>(&mut self, out: &mut Vec<Timed<E>>) {
+    pub fn drain_events_into<E: From<ArpEvent>>(&mut self, out: &mut impl Extend<Timed<E>>) {
         // Taken, not drained: an idle cache holds no event buffer.
         out.extend(
             std::mem::take(&mut self.events)
@@ -643,7 +644,7 @@ impl Neighbors {
     }
 
     fn event(&mut self, time: Instant, e: ArpEvent) {
-        self.events.push(Timed { time, event: e });
+        self.events.push_back(Timed { time, event: e });
     }
 
     fn push_events(&mut self, time: Instant, events: Vec<ArpEvent>) {

@@ -578,7 +578,7 @@ impl Tcb {
         if skip < payload.len() {
             let fresh = &payload[skip..];
             if accepting {
-                let room = self.opts.rcv_buf.saturating_sub(self.rx().len());
+                let room = self.opts.rcv_buf().saturating_sub(self.rx().len());
                 let take = fresh.len().min(room);
                 if take > 0 {
                     let b = self.bufs_mut();
@@ -602,7 +602,7 @@ impl Tcb {
         if accepting && filling_gap {
             // Held segments that are now in order (SHLD-31), and RFC 5681 §4.2: "an ACK
             // SHOULD be generated immediately" for a segment that fills all or part of a gap.
-            let room = self.opts.rcv_buf.saturating_sub(self.rx().len());
+            let room = self.opts.rcv_buf().saturating_sub(self.rx().len());
             let b = self.bufs_mut();
             let ready = b.ooo.pop_ready(room);
             b.rx.extend(&ready);

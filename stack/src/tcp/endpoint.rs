@@ -6,6 +6,7 @@ use super::event::{Cause, DropCause, DropReason, RstAction, RstReason, TcpEvent}
 use super::socket::*;
 use super::tcb::{Ctx, RateLimiter, Tcb};
 use super::{FourTuple, Outgoing, State};
+use crate::boxed_deque::BoxedDeque;
 use crate::policy::{IsnMode, Profile, TcpPolicy};
 use crate::rand::Rng;
 use crate::small_map::{SmallMap, SmallSet};
@@ -76,8 +77,8 @@ pub struct Tcp {
     sockets: SmallMap<SocketHandle, Sock>,
     conns: SmallMap<FourTuple, SocketHandle>,
     listeners: BTreeMap<SocketAddrV4, SocketHandle>,
-    events: VecDeque<Timed<TcpEvent>>,
-    out: VecDeque<Outgoing>,
+    events: BoxedDeque<Timed<TcpEvent>>,
+    out: BoxedDeque<Outgoing>,
     limiter: RateLimiter,
     /// Round-robin cursor for `poll_transmit`.
     cursor: u32,
@@ -132,8 +133,8 @@ impl Tcp {
             sockets: SmallMap::new(),
             conns: SmallMap::new(),
             listeners: BTreeMap::new(),
-            events: VecDeque::new(),
-            out: VecDeque::new(),
+            events: BoxedDeque::new(),
+            out: BoxedDeque::new(),
             limiter: RateLimiter::default(),
             cursor: 0,
             deadlines: SmallSet::new(),
@@ -506,10 +507,6 @@ impl Tcp {
         if let Some(o) = self.out.pop_front() {
             return Some(o);
         }
-        // An idle endpoint keeps no queue buffers (they are allocated again on demand).
-        if self.out.capacity() > 0 {
-            self.out = VecDeque::new();
-        }
         // Round robin from the cursor over the connections that may have something to send;
         // one that has nothing leaves the queue until an input touches it again (what
         // `dispatch` sends depends only on the TCB).
@@ -561,11 +558,8 @@ impl Tcp {
 
     /// The next logged event.
     pub fn poll_event(&mut self) -> Option<Timed<TcpEvent>> {
-        let e = self.events.pop_front();
-        if e.is_none() && self.events.capacity() > 0 {
-            self.events = VecDeque::new();
-        }
-        e
+        // An idle endpoint keeps no queue buffers (a drained `BoxedDeque` frees its own).
+        self.events.pop_front()
     }
 
     // --- user calls (RFC 9293 §3.10.1–6) ----------------------------------------------------------
@@ -704,7 +698,7 @@ impl Tcp {
         if !open || tcb.fin_queued {
             return Err(SendError::NotConnected);
         }
-        let room = tcb.opts.snd_buf.saturating_sub(tcb.tx().len());
+        let room = tcb.opts.snd_buf().saturating_sub(tcb.tx().len());
         if room == 0 {
             return Err(SendError::WouldBlock);
         }

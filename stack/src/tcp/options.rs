@@ -126,8 +126,9 @@ impl Tcb {
         }
         if policy.buf_round_to_mss {
             let mss = self.snd_mss.max(1);
-            self.opts.rcv_buf = self.opts.rcv_buf.div_ceil(mss) * mss;
-            self.opts.snd_buf = self.opts.snd_buf.div_ceil(mss) * mss;
+            let round = |n: usize| super::socket::to_u32(n.div_ceil(mss).saturating_mul(mss));
+            self.opts.rcv_buf = round(self.opts.rcv_buf());
+            self.opts.snd_buf = round(self.opts.snd_buf());
         }
     }
 

@@ -88,11 +88,28 @@ pub(crate) struct Options {
     pub nodelay: bool,
     pub user_timeout: Option<Duration>,
     pub reuse_addr: bool,
-    pub rcv_buf: usize,
-    pub snd_buf: usize,
+    /// Buffer sizes in bytes, as `u32` (4 bytes less per field in every TCB; `set` bounds
+    /// them to 1 GiB anyway): read them with [`Options::rcv_buf`] and [`Options::snd_buf`].
+    pub rcv_buf: u32,
+    pub snd_buf: u32,
+}
+
+/// A byte count as stored in [`Options`], saturating at `u32::MAX` (4 GiB).
+pub(crate) fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Options {
+    /// SO_RCVBUF in bytes.
+    pub fn rcv_buf(&self) -> usize {
+        self.rcv_buf as usize
+    }
+
+    /// SO_SNDBUF in bytes.
+    pub fn snd_buf(&self) -> usize {
+        self.snd_buf as usize
+    }
+
     pub fn from_policy(p: &TcpPolicy) -> Options {
         Options {
             keepalive: p.keepalive.enabled,
@@ -103,8 +120,8 @@ impl Options {
             nodelay: !p.nagle,
             user_timeout: p.user_timeout,
             reuse_addr: false,
-            rcv_buf: p.rcv_buf,
-            snd_buf: p.snd_buf,
+            rcv_buf: to_u32(p.rcv_buf),
+            snd_buf: to_u32(p.snd_buf),
         }
     }
 
@@ -127,8 +144,8 @@ impl Options {
             SocketOption::RecvBuf(0) | SocketOption::SendBuf(0) => {
                 return Err(OptionError::InvalidValue)
             }
-            SocketOption::RecvBuf(n) => self.rcv_buf = n.min(1 << 30),
-            SocketOption::SendBuf(n) => self.snd_buf = n.min(1 << 30),
+            SocketOption::RecvBuf(n) => self.rcv_buf = to_u32(n.min(1 << 30)),
+            SocketOption::SendBuf(n) => self.snd_buf = to_u32(n.min(1 << 30)),
         }
         Ok(())
     }
@@ -145,8 +162,8 @@ impl Options {
                 SocketOption::UserTimeout(self.user_timeout.unwrap_or(Duration::ZERO))
             }
             OptionName::ReuseAddr => SocketOption::ReuseAddr(self.reuse_addr),
-            OptionName::RecvBuf => SocketOption::RecvBuf(self.rcv_buf),
-            OptionName::SendBuf => SocketOption::SendBuf(self.snd_buf),
+            OptionName::RecvBuf => SocketOption::RecvBuf(self.rcv_buf()),
+            OptionName::SendBuf => SocketOption::SendBuf(self.snd_buf()),
         }
     }
 }

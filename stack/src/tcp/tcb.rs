@@ -107,10 +107,10 @@ static NO_OOO: Reassembly = Reassembly::EMPTY;
 pub(crate) struct Ctx<'a> {
     pub now: Instant,
     pub policy: &'a TcpPolicy,
-    pub events: &'a mut VecDeque<Timed<TcpEvent>>,
+    pub events: &'a mut crate::boxed_deque::BoxedDeque<Timed<TcpEvent>>,
     /// Control segments (RSTs, challenge ACKs, probes) leave through the endpoint's queue so
     /// they survive the TCB that generated them.
-    pub out: &'a mut VecDeque<Outgoing>,
+    pub out: &'a mut crate::boxed_deque::BoxedDeque<Outgoing>,
     pub limiter: &'a mut RateLimiter,
 }
 
@@ -449,7 +449,7 @@ impl Tcb {
 
     /// Free receive buffer, capped at what the header can advertise.
     pub fn free_window(&self) -> u32 {
-        let free = self.opts.rcv_buf.saturating_sub(self.rx().len());
+        let free = self.opts.rcv_buf().saturating_sub(self.rx().len());
         let shift = if self.ws_active { self.rcv_scale } else { 0 };
         let max = 65_535u64 << shift;
         (free as u64).min(max) as u32
@@ -458,7 +458,7 @@ impl Tcb {
     /// RFC 9293 §3.8.6.2.2: the receiver's SWS threshold, min(Fr * RCV.BUFF, Eff.snd.MSS) with
     /// Fr = 1/2.
     pub fn sws_threshold(&self) -> u32 {
-        ((self.opts.rcv_buf / 2).min(self.snd_mss).max(1)).min(u32::MAX as usize) as u32
+        ((self.opts.rcv_buf() / 2).min(self.snd_mss).max(1)).min(u32::MAX as usize) as u32
     }
 
     /// RCV.WND. RFC 9293 §3.8.6.2.2 (MUST-39): "keep RCV.NXT+RCV.WND fixed until the reduction
@@ -677,7 +677,7 @@ impl Tcb {
         // the window it advertised (`sc_wnd`, at most TCP_MAXWIN).
         let syncache = self.state == State::SynReceived && self.passive;
         if policy.rcv_wnd_from_buffer && !syncache {
-            let free = self.opts.rcv_buf.saturating_sub(self.rx().len());
+            let free = self.opts.rcv_buf().saturating_sub(self.rx().len());
             wnd.max(free.min(u32::MAX as usize) as u32)
         } else {
             wnd
@@ -732,7 +732,7 @@ mod copy_tests {
 
     #[test]
     fn a_tcb_stays_small() {
-        assert!(size_of::<Tcb>() <= 288, "Tcb is {} bytes", size_of::<Tcb>());
+        assert!(size_of::<Tcb>() <= 280, "Tcb is {} bytes", size_of::<Tcb>());
     }
 
     #[test]
