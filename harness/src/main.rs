@@ -5,14 +5,16 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// mimalloc (frames in flight and other small, short-lived allocations cost less than with
-/// the system allocator), wrapped in a counter of live bytes so `harness bench` can report
-/// live heap bytes per connection.
+/// Counts every allocation so `harness bench` can report live heap bytes per connection.
 #[global_allocator]
-static GLOBAL: cap::Cap<mimalloc::MiMalloc> = cap::Cap::new(mimalloc::MiMalloc, usize::MAX);
+static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
 
 fn live_heap() -> u64 {
-    GLOBAL.allocated() as u64
+    let s = GLOBAL.stats();
+    // stats_alloc already books a realloc's growth in bytes_allocated and its shrinkage in
+    // bytes_deallocated (bytes_reallocated is the same net change again).
+    let live = s.bytes_allocated as i128 - s.bytes_deallocated as i128;
+    live.max(0) as u64
 }
 
 fn main() -> ExitCode {
