@@ -113,3 +113,50 @@ fn freebsd_time_wait_data_above_rcv_nxt_does_not_reopen() {
     recv_nothing!(k);
     assert_eq!(k.state(), State::TimeWait);
 }
+
+/// tcp_twcheck: "Acknowledge the segment if it has data or is not a duplicate ACK": each of
+/// the four ways a segment differs from a duplicate ACK draws an ACK on its own: other flags
+/// (PSH), data at RCV.NXT, a sequence number off RCV.NXT, an acknowledgment off SND.NXT.
+#[rstest]
+#[case::flags(fl(&[P, A]), 2, 2, b"")]
+#[case::data(A, 2, 2, b"x")]
+#[case::seq(A, 10, 2, b"")]
+#[case::ack(A, 2, 1, b"")]
+fn freebsd_time_wait_acks_anything_but_a_duplicate_ack(
+    #[case] flags: crate::wire::TcpFlags,
+    #[case] seq: u32,
+    #[case] ack: u32,
+    #[case] payload: &[u8],
+) {
+    let mut k = freebsd_time_wait();
+    send!(k, flags, seq, ack, payload);
+    recv!(k, A, 2, 2);
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::TimeWait);
+}
+
+/// tcp_twcheck: "Reset the 2MSL timer if this is a duplicate FIN" (SEG.SEQ + SEG.LEN =
+/// RCV.NXT, FIN set); a duplicate ACK does not reset it.
+#[test]
+fn freebsd_time_wait_restarts_2msl_on_a_duplicate_fin_only() {
+    let msl = test_policy("freebsd").msl;
+    let ms = crate::time::Duration::from_millis(1);
+    // A duplicate ACK half-way: TIME-WAIT still ends 2*MSL after it began.
+    let mut k = freebsd_time_wait();
+    k.advance(msl);
+    send!(k, A, 2, 2);
+    recv_nothing!(k);
+    k.advance(msl - ms);
+    assert_eq!(k.state(), State::TimeWait);
+    k.advance(ms * 2);
+    assert_ne!(k.state(), State::TimeWait);
+    // A duplicate FIN half-way: 2*MSL again from it.
+    let mut k = freebsd_time_wait();
+    k.advance(msl);
+    send!(k, fl(&[F, A]), 1, 2);
+    recv!(k, A, 2, 2);
+    k.advance(msl * 2 - ms);
+    assert_eq!(k.state(), State::TimeWait);
+    k.advance(ms * 2);
+    assert_ne!(k.state(), State::TimeWait);
+}

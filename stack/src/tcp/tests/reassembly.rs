@@ -88,3 +88,45 @@ fn pure_ack_while_data_held_draws_no_ack() {
     send!(k, A, 1, 1);
     recv_nothing!(k);
 }
+
+/// RFC 2018 §4: "The first SACK block ... MUST specify the contiguous block of data containing
+/// the segment which triggered this ACK": a hole filled below a held block moves the new
+/// block to the front; the others follow from the highest down.
+#[test]
+fn first_sack_block_is_the_latest_segments() {
+    use crate::wire::TcpOption;
+    let mut p = test_policy("rfc9293");
+    p.sack = true;
+    p.timestamps = false;
+    let mut k = Kit::new(p, 1000, 5000);
+    k.listen();
+    let mut syn = k.seg(S, 0, 0, b"");
+    syn.options = vec![TcpOption::SackPermitted];
+    k.inject(&syn);
+    recv!(k, fl(&[S, A]), 0, 1);
+    send!(k, A, 1, 1);
+    recv_nothing!(k);
+    let sack = |k: &Kit, ranges: &[(u32, u32)]| {
+        let blocks = ranges
+            .iter()
+            .map(|&(a, b)| (k.theirs(a).0, k.theirs(b).0))
+            .collect();
+        vec![
+            TcpOption::NoOp,
+            TcpOption::NoOp,
+            TcpOption::SackRange(blocks),
+        ]
+    };
+    send!(k, A, 1001, 1, &[1u8; 100]);
+    let ack = recv!(k, A, 1, 1);
+    assert_eq!(ack.options, sack(&k, &[(1001, 1101)]));
+    send!(k, A, 201, 1, &[2u8; 100]);
+    let ack = recv!(k, A, 1, 1);
+    assert_eq!(ack.options, sack(&k, &[(201, 301), (1001, 1101)]));
+    send!(k, A, 501, 1, &[3u8; 100]);
+    let ack = recv!(k, A, 1, 1);
+    assert_eq!(
+        ack.options,
+        sack(&k, &[(501, 601), (1001, 1101), (201, 301)])
+    );
+}
