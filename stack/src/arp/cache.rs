@@ -134,10 +134,12 @@ pub struct Neighbors {
     /// interface right after the call that queued it).
     transmit: BoxedDeque<Transmit>,
     events: BoxedDeque<Timed<ArpEvent>>,
-    /// Once [`watch_interest`](Self::watch_interest) is called: the changes to the set of
-    /// addresses whose ARP packets this cache does not ignore (see [`Neighbors::ignores`]),
-    /// not yet drained. `None`: nobody watches, nothing is recorded.
-    interest: Option<Vec<Interest>>,
+    /// Set by [`watch_interest`](Self::watch_interest): changes to the interest are recorded.
+    watched: bool,
+    /// While watched: the changes to the set of addresses whose ARP packets this cache does
+    /// not ignore (see [`Neighbors::ignores`]), not yet drained. One word while empty, as it
+    /// is between inputs.
+    interest: BoxedDeque<Interest>,
     /// Deadline index entries visited by `handle_timeout` (a work counter for tests that
     /// check nothing scans every entry).
     visits: u64,
@@ -154,7 +156,8 @@ impl Neighbors {
             timers: BinaryHeap::new(),
             transmit: BoxedDeque::new(),
             events: BoxedDeque::new(),
-            interest: None,
+            watched: false,
+            interest: BoxedDeque::new(),
             visits: 0,
         }
     }
@@ -398,18 +401,19 @@ impl Neighbors {
     /// simulator keeps an index from these to hand an ARP broadcast only to the caches that
     /// do not ignore it, instead of asking every one.
     pub fn watch_interest(&mut self) {
-        if self.interest.is_none() {
-            let mut all = vec![Interest {
+        if !self.watched {
+            self.watched = true;
+            self.interest.push_back(Interest {
                 addr: self.addr,
                 own: true,
                 added: true,
-            }];
-            all.extend(self.entries.keys().map(|&addr| Interest {
+            });
+            let entries = self.entries.keys().map(|&addr| Interest {
                 addr,
                 own: false,
                 added: true,
-            }));
-            self.interest = Some(all);
+            });
+            self.interest.extend(entries);
         }
     }
 
@@ -417,27 +421,20 @@ impl Neighbors {
     /// the end of `out`, oldest first. Returns false (and moves nothing) when not watching.
     /// The change buffer is released, not kept: an idle cache holds no heap for it.
     pub fn drain_interest(&mut self, out: &mut Vec<Interest>) -> bool {
-        match &mut self.interest {
-            Some(changes) => {
-                if out.is_empty() && out.capacity() < changes.capacity() {
-                    std::mem::swap(out, changes);
-                } else {
-                    out.append(changes);
-                }
-                *changes = Vec::new();
-                true
-            }
-            None => false,
+        if self.watched {
+            out.extend(std::mem::take(&mut self.interest));
         }
+        self.watched
     }
 
     /// Hands the watch over to a cache that replaces this one (a reboot): the new cache
     /// watches too, and its first changes remove everything this one was interested in.
     pub fn pass_interest_to(&mut self, next: &mut Neighbors) {
-        let Some(mut changes) = self.interest.take() else {
+        if !std::mem::take(&mut self.watched) {
             return;
-        };
-        changes.push(Interest {
+        }
+        let mut changes = std::mem::take(&mut self.interest);
+        changes.push_back(Interest {
             addr: self.addr,
             own: true,
             added: false,
@@ -448,10 +445,8 @@ impl Neighbors {
             added: false,
         }));
         next.watch_interest();
-        if let Some(theirs) = next.interest.as_mut() {
-            changes.append(theirs);
-            *theirs = changes;
-        }
+        changes.extend(std::mem::take(&mut next.interest));
+        next.interest = changes;
     }
 
     /// Inserts an entry, recording a new address in the interest changes.
@@ -473,8 +468,8 @@ impl Neighbors {
     }
 
     fn note(&mut self, addr: Ipv4Addr, added: bool) {
-        if let Some(c) = self.interest.as_mut() {
-            c.push(Interest {
+        if self.watched {
+            self.interest.push_back(Interest {
                 addr,
                 own: false,
                 added,

@@ -76,7 +76,7 @@ pub struct Tcp {
     next_handle: u32,
     sockets: SmallMap<SocketHandle, Sock>,
     conns: SmallMap<FourTuple, SocketHandle>,
-    listeners: BTreeMap<SocketAddrV4, SocketHandle>,
+    listeners: Listeners,
     events: BoxedDeque<Timed<TcpEvent>>,
     out: BoxedDeque<Outgoing>,
     limiter: RateLimiter,
@@ -94,6 +94,37 @@ pub struct Tcp {
     /// Connections visited by `poll_transmit` and `handle_timeout` (a work counter for tests
     /// that check nothing scans every connection).
     visits: u64,
+}
+
+/// The listening sockets by local address: one word while there are none, as on every client
+/// host of a large simulation (an empty `BTreeMap` is three words inline).
+#[derive(Clone, Debug, Default)]
+struct Listeners(
+    #[allow(clippy::box_collection)] Option<Box<BTreeMap<SocketAddrV4, SocketHandle>>>,
+);
+
+impl Listeners {
+    fn get(&self, local: &SocketAddrV4) -> Option<&SocketHandle> {
+        self.0.as_ref()?.get(local)
+    }
+
+    fn contains_key(&self, local: &SocketAddrV4) -> bool {
+        self.get(local).is_some()
+    }
+
+    fn insert(&mut self, local: SocketAddrV4, h: SocketHandle) {
+        self.0.get_or_insert_default().insert(local, h);
+    }
+
+    /// Removes `local`'s listener; the map is freed with the last one.
+    fn remove(&mut self, local: &SocketAddrV4) {
+        if let Some(m) = self.0.as_mut() {
+            m.remove(local);
+            if m.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
 }
 
 macro_rules! ctx {
@@ -132,7 +163,7 @@ impl Tcp {
             next_handle: 1,
             sockets: SmallMap::new(),
             conns: SmallMap::new(),
-            listeners: BTreeMap::new(),
+            listeners: Listeners::default(),
             events: BoxedDeque::new(),
             out: BoxedDeque::new(),
             limiter: RateLimiter::default(),
