@@ -957,6 +957,11 @@ impl Tcp {
         self.tcb_mut(h).and_then(|t| t.pending_error.take())
     }
 
+    /// Whether any socket listens (the listener table exists only while one does).
+    pub fn has_listeners(&self) -> bool {
+        self.listeners.0.is_some()
+    }
+
     /// State of a socket the user holds (listeners report LISTEN).
     pub fn state(&self, h: SocketHandle) -> Option<State> {
         match self.sockets.get(&h) {

@@ -455,3 +455,23 @@ fn quickack_budget_follows_the_window_and_refills_after_idle() {
     at += 536;
     recv!(k, A, 1, at);
 }
+
+/// RFC 9293 §3.10.4: CLOSE of a listener deletes it: its address is free to listen on again,
+/// and the endpoint keeps no listener table once the last one is gone.
+#[test]
+fn closing_a_listener_frees_its_address() {
+    use core::net::SocketAddrV4;
+    let mut k = Kit::new(test_policy("rfc9293"), 1, 1);
+    let addr = SocketAddrV4::new(LOCAL, 80);
+    assert!(!k.tcp.has_listeners());
+    let l = k.tcp.listen(k.now, addr, 1).expect("listen");
+    assert!(k.tcp.has_listeners());
+    k.tcp.close(k.now, l).expect("close the listener");
+    let again = k
+        .tcp
+        .listen(k.now, addr, 1)
+        .expect("the address is free again");
+    assert_ne!(again, l, "a new handle");
+    k.tcp.close(k.now, again).expect("close");
+    assert!(!k.tcp.has_listeners(), "no listener table kept");
+}
