@@ -13,7 +13,6 @@ pub mod ip;
 pub mod policy;
 pub mod rand;
 pub mod small_map;
-pub mod small_queue;
 pub mod suggest;
 pub mod tcp;
 pub mod time;
