@@ -60,6 +60,22 @@ struct Shared<'a> {
     started: Instant,
 }
 
+impl<'a> Shared<'a> {
+    /// The state the workers share at the start of a hunt: the seeded draw, nothing stopped.
+    fn new(cfg: &'a HuntConfig) -> Self {
+        Shared {
+            cfg,
+            draws: Mutex::new(Draws {
+                rng: Rng::new(cfg.seed),
+                drawn: 0,
+            }),
+            stop: AtomicBool::new(false),
+            earliest: Mutex::new(BTreeMap::new()),
+            started: Instant::now(),
+        }
+    }
+}
+
 /// The seeded generator and how many cases it has handed out.
 struct Draws {
     rng: Rng,
@@ -262,16 +278,7 @@ pub(super) fn search(
     cfg: &HuntConfig,
     mut progress: impl FnMut(u64, usize),
 ) -> Result<HuntReport, String> {
-    let shared = Shared {
-        cfg,
-        draws: Mutex::new(Draws {
-            rng: Rng::new(cfg.seed),
-            drawn: 0,
-        }),
-        stop: AtomicBool::new(false),
-        earliest: Mutex::new(BTreeMap::new()),
-        started: Instant::now(),
-    };
+    let shared = Shared::new(cfg);
     let jobs = cfg.jobs.max(1);
     let mut merge = Merge::new(cfg);
     let mut failed: Option<String> = None;
@@ -372,16 +379,7 @@ mod tests {
     fn the_reorder_buffer_applies_results_in_draw_order() {
         let out = std::env::temp_dir().join(format!("hunt-reorder-{}", std::process::id()));
         let c = cfg(&out);
-        let shared = Shared {
-            cfg: &c,
-            draws: Mutex::new(Draws {
-                rng: Rng::new(c.seed),
-                drawn: 0,
-            }),
-            stop: AtomicBool::new(false),
-            earliest: Mutex::new(BTreeMap::new()),
-            started: Instant::now(),
-        };
+        let shared = Shared::new(&c);
         let mut clock = ThreadClock::start();
         let mut items = Vec::new();
         while let Some(item) = shared.work_one(&mut clock) {
