@@ -128,7 +128,7 @@ pub struct Facts<'t> {
 
 /// How long an RST may still be on its way when a run ends (ARP resolution: RFC 1122 §2.3.2.1
 /// retransmits requests about once a second; stacks give up after a few).
-const IN_FLIGHT: Duration = Duration::from_secs(3);
+pub(super) const IN_FLIGHT: Duration = Duration::from_secs(3);
 
 /// How long after the socket call that caused it a real-time stack's frame may be stamped
 /// ([`crate::trace::StackEvidence::real_time`]): a live kernel sends from softirq context and

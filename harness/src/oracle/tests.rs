@@ -470,7 +470,8 @@ fn zero_linger_on_a_listener_is_no_abort() {
 
 /// An RST still on its way when the run ends (within `IN_FLIGHT` of being sent, no drop on
 /// record) is not lost: every shipped scenario's RSTs that a live peer needed and no drop
-/// record names, with the run cut at the moment each left its host.
+/// record names, with the run cut at the moment each left its host; with nothing more seen
+/// until `IN_FLIGHT` after it left, it is.
 #[test]
 fn an_rst_in_flight_at_the_end_is_not_lost() {
     let mut cut_any = 0;
@@ -509,6 +510,17 @@ fn an_rst_in_flight_at_the_end_is_not_lost() {
                 "{}: an RST sent at the run's end is reported lost",
                 p.display()
             );
+            // Nothing more seen for `IN_FLIGHT` after it left: lost. Just short of it: still on
+            // its way.
+            let lost_if_end_after = |d: Duration| {
+                let mut t = cut.clone();
+                t.end = r.time + d;
+                let h = facts::Facts::extract(&t);
+                h.lost.iter().any(|l| h.rsts[l.rst].time == r.time)
+            };
+            let just_short = Duration::from_micros(facts::IN_FLIGHT.total_micros() - 1);
+            assert!(lost_if_end_after(facts::IN_FLIGHT), "{}", p.display());
+            assert!(!lost_if_end_after(just_short), "{}", p.display());
         }
     }
     assert!(cut_any > 0, "no scenario has an RST a live peer needed");
