@@ -284,6 +284,20 @@ fn facts_keep_link_drops_of_rsts_only() {
             "{}",
             link[0].evidence
         );
+        // The lost RST's cause and evidence are that drop's, named once.
+        let lost: Vec<&facts::LostRst> = f.lost.iter().filter(|l| l.time == link[0].time).collect();
+        assert_eq!(lost.len(), 1, "{name}: one lost RST at the drop");
+        assert_eq!(lost[0].cause, link[0].cause);
+        assert_eq!(
+            lost[0]
+                .evidence
+                .iter()
+                .filter(|e| **e == link[0].evidence)
+                .count(),
+            1,
+            "{name}: {:?}",
+            lost[0].evidence
+        );
         let rst_at = link[0].time;
         for e in trace.events.iter_mut() {
             if let TraceKind::Frame(fr) = &mut e.kind {
