@@ -224,3 +224,81 @@ fn the_rst_sent_for_an_instant_is_the_first_sent_rst_before_the_next_arrival() {
     // Only a received RST from 6 s on: none sent.
     assert_eq!(at(6), None);
 }
+
+/// A later RST with the same sequence number answers for itself only when it goes to the same
+/// peer connection (`judge_rsts`): two connections between the same two hosts, each reset with
+/// one sequence number (RFC 9293 §3.10.7.1: an RST's SEQ is SND.NXT, which may well coincide),
+/// the second RST sent before the first arrived. Both arrived: neither is lost.
+#[test]
+fn a_later_rst_on_another_connection_does_not_hide_an_arrival() {
+    let trace = Trace {
+        meta: crate::trace::TraceMeta {
+            node_names: vec!["client".into(), "server".into()],
+            ..Default::default()
+        },
+        end: Instant::from_secs(100),
+        ..Trace::default()
+    };
+    let mut f = Facts::extract(&trace);
+    let (client, server) = (NodeId(0), NodeId(1));
+    let ip = |n| core::net::Ipv4Addr::new(192, 0, 2, n);
+    let conns = [
+        FourTuple::new(ip(1), 40000, ip(2), 80),
+        FourTuple::new(ip(1), 40001, ip(2), 80),
+    ];
+    let ms = Instant::from_millis;
+    for (i, conn) in conns.into_iter().enumerate() {
+        for (node, c) in [(client, conn), (server, conn.reversed())] {
+            f.timelines.entry((node, c)).or_default().changes =
+                vec![(Instant::ZERO, State::Established, "test")];
+            f.by_conn.insert(c, node);
+        }
+        let frame = FrameId {
+            segment: crate::trace::SegmentId(0),
+            number: i + 1,
+        };
+        let sent = ms(10_000 + 500 * i as u64);
+        f.rsts.push(RstDue {
+            node: client,
+            conn,
+            time: sent,
+            seq: Some(SeqNumber(500)),
+            frame: Some(frame),
+            reason: "on the wire".into(),
+            event: None,
+        });
+        // Delivered 1 s after it left: the first after the second left.
+        f.wire.conns.insert(
+            (server, conn.reversed()),
+            vec![super::super::wire::Seg {
+                time: sent + Duration::from_secs(1),
+                dir: Dir::Received,
+                frame,
+                order: i,
+                seq: SeqNumber(500),
+                ack: SeqNumber(0),
+                flags: wire::TcpFlags::RST,
+                len: 0,
+                window: 0,
+                mss: false,
+                window_scale: None,
+                sack_permitted: false,
+                dropped: None,
+                bad_checksum: false,
+                ttl: 64,
+            }],
+        );
+    }
+    f.judge_rsts();
+    let lost: Vec<Instant> = f.lost.iter().map(|l| f.rsts[l.rst].time).collect();
+    assert_eq!(lost, vec![]);
+    // The same, the first never delivered: lost in transit.
+    f.wire.conns.remove(&(server, conns[0].reversed()));
+    f.judge_rsts();
+    let lost: Vec<(Instant, &str)> = f
+        .lost
+        .iter()
+        .map(|l| (f.rsts[l.rst].time, l.cause.as_str()))
+        .collect();
+    assert_eq!(lost, vec![(ms(10_000), "lost-in-transit")]);
+}
