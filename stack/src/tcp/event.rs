@@ -409,3 +409,159 @@ impl fmt::Display for TcpEvent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::Ipv4Addr;
+
+    /// Each list's names are what the logs and findings print: non-empty kebab-case, one per
+    /// variant.
+    #[track_caller]
+    fn distinct_kebab(names: &[&str], want_first: &str) {
+        assert_eq!(names[0], want_first);
+        let mut seen = std::collections::BTreeSet::new();
+        for n in names {
+            assert!(
+                !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{n:?}"
+            );
+            assert!(seen.insert(*n), "{n} twice");
+        }
+    }
+
+    #[test]
+    fn every_reason_has_its_own_name() {
+        use Cause as C;
+        let causes = [
+            C::ActiveOpen,
+            C::PassiveOpen,
+            C::SynReceived,
+            C::SynAckReceived,
+            C::AckOfSyn,
+            C::FinReceived,
+            C::AckOfFin,
+            C::UserClose,
+            C::UserAbort,
+            C::RstReceived,
+            C::SynInWindow,
+            C::ResetSent,
+            C::TimeWaitTimeout,
+            C::RetransmitTimeout,
+            C::KeepaliveTimeout,
+            C::UserTimeout,
+            C::SynReuse,
+            C::ListenerClosed,
+        ];
+        distinct_kebab(&causes.map(C::name), "active-open");
+        use RstReason as R;
+        let rsts = [
+            R::NoConnection,
+            R::AckInListen,
+            R::BadAckInSynSent,
+            R::BadAckInSynReceived,
+            R::SynInWindow,
+            R::UserAbort,
+            R::KeepaliveTimeout,
+            R::ListenerClosed,
+            R::DataAfterClose,
+            R::UnreadDataOnClose,
+        ];
+        distinct_kebab(&rsts.map(R::name), "no-connection");
+        let actions = [
+            RstAction::Accepted,
+            RstAction::Ignored,
+            RstAction::ChallengeAck,
+        ];
+        distinct_kebab(&actions.map(RstAction::name), "accepted");
+        use DropReason as D;
+        let drops = [
+            D::OutOfWindow,
+            D::RstOutOfWindow,
+            D::NoAck,
+            D::AckTooNew,
+            D::AckTooOld,
+            D::Unexpected,
+            D::BacklogFull,
+            D::OutOfOrder,
+            D::ChallengeAckRateLimited,
+            D::RstInTimeWait,
+            D::NoBufferSpace,
+            D::SynFin,
+            D::Paws,
+        ];
+        distinct_kebab(&drops.map(D::name), "out-of-window");
+        let triggers = [
+            ChallengeTrigger::Rst,
+            ChallengeTrigger::Syn,
+            ChallengeTrigger::Ack,
+        ];
+        distinct_kebab(&triggers.map(ChallengeTrigger::name), "rst");
+        use DropCause as K;
+        let deaths = [
+            K::KeepaliveTimeout,
+            K::RetransmitTimeout,
+            K::UserTimeout,
+            K::Reset,
+            K::UserAbort,
+            K::ZeroLinger,
+            K::DataLost,
+        ];
+        distinct_kebab(&deaths.map(K::name), "keepalive-timeout");
+        use TimeWaitCause as T;
+        let tw = [T::Expired, T::RstReceived, T::SynInWindow, T::SynReuse];
+        distinct_kebab(&tw.map(T::name), "expired");
+    }
+
+    /// The log line of an event starts with its connection, the one `conn()` returns.
+    #[test]
+    fn an_event_prints_its_connection_first() {
+        let conn = FourTuple::new(
+            Ipv4Addr::new(192, 0, 2, 1),
+            80,
+            Ipv4Addr::new(192, 0, 2, 2),
+            5000,
+        );
+        let events = [
+            (
+                TcpEvent::StateChange {
+                    conn,
+                    from: State::SynSent,
+                    to: State::Established,
+                    cause: Cause::SynAckReceived,
+                },
+                "state SYN-SENT -> ESTABLISHED (syn-ack-received)",
+            ),
+            (
+                TcpEvent::RstSent {
+                    conn,
+                    seq: SeqNumber(7),
+                    ack: Some(SeqNumber(9)),
+                    reason: RstReason::UserAbort,
+                },
+                "rst-sent seq=7 ack=9 (user-abort)",
+            ),
+            (
+                TcpEvent::Retransmit {
+                    conn,
+                    seq: SeqNumber(7),
+                    attempt: 2,
+                },
+                "retransmit seq=7 attempt=2",
+            ),
+            (
+                TcpEvent::TimeWaitEnded {
+                    conn,
+                    after: Duration::from_secs(60),
+                    early: false,
+                    cause: TimeWaitCause::Expired,
+                },
+                "time-wait-ended after=60.000000s early=false (expired)",
+            ),
+        ];
+        for (e, what) in events {
+            assert_eq!(e.conn(), conn);
+            assert_eq!(e.to_string(), format!("{conn} {what}"));
+        }
+    }
+}

@@ -146,3 +146,51 @@ pub struct Outgoing {
     pub dst: Ipv4Addr,
     pub seg: TcpRepr,
 }
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+
+    /// RFC 9293 §3.3.2 names, read back from both spellings; Display is the name.
+    #[test]
+    fn state_names_round_trip_in_both_spellings() {
+        let mut seen = std::collections::BTreeSet::new();
+        for st in State::ALL {
+            assert!(seen.insert(st.name()), "{st:?} shares its name");
+            assert_eq!(st.to_string(), st.name());
+            assert_eq!(State::from_name(st.name()), Some(st));
+            assert_eq!(
+                State::from_name(&st.name().replace('-', "_").to_lowercase()),
+                Some(st)
+            );
+        }
+        assert_eq!(State::SynReceived.name(), "SYN-RECEIVED");
+        assert_eq!(State::from_name("SYN_RECV"), Some(State::SynReceived));
+        assert_eq!(State::from_name("fin_wait1"), Some(State::FinWait1));
+        assert_eq!(State::from_name("FIN_WAIT2"), Some(State::FinWait2));
+        assert_eq!(State::from_name("ESTABLISHED-ISH"), None);
+    }
+
+    /// RFC 9293 §3.5.2: the synchronized states are ESTABLISHED and every later one.
+    #[test]
+    fn synchronized_states_are_established_and_later() {
+        let sync: Vec<State> = State::ALL
+            .into_iter()
+            .filter(|s| s.is_synchronized())
+            .collect();
+        assert_eq!(sync, State::ALL[4..].to_vec());
+    }
+
+    #[test]
+    fn a_four_tuple_prints_local_first_and_reverses() {
+        let t = FourTuple::new(
+            Ipv4Addr::new(192, 0, 2, 1),
+            80,
+            Ipv4Addr::new(198, 51, 100, 2),
+            5000,
+        );
+        assert_eq!(t.to_string(), "192.0.2.1:80-198.51.100.2:5000");
+        assert_eq!(t.reversed().to_string(), "198.51.100.2:5000-192.0.2.1:80");
+        assert_eq!(t.reversed().reversed(), t);
+    }
+}

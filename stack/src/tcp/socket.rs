@@ -310,3 +310,47 @@ impl From<SocketError> for RecvError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_and_errors_print_for_the_user() {
+        assert_eq!(SocketHandle(3).to_string(), "#3");
+        assert_eq!(SocketError::ConnectionReset.to_string(), "connection reset");
+        assert_eq!(
+            SendError::from(SocketError::ConnectionRefused),
+            SendError::ConnectionRefused
+        );
+        assert_eq!(RecvError::from(SocketError::TimedOut), RecvError::TimedOut);
+    }
+
+    /// Buffer sizes are bounded to 1 GiB; zero sizes, idle times and counts are refused.
+    #[test]
+    fn option_values_are_bounded_and_zeros_refused() {
+        let policy = TcpPolicy::default();
+        let mut o = Options::from_policy(&policy);
+        o.set(SocketOption::RecvBuf(usize::MAX)).expect("set");
+        assert_eq!(o.get(OptionName::RecvBuf), SocketOption::RecvBuf(1 << 30));
+        for bad in [
+            SocketOption::KeepIdle(Duration::ZERO),
+            SocketOption::KeepIntvl(Duration::ZERO),
+            SocketOption::KeepCnt(0),
+            SocketOption::RecvBuf(0),
+            SocketOption::SendBuf(0),
+        ] {
+            assert_eq!(o.set(bad), Err(OptionError::InvalidValue), "{bad:?}");
+        }
+        assert_eq!(o, {
+            let mut want = Options::from_policy(&policy);
+            want.rcv_buf = 1 << 30;
+            want
+        });
+        assert_eq!(
+            default_option(&policy, OptionName::NoDelay),
+            SocketOption::NoDelay(!policy.nagle)
+        );
+        assert_eq!(to_u32(usize::MAX), u32::MAX);
+    }
+}
