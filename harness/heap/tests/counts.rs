@@ -49,7 +49,10 @@ fn each_thread_counts_its_own() {
     let (here_none, there_none, _) = run(0);
     let (here_mb, there_mb, kept) = run(1 << 20);
     assert_eq!((there_none, there_mb), (0, 1 << 20));
-    assert_eq!(here_mb, here_none, "the other thread's megabyte counted here");
+    assert_eq!(
+        here_mb, here_none,
+        "the other thread's megabyte counted here"
+    );
     let before = heap_count::live_bytes();
     drop(kept);
     assert_eq!(heap_count::live_bytes() - before, -(1 << 20));
