@@ -671,3 +671,36 @@ fn half_open_names_why_the_peer_lacks_the_connection() {
         )]
     );
 }
+
+/// A half-open finding's frames (`frames_around`): the host's last segment at or before the
+/// span began and its first at or after the span ended.
+#[test]
+fn half_open_frames_bracket_the_span() {
+    use stack::wire::TcpFlags;
+    let trace = Trace::default();
+    let mut f = facts::Facts::extract(&trace);
+    let conn = FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        40000,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        80,
+    );
+    let node = NodeId(0);
+    let s = Instant::from_secs;
+    f.wire.conns.insert(
+        (node, conn),
+        [1, 5, 10, 20, 30]
+            .into_iter()
+            .map(|t| wire::Seg::bare(s(t), Dir::Sent, TcpFlags::ACK, 1, t as usize))
+            .collect(),
+    );
+    let around = |a: u64, b: u64| -> Vec<usize> {
+        frames_around(&f, node, conn, s(a), s(b))
+            .iter()
+            .map(|fr| fr.number)
+            .collect()
+    };
+    assert_eq!(around(5, 20), vec![5, 20]);
+    assert_eq!(around(6, 21), vec![5, 30]);
+    assert_eq!(around(0, 31), Vec::<usize>::new());
+}

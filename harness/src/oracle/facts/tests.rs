@@ -1,5 +1,6 @@
 //! The facts next to the code that pulls them out of a trace.
 
+use super::super::wire::Seg;
 use super::*;
 
 /// An Ethernet frame: IPv4 (IHL 5) carrying `proto`, with `flags` at the TCP flags offset.
@@ -178,25 +179,8 @@ fn the_rst_sent_for_an_instant_is_the_first_sent_rst_before_the_next_arrival() {
         core::net::Ipv4Addr::new(192, 0, 2, 2),
         40000,
     );
-    let seg = |secs: u64, dir: Dir, flags: wire::TcpFlags, seq: u32| super::super::wire::Seg {
-        time: Instant::from_secs(secs),
-        dir,
-        frame: FrameId {
-            segment: crate::trace::SegmentId(0),
-            number: secs as usize,
-        },
-        order: secs as usize,
-        seq: SeqNumber(seq),
-        ack: SeqNumber(0),
-        flags,
-        len: 0,
-        window: 0,
-        mss: false,
-        window_scale: None,
-        sack_permitted: false,
-        dropped: None,
-        bad_checksum: false,
-        ttl: 64,
+    let seg = |secs: u64, dir: Dir, flags: wire::TcpFlags, seq: u32| {
+        Seg::bare(Instant::from_secs(secs), dir, flags, seq, secs as usize)
     };
     let ack = wire::TcpFlags::ACK;
     let rst = wire::TcpFlags::RST;
@@ -270,23 +254,13 @@ fn a_later_rst_on_another_connection_does_not_hide_an_arrival() {
         // Delivered 1 s after it left: the first after the second left.
         f.wire.conns.insert(
             (server, conn.reversed()),
-            vec![super::super::wire::Seg {
-                time: sent + Duration::from_secs(1),
-                dir: Dir::Received,
-                frame,
-                order: i,
-                seq: SeqNumber(500),
-                ack: SeqNumber(0),
-                flags: wire::TcpFlags::RST,
-                len: 0,
-                window: 0,
-                mss: false,
-                window_scale: None,
-                sack_permitted: false,
-                dropped: None,
-                bad_checksum: false,
-                ttl: 64,
-            }],
+            vec![Seg::bare(
+                sent + Duration::from_secs(1),
+                Dir::Received,
+                wire::TcpFlags::RST,
+                500,
+                frame.number,
+            )],
         );
     }
     f.judge_rsts();
@@ -301,4 +275,53 @@ fn a_later_rst_on_another_connection_does_not_hide_an_arrival() {
         .map(|l| (f.rsts[l.rst].time, l.cause.as_str()))
         .collect();
     assert_eq!(lost, vec![(ms(10_000), "lost-in-transit")]);
+}
+
+/// An RST never seen on the wire (`judge_rsts`): the finding shows the host's last segment on
+/// the connection at or before the RST, what it held (here no ARP resolution was under way:
+/// `never-sent`).
+#[test]
+fn an_rst_never_on_the_wire_shows_the_hosts_last_segment_before_it() {
+    let trace = Trace {
+        meta: crate::trace::TraceMeta {
+            node_names: vec!["client".into(), "server".into()],
+            ..Default::default()
+        },
+        end: Instant::from_secs(100),
+        ..Trace::default()
+    };
+    let mut f = Facts::extract(&trace);
+    let (client, server) = (NodeId(0), NodeId(1));
+    let ip = |n| core::net::Ipv4Addr::new(192, 0, 2, n);
+    let conn = FourTuple::new(ip(1), 40000, ip(2), 80);
+    for (node, c) in [(client, conn), (server, conn.reversed())] {
+        f.timelines.entry((node, c)).or_default().changes =
+            vec![(Instant::ZERO, State::Established, "test")];
+        f.by_conn.insert(c, node);
+    }
+    let ack = wire::TcpFlags::ACK;
+    let s = Instant::from_secs;
+    f.wire.conns.insert(
+        (client, conn),
+        vec![
+            Seg::bare(s(1), Dir::Sent, ack, 100, 1),
+            Seg::bare(s(2), Dir::Received, ack, 900, 2),
+            Seg::bare(s(10), Dir::Sent, ack, 100, 3),
+            Seg::bare(s(20), Dir::Received, ack, 900, 4),
+        ],
+    );
+    f.rsts.push(RstDue {
+        node: client,
+        conn,
+        time: s(10),
+        seq: None,
+        frame: None,
+        reason: "abort call".into(),
+        event: None,
+    });
+    f.judge_rsts();
+    assert_eq!(f.lost.len(), 1);
+    assert_eq!(f.lost[0].cause, "never-sent");
+    let frames: Vec<usize> = f.lost[0].frames.iter().map(|fr| fr.number).collect();
+    assert_eq!(frames, vec![3]);
 }
