@@ -221,6 +221,17 @@ fn a_capture_is_judged_from_frames_alone() {
         "{cj:?}"
     );
     assert!(cj.contains(&(FindingKind::RstLoss, "unknown")), "{cj:?}");
+    // Both hosts had connections: one entry names them both, once each.
+    let rst_loss = an
+        .cannot_judge
+        .iter()
+        .find(|c| c.kind == FindingKind::RstLoss)
+        .expect("rst-loss");
+    let mut hosts = rst_loss.hosts.clone();
+    hosts.sort();
+    hosts.dedup();
+    assert_eq!(hosts.len(), 2, "{:?}", rst_loss.hosts);
+    assert_eq!(rst_loss.hosts.len(), 2, "{:?}", rst_loss.hosts);
     let text = an.cannot_judge[0].to_string();
     assert!(text.starts_with("cannot judge "), "{text}");
 }
