@@ -57,6 +57,12 @@ pub trait Node {
     fn poll_at(&self) -> Option<Instant>;
     /// Moves the node's logged events (stack, NAT, application) into `out`.
     fn drain_trace(&mut self, me: NodeId, out: &mut Vec<TraceEvent>);
+    /// Drops what [`drain_trace`](Self::drain_trace) would move (a run that keeps no trace);
+    /// `scratch` is an empty buffer to drain into, left empty.
+    fn discard_trace(&mut self, me: NodeId, scratch: &mut Vec<TraceEvent>) {
+        self.drain_trace(me, scratch);
+        scratch.clear();
+    }
     /// What the node's stack shows the oracles, if the node is a stack under test.
     fn evidence(&self) -> Option<crate::trace::StackEvidence> {
         None
@@ -814,7 +820,7 @@ impl World {
             self.nodes[i].drain_trace(NodeId(i), &mut self.trace.events);
         } else {
             let mut evs = std::mem::take(&mut self.ev_buf);
-            self.nodes[i].drain_trace(NodeId(i), &mut evs);
+            self.nodes[i].discard_trace(NodeId(i), &mut evs);
             evs.clear();
             self.ev_buf = evs;
         }
