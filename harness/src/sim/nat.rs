@@ -439,7 +439,7 @@ mod tests {
         let timeout = n.cfg.idle_timeout;
         let mut now = Instant::ZERO;
         for step in 0..4000 {
-            now = now + Duration::from_millis(rng.below(40_000));
+            now += Duration::from_millis(rng.below(40_000));
             while let Some(due) = n.poll_at().filter(|&t| t <= now) {
                 n.handle_timeout(due);
             }
