@@ -44,9 +44,9 @@ impl Reassembly {
     ) {
         let end = offset.saturating_add(payload.len()).min(limit);
         if offset < end {
-            if self.slots.len() < end {
-                self.slots.resize(end, None);
-            }
+            // Grow to `end` (never shrink: held bytes above it stay).
+            let len = self.slots.len().max(end);
+            self.slots.resize(len, None);
             for (slot, b) in self.slots.range_mut(offset..end).zip(payload) {
                 *slot = Some(*b);
             }
@@ -147,6 +147,23 @@ mod tests {
         assert_eq!(r.pop_ready(100), b"0123");
         r.insert(20, b"x", 10, None);
         assert!(r.is_empty());
+    }
+
+    /// A segment starting at the right window edge holds nothing (not even the missing slots
+    /// below it): the queue stays empty, so the next in-order segment is not taken for a gap
+    /// fill.
+    #[test]
+    fn a_segment_at_the_window_edge_holds_nothing() {
+        let mut r = Reassembly::default();
+        r.insert(12, b"xyz", 12, None);
+        assert!(r.is_empty());
+        assert!(r.runs().is_empty());
+        r.insert(4, b"ab", 12, None);
+        r.insert(12, b"xyz", 12, None);
+        assert_eq!(r.runs(), vec![(4, 6)]);
+        r.advance(4);
+        assert_eq!(r.pop_ready(100), b"ab");
+        assert!(r.is_empty(), "no slot past the held bytes");
     }
 
     #[test]
