@@ -166,6 +166,27 @@ mod tests {
         assert!(r.is_empty(), "no slot past the held bytes");
     }
 
+    /// The in-order run is handed over only as far as the receive buffer has room (the window
+    /// may still reach past the free buffer: its right edge never moves left).
+    #[test]
+    fn pop_ready_takes_no_more_than_the_room() {
+        let mut r = Reassembly::default();
+        r.insert(0, b"abc", 100, None);
+        assert_eq!(r.pop_ready(2), b"ab");
+        assert_eq!(r.pop_ready(0), b"");
+        assert_eq!(r.pop_ready(5), b"c");
+    }
+
+    /// CLOSED drops what is held, bytes and FIN (RFC 9293 §3.10.7.4 "delete the TCB").
+    #[test]
+    fn clear_forgets_bytes_and_fin() {
+        let mut r = Reassembly::default();
+        r.insert(2, b"xy", 100, Some(SeqNumber(4)));
+        r.clear();
+        assert!(r.is_empty());
+        assert!(!r.take_fin_at(SeqNumber(4)));
+    }
+
     #[test]
     fn fin_released_after_its_data() {
         let mut r = Reassembly::default();
