@@ -113,6 +113,37 @@ impl<K: Ord, V> SmallMap<K, V> {
         }
     }
 
+    /// Moves the value under `old` to `new` (replacing any value already under `new`);
+    /// returns whether `old` was there. The same map as `remove(old)` then `insert(new, v)`,
+    /// but in the `Vec` form without giving the slot back and allocating it again (a
+    /// connection's deadline moves at every event).
+    pub fn rekey(&mut self, old: &K, new: K) -> bool {
+        match self {
+            SmallMap::Few(vec) => {
+                let Ok(i) = vec.binary_search_by(|e| e.0.cmp(old)) else {
+                    return false;
+                };
+                let (_, v) = vec.remove(i);
+                match vec.binary_search_by(|e| e.0.cmp(&new)) {
+                    // The capacity left by the removal takes it back: no reallocation.
+                    Err(j) => vec.insert(j, (new, v)),
+                    Ok(j) => {
+                        vec[j].1 = v;
+                        vec.shrink_to_fit();
+                    }
+                }
+                true
+            }
+            SmallMap::Many(m) => match m.remove(old) {
+                Some(v) => {
+                    m.insert(new, v);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
     /// The entry with the smallest key.
     pub fn first(&self) -> Option<(&K, &V)> {
         match self {
@@ -258,6 +289,10 @@ impl<K: Ord> SmallSet<K> {
     pub fn remove(&mut self, k: &K) -> bool {
         self.0.remove(k).is_some()
     }
+    /// Replaces `old` by `new` ([`SmallMap::rekey`]); true when `old` was there.
+    pub fn replace(&mut self, old: &K, new: K) -> bool {
+        self.0.rekey(old, new)
+    }
     pub fn first(&self) -> Option<&K> {
         self.0.first().map(|(k, _)| k)
     }
@@ -288,6 +323,7 @@ mod tests {
     enum Op {
         Insert(u8, u16),
         Remove(u8),
+        Rekey(u8, u8),
     }
 
     #[test]
@@ -304,6 +340,7 @@ mod tests {
         prop_oneof![
             (0u8..40, any::<u16>()).prop_map(|(k, v)| Op::Insert(k, v)),
             (0u8..40).prop_map(Op::Remove),
+            (0u8..40, 0u8..40).prop_map(|(a, b)| Op::Rekey(a, b)),
         ]
     }
 
@@ -317,6 +354,10 @@ mod tests {
                 match o {
                     Op::Insert(k, v) => prop_assert_eq!(small.insert(k, v), model.insert(k, v)),
                     Op::Remove(k) => prop_assert_eq!(small.remove(&k), model.remove(&k)),
+                    Op::Rekey(a, b) => {
+                        let moved = model.remove(&a).map(|v| model.insert(b, v));
+                        prop_assert_eq!(small.rekey(&a, b), moved.is_some());
+                    }
                 }
                 prop_assert_eq!(small.len(), model.len());
                 prop_assert_eq!(small.first(), model.first_key_value());

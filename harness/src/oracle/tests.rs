@@ -570,3 +570,78 @@ fn a_later_rst_with_the_same_seq_does_not_hide_an_arrival() {
         "no scenario has a delivered RST a live peer needed"
     );
 }
+
+/// Half-open's cause when the peer holds no state (RFC 9293 §3.5.2: "half-open" when one end
+/// has no knowledge of the connection): `peer-never-had-it` when the peer's connection appears
+/// only later, `peer-closed (<why>)` when the peer had it and closed it before. Two hosts that
+/// report their connection states only (no log, no frames).
+#[test]
+fn half_open_names_why_the_peer_lacks_the_connection() {
+    use crate::trace::{StackEvidence, TraceEvent, TraceMeta};
+    use core::net::Ipv4Addr;
+    let conn = FourTuple::new(
+        Ipv4Addr::new(192, 0, 2, 1),
+        40000,
+        Ipv4Addr::new(192, 0, 2, 2),
+        80,
+    );
+    let state = |secs: u64, node: usize, conn: FourTuple, state: Option<State>| TraceEvent {
+        time: Instant::from_secs(secs),
+        kind: TraceKind::ConnState {
+            node: NodeId(node),
+            conn,
+            state,
+        },
+    };
+    let evidence = Some(StackEvidence {
+        stack: "reference".into(),
+        state: true,
+        ..StackEvidence::default()
+    });
+    let trace = |peer: Vec<TraceEvent>| {
+        let mut events = vec![state(1, 0, conn, Some(State::Established))];
+        events.extend(peer);
+        events.sort_by_key(|e| e.time);
+        Trace {
+            meta: TraceMeta {
+                node_names: vec!["client".into(), "server".into()],
+                node_addrs: vec![vec![*conn.local.ip()], vec![*conn.remote.ip()]],
+                segment_names: vec!["lan".into()],
+                stacks: vec![evidence.clone(), evidence.clone()],
+            },
+            events,
+            end: Instant::from_secs(60),
+        }
+    };
+    let half_open = |t: &Trace| -> Vec<(String, Option<String>, Option<u64>)> {
+        analyze(t, &OracleConfig::default())
+            .into_iter()
+            .filter(|f| f.kind == FindingKind::HalfOpen)
+            .map(|f| (f.host, f.cause, f.duration_us.map(|d| d / 1_000_000)))
+            .collect()
+    };
+    // The server's end appears at 30 s (its SYN-ACK, say, long delayed): 29 s half-open.
+    let later = trace(vec![state(
+        30,
+        1,
+        conn.reversed(),
+        Some(State::Established),
+    )]);
+    assert_eq!(
+        half_open(&later),
+        vec![("client".into(), Some("peer-never-had-it".into()), Some(29))]
+    );
+    // The server had it and dropped it at 2 s without a word: half-open to the end.
+    let closed = trace(vec![
+        state(0, 1, conn.reversed(), Some(State::Established)),
+        state(2, 1, conn.reversed(), None),
+    ]);
+    assert_eq!(
+        half_open(&closed),
+        vec![(
+            "client".into(),
+            Some("peer-closed (reported-gone)".into()),
+            Some(58)
+        )]
+    );
+}

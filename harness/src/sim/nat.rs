@@ -208,13 +208,16 @@ impl Nat {
     fn inbound(&mut self, now: Instant, mut ip: Ipv4Repr, mut tcp: TcpRepr) {
         let remote = SocketAddrV4::new(ip.src_addr, tcp.src_port);
         let key = (tcp.dst_port, remote);
-        if self.by_outside.contains_key(&key) {
-            self.touch(key, now);
-        }
-        match self.by_outside.get(&key) {
-            Some(m) => {
-                ip.dst_addr = *m.inside.ip();
-                tcp.dst_port = m.inside.port();
+        // One lookup: the mapping is marked used and read at once.
+        let inside = self.by_outside.get_mut(&key).map(|m| {
+            m.last_used = now;
+            m.inside
+        });
+        match inside {
+            Some(inside) => {
+                self.settle();
+                ip.dst_addr = *inside.ip();
+                tcp.dst_port = inside.port();
                 let packet = Self::rewrite(&mut ip, &tcp);
                 self.fwd.route(now, packet, ip.dst_addr);
             }

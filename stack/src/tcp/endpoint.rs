@@ -438,11 +438,17 @@ impl Tcp {
         };
         let due = tcb.next_deadline();
         if due != tcb.filed_at {
-            if let Some(old) = tcb.filed_at {
-                self.deadlines.remove(&(old, h));
-            }
-            if let Some(new) = due {
-                self.deadlines.insert((new, h));
+            match (tcb.filed_at, due) {
+                (Some(old), Some(new)) => {
+                    self.deadlines.replace(&(old, h), (new, h));
+                }
+                (Some(old), None) => {
+                    self.deadlines.remove(&(old, h));
+                }
+                (None, Some(new)) => {
+                    self.deadlines.insert((new, h));
+                }
+                (None, None) => {}
             }
             tcb.filed_at = due;
         }

@@ -109,3 +109,118 @@ fn a_real_time_stacks_late_arp_request_still_explains_the_lost_rsts() {
     assert_eq!(shifted(edge, true), overflow);
     assert_eq!(shifted(edge + 1, true), never);
 }
+
+/// A shipped scenario (by name prefix) run on the reference stack with its event log.
+fn run_scenario(prefix: &str) -> Trace {
+    use crate::scenario::{Overrides, Scenario};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../conformance/scenarios");
+    let path = std::fs::read_dir(dir)
+        .expect("conformance/scenarios")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+        .expect("ships");
+    let sc = Scenario::load(&path).expect("parses");
+    sc.run(&Overrides::default()).expect("runs").trace
+}
+
+/// A NAT's "no mapping" drop is a fact only for an RST (what RST loss is judged from): o3's
+/// NAT drops the RST of a connection whose mapping expired; the same drops of plain ACKs are
+/// no drop records, so they cannot stand in for an RST's loss (`find_rst_drop` takes any
+/// `nat-no-mapping` drop between the RST's endpoints, whatever its sequence number).
+#[test]
+fn nat_no_mapping_drops_are_facts_for_rsts_only() {
+    let trace = run_scenario("o3-");
+    let rsts = trace
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind, TraceKind::Nat { event: NatEvent::NoMapping { flags, .. }, .. }
+                if flags.rst())
+        })
+        .count();
+    assert!(rsts > 0, "o3's NAT drops an RST for want of a mapping");
+    let nat_drops = |t: &Trace| {
+        Facts::extract(t)
+            .drops
+            .iter()
+            .filter(|d| d.cause == "nat-no-mapping")
+            .count()
+    };
+    assert_eq!(nat_drops(&trace), rsts);
+    let mut acks = trace.clone();
+    for e in acks.events.iter_mut() {
+        if let TraceKind::Nat {
+            event: NatEvent::NoMapping { flags, .. },
+            ..
+        } = &mut e.kind
+        {
+            *flags = wire::TcpFlags::ACK;
+        }
+    }
+    assert_eq!(nat_drops(&acks), 0, "ACKs dropped for want of a mapping");
+}
+
+/// `wire_rst_for`: the RST a host put on the wire owing to something at `t` is the first RST
+/// it sent at or after `t` before anything more arrived (an RST may wait for ARP; a later RST
+/// answers a later arrival, RFC 9293 §3.10.7.1). Not any segment it sent, and not an RST it
+/// received.
+#[test]
+fn the_rst_sent_for_an_instant_is_the_first_sent_rst_before_the_next_arrival() {
+    let trace = Trace::default();
+    let mut f = Facts::extract(&trace);
+    let node = NodeId(0);
+    let conn = FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        80,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        40000,
+    );
+    let seg = |secs: u64, dir: Dir, flags: wire::TcpFlags, seq: u32| super::super::wire::Seg {
+        time: Instant::from_secs(secs),
+        dir,
+        frame: FrameId {
+            segment: crate::trace::SegmentId(0),
+            number: secs as usize,
+        },
+        order: secs as usize,
+        seq: SeqNumber(seq),
+        ack: SeqNumber(0),
+        flags,
+        len: 0,
+        window: 0,
+        mss: false,
+        window_scale: None,
+        sack_permitted: false,
+        dropped: None,
+        bad_checksum: false,
+        ttl: 64,
+    };
+    let ack = wire::TcpFlags::ACK;
+    let rst = wire::TcpFlags::RST;
+    f.wire.conns.insert(
+        (node, conn),
+        vec![
+            seg(1, Dir::Received, ack, 500),
+            seg(2, Dir::Sent, ack, 100),
+            seg(3, Dir::Sent, rst, 100),
+            seg(4, Dir::Received, ack, 500),
+            seg(5, Dir::Sent, rst, 101),
+            seg(6, Dir::Received, rst, 500),
+        ],
+    );
+    let at = |secs: u64| {
+        f.wire_rst_for(node, conn, Instant::from_secs(secs))
+            .map(|s| (s.time.secs(), s.seq.0))
+    };
+    // From an arrival (at the same instant) or a plain ACK sent on, the RST at 3 s.
+    assert_eq!(at(1), Some((3, 100)));
+    assert_eq!(at(2), Some((3, 100)));
+    assert_eq!(at(3), Some((3, 100)));
+    // The arrival at 4 s is answered by the RST at 5 s.
+    assert_eq!(at(4), Some((5, 100 + 1)));
+    // Only a received RST from 6 s on: none sent.
+    assert_eq!(at(6), None);
+}
