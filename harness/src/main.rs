@@ -5,16 +5,14 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// Counts every allocation so `harness bench` can report live heap bytes per connection.
+/// Counts each thread's live heap bytes so `harness bench` can report them per connection
+/// (per thread, so that `hunt --jobs N`'s threads do not share a counter: see `heap_count`).
 #[global_allocator]
-static GLOBAL: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+static GLOBAL: heap_count::ThreadCounted = heap_count::ThreadCounted;
 
+/// The bench builds, runs and weighs its world on the calling thread: its live heap.
 fn live_heap() -> u64 {
-    let s = GLOBAL.stats();
-    // stats_alloc already books a realloc's growth in bytes_allocated and its shrinkage in
-    // bytes_deallocated (bytes_reallocated is the same net change again).
-    let live = s.bytes_allocated as i128 - s.bytes_deallocated as i128;
-    live.max(0) as u64
+    heap_count::live_bytes().max(0) as u64
 }
 
 fn main() -> ExitCode {

@@ -4,15 +4,12 @@
 //! tables (issue 12 asks ≤ 2 KiB). A test binary of its own because it installs a counting
 //! global allocator; it measures bytes, never time.
 
-use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
-use std::alloc::System;
-
 #[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+static GLOBAL: heap_count::ThreadCounted = heap_count::ThreadCounted;
 
+/// The test thread's live heap (the bench runs and weighs its world on it), as in the binary.
 fn live_heap() -> u64 {
-    let s = GLOBAL.stats();
-    (s.bytes_allocated as i128 - s.bytes_deallocated as i128).max(0) as u64
+    heap_count::live_bytes().max(0) as u64
 }
 
 /// Bytes per idle connection the bench may hold at 1,000 clients (fixed costs such as the
