@@ -44,9 +44,9 @@ impl Reassembly {
     ) {
         let end = offset.saturating_add(payload.len()).min(limit);
         if offset < end {
-            if self.slots.len() < end {
-                self.slots.resize(end, None);
-            }
+            // Grow to `end` (never shrink: held bytes above it stay).
+            let len = self.slots.len().max(end);
+            self.slots.resize(len, None);
             for (slot, b) in self.slots.range_mut(offset..end).zip(payload) {
                 *slot = Some(*b);
             }
@@ -147,6 +147,44 @@ mod tests {
         assert_eq!(r.pop_ready(100), b"0123");
         r.insert(20, b"x", 10, None);
         assert!(r.is_empty());
+    }
+
+    /// A segment starting at the right window edge holds nothing (not even the missing slots
+    /// below it): the queue stays empty, so the next in-order segment is not taken for a gap
+    /// fill.
+    #[test]
+    fn a_segment_at_the_window_edge_holds_nothing() {
+        let mut r = Reassembly::default();
+        r.insert(12, b"xyz", 12, None);
+        assert!(r.is_empty());
+        assert!(r.runs().is_empty());
+        r.insert(4, b"ab", 12, None);
+        r.insert(12, b"xyz", 12, None);
+        assert_eq!(r.runs(), vec![(4, 6)]);
+        r.advance(4);
+        assert_eq!(r.pop_ready(100), b"ab");
+        assert!(r.is_empty(), "no slot past the held bytes");
+    }
+
+    /// The in-order run is handed over only as far as the receive buffer has room (the window
+    /// may still reach past the free buffer: its right edge never moves left).
+    #[test]
+    fn pop_ready_takes_no_more_than_the_room() {
+        let mut r = Reassembly::default();
+        r.insert(0, b"abc", 100, None);
+        assert_eq!(r.pop_ready(2), b"ab");
+        assert_eq!(r.pop_ready(0), b"");
+        assert_eq!(r.pop_ready(5), b"c");
+    }
+
+    /// CLOSED drops what is held, bytes and FIN (RFC 9293 §3.10.7.4 "delete the TCB").
+    #[test]
+    fn clear_forgets_bytes_and_fin() {
+        let mut r = Reassembly::default();
+        r.insert(2, b"xy", 100, Some(SeqNumber(4)));
+        r.clear();
+        assert!(r.is_empty());
+        assert!(!r.take_fin_at(SeqNumber(4)));
     }
 
     #[test]

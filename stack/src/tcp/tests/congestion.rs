@@ -87,3 +87,17 @@ fn congestion_avoidance_adds_smss_squared_over_cwnd_per_ack() {
     burst(&mut k);
     assert_eq!(flight(&k), 1554);
 }
+
+/// RFC 1122 §4.2.2.2 (MUST-61): without a PUSH flag on SEND, "the sending TCP ... [sets] the
+/// PSH bit in the last buffered segment": of 1000 bytes sent as 536 + 464, only the second
+/// carries PSH.
+#[test]
+fn psh_marks_the_last_segment_of_the_buffered_data() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    k.tcp.send(k.now, h, &[3; 1000]).expect("send");
+    let first = recv!(k, A, 1, 1);
+    let last = recv!(k, A, 537, 1);
+    assert_eq!((first.payload.len(), last.payload.len()), (536, 464));
+    assert!(!first.flags.psh(), "{first:?}");
+    assert!(last.flags.psh(), "{last:?}");
+}

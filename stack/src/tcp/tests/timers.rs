@@ -475,3 +475,32 @@ fn closing_a_listener_frees_its_address() {
     k.tcp.close(k.now, again).expect("close");
     assert!(!k.tcp.has_listeners(), "no listener table kept");
 }
+
+/// RFC 5482: the user timeout measures how long sent data stays unacknowledged. When the first
+/// byte left as a zero-window probe (RFC 9293 §3.8.6.1, one byte of new data) and the window
+/// then opens without acknowledging it, the data sent next starts the count.
+#[test]
+fn user_timeout_counts_the_data_sent_after_a_window_probe() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    k.tcp
+        .set_option(h, SocketOption::UserTimeout(Duration::from_secs(10)))
+        .expect("opt");
+    let mut shut = k.seg(A, 1, 1, b"");
+    shut.window = 0;
+    k.inject(&shut);
+    k.tcp.send(k.now, h, &[7; 100]).expect("send");
+    recv_nothing!(k);
+    assert!(k.step(Instant::MAX), "the persist timer");
+    let probe = recv!(k, A, 1, 1);
+    assert_eq!(probe.payload.len(), 1);
+    // The window opens; the probe byte stays unacknowledged and goes again with the rest.
+    send!(k, A, 1, 1);
+    let t0 = k.now;
+    let all = recv!(k, A, 1, 1);
+    assert_eq!(all.payload.len(), 100);
+    while k.step(Instant::MAX) {
+        while k.out().is_some() {}
+    }
+    assert_eq!(k.now - t0, Duration::from_secs(10));
+    assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
+}
