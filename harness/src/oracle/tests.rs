@@ -715,3 +715,101 @@ fn half_open_frames_bracket_the_span() {
     assert_eq!(around(6, 21), vec![5, 30]);
     assert_eq!(around(0, 31), Vec::<usize>::new());
 }
+
+/// What `cannot_judge` names, from what each stack shows: a wire-only stack (no calls) is
+/// named for TIME-WAIT assassination only where segments reached TIME-WAIT, for deliberate
+/// abort only where it sent an RST on an open connection, for keepalive only where it sent
+/// probes; RST loss and stale reuse wherever it had a connection. A stack reporting states
+/// without a TIME-WAIT length is named only where a connection reached TIME-WAIT.
+#[test]
+fn cannot_judge_names_only_what_the_trace_needed() {
+    use crate::trace::{StackEvidence, TraceMeta};
+    use stack::wire::TcpFlags;
+    let wire_only = StackEvidence {
+        stack: "quiet".into(),
+        ..StackEvidence::default()
+    };
+    let states = StackEvidence {
+        stack: "stateful".into(),
+        state: true,
+        calls: true,
+        ..StackEvidence::default()
+    };
+    let trace = Trace {
+        meta: TraceMeta {
+            node_names: vec![
+                "plain".into(),
+                "busy".into(),
+                "st-plain".into(),
+                "st-tw".into(),
+            ],
+            stacks: vec![
+                Some(wire_only.clone()),
+                Some(wire_only),
+                Some(states.clone()),
+                Some(states),
+            ],
+            ..TraceMeta::default()
+        },
+        ..Trace::default()
+    };
+    let mut f = facts::Facts::extract(&trace);
+    let conn = FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        40000,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        80,
+    );
+    let s = Instant::from_secs;
+    let closed_by = |why: &'static str| wire::Timeline {
+        changes: vec![
+            (s(0), State::Established, "syn-ack-received"),
+            (s(5), State::Closed, why),
+        ],
+    };
+    // plain: a connection closed by a FIN exchange, no probes, nothing in TIME-WAIT.
+    f.derived.insert(
+        (NodeId(0), conn),
+        wire::Derived {
+            timeline: closed_by("fin-acked"),
+            ..wire::Derived::default()
+        },
+    );
+    // busy: reset while open, probed, hit in TIME-WAIT.
+    let seg = wire::Seg::bare(s(3), Dir::Sent, TcpFlags::ACK, 1, 1);
+    f.derived.insert(
+        (NodeId(1), conn),
+        wire::Derived {
+            timeline: closed_by("rst-sent"),
+            probes: vec![(seg.time, seg.frame)],
+            time_wait_hits: vec![(seg.time, seg.frame)],
+        },
+    );
+    f.timelines
+        .insert((NodeId(2), conn), closed_by("reported-gone"));
+    f.timelines.insert(
+        (NodeId(3), conn),
+        wire::Timeline {
+            changes: vec![(s(0), State::TimeWait, "reported")],
+        },
+    );
+    let named: Vec<(FindingKind, String)> = cannot_judge(&f)
+        .into_iter()
+        .flat_map(|c| c.hosts.into_iter().map(move |h| (c.kind, h)))
+        .collect();
+    let want = |k: FindingKind, h: &str| (k, h.to_string());
+    let mut expected = vec![
+        want(FindingKind::RstLoss, "plain"),
+        want(FindingKind::RstLoss, "busy"),
+        want(FindingKind::StaleReuse, "plain"),
+        want(FindingKind::StaleReuse, "busy"),
+        want(FindingKind::TimeWaitAssassination, "busy"),
+        want(FindingKind::TimeWaitAssassination, "st-tw"),
+        want(FindingKind::DeliberateAbort, "busy"),
+        want(FindingKind::KeepaliveDetection, "busy"),
+    ];
+    let mut named_sorted = named.clone();
+    named_sorted.sort();
+    expected.sort();
+    assert_eq!(named_sorted, expected, "{named:?}");
+}

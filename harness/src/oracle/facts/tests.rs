@@ -325,3 +325,79 @@ fn an_rst_never_on_the_wire_shows_the_hosts_last_segment_before_it() {
     let frames: Vec<usize> = f.lost[0].frames.iter().map(|fr| fr.number).collect();
     assert_eq!(frames, vec![3]);
 }
+
+/// TIME-WAIT left early by a stack that reports states (`state_time_wait`): the cause is what
+/// arrived at that instant (RFC 9293 §3.10.7.4: an RST ends TIME-WAIT, RFC 6191 / a new SYN may
+/// reuse it), any other segment, or nothing at all; a TIME-WAIT of the full 2·MSL is none.
+#[test]
+fn a_reported_early_time_wait_end_names_what_arrived() {
+    let tw = Duration::from_secs(60);
+    let trace = Trace {
+        meta: crate::trace::TraceMeta {
+            node_names: vec!["server".into()],
+            stacks: vec![Some(crate::trace::StackEvidence {
+                stack: "reference".into(),
+                state: true,
+                time_wait: Some(tw),
+                ..Default::default()
+            })],
+            ..Default::default()
+        },
+        end: Instant::from_secs(1000),
+        ..Trace::default()
+    };
+    let mut f = Facts::extract(&trace);
+    let node = NodeId(0);
+    let ip = |n| core::net::Ipv4Addr::new(192, 0, 2, n);
+    let s = Instant::from_secs;
+    let flags = [
+        Some(wire::TcpFlags::RST),
+        Some(wire::TcpFlags::SYN),
+        Some(wire::TcpFlags::ACK),
+        None,
+        Some(wire::TcpFlags::RST),
+    ];
+    for (i, fl) in flags.into_iter().enumerate() {
+        let conn = FourTuple::new(ip(1), 80, ip(2), 40000 + i as u16);
+        // The last one stays its full 2·MSL.
+        let end = if i == 4 { s(100 + 60) } else { s(110) };
+        f.timelines.insert(
+            (node, conn),
+            Timeline {
+                changes: vec![
+                    (s(100), State::TimeWait, "reported"),
+                    (end, State::Closed, "reported-gone"),
+                ],
+            },
+        );
+        if let Some(fl) = fl {
+            f.wire.conns.insert(
+                (node, conn),
+                vec![Seg::bare(end, Dir::Received, fl, 7, i + 1)],
+            );
+        }
+    }
+    f.time_wait_early.clear();
+    f.state_time_wait();
+    let got: Vec<(u16, &str, Vec<usize>, u64)> = f
+        .time_wait_early
+        .iter()
+        .map(|e| {
+            (
+                e.conn.remote.port() - 40000,
+                e.cause.as_str(),
+                e.frames.iter().map(|fr| fr.number).collect(),
+                e.after.secs(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, "rst-received", vec![1], 10),
+            (1, "syn-received", vec![2], 10),
+            (2, "segment-received", vec![3], 10),
+            (3, "unexplained", vec![], 10),
+        ]
+    );
+}
