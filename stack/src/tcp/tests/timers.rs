@@ -528,3 +528,22 @@ fn zero_window_probes_back_off_then_the_retransmission_timer_takes_over() {
     assert_eq!(recv!(k, A, 1, 1).payload.len(), 100);
     assert_eq!(k.tcp.poll_at(), Some(k.now + rto));
 }
+
+/// Linux quick-ACK budget (tcp_input.c `tcp_dec_quickack_mode`): only an ACK of received data
+/// uses up a quick ACK; our own data segments with nothing new to acknowledge do not. Budget 2:
+/// the first data segment takes one; after our reply (sent past the delayed-ACK timeout, so not
+/// interactive) the next data segment is still ACKed at once.
+#[test]
+fn our_data_does_not_use_up_the_quickack_budget() {
+    let mut p = test_policy("linux");
+    p.delayed_ack = Some(Duration::from_millis(40));
+    p.quickack = 2;
+    let (mut k, h) = Kit::established_without_nagle(p);
+    send!(k, fl(&[P, A]), 1, 1, b"ping");
+    recv!(k, A, 1, 5);
+    k.advance(Duration::from_millis(50));
+    k.tcp.send(k.now, h, b"0123456789").expect("send");
+    recv!(k, A, 1, 5);
+    send!(k, fl(&[P, A]), 5, 11, b"pong");
+    recv!(k, A, 11, 9);
+}
