@@ -409,6 +409,23 @@ mod tests {
         );
     }
 
+    /// Without capture the nodes drop their logs instead of handing them over
+    /// ([`crate::sim::Node::discard_trace`]): the run itself must be the same event for event.
+    #[test]
+    fn capture_changes_nothing_but_the_trace() {
+        let run = |capture| nat_idle(60, 1, capture, &mut |_, _| {}).expect("bench scenario runs");
+        let (on, off) = (run(true), run(false));
+        assert_eq!(
+            (on.events, on.skipped, on.work, on.findings),
+            (off.events, off.skipped, off.work, off.findings)
+        );
+        assert!(
+            on.frames > on.events as usize / 4,
+            "capture keeps the trace"
+        );
+        assert_eq!(off.frames, 0);
+    }
+
     #[test]
     fn exponent_of_a_power_law() {
         let pts = [(1000, 2.0), (10_000, 20.0), (100_000, 200.0)];

@@ -116,6 +116,11 @@ impl Observed {
         }
     }
 
+    /// Drops the recorded evidence ([`Observed::drain_into`] for a run that keeps no trace).
+    pub fn discard_log(&mut self) {
+        self.log = BoxedDeque::new();
+    }
+
     /// [`Dut::ignores_frame`], with the clock advanced as a delivery would advance it.
     pub fn skips_frame(&mut self, now: Instant, frame: &[u8]) -> bool {
         self.tick(now);
@@ -241,6 +246,10 @@ impl Dut for Observed {
     }
     fn poll_at(&self) -> Option<Instant> {
         self.inner.poll_at()
+    }
+    fn discard_events(&mut self) {
+        self.inner.discard_events();
+        self.snapshot();
     }
     fn take_events(&mut self) -> Vec<Event> {
         let ev = self.inner.take_events();

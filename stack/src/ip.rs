@@ -545,6 +545,13 @@ impl Interface {
         std::mem::take(&mut self.events).into_iter().collect()
     }
 
+    /// Drops every event logged since the last call (what [`Interface::take_events`] would
+    /// return), for a caller that keeps none.
+    pub fn discard_events(&mut self) {
+        self.collect();
+        self.events = BoxedDeque::new();
+    }
+
     /// Move every event logged since the last call to the end of `out`, converted into the
     /// caller's event type.
     pub fn drain_events_into<E: From<IfaceEvent>>(&mut self, out: &mut Vec<Timed<E>>) {

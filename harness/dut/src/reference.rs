@@ -146,6 +146,10 @@ impl Dut for ReferenceDut {
         self.host.take_events()
     }
 
+    fn discard_events(&mut self) {
+        self.host.discard_events();
+    }
+
     fn take_woken(&mut self, out: &mut Vec<SockId>) -> bool {
         out.extend(self.host.tcp().take_woken().map(|s| SockId(s.0)));
         true

@@ -57,6 +57,12 @@ pub trait Node {
     fn poll_at(&self) -> Option<Instant>;
     /// Moves the node's logged events (stack, NAT, application) into `out`.
     fn drain_trace(&mut self, me: NodeId, out: &mut Vec<TraceEvent>);
+    /// Drops what [`drain_trace`](Self::drain_trace) would move (a run that keeps no trace);
+    /// `scratch` is an empty buffer to drain into, left empty.
+    fn discard_trace(&mut self, me: NodeId, scratch: &mut Vec<TraceEvent>) {
+        self.drain_trace(me, scratch);
+        scratch.clear();
+    }
     /// What the node's stack shows the oracles, if the node is a stack under test.
     fn evidence(&self) -> Option<crate::trace::StackEvidence> {
         None
@@ -227,6 +233,11 @@ pub struct World {
     to_buf: Vec<(Instant, To)>,
     /// Scratch buffer: node events drained and dropped when not capturing.
     ev_buf: Vec<TraceEvent>,
+    /// Nodes that handled a frame or a timeout in this step and whose ARP interest the
+    /// segments' index has not taken in since ([`World::sync_interest`]): read only before an
+    /// ARP broadcast is offered, so it is brought up to date there and at the end of the
+    /// step, once per node and not after every delivery.
+    unsynced: Vec<usize>,
 }
 
 impl World {
@@ -255,6 +266,7 @@ impl World {
             acted_on: Vec::new(),
             to_buf: Vec::new(),
             ev_buf: Vec::new(),
+            unsynced: Vec::new(),
         }
     }
 
@@ -638,7 +650,25 @@ impl World {
         self.events_processed += 1;
         n.handle_frame(now, port, bytes);
         self.touch(node.0);
-        self.sync_interest(node.0);
+        self.defer_sync(node.0);
+    }
+
+    /// Notes that node `i`'s ARP interest may have changed (see `unsynced`).
+    fn defer_sync(&mut self, i: usize) {
+        if self.unsynced.last() != Some(&i) {
+            self.unsynced.push(i);
+        }
+    }
+
+    /// Brings the segments' ARP interest index up to date with every node that changed
+    /// since it was last read.
+    fn sync_deferred(&mut self) {
+        let mut nodes = std::mem::take(&mut self.unsynced);
+        for &i in &nodes {
+            self.sync_interest(i);
+        }
+        nodes.clear();
+        self.unsynced = nodes;
     }
 
     /// The next instant anything happens, if anything will.
@@ -701,6 +731,7 @@ impl World {
                         // A broadcast ARP packet: only the ports that may care are offered
                         // it (every other one is known to ignore it; counted as skipped).
                         Some((dst, a)) if dst.is_broadcast() => {
+                            self.sync_deferred();
                             let mut offer = std::mem::take(&mut self.offer_buf);
                             offer.clear();
                             let sg = &self.segments[seg];
@@ -755,9 +786,10 @@ impl World {
             self.events_processed += 1;
             self.nodes[i].handle_timeout(now);
             self.touch(i);
-            self.sync_interest(i);
+            self.defer_sync(i);
         }
-        // 3. Collect what the touched nodes want to send, and what they logged, in node order.
+        // 3. Collect what the touched nodes want to send, and what they logged, in node order
+        // (which also brings the ARP interest index up to date with each).
         let mut dirty = std::mem::take(&mut self.dirty);
         dirty.sort_unstable();
         let mut res = Ok(());
@@ -769,6 +801,12 @@ impl World {
         }
         dirty.clear();
         self.dirty = dirty;
+        if res.is_ok() {
+            // Every node in `unsynced` was touched, so flushed (and synced) above.
+            self.unsynced.clear();
+        } else {
+            self.sync_deferred();
+        }
         res?;
         Ok(true)
     }
@@ -782,7 +820,7 @@ impl World {
             self.nodes[i].drain_trace(NodeId(i), &mut self.trace.events);
         } else {
             let mut evs = std::mem::take(&mut self.ev_buf);
-            self.nodes[i].drain_trace(NodeId(i), &mut evs);
+            self.nodes[i].discard_trace(NodeId(i), &mut evs);
             evs.clear();
             self.ev_buf = evs;
         }

@@ -593,6 +593,12 @@ impl Tcp {
         self.deadlines.first().map(|(t, _)| *t)
     }
 
+    /// Drops every logged event (what [`Tcp::poll_event`] would return until `None`), for a
+    /// caller that keeps none.
+    pub fn discard_events(&mut self) {
+        self.events = BoxedDeque::new();
+    }
+
     /// The next logged event.
     pub fn poll_event(&mut self) -> Option<Timed<TcpEvent>> {
         // An idle endpoint keeps no queue buffers (a drained `BoxedDeque` frees its own).

@@ -122,7 +122,10 @@ fn with_headroom(len: usize) -> Vec<u8> {
 /// same buffer (the IPv4 builders leave room for it), instead of into a new one. The bytes
 /// are the same as `build_ethernet(eth, &payload)`.
 pub fn prepend_ethernet(eth: &EthernetRepr, mut payload: Vec<u8>) -> Vec<u8> {
-    payload.splice(0..0, [0u8; ETH_LEN]);
+    // Moved up in place (a memmove of the packet, no iterator machinery).
+    let len = payload.len();
+    payload.resize(len + ETH_LEN, 0);
+    payload.copy_within(0..len, ETH_LEN);
     eth.emit(&mut EthernetFrame::new_unchecked(&mut payload[..]));
     payload
 }

@@ -335,8 +335,15 @@ proptest! {
         prop_assert_eq!(usize::from(u16::from_be_bytes([packet[2], packet[3]])), packet.len());
         prop_assert_eq!(parse_ipv4_tcp(&packet, ChecksumMode::Verify), Ok((i, t.clone())));
         let frame = build_ethernet(&e, &packet);
+        // The header put in front of the builder's own buffer: the same bytes.
+        prop_assert_eq!(&prepend_ethernet(&e, packet.clone()), &frame);
         let parsed = parse_frame(&frame, ChecksumMode::Verify);
         prop_assert_eq!(parsed, Ok(Frame::Tcp { eth: e, ip: i, tcp: t }));
+    }
+
+    #[test]
+    fn prepending_a_header_is_building_the_frame(e in ethernet_repr(), payload in proptest::collection::vec(any::<u8>(), 0..100)) {
+        prop_assert_eq!(prepend_ethernet(&e, payload.clone()), build_ethernet(&e, &payload));
     }
 
     #[test]
