@@ -547,3 +547,20 @@ fn our_data_does_not_use_up_the_quickack_budget() {
     send!(k, fl(&[P, A]), 5, 11, b"pong");
     recv!(k, A, 11, 9);
 }
+
+/// The Linux profile probes a zero window with `<SEQ=SND.UNA-1><CTL=ACK>` and no data
+/// (tcp_output.c `tcp_xmit_probe_skb`): an old sequence number, which the receiver answers
+/// with an ACK carrying its current window (RFC 9293 §3.10.7.4 first check).
+#[test]
+fn linux_probes_a_zero_window_with_an_old_sequence_number() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("linux"));
+    let mut shut = k.seg(A, 1, 1, b"");
+    shut.window = 0;
+    k.inject(&shut);
+    k.tcp.send(k.now, h, &[7; 100]).expect("send");
+    recv_nothing!(k);
+    assert!(k.step(Instant::MAX), "the persist timer");
+    let probe = recv!(k, A, 0, 1);
+    assert!(probe.payload.is_empty());
+    recv_nothing!(k);
+}
