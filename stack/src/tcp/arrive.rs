@@ -79,8 +79,7 @@ impl Tcb {
         if f.syn() {
             self.irs = seg.seq;
             self.rcv_nxt = seg.seq + 1u32;
-            let offered = ctx.policy.window_scale.is_some();
-            self.take_syn_options(ctx.policy, seg, offered);
+            self.take_syn_options(ctx.policy, seg);
             self.last_recv = ctx.now;
             // RFC 9293 §3.10.7.3: the window in a SYN is never scaled (RFC 7323 §2.2).
             self.snd_wnd = u32::from(seg.window);

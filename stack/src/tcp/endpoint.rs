@@ -387,7 +387,7 @@ impl Tcp {
         tcb.state = State::Listen;
         tcb.irs = seg.seq;
         tcb.rcv_nxt = seg.seq + 1u32;
-        tcb.take_syn_options(&self.profile.tcp, seg, true);
+        tcb.take_syn_options(&self.profile.tcp, seg);
         tcb.snd_wnd = u32::from(seg.window);
         tcb.max_snd_wnd = tcb.snd_wnd;
         tcb.snd_wl1 = seg.seq;

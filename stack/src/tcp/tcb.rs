@@ -644,8 +644,10 @@ impl Tcb {
         self.rcv_edge = Some(self.rcv_nxt + self.rcv_adv);
     }
 
-    /// Take the peer's SYN options: MSS (RFC 9293 §3.7.1) and window scale (RFC 7323 §2.2).
-    pub fn take_syn_options(&mut self, policy: &TcpPolicy, seg: &TcpRepr, we_offered_ws: bool) {
+    /// Take the peer's SYN options: MSS (RFC 9293 §3.7.1) and window scale (RFC 7323 §2.2:
+    /// on when both SYNs carry it; ours does whenever the policy has a shift, and a SYN-ACK
+    /// only answers a SYN that did).
+    pub fn take_syn_options(&mut self, policy: &TcpPolicy, seg: &TcpRepr) {
         let peer_mss = seg.mss().map_or(DEFAULT_MSS, usize::from);
         self.snd_mss = peer_mss.min(usize::from(policy.mss)).max(MIN_MSS);
         self.cwnd = match policy.initial_window {
@@ -655,7 +657,7 @@ impl Tcb {
         };
         self.take_syn_extras(policy, seg);
         match (seg.window_scale(), policy.window_scale) {
-            (Some(peer), Some(ours)) if we_offered_ws => {
+            (Some(peer), Some(ours)) => {
                 self.ws_active = true;
                 self.snd_scale = peer.min(MAX_WSCALE);
                 self.rcv_scale = ours.min(MAX_WSCALE);

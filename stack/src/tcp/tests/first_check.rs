@@ -2,7 +2,7 @@
 //! FreeBSD profile's own paths (tcp_input.c trimming, tcp_timewait.c) kept to their states.
 
 use super::kit::*;
-use crate::tcp::State;
+use crate::tcp::{DropReason, State, TcpEvent};
 use rstest::rstest;
 
 /// An old duplicate RST (SEG.SEQ < RCV.NXT, nothing in the window): "If an incoming segment is
@@ -159,4 +159,53 @@ fn freebsd_time_wait_restarts_2msl_on_a_duplicate_fin_only() {
     assert_eq!(k.state(), State::TimeWait);
     k.advance(ms * 2);
     assert_ne!(k.state(), State::TimeWait);
+}
+
+/// RFC 9293 §3.10.7.4 first check against RCV.WND: without window scaling the field caps the
+/// window at 65535, so a segment starting 70000 octets past RCV.NXT is not acceptable even with
+/// room in a 200000-byte buffer: ACKed and dropped. The FreeBSD profile (`rcv_wnd_from_buffer`,
+/// tcp_input.c `rcv_wnd = imax(sbspace, rcv_adv - rcv_nxt)`) checks against the free buffer and
+/// takes it (an out-of-order segment past the advertised window: ACKed, not held).
+#[rstest]
+#[case("linux", true)]
+#[case("freebsd", false)]
+fn a_segment_past_the_advertised_window(#[case] profile: &str, #[case] dropped: bool) {
+    let mut p = test_policy(profile);
+    p.timestamps = false;
+    p.rcv_buf = 200_000;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    send!(k, fl(&[P, A]), 70_001, 1, b"x");
+    recv!(k, A, 1, 1);
+    recv_nothing!(k);
+    let out_of_window = k.events().iter().any(|e| {
+        matches!(
+            e,
+            TcpEvent::SegmentDropped {
+                reason: DropReason::OutOfWindow,
+                ..
+            }
+        )
+    });
+    assert_eq!(out_of_window, dropped);
+}
+
+/// An ACK we send in FIN-WAIT-1 (here the reply to an unacceptable segment) with our FIN still
+/// unacknowledged: FreeBSD (`fin_on_acks`, tcp_output.c `tcp_outflags[]`) sends the FIN again,
+/// `<SEQ=FIN><CTL=FIN,ACK>` (RFC 9293 §3.10.4 allows retransmitting it at any time); the others
+/// the plain `<SEQ=SND.NXT><CTL=ACK>`.
+#[rstest]
+#[case("rfc9293", false)]
+#[case("freebsd", true)]
+fn an_ack_in_fin_wait_1_repeats_the_fin_on_freebsd(#[case] profile: &str, #[case] fin: bool) {
+    let mut p = test_policy(profile);
+    p.timestamps = false;
+    let mut k = Kit::fixture(Fx::FinWait1, p, 1000, 5000);
+    send!(k, fl(&[P, A]), 100_000, 1, b"x");
+    if fin {
+        recv!(k, fl(&[F, A]), 1, 1);
+    } else {
+        recv!(k, A, 2, 1);
+    }
+    recv_nothing!(k);
+    assert_eq!(k.state(), State::FinWait1);
 }

@@ -93,13 +93,18 @@ fn window_scale_applies_to_the_ack_that_completes_a_passive_open() {
     syn.options = vec![TcpOption::WindowScale(3)];
     syn.window = 1000;
     k.inject(&syn);
-    recv!(k, fl(&[S, A]), 0, 1);
+    // Our own window: unscaled in the SYN-ACK (65535 of the 65535-byte buffer), scaled by our
+    // shift 2 afterwards.
+    let synack = recv!(k, fl(&[S, A]), 0, 1);
+    assert_eq!(synack.window, 65535);
     send_w(&mut k, A, 1, 1, b"", 1000);
     recv_nothing!(k);
     let l = k.listener.expect("listener");
     k.conn = Some(k.tcp.accept(k.now, l).expect("accept"));
     assert_eq!(k.state(), State::Established);
     assert_eq!(snd_wnd(&k), 8000);
+    send_w(&mut k, A, 1, 1, b"x", 1000);
+    assert_eq!(recv!(k, A, 1, 2).window, (65535 - 1) >> 2);
 }
 
 #[test]

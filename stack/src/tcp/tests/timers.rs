@@ -504,3 +504,46 @@ fn user_timeout_counts_the_data_sent_after_a_window_probe() {
     assert_eq!(k.now - t0, Duration::from_secs(10));
     assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
 }
+
+/// RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: a zero window is probed one RTO after data waits,
+/// then at doubling intervals; once the window opens, the retransmission timer runs one RTO
+/// from the data sent (RFC 6298 §5.1).
+#[test]
+fn zero_window_probes_back_off_then_the_retransmission_timer_takes_over() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    let mut shut = k.seg(A, 1, 1, b"");
+    shut.window = 0;
+    k.inject(&shut);
+    k.tcp.send(k.now, h, &[7; 100]).expect("send");
+    recv_nothing!(k);
+    let rto = Duration::from_secs(1);
+    for n in 0..3 {
+        let at = k.now + rto * (1u64 << n);
+        assert_eq!(k.tcp.poll_at(), Some(at), "probe {n}");
+        assert!(k.step(Instant::MAX));
+        let probe = recv!(k, A, 1, 1);
+        assert_eq!(probe.payload.len(), 1);
+    }
+    send!(k, A, 1, 1);
+    assert_eq!(recv!(k, A, 1, 1).payload.len(), 100);
+    assert_eq!(k.tcp.poll_at(), Some(k.now + rto));
+}
+
+/// Linux quick-ACK budget (tcp_input.c `tcp_dec_quickack_mode`): only an ACK of received data
+/// uses up a quick ACK; our own data segments with nothing new to acknowledge do not. Budget 2:
+/// the first data segment takes one; after our reply (sent past the delayed-ACK timeout, so not
+/// interactive) the next data segment is still ACKed at once.
+#[test]
+fn our_data_does_not_use_up_the_quickack_budget() {
+    let mut p = test_policy("linux");
+    p.delayed_ack = Some(Duration::from_millis(40));
+    p.quickack = 2;
+    let (mut k, h) = Kit::established_without_nagle(p);
+    send!(k, fl(&[P, A]), 1, 1, b"ping");
+    recv!(k, A, 1, 5);
+    k.advance(Duration::from_millis(50));
+    k.tcp.send(k.now, h, b"0123456789").expect("send");
+    recv!(k, A, 1, 5);
+    send!(k, fl(&[P, A]), 5, 11, b"pong");
+    recv!(k, A, 11, 9);
+}
