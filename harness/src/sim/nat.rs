@@ -606,7 +606,7 @@ mod tests {
     fn the_in_place_rewrite_is_the_rebuild() {
         use stack::wire::TcpOption::{MaxSegmentSize, NoOp, SackRange, Timestamps, WindowScale};
         let mut rng = stack::rand::Rng::new(5);
-        let mut r16 = |rng: &mut stack::rand::Rng| rng.below(1 << 16) as u16;
+        let r16 = |rng: &mut stack::rand::Rng| rng.below(1 << 16) as u16;
         let (mut fast, mut general) = (0, 0);
         for case in 0..4000 {
             let ts = Timestamps {
