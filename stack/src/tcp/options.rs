@@ -75,29 +75,19 @@ impl Tcb {
                 }
             }
             SynLayout::FreeBsd => {
-                // tcp_output.c tcp_addoptions: NOPs so that wscale starts at an odd offset and
-                // sackOK at an even one; EOLs (zero bytes) pad the list to a multiple of 4.
-                let mut len = 4;
+                // tcp_output.c tcp_addoptions: NOPs so that wscale starts at an odd offset,
+                // sackOK at an even one and TS 2 bytes past a multiple of 4. After the 4-byte
+                // MSS that is `nop, wscale` (to offset 8), sackOK as it comes (+2), and two NOPs
+                // before TS unless sackOK already left it 2 past the boundary.
                 if let Some(s) = ws {
-                    while len % 2 != 1 {
-                        o.push(TcpOption::NoOp);
-                        len += 1;
-                    }
-                    o.push(TcpOption::WindowScale(s));
-                    len += 3;
+                    o.extend([TcpOption::NoOp, TcpOption::WindowScale(s)]);
                 }
                 if sack {
-                    while len % 2 != 0 {
-                        o.push(TcpOption::NoOp);
-                        len += 1;
-                    }
                     o.push(TcpOption::SackPermitted);
-                    len += 2;
                 }
                 if let Some(t) = ts {
-                    while len % 4 != 2 {
-                        o.push(TcpOption::NoOp);
-                        len += 1;
+                    if !sack {
+                        o.extend([TcpOption::NoOp, TcpOption::NoOp]);
                     }
                     o.push(t);
                 }

@@ -87,11 +87,9 @@ impl Tcb {
             );
             return;
         }
+        // (An RTO that gives up leaves CLOSED with every timer cleared: what follows is a no-op.)
         if self.rtx_at.is_some_and(|t| t <= now) {
             self.on_retransmit_timeout(ctx);
-            if self.state == State::Closed {
-                return;
-            }
         }
         if self.rare().persist_at.is_some_and(|t| t <= now) {
             self.on_persist_timeout(ctx);
@@ -159,28 +157,29 @@ impl Tcb {
             conn: self.tuple,
             n: self.rare().persist_n,
         });
-        let seg = match ctx.policy.zero_window_probe {
+        // The byte at SND.UNA (FreeBSD forces out one byte of data), or none: Linux's
+        // `<SEQ=SND.UNA-1><CTL=ACK>` (the persist timer runs only while data waits, so a
+        // data-byte probe always has its byte).
+        let byte = match ctx.policy.zero_window_probe {
             ZeroWindowProbe::DataByte => {
                 let off = self.snd_una.diff(self.tx_seq).max(0) as usize;
-                let byte = self.tx().get(off).copied();
-                match byte {
-                    Some(b) => {
-                        let seg = self.segment(self.snd_una, TcpFlags::ACK, vec![b]);
-                        let end = self.snd_una + 1u32;
-                        if end.gt(self.snd_nxt) {
-                            self.snd_nxt = end;
-                        }
-                        if end.gt(self.snd_cur) {
-                            self.snd_cur = end;
-                        }
-                        seg
-                    }
-                    None => self.segment(self.snd_una - 1u32, TcpFlags::ACK, Vec::new()),
+                self.tx().get(off).copied()
+            }
+            ZeroWindowProbe::UnaMinusOne => None,
+        };
+        let seg = match byte {
+            Some(b) => {
+                let seg = self.segment(self.snd_una, TcpFlags::ACK, vec![b]);
+                let end = self.snd_una + 1u32;
+                if end.gt(self.snd_nxt) {
+                    self.snd_nxt = end;
                 }
+                if end.gt(self.snd_cur) {
+                    self.snd_cur = end;
+                }
+                seg
             }
-            ZeroWindowProbe::UnaMinusOne => {
-                self.segment(self.snd_una - 1u32, TcpFlags::ACK, Vec::new())
-            }
+            None => self.segment(self.snd_una - 1u32, TcpFlags::ACK, Vec::new()),
         };
         self.note_ack_sent();
         ctx.out.push_back(self.outgoing(seg));

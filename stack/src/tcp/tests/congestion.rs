@@ -101,3 +101,25 @@ fn psh_marks_the_last_segment_of_the_buffered_data() {
     assert!(!first.flags.psh(), "{first:?}");
     assert!(last.flags.psh(), "{last:?}");
 }
+
+/// RFC 5681 §3.1 eq. 4: after a timeout "ssthresh = max (FlightSize / 2, 2*SMSS)". With three
+/// segments in flight (the peer's window held it to 1608 bytes) FlightSize / 2 is 804, so the
+/// floor 2*SMSS = 1072 is the threshold: slow start runs until cwnd reaches 1072, not 804.
+#[test]
+fn ssthresh_after_a_timeout_is_at_least_two_segments() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    let mut narrow = k.seg(A, 1, 1, b"");
+    narrow.window = 3 * 536;
+    k.inject(&narrow);
+    k.tcp.send(k.now, h, &[0u8; 536 * 8]).expect("send");
+    assert_eq!(burst(&mut k), vec![536; 3]);
+    assert!(k.step(Instant::MAX));
+    assert_eq!(burst(&mut k), vec![536]);
+    // Partial ACK of 300 bytes, window open: slow start, cwnd 536 + 300 = 836.
+    send!(k, A, 1, 301);
+    assert_eq!(burst(&mut k), vec![536, 64]);
+    // The rest of the retransmission: still below ssthresh, cwnd 836 + 236 = 1072: the window
+    // ends at 537 + 1072 = 1609, where the first flight ended.
+    send!(k, A, 1, 537);
+    assert_eq!(burst(&mut k), vec![472]);
+}

@@ -19,3 +19,4 @@ mod scale;
 mod send_window;
 mod sws;
 mod timers;
+mod timestamps;

@@ -547,3 +547,88 @@ fn our_data_does_not_use_up_the_quickack_budget() {
     send!(k, fl(&[P, A]), 5, 11, b"pong");
     recv!(k, A, 11, 9);
 }
+
+/// The Linux profile probes a zero window with `<SEQ=SND.UNA-1><CTL=ACK>` and no data
+/// (tcp_output.c `tcp_xmit_probe_skb`): an old sequence number, which the receiver answers
+/// with an ACK carrying its current window (RFC 9293 §3.10.7.4 first check).
+#[test]
+fn linux_probes_a_zero_window_with_an_old_sequence_number() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("linux"));
+    let mut shut = k.seg(A, 1, 1, b"");
+    shut.window = 0;
+    k.inject(&shut);
+    k.tcp.send(k.now, h, &[7; 100]).expect("send");
+    recv_nothing!(k);
+    assert!(k.step(Instant::MAX), "the persist timer");
+    let probe = recv!(k, A, 0, 1);
+    assert!(probe.payload.is_empty());
+    recv_nothing!(k);
+}
+
+/// RFC 6056 §3.3.1 (Algorithm 1): the ephemeral port search starts at a random offset and goes
+/// up, `min_ephemeral + (offset + count) % num_ephemeral`: when the first pick is in use, the
+/// next port is taken.
+#[test]
+fn the_ephemeral_port_search_goes_up_from_a_taken_pick() {
+    use core::net::SocketAddrV4;
+    let remote = SocketAddrV4::new(REMOTE, 80);
+    let mut b = Kit::new(test_policy("rfc9293"), 1, 1);
+    let hb = b
+        .tcp
+        .connect(b.now, SocketAddrV4::new(LOCAL, 0), remote)
+        .expect("b");
+    let pick = b.tcp.four_tuple(hb).expect("tuple").local.port();
+    // The same endpoint (same seed) with that port already in use towards the same remote.
+    let mut a = Kit::new(test_policy("rfc9293"), 1, 1);
+    a.tcp
+        .connect(a.now, SocketAddrV4::new(LOCAL, pick), remote)
+        .expect("explicit");
+    let ha = a
+        .tcp
+        .connect(a.now, SocketAddrV4::new(LOCAL, 0), remote)
+        .expect("a");
+    let next = if pick == 65535 { 49152 } else { pick + 1 };
+    assert_eq!(a.tcp.four_tuple(ha).expect("tuple").local.port(), next);
+}
+
+/// RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs
+/// timer: 64 connections that differ only in the local port get 64 different ISNs, and the same
+/// 4-tuple 40 µs later gets an ISN 10 higher.
+#[test]
+fn rfc6528_isns_differ_per_connection_and_follow_the_clock() {
+    use crate::policy::IsnMode;
+    use crate::tcp::Tcp;
+    use core::net::SocketAddrV4;
+    let mut p = test_policy("rfc9293");
+    p.isn = IsnMode::Rfc6528;
+    let remote = SocketAddrV4::new(REMOTE, 80);
+    let now = Instant::from_secs(1);
+    let isn = |tcp: &mut Tcp, now: Instant, port: u16| {
+        let h = tcp
+            .connect(now, SocketAddrV4::new(LOCAL, port), remote)
+            .expect("connect");
+        tcp.tcb_info(h).expect("tcb").iss
+    };
+    let mut tcp = Tcp::new(p.clone(), 7);
+    let isns: std::collections::BTreeSet<u32> = (4000..4064)
+        .map(|port| isn(&mut tcp, now, port).0)
+        .collect();
+    assert_eq!(isns.len(), 64);
+    let first = isn(&mut Tcp::new(p.clone(), 7), now, 4000);
+    let later = isn(&mut Tcp::new(p, 7), now + Duration::from_micros(40), 4000);
+    assert_eq!(later.0.wrapping_sub(first.0), 10);
+}
+
+/// RFC 9293 §3.10.4: after CLOSE the user's handle is gone, though the connection lives on in
+/// FIN-WAIT-1: SEND on it is an invalid handle (not a shut-down write side).
+#[test]
+fn send_after_close_is_an_invalid_handle() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    k.tcp.close(k.now, h).expect("close");
+    recv!(k, fl(&[F, A]), 1, 1);
+    assert_eq!(k.state(), State::FinWait1);
+    assert_eq!(
+        k.tcp.send(k.now, h, b"late"),
+        Err(crate::tcp::SendError::InvalidHandle)
+    );
+}
