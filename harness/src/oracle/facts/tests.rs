@@ -401,3 +401,81 @@ fn a_reported_early_time_wait_end_names_what_arrived() {
         ]
     );
 }
+
+/// Drops from socket calls (`call_drops`): a `close()` with SO_LINGER 0 aborts only a
+/// connection that was open (RFC 9293 §3.10.4: CLOSE in LISTEN deletes the TCB, in CLOSED
+/// there is nothing to abort); an `ETIMEDOUT` is a keepalive timeout only after unanswered
+/// probes (RFC 1122 §4.2.3.6), else it is another timeout (retransmission, user timeout).
+#[test]
+fn call_drops_need_an_open_connection_and_unanswered_probes() {
+    use crate::trace::{CallOp, SocketCall};
+    let trace = Trace {
+        meta: crate::trace::TraceMeta {
+            node_names: vec!["client".into()],
+            stacks: vec![Some(crate::trace::StackEvidence {
+                stack: "quiet".into(),
+                calls: true,
+                ..Default::default()
+            })],
+            ..Default::default()
+        },
+        end: Instant::from_secs(100),
+        ..Trace::default()
+    };
+    let mut f = Facts::extract(&trace);
+    let node = NodeId(0);
+    let s = Instant::from_secs;
+    let conn = |i: u16| {
+        FourTuple::new(
+            core::net::Ipv4Addr::new(192, 0, 2, 1),
+            40000 + i,
+            core::net::Ipv4Addr::new(192, 0, 2, 2),
+            80,
+        )
+    };
+    let states: [&[State]; 5] = [
+        &[State::Established],
+        &[State::Listen],
+        &[State::Established, State::Closed],
+        &[State::Established],
+        &[State::Established],
+    ];
+    for (i, st) in states.into_iter().enumerate() {
+        f.timelines
+            .entry((node, conn(i as u16)))
+            .or_default()
+            .changes = st
+            .iter()
+            .enumerate()
+            .map(|(k, x)| (s(k as u64), *x, "test"))
+            .collect();
+    }
+    let lz = CallOp::Close { linger_zero: true };
+    for (i, op, result) in [
+        (0, lz, Ok(0)),
+        (1, lz, Ok(0)),
+        (2, lz, Ok(0)),
+        (3, CallOp::Recv, Err(Errno::ETIMEDOUT)),
+        (4, CallOp::Recv, Err(Errno::ETIMEDOUT)),
+    ] {
+        f.calls.push((
+            s(10),
+            node,
+            SocketCall {
+                conn: Some(conn(i)),
+                op,
+                result,
+            },
+        ));
+    }
+    // Probes on conn 3 from 8 s on, nothing heard since.
+    let probe = Seg::bare(s(8), Dir::Sent, wire::TcpFlags::ACK, 99, 1);
+    f.derived.entry((node, conn(3))).or_default().probes = vec![(probe.time, probe.frame)];
+    f.zero_linger.clear();
+    f.keepalive_drops.clear();
+    f.call_drops();
+    let port =
+        |v: &[Dropped]| -> Vec<u16> { v.iter().map(|d| d.conn.local.port() - 40000).collect() };
+    assert_eq!(port(&f.zero_linger), vec![0]);
+    assert_eq!(port(&f.keepalive_drops), vec![3]);
+}

@@ -270,3 +270,17 @@ fn every_rule_has_a_name_and_a_citation() {
         );
     }
 }
+
+/// An RST from SYN-SENT answering an unacceptable SYN-ACK (RFC 9293 §3.10.7.3: "<SEQ=SEG.ACK>
+/// <CTL=RST>", the connection stays in SYN-SENT) does not end the connection as far as the
+/// rules go: the handshake that completes after it sends nothing "after a reset".
+#[test]
+fn an_rst_before_synchronization_is_no_reset_of_the_connection() {
+    let mut c = Conn::default();
+    c.tx(0, S, 500, 0, 0);
+    c.rx(1, S | A, 100, 999, 0);
+    c.tx(1, R, 999, 0, 0);
+    c.rx(2, S | A, 100, 501, 0);
+    c.tx(2, A, 501, 101, 0);
+    assert_eq!(c.rules(None), vec![]);
+}
