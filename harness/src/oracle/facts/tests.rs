@@ -479,3 +479,45 @@ fn call_drops_need_an_open_connection_and_unanswered_probes() {
     assert_eq!(port(&f.zero_linger), vec![0]);
     assert_eq!(port(&f.keepalive_drops), vec![3]);
 }
+
+/// Keepalive probes (RFC 1122 §4.2.3.6) a host sent, by window: `probes_between` takes those in
+/// `[from, to]`; `probed_unanswered` counts a probe sent by `t` only if nothing was heard since.
+#[test]
+fn probes_are_counted_in_their_window() {
+    let trace = Trace::default();
+    let mut f = Facts::extract(&trace);
+    let node = NodeId(0);
+    let conn = FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        40000,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        80,
+    );
+    let s = Instant::from_secs;
+    let ack = wire::TcpFlags::ACK;
+    let segs = vec![
+        Seg::bare(s(1), Dir::Sent, ack, 99, 1),
+        Seg::bare(s(5), Dir::Sent, ack, 99, 5),
+        Seg::bare(s(7), Dir::Received, ack, 700, 7),
+        Seg::bare(s(10), Dir::Sent, ack, 99, 10),
+    ];
+    f.derived.entry((node, conn)).or_default().probes = segs
+        .iter()
+        .filter(|x| x.dir == Dir::Sent)
+        .map(|x| (x.time, x.frame))
+        .collect();
+    f.wire.conns.insert((node, conn), segs);
+    let between = |from: Option<u64>, to: u64| -> Vec<usize> {
+        f.probes_between(node, conn, from.map(s), s(to))
+            .iter()
+            .map(|fr| fr.number)
+            .collect()
+    };
+    assert_eq!(between(Some(5), 10), vec![5, 10]);
+    assert_eq!(between(None, 4), vec![1]);
+    assert_eq!(between(Some(6), 9), Vec::<usize>::new());
+    // The probe at 5 s was answered at 7 s; the one at 10 s is not yet sent at 9 s.
+    assert!(f.probed_unanswered(node, conn, s(6)));
+    assert!(!f.probed_unanswered(node, conn, s(9)));
+    assert!(f.probed_unanswered(node, conn, s(10)));
+}

@@ -284,3 +284,48 @@ fn an_rst_before_synchronization_is_no_reset_of_the_connection() {
     c.tx(2, A, 501, 101, 0);
     assert_eq!(c.rules(None), vec![]);
 }
+
+/// The wire model's TIME-WAIT (RFC 9293 §3.10.7.4, MUST-13): it lasts the stack's declared
+/// 2·MSL from the moment TIME-WAIT began, not from an earlier state.
+#[test]
+fn the_wire_models_time_wait_lasts_2msl_from_its_start() {
+    let mut c = Conn::default();
+    c.established();
+    c.tx(10, A | FI, 501, 101, 0);
+    c.rx(11, A, 101, 502, 0);
+    c.rx(12, A | FI, 101, 502, 0);
+    c.tx(12, A, 502, 102, 0);
+    let tw = Duration::from_secs(60);
+    let d = replay(&c.segs, &[], &[], Some(tw), Instant::from_secs(1000));
+    let last = *d.timeline.changes.last().expect("changes");
+    assert_eq!(
+        last,
+        (
+            Instant::from_millis(12) + tw,
+            State::Closed,
+            "time-wait-expired"
+        )
+    );
+}
+
+/// The wire model takes an RST in a synchronized state only with SEG.SEQ in the window the
+/// host advertised (RFC 9293 §3.10.7.4 first check; RCV.NXT exactly with no window).
+#[test]
+fn the_wire_model_takes_an_rst_in_the_window_only() {
+    let closed_at = |seq: u32| {
+        let mut c = Conn::default();
+        c.established();
+        c.rx(20, R, seq, 0, 0);
+        let d = replay(&c.segs, &[], &[], None, Instant::from_secs(1000));
+        d.timeline
+            .changes
+            .iter()
+            .find(|x| x.1 == State::Closed)
+            .map(|x| (x.0, x.2))
+    };
+    assert_eq!(
+        closed_at(101),
+        Some((Instant::from_millis(20), "rst-received"))
+    );
+    assert_eq!(closed_at(5000), None, "out of the window");
+}
