@@ -173,6 +173,24 @@ impl Nat {
     fn outbound(&mut self, now: Instant, mut ip: Ipv4Repr, mut tcp: TcpRepr) {
         let inside = SocketAddrV4::new(ip.src_addr, tcp.src_port);
         let remote = SocketAddrV4::new(ip.dst_addr, tcp.dst_port);
+        let Some(key) = self.map_outbound(now, inside, remote, tcp.flags) else {
+            return;
+        };
+        ip.src_addr = self.outside_addr();
+        tcp.src_port = key.0;
+        let packet = Self::rewrite(&mut ip, &tcp);
+        self.fwd.route(now, packet, ip.dst_addr);
+    }
+
+    /// The mapping of an outbound packet from `inside` to `remote` (made if there is none),
+    /// marked used: its key, or `None` when every port is taken (logged; the packet is dropped).
+    fn map_outbound(
+        &mut self,
+        now: Instant,
+        inside: SocketAddrV4,
+        remote: SocketAddrV4,
+        flags: TcpFlags,
+    ) -> Option<(u16, SocketAddrV4)> {
         let existing = self.by_inside.get(&(inside, remote)).map(|&p| (p, remote));
         let key = match existing {
             Some(k) => k,
@@ -195,11 +213,11 @@ impl Nat {
                         NatEvent::NoMapping {
                             from: inside,
                             to: remote,
-                            flags: tcp.flags,
+                            flags,
                             answered_with_rst: false,
                         },
                     ));
-                    return;
+                    return None;
                 };
                 let outside = SocketAddrV4::new(self.outside_addr(), port);
                 self.by_outside.insert(
@@ -225,23 +243,25 @@ impl Nat {
             }
         };
         self.touch(key, now);
-        ip.src_addr = self.outside_addr();
-        tcp.src_port = key.0;
-        let packet = Self::rewrite(&mut ip, &tcp);
-        self.fwd.route(now, packet, ip.dst_addr);
+        Some(key)
+    }
+
+    /// The inside endpoint of the mapping under `key`, marked used; `None` when there is none.
+    fn use_mapping(&mut self, now: Instant, key: (u16, SocketAddrV4)) -> Option<SocketAddrV4> {
+        // One lookup: the mapping is marked used and read at once.
+        let inside = self.by_outside.get_mut(&key).map(|m| {
+            m.last_used = now;
+            m.inside
+        })?;
+        self.used(key);
+        Some(inside)
     }
 
     fn inbound(&mut self, now: Instant, mut ip: Ipv4Repr, mut tcp: TcpRepr) {
         let remote = SocketAddrV4::new(ip.src_addr, tcp.src_port);
         let key = (tcp.dst_port, remote);
-        // One lookup: the mapping is marked used and read at once.
-        let inside = self.by_outside.get_mut(&key).map(|m| {
-            m.last_used = now;
-            m.inside
-        });
-        match inside {
+        match self.use_mapping(now, key) {
             Some(inside) => {
-                self.used(key);
                 ip.dst_addr = *inside.ip();
                 tcp.dst_port = inside.port();
                 let packet = Self::rewrite(&mut ip, &tcp);
@@ -292,6 +312,79 @@ impl Nat {
     }
 }
 
+/// What the NAT reads of a packet it rewrites in place ([`plain`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Plain {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    flags: TcpFlags,
+}
+
+/// NOP, NOP, then the timestamps option (RFC 7323 §3): the options of every segment of an
+/// established connection that uses timestamps, as this project's stacks send them.
+const NOP_NOP_TIMESTAMPS: [u8; 4] = [1, 1, 8, 10];
+
+/// The addresses, ports and flags of `packet` when it is an IPv4/TCP packet whose checksums
+/// verify and which `build_ipv4_tcp` would rebuild byte for byte from its parse: no IP options
+/// and nothing after the total length, no reserved or fragment bits, no reserved TCP bits, and
+/// no TCP options but none or [`NOP_NOP_TIMESTAMPS`] (which parse and emit unchanged). Such a
+/// packet is rewritten in place ([`readdress`]), giving the bytes a rebuild would give; any
+/// other is parsed and rebuilt.
+fn plain(packet: &[u8]) -> Option<Plain> {
+    let ip = packet.get(..20)?;
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    // RFC 791 §3.1: version 4, IHL 5; of the flags only DF; fragment offset 0; protocol TCP.
+    if ip[0] != 0x45
+        || total != packet.len()
+        || u16::from_be_bytes([ip[6], ip[7]]) & !0x4000 != 0
+        || ip[9] != 6
+    {
+        return None;
+    }
+    let seg = &packet[20..];
+    // RFC 9293 §3.1: data offset in 32-bit words; the three bits after it are reserved.
+    let offset = *seg.get(12)?;
+    let opts = seg.get(20..usize::from(offset >> 4) * 4)?;
+    if offset & 0x0e != 0
+        || !(opts.is_empty() || opts.len() == 12 && opts[..4] == NOP_NOP_TIMESTAMPS)
+    {
+        return None;
+    }
+    let ipp = wire::Ipv4Packet::new_unchecked(packet);
+    let (src, dst) = (ipp.src_addr(), ipp.dst_addr());
+    let tcp = wire::TcpSegment::new_unchecked(seg);
+    if !ipp.verify_checksum() || !tcp.verify_checksum(src, dst) {
+        return None;
+    }
+    Some(Plain {
+        src,
+        dst,
+        sport: tcp.src_port(),
+        dport: tcp.dst_port(),
+        flags: tcp.flags(),
+    })
+}
+
+/// Rewrites the source and/or destination (address and port) of a [`plain`] packet in place and
+/// fills both checksums anew, as `build_ipv4_tcp` fills them.
+fn readdress(packet: &mut [u8], src: Option<SocketAddrV4>, dst: Option<SocketAddrV4>) {
+    let (head, seg) = packet.split_at_mut(20);
+    let mut ip = wire::Ipv4Packet::new_unchecked(head);
+    let mut tcp = wire::TcpSegment::new_unchecked(seg);
+    if let Some(s) = src {
+        ip.set_src_addr(*s.ip());
+        tcp.set_src_port(s.port());
+    }
+    if let Some(d) = dst {
+        ip.set_dst_addr(*d.ip());
+        tcp.set_dst_port(d.port());
+    }
+    ip.fill_checksum();
+    tcp.fill_checksum(ip.src_addr(), ip.dst_addr());
+}
+
 impl Node for Nat {
     fn name(&self) -> &str {
         &self.name
@@ -306,6 +399,32 @@ impl Node for Nat {
         };
         if !decrement_ttl(&mut packet) {
             return;
+        }
+        if let Some(p) = plain(&packet) {
+            if self.fwd.owns(p.dst) && port != self.cfg.outside_port {
+                return;
+            }
+            if port == self.cfg.inside_port {
+                let inside = SocketAddrV4::new(p.src, p.sport);
+                let remote = SocketAddrV4::new(p.dst, p.dport);
+                if let Some(key) = self.map_outbound(now, inside, remote, p.flags) {
+                    let from = SocketAddrV4::new(self.outside_addr(), key.0);
+                    readdress(&mut packet, Some(from), None);
+                    self.fwd.route(now, packet, p.dst);
+                }
+                return;
+            }
+            if port == self.cfg.outside_port {
+                let remote = SocketAddrV4::new(p.src, p.sport);
+                if let Some(inside) = self.use_mapping(now, (p.dport, remote)) {
+                    readdress(&mut packet, None, Some(inside));
+                    self.fwd.route(now, packet, *inside.ip());
+                    return;
+                }
+                // No mapping: the general way below logs it (and answers with an RST if set).
+            } else {
+                return;
+            }
         }
         let Ok((ip, tcp)) = wire::parse_ipv4_tcp(&packet, ChecksumMode::Verify) else {
             return; // only TCP crosses this NAT
@@ -476,6 +595,95 @@ mod tests {
         assert!(
             expired.windows(2).all(|w| w[0] < w[1]),
             "in (expiry, key) order"
+        );
+    }
+
+    /// A packet the fast way rewrites in place comes out as parsing and rebuilding it would
+    /// make it, for either direction; packets it refuses (other options, trailing bytes, a
+    /// spoilt bit) are left to the general way. Segments as the stacks send them, with every
+    /// flag, data or not, with and without timestamps, are taken the fast way.
+    #[test]
+    fn the_in_place_rewrite_is_the_rebuild() {
+        use stack::wire::TcpOption::{MaxSegmentSize, NoOp, SackRange, Timestamps, WindowScale};
+        let mut rng = stack::rand::Rng::new(5);
+        let r16 = |rng: &mut stack::rand::Rng| rng.below(1 << 16) as u16;
+        let (mut fast, mut general) = (0, 0);
+        for case in 0..4000 {
+            let ts = Timestamps {
+                tsval: rng.next_u32(),
+                tsecr: rng.next_u32(),
+            };
+            let options = match rng.below(5) {
+                0 | 1 => vec![],
+                2 => vec![NoOp, NoOp, ts],
+                3 => vec![MaxSegmentSize(1460), NoOp, WindowScale(7)],
+                _ => vec![NoOp, NoOp, ts, NoOp, NoOp, SackRange(vec![(1, 2)])],
+            };
+            let ip = Ipv4Repr {
+                ident: r16(&mut rng),
+                dont_frag: rng.below(2) == 0,
+                tos: rng.below(4) as u8,
+                ttl: 1 + rng.below(255) as u8,
+                ..Ipv4Repr::tcp(
+                    Ipv4Addr::new(192, 0, 2, 10),
+                    Ipv4Addr::new(198, 51, 100, 20),
+                )
+            };
+            let tcp = TcpRepr {
+                src_port: r16(&mut rng),
+                dst_port: r16(&mut rng),
+                seq: SeqNumber(rng.next_u32()),
+                ack: SeqNumber(rng.next_u32()),
+                flags: TcpFlags(rng.below(0x200) as u16),
+                window: r16(&mut rng),
+                urgent: r16(&mut rng),
+                options,
+                payload: (0..rng.below(3) * 7).map(|i| i as u8).collect(),
+            };
+            let mut packet = wire::build_ipv4_tcp(&ip, &tcp);
+            match rng.below(8) {
+                0 => {
+                    let bit = rng.below(8 * packet.len() as u64) as usize;
+                    packet[bit / 8] ^= 1 << (bit % 8);
+                }
+                1 => packet.push(0),
+                _ => {}
+            }
+            let from = SocketAddrV4::new(Ipv4Addr::new(203, 0, 113, 2), r16(&mut rng));
+            let to = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 7), r16(&mut rng));
+            let parsed = wire::parse_ipv4_tcp(&packet, ChecksumMode::Verify).ok();
+            let Some(p) = plain(&packet) else {
+                general += 1;
+                continue;
+            };
+            fast += 1;
+            let (pip, ptcp) = parsed.expect("a plain packet parses");
+            assert_eq!(
+                (p.src, p.dst, p.sport, p.dport, p.flags),
+                (
+                    pip.src_addr,
+                    pip.dst_addr,
+                    ptcp.src_port,
+                    ptcp.dst_port,
+                    ptcp.flags
+                )
+            );
+            let (mut i, mut t) = (pip, ptcp.clone());
+            i.src_addr = *from.ip();
+            t.src_port = from.port();
+            let mut got = packet.clone();
+            readdress(&mut got, Some(from), None);
+            assert_eq!(got, Nat::rewrite(&mut i, &t), "case {case}: outbound");
+            let (mut i, mut t) = (pip, ptcp);
+            i.dst_addr = *to.ip();
+            t.dst_port = to.port();
+            let mut got = packet.clone();
+            readdress(&mut got, None, Some(to));
+            assert_eq!(got, Nat::rewrite(&mut i, &t), "case {case}: inbound");
+        }
+        assert!(
+            fast > 1000 && general > 1000,
+            "fast {fast}, general {general}"
         );
     }
 
