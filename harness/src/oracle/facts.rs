@@ -128,7 +128,7 @@ pub struct Facts<'t> {
 
 /// How long an RST may still be on its way when a run ends (ARP resolution: RFC 1122 §2.3.2.1
 /// retransmits requests about once a second; stacks give up after a few).
-const IN_FLIGHT: Duration = Duration::from_secs(3);
+pub(super) const IN_FLIGHT: Duration = Duration::from_secs(3);
 
 /// How long after the socket call that caused it a real-time stack's frame may be stamped
 /// ([`crate::trace::StackEvidence::real_time`]): a live kernel sends from softirq context and
@@ -583,63 +583,43 @@ impl<'t> Facts<'t> {
                     r.reason
                 )],
             };
+            // Every drop of an RST on record (a link's, on the sender's own segment or
+            // further on; an ARP queue's; a NAT's), the first one on its way to the peer.
             let drop = self.find_rst_drop(r);
             // Still on its way (in an ARP queue, in a router) when the run ended: not lost,
             // unless a drop is on record.
             let in_flight = self.trace.end < r.time + IN_FLIGHT;
-            let dropped_on_wire = r.frame.is_some_and(|fr| {
-                self.wire
-                    .segs(r.node, r.conn)
-                    .iter()
-                    .any(|s| s.frame == fr && s.dropped.is_some())
-            });
-            if in_flight && drop.is_none() && !dropped_on_wire {
+            if in_flight && drop.is_none() {
                 continue;
             }
-            if let Some(fr) = r.frame {
-                let seg = self
-                    .wire
-                    .segs(r.node, r.conn)
+            if r.frame.is_some() {
+                // On the wire: did the peer get it? (Dropped on the sender's own segment, it
+                // did not; the link's drop record names why.) A later RST with the same
+                // sequence number to the same peer (SND.NXT had not moved; through a NAT, on a
+                // new mapping) answers for itself: only an arrival up to the moment it is sent
+                // counts for this one (it cannot arrive at the instant it leaves: every link
+                // has a delay).
+                let next = self
+                    .rsts
                     .iter()
-                    .find(|s| s.frame == fr && s.dir == Dir::Sent);
-                if let Some(why) = seg.and_then(|s| s.dropped.clone()) {
-                    l.cause = format!("link-{why}");
-                    l.evidence.push(format!(
-                        "frame {} on segment {} dropped ({why})",
-                        fr.number,
-                        seg_name(self.trace, fr)
-                    ));
-                } else {
-                    // Delivered on its own segment: did the peer get it? A later RST with the
-                    // same sequence number to the same peer (SND.NXT had not moved; through a
-                    // NAT, on a new mapping) answers for itself: only an arrival up to the
-                    // moment it is sent counts for this one (it cannot arrive at the instant
-                    // it leaves: every link has a delay).
-                    let next = self
-                        .rsts
-                        .iter()
-                        .filter(|o| o.time > r.time && o.seq == r.seq)
-                        .filter(|o| {
-                            self.peer_of(o.node, o.conn)
-                                .is_some_and(|q| q.node == p.node && q.conn == p.conn)
-                        })
-                        .map(|o| o.time)
-                        .min();
-                    let arrived = self.wire.segs(p.node, p.conn).iter().any(|s| {
-                        s.dir == Dir::Received
-                            && s.flags.rst()
-                            && s.time >= r.time
-                            && next.is_none_or(|n| s.time <= n)
-                            && Some(s.seq) == r.seq
-                    });
-                    if arrived {
-                        continue;
-                    }
-                    match drop {
-                        Some(d) => l.cause = d.cause.clone(),
-                        None => l.cause = "lost-in-transit".into(),
-                    }
+                    .filter(|o| o.time > r.time && o.seq == r.seq)
+                    .filter(|o| {
+                        self.peer_of(o.node, o.conn)
+                            .is_some_and(|q| q.node == p.node && q.conn == p.conn)
+                    })
+                    .map(|o| o.time)
+                    .min();
+                let arrived = self.wire.segs(p.node, p.conn).iter().any(|s| {
+                    s.dir == Dir::Received
+                        && s.flags.rst()
+                        && s.time >= r.time
+                        && next.is_none_or(|n| s.time <= n)
+                        && Some(s.seq) == r.seq
+                });
+                if arrived {
+                    continue;
                 }
+                l.cause = drop.map_or_else(|| "lost-in-transit".into(), |d| d.cause.clone());
             } else {
                 // Never on the wire. The host's last segment on the connection shows what it
                 // held; an ARP resolution under way shows where the RST waited.

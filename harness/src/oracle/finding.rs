@@ -210,3 +210,33 @@ impl fmt::Display for Finding {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::Ipv4Addr;
+
+    /// The text reports' evidence line: every frame, then the events only when some were used.
+    #[test]
+    fn the_evidence_line_names_frames_and_only_used_events() {
+        let conn = FourTuple::new(
+            Ipv4Addr::new(192, 0, 2, 1),
+            80,
+            Ipv4Addr::new(192, 0, 2, 2),
+            4000,
+        );
+        let lan = |number| FrameRef {
+            segment: "lan".into(),
+            number,
+        };
+        let f = Finding::new(FindingKind::RstLoss, Instant::from_secs(1), conn, "server");
+        assert_eq!(f.evidence_line(), "evidence: no frames");
+        let f = f.frame(lan(3)).frame(lan(5)).frame(lan(3));
+        assert_eq!(f.evidence_line(), "evidence: frames lan#3 lan#5");
+        let f = f.event("e1").event("e2");
+        assert_eq!(
+            f.evidence_line(),
+            "evidence: frames lan#3 lan#5; events: e1; e2"
+        );
+    }
+}

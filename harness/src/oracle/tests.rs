@@ -221,6 +221,17 @@ fn a_capture_is_judged_from_frames_alone() {
         "{cj:?}"
     );
     assert!(cj.contains(&(FindingKind::RstLoss, "unknown")), "{cj:?}");
+    // Both hosts had connections: one entry names them both, once each.
+    let rst_loss = an
+        .cannot_judge
+        .iter()
+        .find(|c| c.kind == FindingKind::RstLoss)
+        .expect("rst-loss");
+    let mut hosts = rst_loss.hosts.clone();
+    hosts.sort();
+    hosts.dedup();
+    assert_eq!(hosts.len(), 2, "{:?}", rst_loss.hosts);
+    assert_eq!(rst_loss.hosts.len(), 2, "{:?}", rst_loss.hosts);
     let text = an.cannot_judge[0].to_string();
     assert!(text.starts_with("cannot judge "), "{text}");
 }
@@ -283,6 +294,20 @@ fn facts_keep_link_drops_of_rsts_only() {
                     .contains(&format!(" on segment {segment} dropped (")),
             "{}",
             link[0].evidence
+        );
+        // The lost RST's cause and evidence are that drop's, named once.
+        let lost: Vec<&facts::LostRst> = f.lost.iter().filter(|l| l.time == link[0].time).collect();
+        assert_eq!(lost.len(), 1, "{name}: one lost RST at the drop");
+        assert_eq!(lost[0].cause, link[0].cause);
+        assert_eq!(
+            lost[0]
+                .evidence
+                .iter()
+                .filter(|e| **e == link[0].evidence)
+                .count(),
+            1,
+            "{name}: {:?}",
+            lost[0].evidence
         );
         let rst_at = link[0].time;
         for e in trace.events.iter_mut() {
@@ -470,7 +495,8 @@ fn zero_linger_on_a_listener_is_no_abort() {
 
 /// An RST still on its way when the run ends (within `IN_FLIGHT` of being sent, no drop on
 /// record) is not lost: every shipped scenario's RSTs that a live peer needed and no drop
-/// record names, with the run cut at the moment each left its host.
+/// record names, with the run cut at the moment each left its host; with nothing more seen
+/// until `IN_FLIGHT` after it left, it is.
 #[test]
 fn an_rst_in_flight_at_the_end_is_not_lost() {
     let mut cut_any = 0;
@@ -509,6 +535,17 @@ fn an_rst_in_flight_at_the_end_is_not_lost() {
                 "{}: an RST sent at the run's end is reported lost",
                 p.display()
             );
+            // Nothing more seen for `IN_FLIGHT` after it left: lost. Just short of it: still on
+            // its way.
+            let lost_if_end_after = |d: Duration| {
+                let mut t = cut.clone();
+                t.end = r.time + d;
+                let h = facts::Facts::extract(&t);
+                h.lost.iter().any(|l| h.rsts[l.rst].time == r.time)
+            };
+            let just_short = Duration::from_micros(facts::IN_FLIGHT.total_micros() - 1);
+            assert!(lost_if_end_after(facts::IN_FLIGHT), "{}", p.display());
+            assert!(!lost_if_end_after(just_short), "{}", p.display());
         }
     }
     assert!(cut_any > 0, "no scenario has an RST a live peer needed");
@@ -644,4 +681,135 @@ fn half_open_names_why_the_peer_lacks_the_connection() {
             Some(58)
         )]
     );
+}
+
+/// A half-open finding's frames (`frames_around`): the host's last segment at or before the
+/// span began and its first at or after the span ended.
+#[test]
+fn half_open_frames_bracket_the_span() {
+    use stack::wire::TcpFlags;
+    let trace = Trace::default();
+    let mut f = facts::Facts::extract(&trace);
+    let conn = FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        40000,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        80,
+    );
+    let node = NodeId(0);
+    let s = Instant::from_secs;
+    f.wire.conns.insert(
+        (node, conn),
+        [1, 5, 10, 20, 30]
+            .into_iter()
+            .map(|t| wire::Seg::bare(s(t), Dir::Sent, TcpFlags::ACK, 1, t as usize))
+            .collect(),
+    );
+    let around = |a: u64, b: u64| -> Vec<usize> {
+        frames_around(&f, node, conn, s(a), s(b))
+            .iter()
+            .map(|fr| fr.number)
+            .collect()
+    };
+    assert_eq!(around(5, 20), vec![5, 20]);
+    assert_eq!(around(6, 21), vec![5, 30]);
+    assert_eq!(around(0, 31), Vec::<usize>::new());
+}
+
+/// What `cannot_judge` names, from what each stack shows: a wire-only stack (no calls) is
+/// named for TIME-WAIT assassination only where segments reached TIME-WAIT, for deliberate
+/// abort only where it sent an RST on an open connection, for keepalive only where it sent
+/// probes; RST loss and stale reuse wherever it had a connection. A stack reporting states
+/// without a TIME-WAIT length is named only where a connection reached TIME-WAIT.
+#[test]
+fn cannot_judge_names_only_what_the_trace_needed() {
+    use crate::trace::{StackEvidence, TraceMeta};
+    use stack::wire::TcpFlags;
+    let wire_only = StackEvidence {
+        stack: "quiet".into(),
+        ..StackEvidence::default()
+    };
+    let states = StackEvidence {
+        stack: "stateful".into(),
+        state: true,
+        calls: true,
+        ..StackEvidence::default()
+    };
+    let trace = Trace {
+        meta: TraceMeta {
+            node_names: vec![
+                "plain".into(),
+                "busy".into(),
+                "st-plain".into(),
+                "st-tw".into(),
+            ],
+            stacks: vec![
+                Some(wire_only.clone()),
+                Some(wire_only),
+                Some(states.clone()),
+                Some(states),
+            ],
+            ..TraceMeta::default()
+        },
+        ..Trace::default()
+    };
+    let mut f = facts::Facts::extract(&trace);
+    let conn = FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        40000,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        80,
+    );
+    let s = Instant::from_secs;
+    let closed_by = |why: &'static str| wire::Timeline {
+        changes: vec![
+            (s(0), State::Established, "syn-ack-received"),
+            (s(5), State::Closed, why),
+        ],
+    };
+    // plain: a connection closed by a FIN exchange, no probes, nothing in TIME-WAIT.
+    f.derived.insert(
+        (NodeId(0), conn),
+        wire::Derived {
+            timeline: closed_by("fin-acked"),
+            ..wire::Derived::default()
+        },
+    );
+    // busy: reset while open, probed, hit in TIME-WAIT.
+    let seg = wire::Seg::bare(s(3), Dir::Sent, TcpFlags::ACK, 1, 1);
+    f.derived.insert(
+        (NodeId(1), conn),
+        wire::Derived {
+            timeline: closed_by("rst-sent"),
+            probes: vec![(seg.time, seg.frame)],
+            time_wait_hits: vec![(seg.time, seg.frame)],
+        },
+    );
+    f.timelines
+        .insert((NodeId(2), conn), closed_by("reported-gone"));
+    f.timelines.insert(
+        (NodeId(3), conn),
+        wire::Timeline {
+            changes: vec![(s(0), State::TimeWait, "reported")],
+        },
+    );
+    let named: Vec<(FindingKind, String)> = cannot_judge(&f)
+        .into_iter()
+        .flat_map(|c| c.hosts.into_iter().map(move |h| (c.kind, h)))
+        .collect();
+    let want = |k: FindingKind, h: &str| (k, h.to_string());
+    let mut expected = vec![
+        want(FindingKind::RstLoss, "plain"),
+        want(FindingKind::RstLoss, "busy"),
+        want(FindingKind::StaleReuse, "plain"),
+        want(FindingKind::StaleReuse, "busy"),
+        want(FindingKind::TimeWaitAssassination, "busy"),
+        want(FindingKind::TimeWaitAssassination, "st-tw"),
+        want(FindingKind::DeliberateAbort, "busy"),
+        want(FindingKind::KeepaliveDetection, "busy"),
+    ];
+    let mut named_sorted = named.clone();
+    named_sorted.sort();
+    expected.sort();
+    assert_eq!(named_sorted, expected, "{named:?}");
 }

@@ -54,6 +54,34 @@ pub struct Seg {
     pub ttl: u8,
 }
 
+/// A bare segment for tests: no payload, no options, ACK 0, window 0, TTL 64, frame `number`
+/// (also its trace order) on segment 0.
+#[cfg(test)]
+impl Seg {
+    pub fn bare(time: Instant, dir: Dir, flags: TcpFlags, seq: u32, number: usize) -> Seg {
+        Seg {
+            time,
+            dir,
+            frame: FrameId {
+                segment: SegmentId(0),
+                number,
+            },
+            order: number,
+            seq: SeqNumber(seq),
+            ack: SeqNumber(0),
+            flags,
+            len: 0,
+            window: 0,
+            mss: false,
+            window_scale: None,
+            sack_permitted: false,
+            dropped: None,
+            bad_checksum: false,
+            ttl: 64,
+        }
+    }
+}
+
 impl Seg {
     /// SEG.LEN (RFC 9293 §3.4): payload plus one each for SYN and FIN.
     pub fn seg_len(&self) -> u32 {

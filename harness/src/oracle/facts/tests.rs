@@ -1,5 +1,6 @@
 //! The facts next to the code that pulls them out of a trace.
 
+use super::super::wire::Seg;
 use super::*;
 
 /// An Ethernet frame: IPv4 (IHL 5) carrying `proto`, with `flags` at the TCP flags offset.
@@ -178,25 +179,8 @@ fn the_rst_sent_for_an_instant_is_the_first_sent_rst_before_the_next_arrival() {
         core::net::Ipv4Addr::new(192, 0, 2, 2),
         40000,
     );
-    let seg = |secs: u64, dir: Dir, flags: wire::TcpFlags, seq: u32| super::super::wire::Seg {
-        time: Instant::from_secs(secs),
-        dir,
-        frame: FrameId {
-            segment: crate::trace::SegmentId(0),
-            number: secs as usize,
-        },
-        order: secs as usize,
-        seq: SeqNumber(seq),
-        ack: SeqNumber(0),
-        flags,
-        len: 0,
-        window: 0,
-        mss: false,
-        window_scale: None,
-        sack_permitted: false,
-        dropped: None,
-        bad_checksum: false,
-        ttl: 64,
+    let seg = |secs: u64, dir: Dir, flags: wire::TcpFlags, seq: u32| {
+        Seg::bare(Instant::from_secs(secs), dir, flags, seq, secs as usize)
     };
     let ack = wire::TcpFlags::ACK;
     let rst = wire::TcpFlags::RST;
@@ -223,4 +207,197 @@ fn the_rst_sent_for_an_instant_is_the_first_sent_rst_before_the_next_arrival() {
     assert_eq!(at(4), Some((5, 100 + 1)));
     // Only a received RST from 6 s on: none sent.
     assert_eq!(at(6), None);
+}
+
+/// A later RST with the same sequence number answers for itself only when it goes to the same
+/// peer connection (`judge_rsts`): two connections between the same two hosts, each reset with
+/// one sequence number (RFC 9293 §3.10.7.1: an RST's SEQ is SND.NXT, which may well coincide),
+/// the second RST sent before the first arrived. Both arrived: neither is lost.
+#[test]
+fn a_later_rst_on_another_connection_does_not_hide_an_arrival() {
+    let trace = Trace {
+        meta: crate::trace::TraceMeta {
+            node_names: vec!["client".into(), "server".into()],
+            ..Default::default()
+        },
+        end: Instant::from_secs(100),
+        ..Trace::default()
+    };
+    let mut f = Facts::extract(&trace);
+    let (client, server) = (NodeId(0), NodeId(1));
+    let ip = |n| core::net::Ipv4Addr::new(192, 0, 2, n);
+    let conns = [
+        FourTuple::new(ip(1), 40000, ip(2), 80),
+        FourTuple::new(ip(1), 40001, ip(2), 80),
+    ];
+    let ms = Instant::from_millis;
+    for (i, conn) in conns.into_iter().enumerate() {
+        for (node, c) in [(client, conn), (server, conn.reversed())] {
+            f.timelines.entry((node, c)).or_default().changes =
+                vec![(Instant::ZERO, State::Established, "test")];
+            f.by_conn.insert(c, node);
+        }
+        let frame = FrameId {
+            segment: crate::trace::SegmentId(0),
+            number: i + 1,
+        };
+        let sent = ms(10_000 + 500 * i as u64);
+        f.rsts.push(RstDue {
+            node: client,
+            conn,
+            time: sent,
+            seq: Some(SeqNumber(500)),
+            frame: Some(frame),
+            reason: "on the wire".into(),
+            event: None,
+        });
+        // Delivered 1 s after it left: the first after the second left.
+        f.wire.conns.insert(
+            (server, conn.reversed()),
+            vec![Seg::bare(
+                sent + Duration::from_secs(1),
+                Dir::Received,
+                wire::TcpFlags::RST,
+                500,
+                frame.number,
+            )],
+        );
+    }
+    f.judge_rsts();
+    let lost: Vec<Instant> = f.lost.iter().map(|l| f.rsts[l.rst].time).collect();
+    assert_eq!(lost, vec![]);
+    // The same, the first never delivered: lost in transit.
+    f.wire.conns.remove(&(server, conns[0].reversed()));
+    f.judge_rsts();
+    let lost: Vec<(Instant, &str)> = f
+        .lost
+        .iter()
+        .map(|l| (f.rsts[l.rst].time, l.cause.as_str()))
+        .collect();
+    assert_eq!(lost, vec![(ms(10_000), "lost-in-transit")]);
+}
+
+/// An RST never seen on the wire (`judge_rsts`): the finding shows the host's last segment on
+/// the connection at or before the RST, what it held (here no ARP resolution was under way:
+/// `never-sent`).
+#[test]
+fn an_rst_never_on_the_wire_shows_the_hosts_last_segment_before_it() {
+    let trace = Trace {
+        meta: crate::trace::TraceMeta {
+            node_names: vec!["client".into(), "server".into()],
+            ..Default::default()
+        },
+        end: Instant::from_secs(100),
+        ..Trace::default()
+    };
+    let mut f = Facts::extract(&trace);
+    let (client, server) = (NodeId(0), NodeId(1));
+    let ip = |n| core::net::Ipv4Addr::new(192, 0, 2, n);
+    let conn = FourTuple::new(ip(1), 40000, ip(2), 80);
+    for (node, c) in [(client, conn), (server, conn.reversed())] {
+        f.timelines.entry((node, c)).or_default().changes =
+            vec![(Instant::ZERO, State::Established, "test")];
+        f.by_conn.insert(c, node);
+    }
+    let ack = wire::TcpFlags::ACK;
+    let s = Instant::from_secs;
+    f.wire.conns.insert(
+        (client, conn),
+        vec![
+            Seg::bare(s(1), Dir::Sent, ack, 100, 1),
+            Seg::bare(s(2), Dir::Received, ack, 900, 2),
+            Seg::bare(s(10), Dir::Sent, ack, 100, 3),
+            Seg::bare(s(20), Dir::Received, ack, 900, 4),
+        ],
+    );
+    f.rsts.push(RstDue {
+        node: client,
+        conn,
+        time: s(10),
+        seq: None,
+        frame: None,
+        reason: "abort call".into(),
+        event: None,
+    });
+    f.judge_rsts();
+    assert_eq!(f.lost.len(), 1);
+    assert_eq!(f.lost[0].cause, "never-sent");
+    let frames: Vec<usize> = f.lost[0].frames.iter().map(|fr| fr.number).collect();
+    assert_eq!(frames, vec![3]);
+}
+
+/// TIME-WAIT left early by a stack that reports states (`state_time_wait`): the cause is what
+/// arrived at that instant (RFC 9293 §3.10.7.4: an RST ends TIME-WAIT, RFC 6191 / a new SYN may
+/// reuse it), any other segment, or nothing at all; a TIME-WAIT of the full 2·MSL is none.
+#[test]
+fn a_reported_early_time_wait_end_names_what_arrived() {
+    let tw = Duration::from_secs(60);
+    let trace = Trace {
+        meta: crate::trace::TraceMeta {
+            node_names: vec!["server".into()],
+            stacks: vec![Some(crate::trace::StackEvidence {
+                stack: "reference".into(),
+                state: true,
+                time_wait: Some(tw),
+                ..Default::default()
+            })],
+            ..Default::default()
+        },
+        end: Instant::from_secs(1000),
+        ..Trace::default()
+    };
+    let mut f = Facts::extract(&trace);
+    let node = NodeId(0);
+    let ip = |n| core::net::Ipv4Addr::new(192, 0, 2, n);
+    let s = Instant::from_secs;
+    let flags = [
+        Some(wire::TcpFlags::RST),
+        Some(wire::TcpFlags::SYN),
+        Some(wire::TcpFlags::ACK),
+        None,
+        Some(wire::TcpFlags::RST),
+    ];
+    for (i, fl) in flags.into_iter().enumerate() {
+        let conn = FourTuple::new(ip(1), 80, ip(2), 40000 + i as u16);
+        // The last one stays its full 2·MSL.
+        let end = if i == 4 { s(100 + 60) } else { s(110) };
+        f.timelines.insert(
+            (node, conn),
+            Timeline {
+                changes: vec![
+                    (s(100), State::TimeWait, "reported"),
+                    (end, State::Closed, "reported-gone"),
+                ],
+            },
+        );
+        if let Some(fl) = fl {
+            f.wire.conns.insert(
+                (node, conn),
+                vec![Seg::bare(end, Dir::Received, fl, 7, i + 1)],
+            );
+        }
+    }
+    f.time_wait_early.clear();
+    f.state_time_wait();
+    let got: Vec<(u16, &str, Vec<usize>, u64)> = f
+        .time_wait_early
+        .iter()
+        .map(|e| {
+            (
+                e.conn.remote.port() - 40000,
+                e.cause.as_str(),
+                e.frames.iter().map(|fr| fr.number).collect(),
+                e.after.secs(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, "rst-received", vec![1], 10),
+            (1, "syn-received", vec![2], 10),
+            (2, "segment-received", vec![3], 10),
+            (3, "unexplained", vec![], 10),
+        ]
+    );
 }

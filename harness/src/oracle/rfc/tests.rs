@@ -259,6 +259,8 @@ fn segment_after_reset() {
 fn every_rule_has_a_name_and_a_citation() {
     for v in Violation::ALL {
         assert!(v.requirement().starts_with("RFC "), "{v}");
+        // Findings carry the name as their cause; reports print it.
+        assert_eq!(v.to_string(), v.name());
         assert_eq!(
             Violation::ALL
                 .iter()
