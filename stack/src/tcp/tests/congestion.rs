@@ -123,3 +123,30 @@ fn ssthresh_after_a_timeout_is_at_least_two_segments() {
     send!(k, A, 1, 537);
     assert_eq!(burst(&mut k), vec![472]);
 }
+
+/// RFC 5681 §3.1: after a timeout ssthresh = FlightSize / 2 (eq. 4; here above the 2*SMSS
+/// floor) and cwnd = 1 SMSS; slow start then adds one SMSS per ACK up to ssthresh and
+/// congestion avoidance SMSS*SMSS/cwnd per ACK beyond it. An initial window of 10 segments
+/// (RFC 6928) plus the byte the ACK of our SYN added in slow start: 5361 bytes in flight,
+/// ssthresh = 2680.
+#[test]
+fn ssthresh_after_a_timeout_is_half_the_flight() {
+    let mut p = test_policy("rfc9293");
+    p.initial_window = 10;
+    let (mut k, h) = Kit::established_without_nagle(p);
+    let cwnd = |k: &Kit| k.tcp.tcb_info(h).expect("tcb").cwnd;
+    k.tcp.send(k.now, h, &[0u8; 536 * 20]).expect("send");
+    let mut first = vec![536; 10];
+    first.push(1);
+    assert_eq!(burst(&mut k), first);
+    assert!(k.step(Instant::MAX));
+    assert_eq!(burst(&mut k), vec![536]);
+    assert_eq!(cwnd(&k), 536);
+    let mut grown = Vec::new();
+    for n in 1..=5 {
+        send!(k, A, 1, 1 + 536 * n);
+        burst(&mut k);
+        grown.push(cwnd(&k));
+    }
+    assert_eq!(grown, vec![1072, 1608, 2144, 2680, 2680 + 536 * 536 / 2680]);
+}

@@ -115,3 +115,16 @@ fn data_after_shutdown_write_is_delivered() {
     let mut buf = [0u8; 64];
     assert_eq!(k.tcp.recv(k.now, h, &mut buf), Ok(50));
 }
+
+/// RFC 9293 §3.10.4 CLOSE in SYN-SENT (a shutdown of the write side included): "Delete the TCB
+/// and return 'error: closing' responses to any queued SENDs" — CLOSED at once, and the SYN is
+/// not retransmitted.
+#[test]
+fn shutdown_write_in_syn_sent_deletes_the_connection() {
+    let mut k = Kit::fixture(Fx::SynSent, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.shutdown_write(k.now, h).expect("shutdown");
+    assert_eq!(k.tcp.state(h), Some(State::Closed));
+    recv_nothing!(k);
+    assert_eq!(k.tcp.poll_at(), None, "no SYN retransmission");
+}

@@ -141,3 +141,31 @@ fn keepalive_options_read_back() {
         .set_option(h, SocketOption::KeepIntvl(Duration::ZERO))
         .is_err());
 }
+
+/// RFC 1122 §4.2.3.6: keep-alive probes an idle connection only. Data waiting behind a zero
+/// window is not idle: the persist timer probes it (Linux `<SEQ=SND.UNA-1>`, nothing in
+/// flight), indefinitely, and no keep-alive probe goes out or drops the connection.
+#[test]
+fn data_waiting_behind_a_zero_window_is_not_idle() {
+    let (mut k, h) = keepalive_after_300s("linux");
+    k.tcp
+        .set_option(h, SocketOption::NoDelay(true))
+        .expect("opt");
+    let mut shut = k.seg(A, 1, 1, b"");
+    shut.window = 0;
+    k.inject(&shut);
+    k.tcp.send(k.now, h, &[1; 100]).expect("send");
+    recv_nothing!(k);
+    let limit = k.now + Duration::from_secs(2000);
+    while k.step(limit) {
+        while k.out().is_some() {}
+    }
+    let events = k.events();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, TcpEvent::ZeroWindowProbe { .. })));
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, TcpEvent::KeepaliveProbe { .. })));
+    assert_eq!(k.tcp.state(h), Some(State::Established));
+}

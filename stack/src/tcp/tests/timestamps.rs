@@ -125,8 +125,10 @@ fn paws_drops_a_segment_with_an_older_tsval() {
 }
 
 /// RFC 7323 §4.1 RTTM: an ACK echoing the TSval of a retransmission still gives an RTT sample
-/// (Karn's algorithm, RFC 6298 §3, only holds for the timed-segment method): 50 ms here, so the
-/// backed-off RTO comes back to RTO.min (200 ms on Linux).
+/// (Karn's algorithm, RFC 6298 §3, only holds for the timed-segment method). The handshake's
+/// sample was 0 (SRTT 0, RTO.min 200 ms on Linux); the retransmission leaves at 1.2 s with
+/// TSval 1200 and its ACK comes 300 ms later: RTTVAR = 300/4, SRTT = 300/8, RTO = SRTT +
+/// 4·RTTVAR = 337.5 ms (RFC 6298 §2.3), not the backed-off 400 ms.
 #[test]
 fn rttm_takes_a_sample_from_a_retransmission() {
     let (mut k, h) = established_with_timestamps("linux");
@@ -138,9 +140,55 @@ fn rttm_takes_a_sample_from_a_retransmission() {
     let re = recv!(k, A, 1, 1);
     assert_eq!(k.tcp.tcb_info(h).expect("tcb").rto, rto * 2);
     let (tsval, _) = re.timestamps().expect("TS on the retransmission");
-    k.advance(Duration::from_millis(50));
+    assert_eq!(tsval, 1200, "TSval is the clock when it leaves");
+    k.advance(Duration::from_millis(300));
     let mut ack = k.seg(A, 1, 11, b"");
     ack.options = vec![NOP, NOP, ts(102, tsval)];
     k.inject(&ack);
-    assert_eq!(k.tcp.tcb_info(h).expect("tcb").rto, rto);
+    assert_eq!(
+        k.tcp.tcb_info(h).expect("tcb").rto,
+        Duration::from_micros(337_500)
+    );
+}
+
+/// RFC 7323 §4.3: TS.Recent takes SEG.TSval only from a segment at or below Last.ACK.sent
+/// (RCV.NXT): an out-of-order segment's newer TSval is not echoed, an in-order one's is.
+#[test]
+fn ts_recent_follows_in_order_segments_only() {
+    let (mut k, _) = established_with_timestamps("linux");
+    let ahead = with_ts(&k, fl(&[P, A]), 11, 1, b"later", 200);
+    k.inject(&ahead);
+    let dup = recv!(k, A, 1, 1);
+    assert_eq!(dup.timestamps(), Some((1000, 101)));
+    let next = with_ts(&k, fl(&[P, A]), 1, 1, b"0123456789", 150);
+    k.inject(&next);
+    let ack = recv!(k, A, 1, 16);
+    assert_eq!(ack.timestamps(), Some((1000, 150)));
+}
+
+/// RFC 2018 §4: with SACK on, an ACK sent while out-of-order data is held carries a SACK
+/// block for it; once the hole is filled the ACK carries none.
+#[test]
+fn sack_blocks_ride_on_acks_only_while_data_is_held() {
+    let mut p = test_policy("linux");
+    p.timestamps = false;
+    p.sack = true;
+    let mut k = Kit::new(p, 1000, 5000);
+    k.listen();
+    let mut syn = k.seg(S, 0, 0, b"");
+    syn.options = vec![TcpOption::SackPermitted];
+    k.inject(&syn);
+    recv!(k, fl(&[S, A]), 0, 1);
+    send!(k, A, 1, 1);
+    recv_nothing!(k);
+    send!(k, fl(&[P, A]), 11, 1, b"later");
+    let dup = recv!(k, A, 1, 1);
+    let (l, r) = (k.theirs(11).0, k.theirs(16).0);
+    assert_eq!(
+        dup.options,
+        vec![NOP, NOP, TcpOption::SackRange(vec![(l, r)])]
+    );
+    send!(k, fl(&[P, A]), 1, 1, b"0123456789");
+    let ack = recv!(k, A, 1, 16);
+    assert!(ack.options.is_empty(), "{:?}", ack.options);
 }
