@@ -10,6 +10,12 @@ use stack::boxed_deque::BoxedDeque;
 use stack::Instant;
 use std::any::Any;
 
+thread_local! {
+    /// The sockets a host's stack woke, a scratch list shared by the hosts of a thread
+    /// ([`HostNode::run_apps`] runs at every input of every host).
+    static WOKEN: std::cell::Cell<Vec<SockId>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// A host: a [`Dut`] on port 0 and its applications.
 pub struct HostNode {
     name: Box<str>,
@@ -94,9 +100,9 @@ impl HostNode {
         // Apps may react to each other's effects on the stack; two passes settle the common
         // request/response exchanges without looping. Each pass looks at the sockets the stack
         // woke since the last one (all of them when the stack cannot tell).
-        // A fresh list (no allocation until the stack wakes a socket): an idle host keeps
-        // no scratch storage.
-        let mut woken: Vec<SockId> = Vec::new();
+        // One scratch list for every host (an idle host keeps no storage of its own), taken
+        // for the call and put back after it.
+        let mut woken = WOKEN.take();
         for _ in 0..2 {
             woken.clear();
             let known = self.dut.take_woken(&mut woken);
@@ -111,6 +117,8 @@ impl HostNode {
                 self.app_log.extend(log.into_iter().map(|e| (now, e)));
             }
         }
+        woken.clear();
+        WOKEN.set(woken);
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Forwarder {
     /// Interfaces whose cache was touched since they last had nothing to send / log.
     tx_pending: BTreeSet<usize>,
     ev_pending: BTreeSet<usize>,
+    /// Scratch list of the interfaces `poll_transmit` visits (kept: it runs per frame out).
+    round: Vec<usize>,
     /// Interfaces visited by the timers and the transmit path ([`Forwarder::work`]).
     visits: u64,
 }
@@ -135,6 +137,7 @@ impl Forwarder {
             deadlines: BTreeSet::new(),
             tx_pending: BTreeSet::new(),
             ev_pending: BTreeSet::new(),
+            round: Vec::new(),
             visits: 0,
         }
     }
@@ -268,9 +271,11 @@ impl Forwarder {
     /// Frames ready for the wire, with their port: one from each interface with output, in
     /// port order, per round.
     pub fn poll_transmit(&mut self) -> Option<(usize, Vec<u8>)> {
-        let pending: Vec<usize> = self.tx_pending.iter().copied().collect();
+        let mut pending = std::mem::take(&mut self.round);
+        pending.clear();
+        pending.extend(self.tx_pending.iter().copied());
         self.visits += pending.len() as u64;
-        for port in pending {
+        for &port in &pending {
             let i = &mut self.ifaces[port];
             let Some(t) = i.arp.poll_transmit() else {
                 self.tx_pending.remove(&port);
@@ -297,6 +302,7 @@ impl Forwarder {
             self.touched(port);
             self.out.push_back((port, frame));
         }
+        self.round = pending;
         self.out.pop_front()
     }
 
