@@ -632,3 +632,26 @@ fn send_after_close_is_an_invalid_handle() {
         Err(crate::tcp::SendError::InvalidHandle)
     );
 }
+
+/// RFC 6335 §6: the dynamic (ephemeral) ports are 49152-65535, both ends included. With every
+/// other one taken by a listener, an active open picks 65535; then none is left.
+#[test]
+fn the_last_ephemeral_port_is_used_too() {
+    use core::net::SocketAddrV4;
+    let mut k = Kit::new(test_policy("rfc9293"), 1, 1);
+    for port in 49152..65535 {
+        k.tcp
+            .listen(k.now, SocketAddrV4::new(LOCAL, port), 1)
+            .expect("listen");
+    }
+    let remote = SocketAddrV4::new(REMOTE, 80);
+    let h = k
+        .tcp
+        .connect(k.now, SocketAddrV4::new(LOCAL, 0), remote)
+        .expect("connect");
+    assert_eq!(k.tcp.four_tuple(h).expect("tuple").local.port(), 65535);
+    assert_eq!(
+        k.tcp.connect(k.now, SocketAddrV4::new(LOCAL, 0), remote),
+        Err(crate::tcp::ConnectError::NoEphemeralPort)
+    );
+}
