@@ -521,3 +521,46 @@ fn probes_are_counted_in_their_window() {
     assert!(!f.probed_unanswered(node, conn, s(9)));
     assert!(f.probed_unanswered(node, conn, s(10)));
 }
+
+/// The drop of an RST (`find_rst_drop`): the first drop record between its endpoints at or
+/// after it was sent, with its sequence number (or a NAT's "no mapping", which carries none).
+#[test]
+fn an_rsts_drop_is_the_first_matching_one_after_it_left() {
+    let trace = Trace::default();
+    let mut f = Facts::extract(&trace);
+    let conn = FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        40000,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        80,
+    );
+    let s = Instant::from_secs;
+    for (secs, seq, cause) in [
+        (5, 500, "link-loss"),
+        (12, 9, "link-loss"),
+        (15, 500, "link-down"),
+    ] {
+        f.drops.push(DropRecord {
+            time: s(secs),
+            src: conn.local,
+            dst: conn.remote,
+            seq: SeqNumber(seq),
+            cause: cause.into(),
+            evidence: String::new(),
+            from_event: false,
+            frame: None,
+        });
+    }
+    f.drops_by_src.insert(conn.local, vec![0, 1, 2]);
+    let r = RstDue {
+        node: NodeId(0),
+        conn,
+        time: s(10),
+        seq: Some(SeqNumber(500)),
+        frame: None,
+        reason: "test".into(),
+        event: None,
+    };
+    let d = f.find_rst_drop(&r).expect("a drop");
+    assert_eq!((d.time, d.cause.as_str()), (s(15), "link-down"));
+}

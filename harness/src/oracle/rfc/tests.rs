@@ -2,7 +2,7 @@
 //! exception), judged through the wire model exactly as a capture would be.
 
 use super::*;
-use crate::oracle::wire::{replay, FrameId};
+use crate::oracle::wire::{replay, CallEffect, FrameId};
 use crate::trace::SegmentId;
 use stack::wire::TcpFlags as F;
 
@@ -328,4 +328,31 @@ fn the_wire_model_takes_an_rst_in_the_window_only() {
         Some((Instant::from_millis(20), "rst-received"))
     );
     assert_eq!(closed_at(5000), None, "out of the window");
+}
+
+/// The wire model closes a connection on an abort call, a reported error or a reboot
+/// (RFC 9293 §3.10.4 ABORT), merged in time order with the segments.
+#[test]
+fn the_wire_model_closes_on_calls_and_reboots() {
+    let mut c = Conn::default();
+    c.established();
+    let end = Instant::from_secs(1000);
+    let ms = Instant::from_millis;
+    let last = |calls: &[(Instant, CallEffect)], reboots: &[Instant]| {
+        let d = replay(&c.segs, calls, reboots, None, end);
+        d.timeline.changes.last().copied().map(|x| (x.0, x.1, x.2))
+    };
+    assert_eq!(
+        last(&[(ms(5), CallEffect::Aborted)], &[]),
+        Some((ms(5), State::Closed, "user-abort"))
+    );
+    assert_eq!(
+        last(&[(ms(5), CallEffect::Failed)], &[]),
+        Some((ms(5), State::Closed, "error-reported"))
+    );
+    assert_eq!(last(&[], &[ms(6)]), Some((ms(6), State::Closed, "reboot")));
+    assert_eq!(
+        last(&[], &[]),
+        Some((ms(1), State::Established, "ack-received"))
+    );
 }
