@@ -330,6 +330,23 @@ fn the_wire_model_takes_an_rst_in_the_window_only() {
     assert_eq!(closed_at(5000), None, "out of the window");
 }
 
+/// A SYN without ACK moves the wire model's RCV.NXT only in SYN-SENT (a simultaneous open,
+/// RFC 9293 §3.10.7.3). In a synchronized state it is answered with a challenge ACK at most
+/// (RFC 5961 §4.2) and changes nothing the host accepts: an RST at the old RCV.NXT still resets.
+#[test]
+fn the_wire_model_moves_rcv_nxt_on_a_bare_syn_in_syn_sent_only() {
+    let mut c = Conn::default();
+    c.established();
+    c.rx(15, S, 5000, 0, 0);
+    c.rx(20, R, 101, 0, 0);
+    let d = replay(&c.segs, &[], &[], None, Instant::from_secs(1000));
+    let closed = d.timeline.changes.iter().find(|x| x.1 == State::Closed);
+    assert_eq!(
+        closed.map(|x| (x.0, x.2)),
+        Some((Instant::from_millis(20), "rst-received"))
+    );
+}
+
 /// The wire model closes a connection on an abort call, a reported error or a reboot
 /// (RFC 9293 §3.10.4 ABORT), merged in time order with the segments.
 #[test]
