@@ -2,8 +2,7 @@
 //! exception), judged through the wire model exactly as a capture would be.
 
 use super::*;
-use crate::oracle::wire::{replay, CallEffect, FrameId};
-use crate::trace::SegmentId;
+use crate::oracle::wire::{replay, CallEffect};
 use stack::wire::TcpFlags as F;
 
 const A: u16 = F::ACK.0;
@@ -21,26 +20,11 @@ struct Conn {
 impl Conn {
     fn at(&mut self, ms: u64, dir: Dir, flags: u16, seq: u32, ack: u32, len: u32) -> &mut Seg {
         let n = self.segs.len() + 1;
-        self.segs.push(Seg {
-            time: Instant::from_micros(ms * 1000),
-            dir,
-            frame: FrameId {
-                segment: SegmentId(0),
-                number: n,
-            },
-            order: n,
-            seq: SeqNumber(seq),
-            ack: SeqNumber(ack),
-            flags: F(flags),
-            len,
-            window: 1000,
-            mss: false,
-            window_scale: None,
-            sack_permitted: false,
-            dropped: None,
-            bad_checksum: false,
-            ttl: 64,
-        });
+        let mut s = Seg::bare(Instant::from_micros(ms * 1000), dir, F(flags), seq, n);
+        s.ack = SeqNumber(ack);
+        s.len = len;
+        s.window = 1000;
+        self.segs.push(s);
         self.segs.last_mut().expect("just pushed")
     }
     fn rx(&mut self, ms: u64, flags: u16, seq: u32, ack: u32, len: u32) -> &mut Seg {

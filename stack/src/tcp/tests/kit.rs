@@ -340,6 +340,23 @@ impl Kit {
                 .expect("listen"),
         );
     }
+
+    /// A passive open (ISS 1000, peer ISN 5000) under `profile` with SACK on and timestamps off,
+    /// whose SYN offered SACK (RFC 2018 §2): SYN-ACK answered, nothing left to send.
+    pub fn sack_permitted_passive_open(profile: &str) -> Kit {
+        let mut p = test_policy(profile);
+        p.sack = true;
+        p.timestamps = false;
+        let mut k = Kit::new(p, 1000, 5000);
+        k.listen();
+        let mut syn = k.seg(TcpFlags::SYN, 0, 0, b"");
+        syn.options = vec![crate::wire::TcpOption::SackPermitted];
+        k.inject(&syn);
+        recv!(k, fl(&[TcpFlags::SYN, TcpFlags::ACK]), 0, 1);
+        send!(k, TcpFlags::ACK, 1, 1);
+        recv_nothing!(k);
+        k
+    }
 }
 
 impl Fx {

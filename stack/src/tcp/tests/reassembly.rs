@@ -95,17 +95,7 @@ fn pure_ack_while_data_held_draws_no_ack() {
 #[test]
 fn first_sack_block_is_the_latest_segments() {
     use crate::wire::TcpOption;
-    let mut p = test_policy("rfc9293");
-    p.sack = true;
-    p.timestamps = false;
-    let mut k = Kit::new(p, 1000, 5000);
-    k.listen();
-    let mut syn = k.seg(S, 0, 0, b"");
-    syn.options = vec![TcpOption::SackPermitted];
-    k.inject(&syn);
-    recv!(k, fl(&[S, A]), 0, 1);
-    send!(k, A, 1, 1);
-    recv_nothing!(k);
+    let mut k = Kit::sack_permitted_passive_open("rfc9293");
     let sack = |k: &Kit, ranges: &[(u32, u32)]| {
         let blocks = ranges
             .iter()

@@ -170,17 +170,7 @@ fn ts_recent_follows_in_order_segments_only() {
 /// block for it; once the hole is filled the ACK carries none.
 #[test]
 fn sack_blocks_ride_on_acks_only_while_data_is_held() {
-    let mut p = test_policy("linux");
-    p.timestamps = false;
-    p.sack = true;
-    let mut k = Kit::new(p, 1000, 5000);
-    k.listen();
-    let mut syn = k.seg(S, 0, 0, b"");
-    syn.options = vec![TcpOption::SackPermitted];
-    k.inject(&syn);
-    recv!(k, fl(&[S, A]), 0, 1);
-    send!(k, A, 1, 1);
-    recv_nothing!(k);
+    let mut k = Kit::sack_permitted_passive_open("linux");
     send!(k, fl(&[P, A]), 11, 1, b"later");
     let dup = recv!(k, A, 1, 1);
     let (l, r) = (k.theirs(11).0, k.theirs(16).0);
