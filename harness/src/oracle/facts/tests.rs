@@ -209,20 +209,26 @@ fn the_rst_sent_for_an_instant_is_the_first_sent_rst_before_the_next_arrival() {
     assert_eq!(at(6), None);
 }
 
-/// A later RST with the same sequence number answers for itself only when it goes to the same
-/// peer connection (`judge_rsts`): two connections between the same two hosts, each reset with
-/// one sequence number (RFC 9293 §3.10.7.1: an RST's SEQ is SND.NXT, which may well coincide),
-/// the second RST sent before the first arrived. Both arrived: neither is lost.
-#[test]
-fn a_later_rst_on_another_connection_does_not_hide_an_arrival() {
-    let trace = Trace {
+/// An empty trace of two nodes, `client` (node 0) and `server` (node 1), ending at 100 s: the
+/// start of the tests that add facts by hand.
+fn client_server_trace() -> Trace {
+    Trace {
         meta: crate::trace::TraceMeta {
             node_names: vec!["client".into(), "server".into()],
             ..Default::default()
         },
         end: Instant::from_secs(100),
         ..Trace::default()
-    };
+    }
+}
+
+/// A later RST with the same sequence number answers for itself only when it goes to the same
+/// peer connection (`judge_rsts`): two connections between the same two hosts, each reset with
+/// one sequence number (RFC 9293 §3.10.7.1: an RST's SEQ is SND.NXT, which may well coincide),
+/// the second RST sent before the first arrived. Both arrived: neither is lost.
+#[test]
+fn a_later_rst_on_another_connection_does_not_hide_an_arrival() {
+    let trace = client_server_trace();
     let mut f = Facts::extract(&trace);
     let (client, server) = (NodeId(0), NodeId(1));
     let ip = |n| core::net::Ipv4Addr::new(192, 0, 2, n);
@@ -282,14 +288,7 @@ fn a_later_rst_on_another_connection_does_not_hide_an_arrival() {
 /// `never-sent`).
 #[test]
 fn an_rst_never_on_the_wire_shows_the_hosts_last_segment_before_it() {
-    let trace = Trace {
-        meta: crate::trace::TraceMeta {
-            node_names: vec!["client".into(), "server".into()],
-            ..Default::default()
-        },
-        end: Instant::from_secs(100),
-        ..Trace::default()
-    };
+    let trace = client_server_trace();
     let mut f = Facts::extract(&trace);
     let (client, server) = (NodeId(0), NodeId(1));
     let ip = |n| core::net::Ipv4Addr::new(192, 0, 2, n);
