@@ -40,6 +40,9 @@ pub enum RunError {
         feature: String,
         location: Option<Location>,
     },
+    /// The input is fine but needs what this machine lacks (a stack that needs root): skipped.
+    #[error("skipped: {reason}")]
+    Skipped { reason: String },
 }
 
 impl RunError {

@@ -243,6 +243,7 @@ fn error_result(
             location,
             listed: None,
         },
+        RunError::Skipped { reason } => Outcome::Skipped { reason },
     };
     r
 }

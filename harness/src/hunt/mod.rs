@@ -91,7 +91,7 @@ fn run_case_or_refusal(
     let sc = Scenario::parse("hunt.toml", text).map_err(|e| format!("{e}\n{text}"))?;
     match sc.run(&Overrides::default()) {
         Ok(res) => Ok(Ok((res.findings, res.trace))),
-        Err(e) if e.unsupported => Ok(Err(e.diag.message)),
+        Err(e) if e.not_run.is_some() => Ok(Err(e.diag.message)),
         Err(e) => Err(format!("{e}\n{text}")),
     }
 }

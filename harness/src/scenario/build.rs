@@ -341,7 +341,11 @@ pub fn build(sc: &Scenario, ov: &Overrides) -> Result<Built, ScenarioError> {
         });
         let dut: Box<dyn Dut> = stacks::make(stack_name, &params).map_err(|e| {
             let mut err = sc.err(kind.map_or(h.name.span(), |k| k.span()), e.to_string());
-            err.unsupported = matches!(e, crate::dut::RegistryError::Refused(_));
+            err.not_run = match e {
+                crate::dut::RegistryError::Refused(_) => Some(super::NotRun::Unsupported),
+                crate::dut::RegistryError::Unavailable { .. } => Some(super::NotRun::Unavailable),
+                _ => None,
+            };
             err
         })?;
         let mut node = HostNode::with_events(&name, addr, dut, !ov.hide_events);

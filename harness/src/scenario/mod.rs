@@ -14,34 +14,46 @@ use spec::ScenarioSpec;
 use stack::{Duration, Instant};
 use std::path::Path;
 
-/// A scenario error: where and what ([`Diagnostic`]), and whether it is a stack refusing the
-/// configuration (a knob or capability it lacks: the scenario cannot run on that stack, which is
-/// not bad input).
+/// A scenario error: where and what ([`Diagnostic`]), and whether a well-formed scenario could
+/// not run here ([`NotRun`]), which is not bad input.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{diag}")]
 pub struct ScenarioError {
     pub diag: Diagnostic,
-    pub unsupported: bool,
+    pub not_run: Option<NotRun>,
+}
+
+/// Why a well-formed scenario did not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotRun {
+    /// A stack refuses the configuration (a knob or capability it lacks): the scenario cannot
+    /// run on that stack anywhere.
+    Unsupported,
+    /// A stack the scenario names cannot run on this machine (the live kernel without root):
+    /// the scenario is skipped here, with the reason.
+    Unavailable,
 }
 
 impl From<Diagnostic> for ScenarioError {
     fn from(diag: Diagnostic) -> Self {
         ScenarioError {
             diag,
-            unsupported: false,
+            not_run: None,
         }
     }
 }
 
 impl From<ScenarioError> for crate::options::RunError {
     fn from(e: ScenarioError) -> Self {
-        if e.unsupported {
-            crate::options::RunError::Unsupported {
+        match e.not_run {
+            Some(NotRun::Unsupported) => crate::options::RunError::Unsupported {
                 feature: e.diag.message,
                 location: e.diag.location,
-            }
-        } else {
-            crate::options::RunError::Input(e.diag)
+            },
+            Some(NotRun::Unavailable) => crate::options::RunError::Skipped {
+                reason: e.diag.message,
+            },
+            None => crate::options::RunError::Input(e.diag),
         }
     }
 }

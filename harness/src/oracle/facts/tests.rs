@@ -49,7 +49,7 @@ fn a_real_time_stacks_late_arp_request_still_explains_the_lost_rsts() {
     // time, so the ARP request is stamped at the RST's instant exactly.
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../conformance/scenarios/linux/a6-linux-rst-loss-unres-qlen-1.toml"
+        "/../conformance/live/a6-linux-rst-loss-unres-qlen-1.toml"
     );
     let text = std::fs::read_to_string(path)
         .expect("a6 ships")

@@ -43,7 +43,9 @@ fn push(errors: &mut Vec<Diagnostic>, r: Result<(), RunError>) {
     match r {
         Ok(()) => {}
         Err(RunError::Input(d)) => errors.push(d),
-        Err(e @ RunError::Unsupported { .. }) => errors.push(Diagnostic::file("", e.to_string())),
+        Err(e @ (RunError::Unsupported { .. } | RunError::Skipped { .. })) => {
+            errors.push(Diagnostic::file("", e.to_string()))
+        }
     }
 }
 
