@@ -790,3 +790,35 @@ fn drained_interest_holds_no_buffer() {
         "no buffer held (a BoxedDeque frees its box when empty)"
     );
 }
+
+/// The cache answers for the addresses it was built with (the host reads them back from it).
+#[test]
+fn our_addresses_are_the_ones_it_was_built_with() {
+    let c = cache(policy(1, 0, QueueOverflow::DropOldest));
+    assert_eq!(c.mac(), OUR_MAC);
+    assert_eq!(c.addr(), OUR_IP);
+}
+
+/// `visits` counts the deadline index entries `handle_timeout` took, one each and only due ones:
+/// the work counter behind the simulator's "visited per event" (a timer that is not due costs
+/// nothing however many addresses wait).
+#[test]
+fn handle_timeout_visits_only_due_deadlines() {
+    let mut c = cache(policy(10, 0, QueueOverflow::DropOldest));
+    c.send(t(0), GW, pkt(1, 40));
+    c.send(t(500), OTHER, pkt(2, 40));
+    drain(&mut c);
+    assert_eq!(c.visits(), 0);
+    c.handle_timeout(t(999));
+    assert_eq!(
+        c.visits(),
+        0,
+        "nothing due before GW's retransmission at 1 s"
+    );
+    c.handle_timeout(t(1000));
+    assert_eq!(c.visits(), 1, "GW's retransmission only");
+    assert_eq!(requests(&drain(&mut c)), vec![GW]);
+    c.handle_timeout(t(1500));
+    assert_eq!(c.visits(), 2, "then OTHER's");
+    assert_eq!(requests(&drain(&mut c)), vec![OTHER]);
+}
