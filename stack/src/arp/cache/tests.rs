@@ -227,6 +227,28 @@ fn packet_larger_than_byte_bound_is_dropped_alone() {
     assert_eq!(sent_ids(&drain(&mut c), GW_MAC), vec![1]);
 }
 
+/// The byte bound is inclusive: one packet exactly that long, or packets adding up to it exactly,
+/// fit and wait for resolution, whatever the overflow policy.
+#[rstest]
+fn packets_exactly_filling_the_byte_bound_are_queued(
+    #[values(
+        QueueOverflow::DropOldest,
+        QueueOverflow::DropNewest,
+        QueueOverflow::KeepNewest
+    )]
+    overflow: QueueOverflow,
+    #[values(vec![50], vec![20, 30])] lens: Vec<usize>,
+) {
+    let mut c = cache(policy(10, 50, overflow));
+    for (i, len) in lens.iter().enumerate() {
+        c.send(t(0), GW, pkt(i as u8 + 1, *len));
+    }
+    assert!(drops(&arp_events(&mut c)).is_empty());
+    c.process(t(1), &reply(GW, GW_MAC));
+    let ids: Vec<u8> = (1..=lens.len() as u8).collect();
+    assert_eq!(sent_ids(&drain(&mut c), GW_MAC), ids);
+}
+
 #[test]
 fn zero_depth_holds_nothing() {
     let (sent, dropped) = send_then_resolve(policy(0, 0, QueueOverflow::DropOldest), 2);
@@ -821,4 +843,54 @@ fn handle_timeout_visits_only_due_deadlines() {
     c.handle_timeout(t(1500));
     assert_eq!(c.visits(), 2, "then OTHER's");
     assert_eq!(requests(&drain(&mut c)), vec![OTHER]);
+}
+
+/// `n` neighbours 10.0.1.1 ..= 10.0.1.n learned at t = 0 from their requests for us (the replies
+/// and events drained): `n` entries, each with its expiry deadline at 30 s.
+fn neighbours(c: &mut Neighbors, n: u8) -> Vec<Ipv4Addr> {
+    let ips: Vec<Ipv4Addr> = (1..=n).map(|i| Ipv4Addr::new(10, 0, 1, i)).collect();
+    for (i, ip) in ips.iter().enumerate() {
+        let mac = EthernetAddress([2, 0, 0, 0, 1, i as u8 + 1]);
+        c.process(t(0), &request(*ip, mac, OUR_IP));
+    }
+    drain(c);
+    arp_events(c);
+    ips
+}
+
+/// A small deadline index (a host's: up to `SMALL_INDEX` deadlines) holds one slot per deadline:
+/// refreshing an entry whose old deadline is not at the top (so `prune` cannot pop it) drops
+/// the superseded one at once.
+#[test]
+fn a_small_index_holds_one_slot_per_deadline() {
+    let mut c = cache(policy(10, 0, QueueOverflow::DropOldest));
+    let ns = neighbours(&mut c, 3);
+    assert_eq!(c.timers.len(), 3);
+    for k in 1..=4 {
+        // A packet not for us refreshes an existing entry's timer (RFC 826's merge).
+        c.process(t(k * 1000), &request(ns[2], OTHER_MAC, GW));
+        assert_eq!(c.timers.len(), 3, "after refresh {k}");
+    }
+    assert_eq!(c.poll_at(), Some(t(30_000)));
+}
+
+/// A large index leaves superseded deadlines for lazy deletion and is rebuilt from the entries
+/// only when it holds more than twice the live deadlines plus two: amortised O(1) per change,
+/// storage bounded by the live entries.
+#[test]
+fn a_large_index_is_rebuilt_just_past_twice_the_live_deadlines() {
+    let mut c = cache(policy(10, 0, QueueOverflow::DropOldest));
+    let n = SMALL_INDEX + 2;
+    let ns = neighbours(&mut c, n as u8);
+    assert_eq!(c.timers.len(), n);
+    let mut lens = Vec::new();
+    for k in 1..=(n as u64 + 3) {
+        c.process(t(k * 1000), &request(ns[n - 1], OTHER_MAC, GW));
+        lens.push(c.timers.len());
+    }
+    let mut want: Vec<usize> = (n + 1..=2 * n + 2).collect();
+    want.push(n);
+    assert_eq!(lens, want);
+    // The rebuilt index still finds the earliest deadline.
+    assert_eq!(c.poll_at(), Some(t(30_000)));
 }
