@@ -7,6 +7,7 @@ mod kit;
 mod arrive_table;
 mod congestion;
 mod data_loss;
+mod endpoint;
 mod first_check;
 mod handshake;
 mod incident_d;
