@@ -117,3 +117,28 @@ fn the_policy_is_the_one_it_was_built_with() {
     p.isn = crate::policy::IsnMode::Fixed(1000);
     assert_eq!(k.tcp.policy(), &p);
 }
+
+/// A passive connection joins the accept queue once, when it becomes synchronized (RFC 9293
+/// §3.10.7.2 leaves it in SYN-RECEIVED until the handshake's ACK): not before, and not again
+/// when later segments change it.
+#[test]
+fn a_connection_is_queued_for_accept_once_synchronized() {
+    let mut k = Kit::fixture(Fx::Listen, test_policy("rfc9293"), 1000, 5000);
+    let listener = k.listener.expect("listener");
+    send!(k, S, 0, 0);
+    recv!(k, fl(&[S, A]), 0, 1);
+    assert_eq!(
+        k.tcp.accept(k.now, listener),
+        Err(AcceptError::WouldBlock),
+        "SYN-RECEIVED is not accepted"
+    );
+    send!(k, A, 1, 1);
+    send!(k, A, 1, 1, b"data");
+    let h = k.tcp.accept(k.now, listener).expect("established");
+    assert_eq!(k.tcp.state(h), Some(State::Established));
+    assert_eq!(
+        k.tcp.accept(k.now, listener),
+        Err(AcceptError::WouldBlock),
+        "queued once"
+    );
+}
