@@ -2,7 +2,7 @@
 //! listener's answer to a SYN-ACK), its accept queue, its timer and wake-up bookkeeping.
 
 use super::kit::*;
-use crate::tcp::{AcceptError, DropReason, State, TcpEvent};
+use crate::tcp::{AcceptError, CloseError, DropReason, RecvError, SendError, State, TcpEvent};
 use crate::time::Duration;
 use rstest::rstest;
 
@@ -141,4 +141,162 @@ fn a_connection_is_queued_for_accept_once_synchronized() {
         Err(AcceptError::WouldBlock),
         "queued once"
     );
+}
+
+/// A connection waiting in the accept queue belongs to the listener, not to the user: every
+/// call on its handle is refused as an invalid handle until `accept` hands it over. A listener's
+/// handle is a socket, just not a connected one.
+#[test]
+fn the_socket_calls_refuse_handles_the_user_does_not_own() {
+    let mut k = Kit::fixture(Fx::Listen, test_policy("rfc9293"), 1000, 5000);
+    let listener = k.listener.expect("listener");
+    send!(k, S, 0, 0);
+    recv!(k, fl(&[S, A]), 0, 1);
+    send!(k, A, 1, 1, b"queued");
+    recv!(k, A, 1, 7);
+    let child = k.tcp.lookup(k.tuple()).expect("the unaccepted connection");
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        k.tcp.send(k.now, child, b"x"),
+        Err(SendError::InvalidHandle)
+    );
+    assert_eq!(
+        k.tcp.recv(k.now, child, &mut buf),
+        Err(RecvError::InvalidHandle)
+    );
+    assert_eq!(
+        k.tcp.shutdown_write(k.now, child),
+        Err(CloseError::InvalidHandle)
+    );
+    assert_eq!(k.tcp.abort(k.now, child), Err(CloseError::InvalidHandle));
+    assert_eq!(k.tcp.close(k.now, child), Err(CloseError::InvalidHandle));
+    assert_eq!(k.tcp.four_tuple(child), None);
+    recv_nothing!(k);
+    assert_eq!(
+        k.tcp.send(k.now, listener, b"x"),
+        Err(SendError::NotConnected)
+    );
+    assert_eq!(
+        k.tcp.recv(k.now, listener, &mut buf),
+        Err(RecvError::NotConnected)
+    );
+    // Once accepted, the same handle works.
+    assert_eq!(k.tcp.accept(k.now, listener), Ok(child));
+    assert_eq!(k.tcp.recv(k.now, child, &mut buf), Ok(6));
+}
+
+/// RFC 9293 §3.10.3 RECEIVE: with nothing queued, a connection that may still get data says
+/// "would block"; once the peer's FIN has been read past it is end of stream, `Ok(0)`; an empty
+/// buffer reads nothing.
+#[test]
+fn recv_blocks_until_the_peers_fin_then_reads_end_of_stream() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    let mut buf = [0u8; 4];
+    assert_eq!(k.tcp.recv(k.now, h, &mut buf), Err(RecvError::WouldBlock));
+    assert_eq!(k.tcp.recv(k.now, h, &mut []), Ok(0));
+    send!(k, fl(&[F, A]), 1, 1);
+    assert_eq!(k.tcp.recv(k.now, h, &mut buf), Ok(0));
+}
+
+/// `shutdown_write` on a connection that is over (reset by the peer; the handle stays valid
+/// until `close`) is "not connected".
+#[test]
+fn shutdown_of_a_reset_connection_is_not_connected() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    send!(k, R, 1, 0);
+    assert_eq!(k.tcp.state(h), Some(State::Closed));
+    assert_eq!(
+        k.tcp.shutdown_write(k.now, h),
+        Err(CloseError::NotConnected)
+    );
+}
+
+/// RFC 9293 §3.10.4 CLOSE in SYN-RECEIVED (here after a simultaneous open): the FIN is queued
+/// and leaves once ESTABLISHED is reached, which then moves on to FIN-WAIT-1.
+#[test]
+fn a_shutdown_in_syn_received_sends_its_fin_once_established() {
+    let mut k = Kit::fixture(Fx::SynSent, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    send!(k, S, 0, 0);
+    recv!(k, fl(&[S, A]), 0, 1);
+    assert_eq!(k.tcp.state(h), Some(State::SynReceived));
+    k.tcp.shutdown_write(k.now, h).expect("shutdown");
+    recv_nothing!(k);
+    send!(k, A, 1, 1);
+    recv!(k, fl(&[F, A]), 1, 1);
+    assert_eq!(k.tcp.state(h), Some(State::FinWait1));
+}
+
+/// Closing a listener resets the connections it still holds (nobody will accept them) and no
+/// other: not the ones already accepted, not another listener's. An embryonic one (SYN-RECEIVED)
+/// dies silently unless the profile resets it (`listener_close_resets_embryonic`; FreeBSD's
+/// syncache and Linux's request sockets send nothing).
+#[rstest]
+fn closing_a_listener_resets_only_its_own_unaccepted_connections(
+    #[values(true, false)] resets_embryonic: bool,
+) {
+    let mut p = test_policy("rfc9293");
+    p.listener_close_resets_embryonic = resets_embryonic;
+    let mut k = Kit::fixture(Fx::Listen, p, 1000, 5000);
+    let listener = k.listener.expect("listener");
+    let other = k
+        .tcp
+        .listen(k.now, core::net::SocketAddrV4::new(LOCAL, 81), 8)
+        .expect("second listener");
+    // From ports 5000..=5003: accepted, queued, embryonic on port 80; queued on port 81.
+    let open = |k: &mut Kit, port: u16, dst: u16, finish: bool| {
+        let mut syn = k.seg(S, 0, 0, b"");
+        (syn.src_port, syn.dst_port) = (port, dst);
+        k.inject(&syn);
+        assert!(k.expect().flags.syn());
+        if finish {
+            let mut ack = k.seg(A, 1, 1, b"");
+            (ack.src_port, ack.dst_port) = (port, dst);
+            k.inject(&ack);
+        }
+    };
+    open(&mut k, 5000, 80, true);
+    let accepted = k.tcp.accept(k.now, listener).expect("accept");
+    open(&mut k, 5001, 80, true);
+    open(&mut k, 5002, 80, false);
+    open(&mut k, 5003, 81, true);
+    recv_nothing!(k);
+    k.tcp.close(k.now, listener).expect("close");
+    let mut rst_to = Vec::new();
+    while let Some(o) = k.out() {
+        assert!(o.seg.flags.rst(), "{:?}", o.seg);
+        rst_to.push(o.seg.dst_port);
+    }
+    rst_to.sort_unstable();
+    let want = if resets_embryonic {
+        vec![5001, 5002]
+    } else {
+        vec![5001]
+    };
+    assert_eq!(rst_to, want);
+    assert_eq!(k.tcp.state(accepted), Some(State::Established));
+    let h = k
+        .tcp
+        .accept(k.now, other)
+        .expect("the other listener's connection");
+    assert_eq!(k.tcp.state(h), Some(State::Established));
+}
+
+/// `poll_transmit` counts the connections it visits (the simulator's work counter).
+#[test]
+fn poll_transmit_counts_its_visits() {
+    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    let v = k.tcp.visits();
+    k.tcp.send(k.now, h, b"x").expect("send");
+    recv!(k, A, 1, 1);
+    assert!(k.tcp.visits() > v);
+}
+
+/// `discard_events` drops every logged event.
+#[test]
+fn discard_events_leaves_nothing_to_poll() {
+    let mut k = Kit::fixture(Fx::Listen, test_policy("rfc9293"), 1000, 5000);
+    send!(k, S, 0, 0);
+    k.tcp.discard_events();
+    assert!(k.tcp.poll_event().is_none());
 }
