@@ -2,7 +2,10 @@
 //! listener's answer to a SYN-ACK), its accept queue, its timer and wake-up bookkeeping.
 
 use super::kit::*;
-use crate::tcp::{AcceptError, CloseError, DropReason, RecvError, SendError, State, TcpEvent};
+use crate::tcp::{
+    AcceptError, CloseError, DropReason, OptionError, OptionName, RecvError, SendError,
+    SocketOption, State, TcpEvent,
+};
 use crate::time::Duration;
 use rstest::rstest;
 
@@ -180,6 +183,22 @@ fn the_socket_calls_refuse_handles_the_user_does_not_own() {
         k.tcp.recv(k.now, listener, &mut buf),
         Err(RecvError::NotConnected)
     );
+    assert_eq!(k.tcp.state(child), None);
+    let keepalive = SocketOption::KeepAlive(true);
+    assert_eq!(
+        k.tcp.set_option(child, keepalive),
+        Err(OptionError::InvalidHandle)
+    );
+    assert_eq!(
+        k.tcp.get_option(child, OptionName::KeepAlive),
+        Err(OptionError::InvalidHandle)
+    );
+    assert_eq!(k.tcp.state(listener), Some(State::Listen));
+    assert_eq!(k.tcp.set_option(listener, keepalive), Ok(()));
+    assert_eq!(
+        k.tcp.get_option(listener, OptionName::KeepAlive),
+        Ok(keepalive)
+    );
     // Once accepted, the same handle works.
     assert_eq!(k.tcp.accept(k.now, listener), Ok(child));
     assert_eq!(k.tcp.recv(k.now, child, &mut buf), Ok(6));
@@ -198,17 +217,21 @@ fn recv_blocks_until_the_peers_fin_then_reads_end_of_stream() {
     assert_eq!(k.tcp.recv(k.now, h, &mut buf), Ok(0));
 }
 
-/// `shutdown_write` on a connection that is over (reset by the peer; the handle stays valid
-/// until `close`) is "not connected".
+/// A connection that is over (reset by the peer; the handle stays valid until `close`):
+/// `shutdown_write` is "not connected", and `abort` has nothing left to do: no RST, no event.
 #[test]
-fn shutdown_of_a_reset_connection_is_not_connected() {
+fn a_reset_connection_cannot_be_shut_down_and_aborts_quietly() {
     let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
     send!(k, R, 1, 0);
     assert_eq!(k.tcp.state(h), Some(State::Closed));
+    k.events();
     assert_eq!(
         k.tcp.shutdown_write(k.now, h),
         Err(CloseError::NotConnected)
     );
+    assert_eq!(k.tcp.abort(k.now, h), Ok(()));
+    recv_nothing!(k);
+    assert_eq!(k.events(), vec![]);
 }
 
 /// RFC 9293 §3.10.4 CLOSE in SYN-RECEIVED (here after a simultaneous open): the FIN is queued
