@@ -341,10 +341,8 @@ impl Tcb {
                 self.release_bufs();
                 self.ack_now = false;
             }
-            State::Established | State::CloseWait => {
-                self.last_recv = ctx.now;
-                self.ka_probes = 0;
-            }
+            // ESTABLISHED and CLOSE-WAIT are entered only on a segment's arrival, which has
+            // already restarted the keepalive cycle (`last_recv`, `ka_probes`: arrive.rs).
             _ => {}
         }
     }
