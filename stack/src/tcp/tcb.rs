@@ -730,6 +730,42 @@ mod copy_tests {
         assert!(tcb.rare.is_none(), "freed once clear again");
     }
 
+    /// An emptied queue gives its storage back (an idle connection holds no buffer memory); a
+    /// queue still holding bytes keeps them.
+    #[test]
+    fn release_if_empty_frees_only_an_empty_queue() {
+        let mut q: VecDeque<u8> = VecDeque::with_capacity(16);
+        super::release_if_empty(&mut q);
+        assert_eq!(q.capacity(), 0);
+        q.push_back(1);
+        super::release_if_empty(&mut q);
+        assert_eq!(q, [1]);
+    }
+
+    /// The buffers go once all three queues are empty, and not before; discarding the unread
+    /// bytes (`clear_rx`) frees them when nothing else is held.
+    #[test]
+    fn buffers_are_freed_once_empty() {
+        let policy = crate::policy::TcpPolicy::default();
+        let tuple = super::FourTuple::new(
+            core::net::Ipv4Addr::new(192, 0, 2, 1),
+            1,
+            core::net::Ipv4Addr::new(192, 0, 2, 2),
+            2,
+        );
+        let opts = super::Options::from_policy(&policy);
+        let now = crate::time::Instant::ZERO;
+        let mut tcb = Tcb::new(tuple, opts, &policy, crate::wire::SeqNumber(7), now);
+        tcb.bufs_mut().rx.extend(b"unread");
+        tcb.release_bufs();
+        assert_eq!(tcb.rx().len(), 6, "held while data waits");
+        tcb.clear_rx();
+        assert!(tcb.bufs.is_none(), "freed with the unread bytes");
+        tcb.bufs_mut();
+        tcb.release_bufs();
+        assert!(tcb.bufs.is_none(), "freed once empty");
+    }
+
     #[test]
     fn a_tcb_stays_small() {
         assert!(size_of::<Tcb>() <= 280, "Tcb is {} bytes", size_of::<Tcb>());
