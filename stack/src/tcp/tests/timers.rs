@@ -481,15 +481,10 @@ fn closing_a_listener_frees_its_address() {
 /// then opens without acknowledging it, the data sent next starts the count.
 #[test]
 fn user_timeout_counts_the_data_sent_after_a_window_probe() {
-    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    let (mut k, h) = data_waiting_on_a_zero_window("rfc9293");
     k.tcp
         .set_option(h, SocketOption::UserTimeout(Duration::from_secs(10)))
         .expect("opt");
-    let mut shut = k.seg(A, 1, 1, b"");
-    shut.window = 0;
-    k.inject(&shut);
-    k.tcp.send(k.now, h, &[7; 100]).expect("send");
-    recv_nothing!(k);
     assert!(k.step(Instant::MAX), "the persist timer");
     let probe = recv!(k, A, 1, 1);
     assert_eq!(probe.payload.len(), 1);
@@ -505,17 +500,37 @@ fn user_timeout_counts_the_data_sent_after_a_window_probe() {
     assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
 }
 
-/// RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: a zero window is probed one RTO after data waits,
-/// then at doubling intervals; once the window opens, the retransmission timer runs one RTO
-/// from the data sent (RFC 6298 §5.1).
-#[test]
-fn zero_window_probes_back_off_then_the_retransmission_timer_takes_over() {
-    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+/// An ESTABLISHED kit (Nagle off) under `profile` whose peer shut its window before 100 bytes
+/// were sent: the data waits for the persist timer (RFC 9293 §3.8.6.1), nothing leaves.
+fn data_waiting_on_a_zero_window(profile: &str) -> (Kit, SocketHandle) {
+    let (mut k, h) = Kit::established_without_nagle(test_policy(profile));
     let mut shut = k.seg(A, 1, 1, b"");
     shut.window = 0;
     k.inject(&shut);
     k.tcp.send(k.now, h, &[7; 100]).expect("send");
     recv_nothing!(k);
+    (k, h)
+}
+
+/// RFC 9293 §3.8.6.1: the byte a zero-window probe carries is new data, so it moves SND.NXT:
+/// a peer that takes it and reopens its window acknowledges it (not an ACK of unsent data),
+/// and the rest of the data follows it.
+#[test]
+fn an_acknowledged_window_probe_byte_is_not_sent_again() {
+    let (mut k, _) = data_waiting_on_a_zero_window("rfc9293");
+    assert!(k.step(Instant::MAX), "the persist timer");
+    assert_eq!(recv!(k, A, 1, 1).payload, [7]);
+    send!(k, A, 1, 2);
+    assert_eq!(recv!(k, A, 2, 1).payload.len(), 99);
+    recv_nothing!(k);
+}
+
+/// RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: a zero window is probed one RTO after data waits,
+/// then at doubling intervals; once the window opens, the retransmission timer runs one RTO
+/// from the data sent (RFC 6298 §5.1).
+#[test]
+fn zero_window_probes_back_off_then_the_retransmission_timer_takes_over() {
+    let (mut k, _) = data_waiting_on_a_zero_window("rfc9293");
     let rto = Duration::from_secs(1);
     for n in 0..3 {
         let at = k.now + rto * (1u64 << n);
@@ -553,12 +568,7 @@ fn our_data_does_not_use_up_the_quickack_budget() {
 /// with an ACK carrying its current window (RFC 9293 §3.10.7.4 first check).
 #[test]
 fn linux_probes_a_zero_window_with_an_old_sequence_number() {
-    let (mut k, h) = Kit::established_without_nagle(test_policy("linux"));
-    let mut shut = k.seg(A, 1, 1, b"");
-    shut.window = 0;
-    k.inject(&shut);
-    k.tcp.send(k.now, h, &[7; 100]).expect("send");
-    recv_nothing!(k);
+    let (mut k, _) = data_waiting_on_a_zero_window("linux");
     assert!(k.step(Instant::MAX), "the persist timer");
     let probe = recv!(k, A, 0, 1);
     assert!(probe.payload.is_empty());
