@@ -117,6 +117,25 @@ fn rto_is_clamped_to_rto_max() {
     assert_eq!(gaps, vec![1, 2, 4, 4, 4]);
 }
 
+/// RFC 6298 §3 (Karn): "RTT samples MUST NOT be made using segments that were retransmitted".
+/// A retransmission that also carries new data (Nagle held 300 bytes behind the first 100) is
+/// not timed either (Linux takes no sample from an ACK covering retransmitted data), so its ACK
+/// leaves the backed-off RTO (§5.5) in place.
+#[test]
+fn a_retransmission_carrying_new_data_is_not_timed() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.send(k.now, h, &[1; 100]).expect("send");
+    assert_eq!(recv!(k, A, 1, 1).payload.len(), 100);
+    k.tcp.send(k.now, h, &[2; 300]).expect("send");
+    recv_nothing!(k);
+    assert!(k.step(Instant::MAX), "the retransmission timer");
+    assert_eq!(recv!(k, A, 1, 1).payload.len(), 400);
+    k.advance(Duration::from_millis(100));
+    send!(k, A, 1, 401);
+    assert_eq!(k.tcp.tcb_info(h).expect("info").rto, Duration::from_secs(2));
+}
+
 #[test]
 fn rtt_sample_sets_rto_per_rfc6298() {
     let mut k = Kit::new(test_policy("linux"), 1000, 5000);
