@@ -192,9 +192,12 @@ fn delayed_ack_acks_every_second_segment() {
 }
 
 /// Linux quick-ACK mode (`quickack`): the first data is ACKed at once; a reply within the
-/// delayed-ACK timeout makes the connection interactive and the next ACK waits.
-#[test]
-fn quickack_then_pingpong_delays() {
+/// delayed-ACK timeout makes the connection interactive and the next ACK waits; a reply one full
+/// timeout later does not (tcp_event_data_sent: `now - lrcvtime < ato`).
+#[rstest]
+#[case::within_the_timeout(10, true)]
+#[case::one_timeout_later(40, false)]
+fn quickack_then_pingpong_delays(#[case] reply_ms: u64, #[case] interactive: bool) {
     let mut p = test_policy("linux");
     p.delayed_ack = Some(Duration::from_millis(40));
     p.quickack = 16;
@@ -202,12 +205,16 @@ fn quickack_then_pingpong_delays() {
     let c = k.conn.expect("conn");
     send!(k, fl(&[P, A]), 1, 1, b"one");
     recv!(k, A, 1, 4);
-    k.advance(Duration::from_millis(10));
+    k.advance(Duration::from_millis(reply_ms));
     k.tcp.send(k.now, c, b"re").expect("send");
     recv!(k, fl(&[P, A]), 1, 4);
     send!(k, fl(&[P, A]), 4, 3, b"two");
-    recv_nothing!(k);
-    assert_eq!(k.tcp.poll_at(), Some(k.now + Duration::from_millis(40)));
+    if interactive {
+        recv_nothing!(k);
+        assert_eq!(k.tcp.poll_at(), Some(k.now + Duration::from_millis(40)));
+    } else {
+        recv!(k, A, 3, 7);
+    }
 }
 
 #[test]
