@@ -610,8 +610,9 @@ fn a_later_rst_with_the_same_seq_does_not_hide_an_arrival() {
 
 /// Half-open's cause when the peer holds no state (RFC 9293 §3.5.2: "half-open" when one end
 /// has no knowledge of the connection): `peer-never-had-it` when the peer's connection appears
-/// only later, `peer-closed (<why>)` when the peer had it and closed it before. Two hosts that
-/// report their connection states only (no log, no frames).
+/// only later, `peer-closed (<why>)` when the peer had it and closed it before; a span no
+/// longer than the grace period is none. Two hosts that report their connection states only
+/// (no log, no frames).
 #[test]
 fn half_open_names_why_the_peer_lacks_the_connection() {
     use crate::trace::{StackEvidence, TraceEvent, TraceMeta};
@@ -680,6 +681,31 @@ fn half_open_names_why_the_peer_lacks_the_connection() {
             Some("peer-closed (reported-gone)".into()),
             Some(58)
         )]
+    );
+    // A span exactly as long as the grace period is a normal race, no finding: the server's end
+    // appears 5 s after the client's, or the run ends 5 s after the server dropped it. One
+    // microsecond more is one.
+    let grace = OracleConfig::default().half_open_grace;
+    let us = Duration::from_micros(1);
+    let appears = |t: Instant| {
+        trace(vec![TraceEvent {
+            time: t,
+            ..state(0, 1, conn.reversed(), Some(State::Established))
+        }])
+    };
+    assert_eq!(half_open(&appears(Instant::from_secs(1) + grace)), vec![]);
+    assert_eq!(
+        half_open(&appears(Instant::from_secs(1) + grace + us)).len(),
+        1
+    );
+    let ends = |end: Instant| Trace {
+        end,
+        ..closed.clone()
+    };
+    assert_eq!(half_open(&ends(Instant::from_secs(2) + grace)), vec![]);
+    assert_eq!(
+        half_open(&ends(Instant::from_secs(2) + grace + us)).len(),
+        1
     );
 }
 
