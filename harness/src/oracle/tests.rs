@@ -742,6 +742,38 @@ fn half_open_frames_bracket_the_span() {
     assert_eq!(around(0, 31), Vec::<usize>::new());
 }
 
+/// A deliberate abort's frame (`rst_sent_after`): the first RST the host itself sent at or after
+/// the abort (RFC 9293 §3.10.4 ABORT: "send a reset segment"), not an earlier RST, another
+/// segment it sent, nor an RST it received.
+#[test]
+fn a_deliberate_aborts_frame_is_the_first_rst_sent_after_it() {
+    use stack::wire::TcpFlags;
+    let trace = Trace::default();
+    let mut f = facts::Facts::extract(&trace);
+    let conn = FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        40000,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        80,
+    );
+    let node = NodeId(0);
+    let s = Instant::from_secs;
+    let rst = TcpFlags::RST;
+    f.wire.conns.insert(
+        (node, conn),
+        vec![
+            wire::Seg::bare(s(5), Dir::Sent, rst, 1, 5),
+            wire::Seg::bare(s(10), Dir::Sent, TcpFlags::ACK, 1, 10),
+            wire::Seg::bare(s(11), Dir::Received, rst, 900, 11),
+            wire::Seg::bare(s(12), Dir::Sent, rst, 1, 12),
+        ],
+    );
+    let after = |t: u64| rst_sent_after(&f, node, conn, s(t)).map(|fr| fr.number);
+    assert_eq!(after(10), Some(12));
+    assert_eq!(after(5), Some(5));
+    assert_eq!(after(13), None);
+}
+
 /// What `cannot_judge` names, from what each stack shows: a wire-only stack (no calls) is
 /// named for TIME-WAIT assassination only where segments reached TIME-WAIT, for deliberate
 /// abort only where it sent an RST on an open connection, for keepalive only where it sent
