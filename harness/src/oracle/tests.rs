@@ -610,8 +610,9 @@ fn a_later_rst_with_the_same_seq_does_not_hide_an_arrival() {
 
 /// Half-open's cause when the peer holds no state (RFC 9293 §3.5.2: "half-open" when one end
 /// has no knowledge of the connection): `peer-never-had-it` when the peer's connection appears
-/// only later, `peer-closed (<why>)` when the peer had it and closed it before. Two hosts that
-/// report their connection states only (no log, no frames).
+/// only later, `peer-closed (<why>)` when the peer had it and closed it before; a span no
+/// longer than the grace period is none. Two hosts that report their connection states only
+/// (no log, no frames).
 #[test]
 fn half_open_names_why_the_peer_lacks_the_connection() {
     use crate::trace::{StackEvidence, TraceEvent, TraceMeta};
@@ -681,6 +682,31 @@ fn half_open_names_why_the_peer_lacks_the_connection() {
             Some(58)
         )]
     );
+    // A span exactly as long as the grace period is a normal race, no finding: the server's end
+    // appears 5 s after the client's, or the run ends 5 s after the server dropped it. One
+    // microsecond more is one.
+    let grace = OracleConfig::default().half_open_grace;
+    let us = Duration::from_micros(1);
+    let appears = |t: Instant| {
+        trace(vec![TraceEvent {
+            time: t,
+            ..state(0, 1, conn.reversed(), Some(State::Established))
+        }])
+    };
+    assert_eq!(half_open(&appears(Instant::from_secs(1) + grace)), vec![]);
+    assert_eq!(
+        half_open(&appears(Instant::from_secs(1) + grace + us)).len(),
+        1
+    );
+    let ends = |end: Instant| Trace {
+        end,
+        ..closed.clone()
+    };
+    assert_eq!(half_open(&ends(Instant::from_secs(2) + grace)), vec![]);
+    assert_eq!(
+        half_open(&ends(Instant::from_secs(2) + grace + us)).len(),
+        1
+    );
 }
 
 /// A half-open finding's frames (`frames_around`): the host's last segment at or before the
@@ -714,6 +740,38 @@ fn half_open_frames_bracket_the_span() {
     assert_eq!(around(5, 20), vec![5, 20]);
     assert_eq!(around(6, 21), vec![5, 30]);
     assert_eq!(around(0, 31), Vec::<usize>::new());
+}
+
+/// A deliberate abort's frame (`rst_sent_after`): the first RST the host itself sent at or after
+/// the abort (RFC 9293 §3.10.4 ABORT: "send a reset segment"), not an earlier RST, another
+/// segment it sent, nor an RST it received.
+#[test]
+fn a_deliberate_aborts_frame_is_the_first_rst_sent_after_it() {
+    use stack::wire::TcpFlags;
+    let trace = Trace::default();
+    let mut f = facts::Facts::extract(&trace);
+    let conn = FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        40000,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        80,
+    );
+    let node = NodeId(0);
+    let s = Instant::from_secs;
+    let rst = TcpFlags::RST;
+    f.wire.conns.insert(
+        (node, conn),
+        vec![
+            wire::Seg::bare(s(5), Dir::Sent, rst, 1, 5),
+            wire::Seg::bare(s(10), Dir::Sent, TcpFlags::ACK, 1, 10),
+            wire::Seg::bare(s(11), Dir::Received, rst, 900, 11),
+            wire::Seg::bare(s(12), Dir::Sent, rst, 1, 12),
+        ],
+    );
+    let after = |t: u64| rst_sent_after(&f, node, conn, s(t)).map(|fr| fr.number);
+    assert_eq!(after(10), Some(12));
+    assert_eq!(after(5), Some(5));
+    assert_eq!(after(13), None);
 }
 
 /// What `cannot_judge` names, from what each stack shows: a wire-only stack (no calls) is

@@ -94,9 +94,10 @@ impl Tcb {
         }
         if len > 0 && !retransmitting {
             // Linux tcp_event_data_sent: a reply within the delayed-ACK timeout (ATO) of the
-            // last data received makes the connection interactive (pingpong).
+            // last data received makes the connection interactive (pingpong). `last_data_in`
+            // is kept in quick-ACK mode only (`Tcb::quick_ack`), the one reader of pingpong.
             if let (Some(t), Some(ato)) = (self.last_data_in, ctx.policy.delayed_ack) {
-                if ctx.policy.quickack > 0 && ctx.now.saturating_since(t) < ato {
+                if ctx.now.saturating_since(t) < ato {
                     self.pingpong = true;
                 }
             }

@@ -357,3 +357,82 @@ fn the_wire_model_closes_on_calls_and_reboots() {
         Some((ms(1), State::Established, "ack-received"))
     );
 }
+
+/// TIME-WAIT cut short as a stack reports its states (`check`; RFC 9293 §3.10.7.4, MUST-13):
+/// a reported TIME-WAIT shorter than the declared 2·MSL breaks the rule unless an RST or a SYN
+/// arrived as it ended (the stack may honour those; RFC 6191); a full 2·MSL is fine. Judged on
+/// a host whose best evidence is its reported states only, not on one that logs events.
+#[test]
+fn a_reported_time_wait_shorter_than_2msl_is_a_violation() {
+    use crate::oracle::wire::Timeline;
+    use crate::trace::{StackEvidence, TraceMeta};
+    let tw = Duration::from_secs(60);
+    let stack = |events: bool| {
+        Some(StackEvidence {
+            stack: "reference".into(),
+            state: true,
+            events,
+            time_wait: Some(tw),
+            ..StackEvidence::default()
+        })
+    };
+    let trace = Trace {
+        meta: TraceMeta {
+            node_names: vec!["states".into(), "logged".into()],
+            stacks: vec![stack(false), stack(true)],
+            ..TraceMeta::default()
+        },
+        end: Instant::from_secs(1000),
+        ..Trace::default()
+    };
+    let mut f = Facts::extract(&trace);
+    let s = Instant::from_secs;
+    let conn = |i: u16| {
+        FourTuple::new(
+            core::net::Ipv4Addr::new(192, 0, 2, 1),
+            80,
+            core::net::Ipv4Addr::new(192, 0, 2, 2),
+            40000 + i,
+        )
+    };
+    // (host, when TIME-WAIT (from 100 s) ended, what arrived then)
+    let cases = [
+        (0, 110, None),
+        (0, 110, Some(R)),
+        (0, 110, Some(S)),
+        (0, 110, Some(A)),
+        (0, 160, None),
+        (1, 110, None),
+    ];
+    for (i, (node, end, arrived)) in cases.into_iter().enumerate() {
+        let key = (NodeId(node), conn(i as u16));
+        f.timelines.insert(
+            key,
+            Timeline {
+                changes: vec![
+                    (s(100), State::TimeWait, "reported"),
+                    (s(end), State::Closed, "reported-gone"),
+                ],
+            },
+        );
+        if let Some(fl) = arrived {
+            f.wire
+                .conns
+                .insert(key, vec![Seg::bare(s(end), Dir::Received, F(fl), 7, i + 1)]);
+        }
+    }
+    let mut out = Vec::new();
+    check(&trace, &f, &mut out);
+    let got: Vec<(String, Option<String>, String)> = out
+        .into_iter()
+        .map(|x| (x.host, x.cause, x.connection))
+        .collect();
+    let short = |i: u16| {
+        (
+            "states".to_string(),
+            Some("time-wait-too-short".to_string()),
+            conn(i).to_string(),
+        )
+    };
+    assert_eq!(got, vec![short(0), short(3)]);
+}

@@ -102,6 +102,18 @@ fn psh_marks_the_last_segment_of_the_buffered_data() {
     assert!(last.flags.psh(), "{last:?}");
 }
 
+/// PSH marks data (RFC 1122 §4.2.2.2, "the last buffered segment"): a FIN sent once all the
+/// data has gone carries none (Linux `tcp_send_fin` sends ACK|FIN; FreeBSD `tcp_output` sets
+/// TH_PUSH only when the segment has data).
+#[test]
+fn a_fin_without_data_carries_no_psh() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.close(k.now, h).expect("close");
+    let fin = recv!(k, fl(&[F, A]), 1, 1);
+    assert_eq!(fin.flags, fl(&[F, A]), "{fin:?}");
+}
+
 /// RFC 5681 §3.1 eq. 4: after a timeout "ssthresh = max (FlightSize / 2, 2*SMSS)". With three
 /// segments in flight (the peer's window held it to 1608 bytes) FlightSize / 2 is 804, so the
 /// floor 2*SMSS = 1072 is the threshold: slow start runs until cwnd reaches 1072, not 804.

@@ -75,6 +75,43 @@ fn the_edge_never_moves_left() {
     }
 }
 
+/// The update is due once the window grew by the threshold since the last advertisement, not as
+/// soon as the free space passes the fixed right edge: with data in since (its ACK delayed, RFC
+/// 1122 §4.2.3.2) the edge is closer, so a window of 400 after an advertised 200 (growth 200 <
+/// 300 = RCV.BUFF/2) waits for the delayed ACK.
+#[test]
+fn a_window_update_needs_growth_by_the_threshold_since_the_last_advertisement() {
+    let mut p = test_policy("rfc9293");
+    p.rcv_buf = 600;
+    p.delayed_ack = Some(crate::time::Duration::from_millis(200));
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    send!(k, fl(&[P, A]), 1, 1, &[1u8; 400]);
+    recv_nothing!(k);
+    k.advance(crate::time::Duration::from_millis(200));
+    assert_eq!(recv!(k, A, 1, 401).window, 200);
+    assert_eq!(read(&mut k, 299), 299);
+    send!(k, fl(&[P, A]), 401, 1, &[2u8; 100]);
+    recv_nothing!(k);
+    // 200 unread: 400 free, the fixed edge 100 away, so RCV.WND is 400, grown by only 200.
+    assert_eq!(read(&mut k, 1), 1);
+    recv_nothing!(k);
+    k.advance(crate::time::Duration::from_millis(200));
+    assert_eq!(recv!(k, A, 1, 501).window, 400);
+}
+
+/// After the peer's FIN no more data can come (RFC 9293 §3.10.7.4 eighth step), so a read that
+/// frees the window by more than the threshold sends no window update (Linux
+/// `tcp_cleanup_rbuf`: none "in states, where we will not receive more").
+#[test]
+fn no_window_update_after_the_peers_fin() {
+    let (mut k, _) = small_buffer_holding_400();
+    send!(k, fl(&[F, A]), 401, 1);
+    recv!(k, A, 1, 402);
+    assert_eq!(k.state(), crate::tcp::State::CloseWait);
+    assert_eq!(read(&mut k, 400), 400);
+    recv_nothing!(k);
+}
+
 #[test]
 fn a_fin_moves_the_fixed_right_edge_with_it() {
     // The FIN takes one sequence number but no buffer space (RFC 9293 §3.10.7.4 eighth step

@@ -117,6 +117,25 @@ fn rto_is_clamped_to_rto_max() {
     assert_eq!(gaps, vec![1, 2, 4, 4, 4]);
 }
 
+/// RFC 6298 §3 (Karn): "RTT samples MUST NOT be made using segments that were retransmitted".
+/// A retransmission that also carries new data (Nagle held 300 bytes behind the first 100) is
+/// not timed either (Linux takes no sample from an ACK covering retransmitted data), so its ACK
+/// leaves the backed-off RTO (§5.5) in place.
+#[test]
+fn a_retransmission_carrying_new_data_is_not_timed() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.send(k.now, h, &[1; 100]).expect("send");
+    assert_eq!(recv!(k, A, 1, 1).payload.len(), 100);
+    k.tcp.send(k.now, h, &[2; 300]).expect("send");
+    recv_nothing!(k);
+    assert!(k.step(Instant::MAX), "the retransmission timer");
+    assert_eq!(recv!(k, A, 1, 1).payload.len(), 400);
+    k.advance(Duration::from_millis(100));
+    send!(k, A, 1, 401);
+    assert_eq!(k.tcp.tcb_info(h).expect("info").rto, Duration::from_secs(2));
+}
+
 #[test]
 fn rtt_sample_sets_rto_per_rfc6298() {
     let mut k = Kit::new(test_policy("linux"), 1000, 5000);
@@ -173,9 +192,12 @@ fn delayed_ack_acks_every_second_segment() {
 }
 
 /// Linux quick-ACK mode (`quickack`): the first data is ACKed at once; a reply within the
-/// delayed-ACK timeout makes the connection interactive and the next ACK waits.
-#[test]
-fn quickack_then_pingpong_delays() {
+/// delayed-ACK timeout makes the connection interactive and the next ACK waits; a reply one full
+/// timeout later does not (tcp_event_data_sent: `now - lrcvtime < ato`).
+#[rstest]
+#[case::within_the_timeout(10, true)]
+#[case::one_timeout_later(40, false)]
+fn quickack_then_pingpong_delays(#[case] reply_ms: u64, #[case] interactive: bool) {
     let mut p = test_policy("linux");
     p.delayed_ack = Some(Duration::from_millis(40));
     p.quickack = 16;
@@ -183,12 +205,16 @@ fn quickack_then_pingpong_delays() {
     let c = k.conn.expect("conn");
     send!(k, fl(&[P, A]), 1, 1, b"one");
     recv!(k, A, 1, 4);
-    k.advance(Duration::from_millis(10));
+    k.advance(Duration::from_millis(reply_ms));
     k.tcp.send(k.now, c, b"re").expect("send");
     recv!(k, fl(&[P, A]), 1, 4);
     send!(k, fl(&[P, A]), 4, 3, b"two");
-    recv_nothing!(k);
-    assert_eq!(k.tcp.poll_at(), Some(k.now + Duration::from_millis(40)));
+    if interactive {
+        recv_nothing!(k);
+        assert_eq!(k.tcp.poll_at(), Some(k.now + Duration::from_millis(40)));
+    } else {
+        recv!(k, A, 3, 7);
+    }
 }
 
 #[test]
@@ -481,15 +507,10 @@ fn closing_a_listener_frees_its_address() {
 /// then opens without acknowledging it, the data sent next starts the count.
 #[test]
 fn user_timeout_counts_the_data_sent_after_a_window_probe() {
-    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+    let (mut k, h) = data_waiting_on_a_zero_window("rfc9293");
     k.tcp
         .set_option(h, SocketOption::UserTimeout(Duration::from_secs(10)))
         .expect("opt");
-    let mut shut = k.seg(A, 1, 1, b"");
-    shut.window = 0;
-    k.inject(&shut);
-    k.tcp.send(k.now, h, &[7; 100]).expect("send");
-    recv_nothing!(k);
     assert!(k.step(Instant::MAX), "the persist timer");
     let probe = recv!(k, A, 1, 1);
     assert_eq!(probe.payload.len(), 1);
@@ -505,17 +526,37 @@ fn user_timeout_counts_the_data_sent_after_a_window_probe() {
     assert_eq!(k.tcp.take_error(h), Some(SocketError::TimedOut));
 }
 
-/// RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: a zero window is probed one RTO after data waits,
-/// then at doubling intervals; once the window opens, the retransmission timer runs one RTO
-/// from the data sent (RFC 6298 §5.1).
-#[test]
-fn zero_window_probes_back_off_then_the_retransmission_timer_takes_over() {
-    let (mut k, h) = Kit::established_without_nagle(test_policy("rfc9293"));
+/// An ESTABLISHED kit (Nagle off) under `profile` whose peer shut its window before 100 bytes
+/// were sent: the data waits for the persist timer (RFC 9293 §3.8.6.1), nothing leaves.
+fn data_waiting_on_a_zero_window(profile: &str) -> (Kit, SocketHandle) {
+    let (mut k, h) = Kit::established_without_nagle(test_policy(profile));
     let mut shut = k.seg(A, 1, 1, b"");
     shut.window = 0;
     k.inject(&shut);
     k.tcp.send(k.now, h, &[7; 100]).expect("send");
     recv_nothing!(k);
+    (k, h)
+}
+
+/// RFC 9293 §3.8.6.1: the byte a zero-window probe carries is new data, so it moves SND.NXT:
+/// a peer that takes it and reopens its window acknowledges it (not an ACK of unsent data),
+/// and the rest of the data follows it.
+#[test]
+fn an_acknowledged_window_probe_byte_is_not_sent_again() {
+    let (mut k, _) = data_waiting_on_a_zero_window("rfc9293");
+    assert!(k.step(Instant::MAX), "the persist timer");
+    assert_eq!(recv!(k, A, 1, 1).payload, [7]);
+    send!(k, A, 1, 2);
+    assert_eq!(recv!(k, A, 2, 1).payload.len(), 99);
+    recv_nothing!(k);
+}
+
+/// RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: a zero window is probed one RTO after data waits,
+/// then at doubling intervals; once the window opens, the retransmission timer runs one RTO
+/// from the data sent (RFC 6298 §5.1).
+#[test]
+fn zero_window_probes_back_off_then_the_retransmission_timer_takes_over() {
+    let (mut k, _) = data_waiting_on_a_zero_window("rfc9293");
     let rto = Duration::from_secs(1);
     for n in 0..3 {
         let at = k.now + rto * (1u64 << n);
@@ -553,12 +594,7 @@ fn our_data_does_not_use_up_the_quickack_budget() {
 /// with an ACK carrying its current window (RFC 9293 §3.10.7.4 first check).
 #[test]
 fn linux_probes_a_zero_window_with_an_old_sequence_number() {
-    let (mut k, h) = Kit::established_without_nagle(test_policy("linux"));
-    let mut shut = k.seg(A, 1, 1, b"");
-    shut.window = 0;
-    k.inject(&shut);
-    k.tcp.send(k.now, h, &[7; 100]).expect("send");
-    recv_nothing!(k);
+    let (mut k, _) = data_waiting_on_a_zero_window("linux");
     assert!(k.step(Instant::MAX), "the persist timer");
     let probe = recv!(k, A, 0, 1);
     assert!(probe.payload.is_empty());
