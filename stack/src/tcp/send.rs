@@ -72,9 +72,9 @@ impl Tcb {
             return None;
         }
         // RFC 1122 §4.2.3.4 Nagle: with unacknowledged data outstanding, hold a partial segment
-        // until a full one can be sent or everything is acknowledged.
-        if len > 0
-            && len < self.snd_mss
+        // until a full one can be sent or everything is acknowledged. (`len` is not 0 here
+        // unless a FIN goes, which Nagle never holds.)
+        if len < self.snd_mss
             && !send_fin
             && !retransmitting
             && !self.opts.nodelay
