@@ -185,13 +185,13 @@ impl Wire {
                 by_addr.entry(*a).or_insert(n);
             }
         }
-        // Pass 1: each stack's MAC, from the frames it sent.
+        // Pass 1: each stack's MAC, from the first frame it sent.
         let mut macs: BTreeMap<NodeId, EthernetAddress> = BTreeMap::new();
         for ev in &trace.events {
             if let TraceKind::Frame(f) = &ev.kind {
-                if trace.stack_of(f.from).is_some() && !macs.contains_key(&f.from) {
+                if trace.stack_of(f.from).is_some() {
                     if let Some(Ok(src)) = f.bytes.get(6..12).map(<[u8; 6]>::try_from) {
-                        macs.insert(f.from, EthernetAddress(src));
+                        macs.entry(f.from).or_insert(EthernetAddress(src));
                     }
                 }
             }
