@@ -702,14 +702,11 @@ impl Tcb {
 
 #[cfg(test)]
 mod copy_tests {
-    use super::{copy_out, Tcb};
+    use super::{copy_out, release_if_empty, Tcb};
     use std::collections::VecDeque;
 
-    /// A simulation keeps one TCB per end of every connection: the buffers and the rare
-    /// recovery/timer state live behind one pointer each (absent while empty or clear).
-    /// Fails if the block grows back.
-    #[test]
-    fn rare_state_is_boxed_only_while_set() {
+    /// A CLOSED TCB under the default policy, made at time zero.
+    fn closed_tcb() -> Tcb {
         let policy = crate::policy::TcpPolicy::default();
         let tuple = super::FourTuple::new(
             core::net::Ipv4Addr::new(192, 0, 2, 1),
@@ -719,7 +716,16 @@ mod copy_tests {
         );
         let opts = super::Options::from_policy(&policy);
         let now = crate::time::Instant::ZERO;
-        let mut tcb = Tcb::new(tuple, opts, &policy, crate::wire::SeqNumber(7), now);
+        Tcb::new(tuple, opts, &policy, crate::wire::SeqNumber(7), now)
+    }
+
+    /// A simulation keeps one TCB per end of every connection: the buffers and the rare
+    /// recovery/timer state live behind one pointer each (absent while empty or clear).
+    /// Fails if the block grows back.
+    #[test]
+    fn rare_state_is_boxed_only_while_set() {
+        let now = crate::time::Instant::ZERO;
+        let mut tcb = closed_tcb();
         assert!(tcb.rare.is_none());
         tcb.set_rare(|r| r.persist_n = 0);
         assert!(
@@ -730,6 +736,32 @@ mod copy_tests {
         assert_eq!(tcb.rare().tw_at, Some(now));
         tcb.set_rare(|r| r.tw_at = None);
         assert!(tcb.rare.is_none(), "freed once clear again");
+    }
+
+    /// An idle connection holds no buffer memory: the buffers go once the last of the data
+    /// in any of them is gone, not before.
+    #[test]
+    fn buffers_are_freed_once_all_are_empty() {
+        let mut tcb = closed_tcb();
+        tcb.bufs_mut().rx.push_back(1);
+        tcb.bufs_mut().tx.push_back(2);
+        tcb.clear_rx();
+        assert!(tcb.bufs.is_some(), "the send buffer still holds a byte");
+        tcb.bufs_mut().tx.clear();
+        tcb.release_bufs();
+        assert!(tcb.bufs.is_none(), "freed once empty");
+    }
+
+    /// A queue drained to empty gives its allocation back; one still holding data keeps it.
+    #[test]
+    fn an_emptied_queue_gives_its_memory_back() {
+        let mut q: VecDeque<u8> = VecDeque::with_capacity(8);
+        q.push_back(1);
+        release_if_empty(&mut q);
+        assert_eq!(q, [1]);
+        q.clear();
+        release_if_empty(&mut q);
+        assert_eq!(q.capacity(), 0);
     }
 
     #[test]
