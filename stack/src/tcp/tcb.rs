@@ -633,8 +633,9 @@ impl Tcb {
     }
 
     pub fn note_ack_sent(&mut self) {
-        // Linux tcp_dec_quickack_mode: an ACK of new data uses up one quick ACK.
-        if self.ack_now || self.unacked_segs > 0 || self.delack_at.is_some() {
+        // Linux tcp_dec_quickack_mode: an ACK of new data uses up one quick ACK. (Data whose ACK
+        // is not sent yet has the delayed-ACK timer running or `ack_now` set, `schedule_ack`.)
+        if self.ack_now || self.delack_at.is_some() {
             self.quick_acks = self.quick_acks.saturating_sub(1);
         }
         self.ack_now = false;
