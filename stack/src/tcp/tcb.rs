@@ -631,8 +631,9 @@ impl Tcb {
     }
 
     pub fn note_ack_sent(&mut self) {
-        // Linux tcp_dec_quickack_mode: an ACK of new data uses up one quick ACK.
-        if self.ack_now || self.unacked_segs > 0 || self.delack_at.is_some() {
+        // Linux tcp_dec_quickack_mode: an ACK of new data uses up one quick ACK. (Data whose ACK
+        // is not sent yet has the delayed-ACK timer running or `ack_now` set, `schedule_ack`.)
+        if self.ack_now || self.delack_at.is_some() {
             self.quick_acks = self.quick_acks.saturating_sub(1);
         }
         self.ack_now = false;
@@ -700,14 +701,11 @@ impl Tcb {
 
 #[cfg(test)]
 mod copy_tests {
-    use super::{copy_out, Tcb};
+    use super::{copy_out, release_if_empty, Tcb};
     use std::collections::VecDeque;
 
-    /// A simulation keeps one TCB per end of every connection: the buffers and the rare
-    /// recovery/timer state live behind one pointer each (absent while empty or clear).
-    /// Fails if the block grows back.
-    #[test]
-    fn rare_state_is_boxed_only_while_set() {
+    /// A CLOSED TCB under the default policy, made at time zero.
+    fn closed_tcb() -> Tcb {
         let policy = crate::policy::TcpPolicy::default();
         let tuple = super::FourTuple::new(
             core::net::Ipv4Addr::new(192, 0, 2, 1),
@@ -717,7 +715,16 @@ mod copy_tests {
         );
         let opts = super::Options::from_policy(&policy);
         let now = crate::time::Instant::ZERO;
-        let mut tcb = Tcb::new(tuple, opts, &policy, crate::wire::SeqNumber(7), now);
+        Tcb::new(tuple, opts, &policy, crate::wire::SeqNumber(7), now)
+    }
+
+    /// A simulation keeps one TCB per end of every connection: the buffers and the rare
+    /// recovery/timer state live behind one pointer each (absent while empty or clear).
+    /// Fails if the block grows back.
+    #[test]
+    fn rare_state_is_boxed_only_while_set() {
+        let now = crate::time::Instant::ZERO;
+        let mut tcb = closed_tcb();
         assert!(tcb.rare.is_none());
         tcb.set_rare(|r| r.persist_n = 0);
         assert!(
@@ -730,40 +737,30 @@ mod copy_tests {
         assert!(tcb.rare.is_none(), "freed once clear again");
     }
 
-    /// An emptied queue gives its storage back (an idle connection holds no buffer memory); a
-    /// queue still holding bytes keeps them.
+    /// An idle connection holds no buffer memory: the buffers go once the last of the data
+    /// in any of them is gone, not before.
     #[test]
-    fn release_if_empty_frees_only_an_empty_queue() {
-        let mut q: VecDeque<u8> = VecDeque::with_capacity(16);
-        super::release_if_empty(&mut q);
-        assert_eq!(q.capacity(), 0);
-        q.push_back(1);
-        super::release_if_empty(&mut q);
-        assert_eq!(q, [1]);
-    }
-
-    /// The buffers go once all three queues are empty, and not before; discarding the unread
-    /// bytes (`clear_rx`) frees them when nothing else is held.
-    #[test]
-    fn buffers_are_freed_once_empty() {
-        let policy = crate::policy::TcpPolicy::default();
-        let tuple = super::FourTuple::new(
-            core::net::Ipv4Addr::new(192, 0, 2, 1),
-            1,
-            core::net::Ipv4Addr::new(192, 0, 2, 2),
-            2,
-        );
-        let opts = super::Options::from_policy(&policy);
-        let now = crate::time::Instant::ZERO;
-        let mut tcb = Tcb::new(tuple, opts, &policy, crate::wire::SeqNumber(7), now);
-        tcb.bufs_mut().rx.extend(b"unread");
-        tcb.release_bufs();
-        assert_eq!(tcb.rx().len(), 6, "held while data waits");
+    fn buffers_are_freed_once_all_are_empty() {
+        let mut tcb = closed_tcb();
+        tcb.bufs_mut().rx.push_back(1);
+        tcb.bufs_mut().tx.push_back(2);
         tcb.clear_rx();
-        assert!(tcb.bufs.is_none(), "freed with the unread bytes");
-        tcb.bufs_mut();
+        assert!(tcb.bufs.is_some(), "the send buffer still holds a byte");
+        tcb.bufs_mut().tx.clear();
         tcb.release_bufs();
         assert!(tcb.bufs.is_none(), "freed once empty");
+    }
+
+    /// A queue drained to empty gives its allocation back; one still holding data keeps it.
+    #[test]
+    fn an_emptied_queue_gives_its_memory_back() {
+        let mut q: VecDeque<u8> = VecDeque::with_capacity(8);
+        q.push_back(1);
+        release_if_empty(&mut q);
+        assert_eq!(q, [1]);
+        q.clear();
+        release_if_empty(&mut q);
+        assert_eq!(q.capacity(), 0);
     }
 
     #[test]

@@ -6,6 +6,24 @@
 use super::kit::*;
 use crate::tcp::{DropCause, SocketError, State, TcpEvent};
 
+/// RFC 9293 §3.10.2 SEND in SYN-SENT: "queue the data for transmission after entering the
+/// ESTABLISHED state". Until then it changes nothing: no window is known yet, so the SYN (not a
+/// zero-window probe) goes again after the RTO, and the data follows the handshake.
+#[test]
+fn data_queued_in_syn_sent_waits_for_established() {
+    let mut k = Kit::fixture(Fx::SynSent, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.send(k.now, h, &[1; 100]).expect("send");
+    recv_nothing!(k);
+    assert!(
+        k.step(crate::time::Instant::MAX),
+        "the retransmission timer"
+    );
+    recv!(k, S, 0, 0);
+    send!(k, fl(&[S, A]), 0, 1);
+    assert_eq!(recv!(k, A, 1, 1).payload.len(), 100);
+}
+
 #[test]
 fn syn_ack_carrying_data_delivers_it() {
     let mut k = Kit::fixture(Fx::SynSent, test_policy("rfc9293"), 1000, 5000);

@@ -197,6 +197,20 @@ fn abort_in_established_reports_no_error_and_sends_rst() {
     assert_eq!(k.tcp.state(h), None);
 }
 
+/// RFC 9293 §3.10.7.4, an RST in a synchronized state: "All segment queues should be flushed"
+/// and the connection is CLOSED. The user still holds it: it keeps no data to send, no timer.
+#[test]
+fn a_peer_reset_flushes_the_send_queue_and_the_timers() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    let h = k.conn.expect("conn");
+    k.tcp.send(k.now, h, &[1; 100]).expect("send");
+    recv!(k, A, 1, 1);
+    send!(k, R, 1, 0);
+    assert_eq!(k.tcp.state(h), Some(State::Closed));
+    assert_eq!(k.tcp.tcb_info(h).expect("info").tx_queued, 0);
+    assert_eq!(k.tcp.poll_at(), None);
+}
+
 #[test]
 fn peer_reset_is_reported_exactly_once() {
     let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
