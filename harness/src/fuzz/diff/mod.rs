@@ -524,9 +524,15 @@ pub fn run_diff(case: &DiffCase) -> Option<Result<Vec<Listed>, Divergence>> {
                 {
                     peer_window = *window;
                 }
-                // A segment at or past RCV.NXT after the peer's FIN was taken in order: smoltcp
-                // drops it whole (its ACK and window too), so the runs part from here.
-                after_peer_fin |= peer_fin && *seq_delta >= 0 && carries_data_or_fin(flags, *len);
+                // A segment with data or FIN at or past RCV.NXT (wherever it starts: one that
+                // begins on the peer's FIN and carries text beyond it counts) after the peer's
+                // FIN was taken in order: smoltcp drops it whole (its ACK and window too), so
+                // the runs part from here. The peer's own FIN sent again reaches no further.
+                let reaches_rcv_nxt = i64::from(*seq_delta)
+                    + i64::from(*len)
+                    + i64::from(flags.contains(TcpFlags::FIN))
+                    > 0;
+                after_peer_fin |= peer_fin && reaches_rcv_nxt && carries_data_or_fin(flags, *len);
                 if *seq_delta == 0 && flags.contains(TcpFlags::FIN) && !combination(flags) {
                     peer_fin = true;
                 }

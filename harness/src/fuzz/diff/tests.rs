@@ -425,6 +425,43 @@ fn the_rst_after_a_go_back_retransmission_is_listed() {
     );
 }
 
+/// Fuzz crash (CI, 2026-11-30): after the peer's FIN (CLOSE-WAIT, its window closed) and
+/// zero-window probing, the peer sends a segment that starts on its FIN's sequence number and
+/// carries 255 bytes beyond it, with an open window. The reference takes the ACK and window and
+/// sends its queued data; smoltcp drops the segment whole: the listed divergence, although the
+/// segment starts one before RCV.NXT.
+#[test]
+fn a_segment_starting_on_the_peers_fin_with_text_beyond_it_is_listed() {
+    let s = |flags: u8, seq_delta, ack_delta, len, window| DiffOp::Segment {
+        flags,
+        seq_delta,
+        ack_delta,
+        len,
+        window,
+    };
+    let case = DiffCase {
+        passive: true,
+        peer_iss: 1644818397,
+        ops: vec![
+            s(17, 0, 0, 0, 0),
+            s(131, -31869, -31869, 131, 33667),
+            DiffOp::Recv,
+            DiffOp::Send(107),
+            DiffOp::Send(107),
+            DiffOp::Send(255),
+            DiffOp::Advance(33643),
+            DiffOp::Recv,
+            DiffOp::Recv,
+            DiffOp::Recv,
+            DiffOp::Recv,
+            DiffOp::Recv,
+            s(145, -1, -1, 255, 65535),
+            DiffOp::Advance(31311),
+        ],
+    };
+    assert_eq!(run_diff(&case), Some(Ok(vec![Listed::SegmentAfterPeerFin])));
+}
+
 /// Fuzz crash (minimised by hand): the peer's FIN, the application closes (LAST-ACK), then
 /// the peer sends a second FIN that acknowledges ours. The reference takes the ACK and closes;
 /// smoltcp drops the segment and stays in LAST-ACK.
