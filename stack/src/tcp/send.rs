@@ -16,8 +16,10 @@ impl Tcb {
     /// The next segment this connection wants to send, if any.
     pub fn dispatch(&mut self, ctx: &mut Ctx<'_>) -> Option<TcpRepr> {
         self.tick(ctx.now);
+        // CLOSED (a closed socket the user still holds; a TCB is LISTEN only while its SYN is
+        // taken) falls to the last arm, which sends nothing there: no data in an unsynchronized
+        // state, `ack_now` cleared on entering CLOSED, no window update before synchronizing.
         let seg = match self.state {
-            State::Closed | State::Listen => None,
             State::SynSent => (self.snd_cur == self.iss).then(|| self.emit_syn(ctx, false)),
             State::SynReceived => {
                 if self.snd_cur == self.iss {

@@ -129,3 +129,16 @@ fn a_fin_moves_the_fixed_right_edge_with_it() {
     assert_eq!(edge(&a, &k), e0 + 1);
     assert_eq!(k.state(), crate::tcp::State::CloseWait);
 }
+
+/// A reset discards the unread data (RFC 9293 §3.10.7.4: "all segment queues should be
+/// flushed"), freeing the whole buffer, but the CLOSED connection the user still holds sends no
+/// window update: updates are for synchronized states only.
+#[test]
+fn no_window_update_from_a_reset_connection() {
+    let mut k = Kit::fixture(Fx::Established, test_policy("rfc9293"), 1000, 5000);
+    send!(k, fl(&[P, A]), 1, 1, &[1u8; 1000]);
+    recv!(k, A, 1, 1001);
+    send!(k, R, 1001, 0);
+    assert_eq!(k.state(), crate::tcp::State::Closed);
+    recv_nothing!(k);
+}
