@@ -140,8 +140,8 @@ impl Tcb {
         if !self.state.is_synchronized() || self.fin_received || self.state == State::TimeWait {
             return false;
         }
-        let now = self.rcv_wnd();
-        now > self.rcv_adv && now - self.rcv_adv >= self.sws_threshold()
+        // The threshold is at least 1: a window that did not grow never qualifies.
+        self.rcv_wnd().saturating_sub(self.rcv_adv) >= self.sws_threshold()
     }
 
     /// Re-derive timers after any change (RFC 6298 §5.1 start, §5.2 stop; RFC 9293 §3.8.6.1
