@@ -94,10 +94,12 @@ impl Tcb {
         if send_fin {
             flags |= TcpFlags::FIN;
         }
-        if len > 0 && !retransmitting {
+        if len > 0 {
             // Linux tcp_event_data_sent: a reply within the delayed-ACK timeout (ATO) of the
-            // last data received makes the connection interactive (pingpong). `last_data_in`
-            // is kept in quick-ACK mode only (`Tcb::quick_ack`), the one reader of pingpong.
+            // last data received makes the connection interactive (pingpong). Any segment with
+            // data counts, a retransmission too (`__tcp_transmit_skb`: `skb->len !=
+            // tcp_header_size`), a bare FIN does not. `last_data_in` is kept in quick-ACK mode
+            // only (`Tcb::quick_ack`), the one reader of pingpong.
             if let (Some(t), Some(ato)) = (self.last_data_in, ctx.policy.delayed_ack) {
                 if ctx.now.saturating_since(t) < ato {
                     self.pingpong = true;

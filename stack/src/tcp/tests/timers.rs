@@ -691,3 +691,47 @@ fn the_last_ephemeral_port_is_used_too() {
         Err(crate::tcp::ConnectError::NoEphemeralPort)
     );
 }
+
+/// Linux tcp_event_data_sent (called from `__tcp_transmit_skb` when `skb->len !=
+/// tcp_header_size`): only a segment carrying data counts as a reply. A bare FIN sent within the
+/// delayed-ACK timeout of data in leaves the connection out of pingpong, so the peer's next data
+/// is still ACKed at once (quick-ACK mode).
+#[test]
+fn a_bare_fin_is_no_interactive_reply() {
+    let mut p = test_policy("linux");
+    p.delayed_ack = Some(Duration::from_millis(40));
+    p.quickack = 16;
+    let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
+    let c = k.conn.expect("conn");
+    send!(k, fl(&[P, A]), 1, 1, b"one");
+    recv!(k, A, 1, 4);
+    k.advance(Duration::from_millis(10));
+    k.tcp.shutdown_write(k.now, c).expect("shutdown");
+    recv!(k, fl(&[F, A]), 1, 4);
+    send!(k, fl(&[P, A]), 4, 2, b"two");
+    recv!(k, A, 2, 7);
+}
+
+/// Linux counts every data segment `__tcp_transmit_skb` sends, a retransmission too
+/// (`tcp_retransmit_skb` goes through it): data resent by the RTO within the delayed-ACK timeout
+/// of data in makes the connection interactive, and the peer's next data waits for the
+/// delayed ACK.
+#[test]
+fn a_retransmission_within_the_ato_is_an_interactive_reply() {
+    let mut p = test_policy("linux");
+    p.delayed_ack = Some(Duration::from_millis(40));
+    p.quickack = 16;
+    let (mut k, c) = Kit::established_without_nagle(p);
+    k.tcp.send(k.now, c, b"abc").expect("send");
+    recv!(k, A, 1, 1);
+    let rto_at = k.tcp.poll_at().expect("rto");
+    // The peer's data (not acknowledging ours) 10 ms before the RTO: ACKed at once.
+    k.advance(rto_at - k.now - Duration::from_millis(10));
+    send!(k, fl(&[P, A]), 1, 1, b"one");
+    recv!(k, A, 4, 4);
+    assert!(k.step(Instant::MAX), "the RTO");
+    assert_eq!(recv!(k, A, 1, 4).payload, b"abc");
+    send!(k, fl(&[P, A]), 4, 4, b"two");
+    recv_nothing!(k);
+    assert_eq!(k.tcp.poll_at(), Some(k.now + Duration::from_millis(40)));
+}
