@@ -735,3 +735,15 @@ fn a_retransmission_within_the_ato_is_an_interactive_reply() {
     recv_nothing!(k);
     assert_eq!(k.tcp.poll_at(), Some(k.now + Duration::from_millis(40)));
 }
+
+/// RFC 9293 §3.8.6.1: the persist timer runs only while data waits on a zero window; a peer
+/// shutting its window with nothing of ours queued arms no timer and draws no probe.
+#[test]
+fn a_zero_window_with_nothing_to_send_runs_no_timer() {
+    let (mut k, _) = Kit::established_without_nagle(test_policy("rfc9293"));
+    let mut shut = k.seg(A, 1, 1, b"");
+    shut.window = 0;
+    k.inject(&shut);
+    recv_nothing!(k);
+    assert_eq!(k.tcp.poll_at(), None);
+}
