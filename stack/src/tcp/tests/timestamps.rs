@@ -182,3 +182,16 @@ fn sack_blocks_ride_on_acks_only_while_data_is_held() {
     let ack = recv!(k, A, 1, 16);
     assert!(ack.options.is_empty(), "{:?}", ack.options);
 }
+
+/// RFC 7323 §3.2: TSopt "MUST be sent in every non-<RST> segment ... and SHOULD be sent in an
+/// <RST> segment". Our RSTs carry no options at all: an RST is judged by its sequence number
+/// alone here (§5.3 R1 exempts RSTs from PAWS), and Linux's reply RSTs (`tcp_v4_send_reset`)
+/// carry no TSopt either. (Linux's abort, `tcp_send_active_reset`, does carry one: a SHOULD
+/// this stack leaves out.)
+#[test]
+fn our_rst_carries_no_timestamps() {
+    let (mut k, h) = established_with_timestamps("linux");
+    k.tcp.abort(k.now, h).expect("abort");
+    let rst = recv!(k, fl(&[R, A]), 1, 1);
+    assert!(rst.options.is_empty(), "{rst:?}");
+}
