@@ -351,22 +351,24 @@ impl Wire {
         let v = self.arp.get(&node)?;
         let i = v.partition_point(|a| a.time <= t);
         // Answered before t: nothing pending.
-        let pending = v[..i].iter().rev().find(|a| a.request).filter(|req| {
+        let pending = v[..i].iter().rposition(|a| a.request).filter(|&r| {
             !v[..i]
                 .iter()
-                .any(|a| !a.request && a.addr == req.addr && a.time >= req.time && a.time < t)
+                .any(|a| !a.request && a.addr == v[r].addr && a.time >= v[r].time && a.time < t)
         });
-        let (req, after) = match pending {
-            Some(req) => (*req, i),
+        let at = match pending {
+            Some(r) => r,
             None => {
-                let j = i + v[i..]
+                i + v[i..]
                     .iter()
                     .take_while(|a| a.time <= t + settle)
-                    .position(|a| a.request)?;
-                (v[j], j + 1)
+                    .position(|a| a.request)?
             }
         };
-        let reply = v[after..]
+        // The first reply after the request (one at `t` itself included; the request is no
+        // reply, so the search may start on it).
+        let req = v[at];
+        let reply = v[at..]
             .iter()
             .find(|a| !a.request && a.addr == req.addr)
             .copied();
@@ -747,5 +749,53 @@ mod arp_pending_tests {
         assert_eq!(req.frame.number, 7);
         assert_eq!(reply, None);
         assert_eq!(w.arp_pending_at(NODE, ms(3000), Duration::ZERO), None);
+    }
+
+    /// The late request is the first request within the window, wherever it sits after the
+    /// RST's instant: here behind a reply about another address.
+    #[test]
+    fn the_late_request_is_found_past_other_frames() {
+        let mut other = seen(3, ms(3001), false);
+        other.addr = Ipv4Addr::new(203, 0, 113, 9);
+        let w = wire(vec![
+            seen(1, ms(500), true),
+            seen(2, ms(505), false),
+            other,
+            seen(7, ms(3002), true),
+            seen(8, ms(3004), false),
+        ]);
+        let (req, reply) = w.arp_pending_at(NODE, ms(3000), SETTLE).expect("late");
+        assert_eq!(req.frame.number, 7);
+        assert_eq!(reply.map(|r| r.frame.number), Some(8));
+    }
+
+    /// A request some time before the instant stays pending until a reply about its address
+    /// arrives strictly before the instant: a reply at the instant itself, one about another
+    /// address, or a later request do not answer it.
+    #[test]
+    fn an_earlier_request_is_pending_until_answered_before_the_instant() {
+        let mut other = seen(2, ms(1500), false);
+        other.addr = Ipv4Addr::new(203, 0, 113, 9);
+        let w = wire(vec![
+            seen(1, ms(1000), true),
+            other,
+            seen(3, ms(2000), false),
+        ]);
+        for settle in [Duration::ZERO, SETTLE] {
+            let (req, reply) = w.arp_pending_at(NODE, ms(2000), settle).expect("pending");
+            assert_eq!(req.frame.number, 1);
+            assert_eq!(reply.map(|r| r.frame.number), Some(3));
+            let (req, reply) = w.arp_pending_at(NODE, ms(1800), settle).expect("pending");
+            assert_eq!(req.frame.number, 1);
+            assert_eq!(reply.map(|r| r.frame.number), Some(3));
+            assert_eq!(w.arp_pending_at(NODE, ms(2001), settle), None, "answered");
+        }
+        // Never answered: still pending long after, with no reply.
+        let w = wire(vec![seen(1, ms(1000), true), seen(4, ms(1200), true)]);
+        let (req, reply) = w
+            .arp_pending_at(NODE, ms(5000), Duration::ZERO)
+            .expect("pending");
+        assert_eq!(req.frame.number, 4, "the last request");
+        assert_eq!(reply, None);
     }
 }
