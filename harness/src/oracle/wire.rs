@@ -351,22 +351,24 @@ impl Wire {
         let v = self.arp.get(&node)?;
         let i = v.partition_point(|a| a.time <= t);
         // Answered before t: nothing pending.
-        let pending = v[..i].iter().rev().find(|a| a.request).filter(|req| {
+        let pending = v[..i].iter().rposition(|a| a.request).filter(|&r| {
             !v[..i]
                 .iter()
-                .any(|a| !a.request && a.addr == req.addr && a.time >= req.time && a.time < t)
+                .any(|a| !a.request && a.addr == v[r].addr && a.time >= v[r].time && a.time < t)
         });
-        let (req, after) = match pending {
-            Some(req) => (*req, i),
+        let at = match pending {
+            Some(r) => r,
             None => {
-                let j = i + v[i..]
+                i + v[i..]
                     .iter()
                     .take_while(|a| a.time <= t + settle)
-                    .position(|a| a.request)?;
-                (v[j], j + 1)
+                    .position(|a| a.request)?
             }
         };
-        let reply = v[after..]
+        // The first reply after the request (one at `t` itself included; the request is no
+        // reply, so the search may start on it).
+        let req = v[at];
+        let reply = v[at..]
             .iter()
             .find(|a| !a.request && a.addr == req.addr)
             .copied();
@@ -747,5 +749,433 @@ mod arp_pending_tests {
         assert_eq!(req.frame.number, 7);
         assert_eq!(reply, None);
         assert_eq!(w.arp_pending_at(NODE, ms(3000), Duration::ZERO), None);
+    }
+
+    /// The late request is the first request within the window, wherever it sits after the
+    /// RST's instant: here behind a reply about another address.
+    #[test]
+    fn the_late_request_is_found_past_other_frames() {
+        let mut other = seen(3, ms(3001), false);
+        other.addr = Ipv4Addr::new(203, 0, 113, 9);
+        let w = wire(vec![
+            seen(1, ms(500), true),
+            seen(2, ms(505), false),
+            other,
+            seen(7, ms(3002), true),
+            seen(8, ms(3004), false),
+        ]);
+        let (req, reply) = w.arp_pending_at(NODE, ms(3000), SETTLE).expect("late");
+        assert_eq!(req.frame.number, 7);
+        assert_eq!(reply.map(|r| r.frame.number), Some(8));
+    }
+
+    /// A request some time before the instant stays pending until a reply about its address
+    /// arrives strictly before the instant: a reply at the instant itself, one about another
+    /// address, or a later request do not answer it.
+    #[test]
+    fn an_earlier_request_is_pending_until_answered_before_the_instant() {
+        let mut other = seen(2, ms(1500), false);
+        other.addr = Ipv4Addr::new(203, 0, 113, 9);
+        let w = wire(vec![
+            seen(1, ms(1000), true),
+            other,
+            seen(3, ms(2000), false),
+        ]);
+        for settle in [Duration::ZERO, SETTLE] {
+            let (req, reply) = w.arp_pending_at(NODE, ms(2000), settle).expect("pending");
+            assert_eq!(req.frame.number, 1);
+            assert_eq!(reply.map(|r| r.frame.number), Some(3));
+            let (req, reply) = w.arp_pending_at(NODE, ms(1800), settle).expect("pending");
+            assert_eq!(req.frame.number, 1);
+            assert_eq!(reply.map(|r| r.frame.number), Some(3));
+            assert_eq!(w.arp_pending_at(NODE, ms(2001), settle), None, "answered");
+        }
+        // Never answered: still pending long after, with no reply.
+        let w = wire(vec![seen(1, ms(1000), true), seen(4, ms(1200), true)]);
+        let (req, reply) = w
+            .arp_pending_at(NODE, ms(5000), Duration::ZERO)
+            .expect("pending");
+        assert_eq!(req.frame.number, 4, "the last request");
+        assert_eq!(reply, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Instant {
+        Instant::from_millis(n)
+    }
+
+    /// Up and down from the trace's host events: a host going down without a reboot (a crash
+    /// it comes back from with its state) is no reboot; a host is up until its first event, and
+    /// an event counts from its own instant on.
+    #[test]
+    fn liveness_from_host_events() {
+        let n = NodeId(1);
+        let ev = |t: u64, kind: TraceKind| crate::trace::TraceEvent { time: ms(t), kind };
+        let trace = Trace {
+            events: vec![
+                ev(
+                    100,
+                    TraceKind::HostDown {
+                        node: n,
+                        reboot: false,
+                    },
+                ),
+                ev(150, TraceKind::HostUp { node: NodeId(2) }),
+                ev(200, TraceKind::HostUp { node: n }),
+                ev(
+                    300,
+                    TraceKind::HostDown {
+                        node: n,
+                        reboot: true,
+                    },
+                ),
+                ev(400, TraceKind::HostUp { node: n }),
+            ],
+            ..Trace::default()
+        };
+        let l = Liveness::of(&trace);
+        assert_eq!(l.transitions(n), vec![ms(100), ms(200), ms(300), ms(400)]);
+        assert_eq!(l.transitions(NodeId(2)), vec![ms(150)]);
+        assert_eq!(l.transitions(NodeId(3)), vec![]);
+        assert_eq!(l.reboots(n), vec![ms(300)]);
+        assert_eq!(l.reboots(NodeId(2)), vec![]);
+        for (t, up, down) in [
+            (99, true, None),
+            (100, false, Some(false)),
+            (199, false, Some(false)),
+            (200, true, None),
+            (300, false, Some(true)),
+            (399, false, Some(true)),
+            (400, true, None),
+        ] {
+            assert_eq!(l.up_at(n, ms(t)), up, "{t}");
+            assert_eq!(l.down_before(n, ms(t)), down, "{t}");
+        }
+        assert!(l.up_at(NodeId(3), ms(100)));
+        assert_eq!(l.down_before(NodeId(3), ms(100)), None);
+    }
+
+    use Dir::{Received as In, Sent as Out};
+    const SYN: TcpFlags = TcpFlags::SYN;
+    const ACK: TcpFlags = TcpFlags::ACK;
+    const FIN: TcpFlags = TcpFlags::FIN;
+    const RST: TcpFlags = TcpFlags::RST;
+
+    /// Segments (ms, direction, flags, SEQ, ACK, payload octets), window 1000, numbered from 1.
+    fn segs(list: &[(u64, Dir, TcpFlags, u32, u32, u32)]) -> Vec<Seg> {
+        list.iter()
+            .enumerate()
+            .map(|(n, &(t, dir, flags, seq, ack, len))| {
+                let mut s = Seg::bare(ms(t), dir, flags, seq, n + 1);
+                s.ack = SeqNumber(ack);
+                s.len = len;
+                s.window = 1000;
+                s
+            })
+            .collect()
+    }
+
+    impl Seg {
+        /// The segment at `t` ms with SEQ `seq`.
+        fn with(mut self, t: u64, seq: u32) -> Seg {
+            self.time = ms(t);
+            self.seq = SeqNumber(seq);
+            self
+        }
+    }
+
+    fn changes(d: &Derived) -> Vec<(u64, State, &'static str)> {
+        d.timeline
+            .changes
+            .iter()
+            .map(|c| (c.0.total_millis(), c.1, c.2))
+            .collect()
+    }
+
+    fn numbers(v: &[(Instant, FrameId)]) -> Vec<usize> {
+        v.iter().map(|p| p.1.number).collect()
+    }
+
+    /// Active open, data, keepalive probes, our FIN acknowledged, the peer's FIN after its data:
+    /// SYN-SENT, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT, then CLOSED once 2·MSL passed.
+    #[test]
+    fn replay_active_open_and_close() {
+        let s = segs(&[
+            (1, Out, SYN, 100, 0, 0),
+            (2, In, SYN | ACK, 5000, 100, 0), // acks nothing we sent: ignored
+            (2, In, SYN | ACK, 5000, 101, 0),
+            (3, Out, ACK, 101, 5001, 0),
+            (4, Out, ACK, 101, 5001, 10),
+            (5, Out, ACK, 110, 5001, 1), // keepalive probe with one octet
+            (6, Out, ACK, 110, 5001, 0), // and without
+            (6, Out, ACK, 109, 5001, 0), // two below SND.NXT: no probe
+            (7, Out, FIN | ACK, 111, 5001, 0),
+            (7, Out, FIN | ACK, 111, 5001, 0), // retransmitted FIN: no probe
+            (8, In, ACK, 5001, 111, 0),        // does not ack the FIN
+            (9, In, ACK, 5001, 112, 0),
+            (9, In, SYN | ACK, 5000, 112, 0), // a SYN-ACK again: no new state
+            (10, In, ACK, 5001, 112, 20),
+            (11, In, FIN | ACK, 5010, 112, 0), // out of order: RCV.NXT is 5021
+            (12, In, FIN | ACK, 5021, 112, 0),
+            (13, In, SYN, 9000, 0, 0),
+            (14, In, RST, 5022, 0, 0),
+            (15, In, RST | ACK, 5022, 112, 0),
+        ]);
+        let d = replay(&s, &[], &[], Some(Duration::from_millis(50)), ms(100));
+        assert_eq!(
+            changes(&d),
+            vec![
+                (1, State::SynSent, "syn-sent"),
+                (2, State::Established, "syn-ack-received"),
+                (7, State::FinWait1, "fin-sent"),
+                (9, State::FinWait2, "fin-acked"),
+                (12, State::TimeWait, "fin-received"),
+                (62, State::Closed, "time-wait-expired"),
+            ]
+        );
+        assert_eq!(numbers(&d.probes), vec![6, 7]);
+        assert_eq!(numbers(&d.time_wait_hits), vec![17, 18, 19]);
+        assert_eq!(d.timeline.state_at(ms(61)), Some(State::TimeWait));
+        assert_eq!(d.timeline.state_at(ms(62)), Some(State::Closed));
+        assert_eq!(d.timeline.state_before(ms(62)), Some(State::TimeWait));
+        assert_eq!(
+            d.timeline.close_cause_before(ms(62)),
+            Some("time-wait-expired")
+        );
+        assert_eq!(d.timeline.close_cause_before(ms(61)), None);
+        // 2·MSL not yet over at the end, or not declared: TIME-WAIT to the end.
+        for (tw, end) in [(Some(50), 61), (None, 1000)] {
+            let d = replay(&s, &[], &[], tw.map(Duration::from_millis), ms(end));
+            assert_eq!(
+                d.timeline.changes.last().map(|c| c.1),
+                Some(State::TimeWait)
+            );
+        }
+        // 2·MSL over exactly at the end.
+        let d = replay(&s, &[], &[], Some(Duration::from_millis(50)), ms(62));
+        assert_eq!(
+            changes(&d).last(),
+            Some(&(62, State::Closed, "time-wait-expired"))
+        );
+        // The SYN-ACK acking nothing we sent leaves SYN-SENT.
+        let d = replay(&s[..2], &[], &[], None, ms(100));
+        assert_eq!(changes(&d), vec![(1, State::SynSent, "syn-sent")]);
+    }
+
+    /// Passive open (the SYN before our SYN-ACK finds no connection), the peer's FIN with its
+    /// data, ours after it: SYN-RECEIVED, ESTABLISHED, CLOSE-WAIT, LAST-ACK, CLOSED. Later
+    /// segments find no connection.
+    #[test]
+    fn replay_passive_open_and_close() {
+        let s = segs(&[
+            (1, In, SYN, 7000, 0, 0),
+            (2, Out, SYN | ACK, 300, 7001, 0),
+            (3, In, ACK, 7001, 300, 0), // acks nothing we sent
+            (4, In, ACK, 7001, 301, 0),
+            (5, Out, SYN | ACK, 300, 7001, 0), // a retransmitted SYN-ACK is no probe
+            (6, In, FIN | ACK, 7001, 301, 5),
+            (6, In, FIN | ACK, 7001, 301, 5), // the FIN again
+            (7, Out, FIN | ACK, 301, 7007, 0),
+            (8, In, ACK, 7007, 301, 0), // does not ack the FIN
+            (9, In, ACK, 7007, 302, 0),
+            (10, In, ACK, 7007, 302, 0),
+            (11, Out, ACK, 301, 7007, 0),
+        ]);
+        let d = replay(&s, &[], &[], Some(Duration::from_millis(50)), ms(100));
+        assert_eq!(
+            changes(&d),
+            vec![
+                (2, State::SynReceived, "syn-ack-sent"),
+                (4, State::Established, "ack-received"),
+                (6, State::CloseWait, "fin-received"),
+                (7, State::LastAck, "fin-sent"),
+                (9, State::Closed, "fin-acked"),
+            ]
+        );
+        assert!(d.probes.is_empty());
+        assert!(d.time_wait_hits.is_empty());
+        assert_eq!(d.timeline.close_cause_before(ms(100)), Some("fin-acked"));
+        assert_eq!(d.timeline.state_before(ms(9)), Some(State::LastAck));
+        assert_eq!(d.timeline.state_before(ms(2)), None);
+        assert_eq!(d.timeline.state_at(ms(1)), None);
+    }
+
+    /// Simultaneous close: our FIN, then the peer's before it acknowledged ours (CLOSING), then
+    /// its ACK of our FIN (TIME-WAIT). A FIN in SYN-RECEIVED moves to FIN-WAIT-1.
+    #[test]
+    fn replay_simultaneous_close() {
+        let s = segs(&[
+            (1, Out, SYN | ACK, 300, 7001, 0),
+            (2, Out, FIN | ACK, 301, 7001, 0),
+            (3, In, ACK, 7001, 301, 0), // acks our SYN only
+            (4, In, FIN | ACK, 7001, 301, 0),
+            (5, In, ACK, 7002, 301, 0), // still not our FIN
+            (6, In, ACK, 7002, 302, 0),
+        ]);
+        let d = replay(&s, &[], &[], None, ms(100));
+        assert_eq!(
+            changes(&d),
+            vec![
+                (1, State::SynReceived, "syn-ack-sent"),
+                (2, State::FinWait1, "fin-sent"),
+                (4, State::Closing, "fin-received"),
+                (6, State::TimeWait, "fin-acked"),
+            ]
+        );
+    }
+
+    /// Simultaneous open: our SYN, the peer's SYN, our SYN-ACK (SYN-RECEIVED), its ACK.
+    #[test]
+    fn replay_simultaneous_open() {
+        let s = segs(&[
+            (1, Out, SYN, 100, 0, 0),
+            (2, In, SYN, 5000, 0, 0),
+            (3, Out, SYN | ACK, 100, 5001, 0),
+            (4, In, ACK, 5001, 101, 0),
+            (5, In, ACK, 5001, 101, 3),
+        ]);
+        let d = replay(&s, &[], &[], None, ms(100));
+        assert_eq!(
+            changes(&d),
+            vec![
+                (1, State::SynSent, "syn-sent"),
+                (3, State::SynReceived, "syn-ack-sent"),
+                (4, State::Established, "ack-received"),
+            ]
+        );
+    }
+
+    /// An RST ends SYN-SENT only when it acknowledges our SYN exactly, a synchronized connection
+    /// only when its SEQ is in the window we last advertised (scaled when both sides offered
+    /// Window Scale); one we send ends it at once.
+    #[test]
+    fn replay_rst_acceptance() {
+        let open = |ws_ours: Option<u8>, ws_theirs: Option<u8>| {
+            let mut v = segs(&[
+                (1, Out, SYN, 100, 0, 0),
+                (2, In, SYN | ACK, 5000, 101, 0),
+                (3, Out, ACK, 101, 5001, 0),
+            ]);
+            v[0].window_scale = ws_ours;
+            v[1].window_scale = ws_theirs;
+            v[2].window = 100;
+            v
+        };
+        let closed_by = |v: &[Seg]| {
+            let d = replay(v, &[], &[], None, ms(100));
+            d.timeline
+                .changes
+                .last()
+                .filter(|c| c.1 == State::Closed)
+                .map(|c| (c.0.total_millis(), c.2))
+        };
+        let rst = |seq: u32| segs(&[(0, In, RST, 0, 0, 0)]).remove(0).with(4, seq);
+        // Unscaled window: 100 octets from RCV.NXT 5001.
+        for (ws, seq, closes) in [
+            ((None, None), 5001, true),
+            ((None, None), 5100, true),
+            ((None, None), 5101, false),
+            ((None, None), 5000, false),
+            ((Some(2), None), 5101, false),
+            ((None, Some(2)), 5101, false),
+            ((Some(2), Some(5)), 5101, true),
+            ((Some(2), Some(5)), 5400, true),
+            ((Some(2), Some(5)), 5401, false),
+            ((Some(2), Some(5)), 4900, false),
+        ] {
+            let mut v = open(ws.0, ws.1);
+            v.push(rst(seq));
+            assert_eq!(
+                closed_by(&v),
+                closes.then_some((4, "rst-received")),
+                "{ws:?} SEQ {seq}"
+            );
+        }
+        // SYN-SENT: the RST must carry ACK = SND.NXT.
+        let syn = || segs(&[(1, Out, SYN, 100, 0, 0)]);
+        for (flags, ack, closes) in [
+            (RST | ACK, 101, true),
+            (RST | ACK, 100, false),
+            (RST, 101, false),
+        ] {
+            let mut v = syn();
+            let mut r = segs(&[(2, In, flags, 0, ack, 0)]);
+            v.append(&mut r);
+            assert_eq!(
+                closed_by(&v),
+                closes.then_some((2, "rst-received")),
+                "{flags:?} {ack}"
+            );
+        }
+        // Our own RST, in any state; none before any connection.
+        let mut v = syn();
+        v.extend(segs(&[(2, Out, RST | ACK, 101, 0, 0)]));
+        assert_eq!(closed_by(&v), Some((2, "rst-sent")));
+        let d = replay(&segs(&[(1, Out, RST, 5, 0, 0)]), &[], &[], None, ms(9));
+        assert!(d.timeline.changes.is_empty());
+    }
+
+    /// A socket call's effect and a reboot close an open connection (once); on no connection
+    /// they do nothing. At one instant segments come first, then calls, then reboots.
+    #[test]
+    fn replay_calls_and_reboots_close() {
+        let s = segs(&[(1, Out, SYN, 100, 0, 0), (2, In, SYN | ACK, 5000, 101, 0)]);
+        let d = replay(&s, &[(ms(5), CallEffect::Aborted)], &[ms(5)], None, ms(9));
+        assert_eq!(changes(&d).last(), Some(&(5, State::Closed, "user-abort")));
+        let d = replay(&s, &[(ms(5), CallEffect::Failed)], &[], None, ms(9));
+        assert_eq!(
+            changes(&d).last(),
+            Some(&(5, State::Closed, "error-reported"))
+        );
+        let d = replay(&s, &[], &[ms(2), ms(6)], None, ms(9));
+        assert_eq!(changes(&d).last(), Some(&(2, State::Closed, "reboot")));
+        assert_eq!(d.timeline.changes.len(), 3);
+        // The SYN at 1 ms comes before the abort at 1 ms; the SYN-ACK then finds nothing.
+        let d = replay(&s, &[(ms(1), CallEffect::Aborted)], &[], None, ms(9));
+        assert_eq!(
+            changes(&d),
+            vec![
+                (1, State::SynSent, "syn-sent"),
+                (1, State::Closed, "user-abort")
+            ]
+        );
+        // Before the connection: nothing to close.
+        let d = replay(
+            &s[1..],
+            &[(ms(1), CallEffect::Failed)],
+            &[ms(1)],
+            None,
+            ms(9),
+        );
+        assert!(d.timeline.changes.is_empty());
+    }
+
+    /// 2·MSL ends TIME-WAIT before the next segment, which then finds no connection.
+    #[test]
+    fn replay_time_wait_expires_before_a_later_segment() {
+        let s = segs(&[
+            (1, Out, SYN, 100, 0, 0),
+            (2, In, SYN | ACK, 5000, 101, 0),
+            (3, Out, FIN | ACK, 101, 5001, 0),
+            (4, In, FIN | ACK, 5001, 102, 0),
+            (40, In, SYN, 7000, 0, 0),
+        ]);
+        let d = replay(&s, &[], &[], Some(Duration::from_millis(30)), ms(50));
+        assert_eq!(
+            changes(&d),
+            vec![
+                (1, State::SynSent, "syn-sent"),
+                (2, State::Established, "syn-ack-received"),
+                (3, State::FinWait1, "fin-sent"),
+                (4, State::FinWait2, "fin-acked"),
+                (4, State::TimeWait, "fin-received"),
+                (34, State::Closed, "time-wait-expired"),
+            ]
+        );
+        assert!(d.time_wait_hits.is_empty());
     }
 }
