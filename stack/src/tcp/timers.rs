@@ -14,14 +14,15 @@ impl Tcb {
     /// Keepalive deadline: RFC 1122 §4.2.3.6 probes only an idle connection ("no data or
     /// acknowledgement packets have been received ... within an interval"). The k-th probe goes
     /// out at last_recv + idle + (k−1)·intvl and the connection drops at
-    /// last_recv + idle + probes·intvl, exactly.
+    /// last_recv + idle + probes·intvl, exactly. (In these states nothing but data is ever in
+    /// flight, our FIN being unsent or acknowledged, so data not yet acknowledged covers every
+    /// segment outstanding as well as data waiting to go.)
     pub fn keepalive_deadline(&self) -> Option<Instant> {
         if !self.opts.keepalive
             || !matches!(
                 self.state,
                 State::Established | State::CloseWait | State::FinWait2
             )
-            || self.snd_una != self.snd_nxt
             || self.unacked_data() > 0
         {
             return None;
