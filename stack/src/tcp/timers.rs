@@ -33,15 +33,10 @@ impl Tcb {
     }
 
     /// RFC 5482 user timeout: sent data unacknowledged for this long aborts the connection.
+    /// (`ut_since` is kept only while something is outstanding or the persist timer runs:
+    /// `update_timers`, which every input ends with, clears it otherwise.)
     pub fn user_timeout_deadline(&self) -> Option<Instant> {
-        match (self.opts.user_timeout, self.rare().ut_since) {
-            (Some(t), Some(since))
-                if self.snd_una != self.snd_nxt || self.rare().persist_at.is_some() =>
-            {
-                Some(since + t)
-            }
-            _ => None,
-        }
+        Some(self.rare().ut_since? + self.opts.user_timeout?)
     }
 
     /// The earliest deadline of this connection.
