@@ -1033,12 +1033,15 @@ mod tests {
     fn replay_simultaneous_open() {
         let s = segs(&[
             (1, Out, SYN, 100, 0, 0),
+            (1, Out, ACK, 100, 0, 0), // SND.NXT - 1 before synchronized: no probe
             (2, In, SYN, 5000, 0, 0),
             (3, Out, SYN | ACK, 100, 5001, 0),
+            (3, Out, ACK, 100, 5001, 0), // nor here
             (4, In, ACK, 5001, 101, 0),
             (5, In, ACK, 5001, 101, 3),
         ]);
         let d = replay(&s, &[], &[], None, ms(100));
+        assert!(d.probes.is_empty());
         assert_eq!(
             changes(&d),
             vec![
