@@ -1052,6 +1052,29 @@ mod tests {
         );
     }
 
+    /// In SYN-SENT a SYN-ACK acknowledging something other than our SYN is dropped whole
+    /// (RFC 9293 §3.10.7.3): it does not set RCV.NXT, so a FIN before the right SYN-ACK is not
+    /// taken, and the one after it is.
+    #[test]
+    fn replay_a_wrong_syn_ack_sets_nothing() {
+        let s = segs(&[
+            (1, Out, SYN, 100, 0, 0),
+            (2, In, SYN | ACK, 5000, 999, 0),
+            (3, In, FIN | ACK, 5001, 101, 0),
+            (4, In, SYN | ACK, 5000, 101, 0),
+            (5, In, FIN | ACK, 5001, 101, 0),
+        ]);
+        let d = replay(&s, &[], &[], None, ms(100));
+        assert_eq!(
+            changes(&d),
+            vec![
+                (1, State::SynSent, "syn-sent"),
+                (4, State::Established, "syn-ack-received"),
+                (5, State::CloseWait, "fin-received"),
+            ]
+        );
+    }
+
     /// An RST ends SYN-SENT only when it acknowledges our SYN exactly, a synchronized connection
     /// only when its SEQ is in the window we last advertised (scaled when both sides offered
     /// Window Scale); one we send ends it at once.
