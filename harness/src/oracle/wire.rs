@@ -859,6 +859,36 @@ mod tests {
         assert_eq!(l.down_before(NodeId(3), ms(100)), None);
     }
 
+    /// Only stacks under test get a view: a script's scripted peer sends from its own address
+    /// too, but its segments are no stack's. The stack's view has what it sent and what was
+    /// delivered to it.
+    #[test]
+    fn only_stacks_under_test_get_a_view() {
+        use crate::run::RunOptions;
+        use crate::script::runner::{profiles_to_run, run_parsed};
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../conformance/scripts/rfc9293/3.10.1-connect-already-connected.pkt"
+        );
+        let text = std::fs::read_to_string(path).expect("ships");
+        let script = crate::script::parse(path, &text).expect("parses");
+        let prof = profiles_to_run(&script, &RunOptions::default()).expect("profiles");
+        let trace = run_parsed(&script, &prof[0], &RunOptions::default())
+            .expect("runs")
+            .trace;
+        let peers: Vec<NodeId> = (0..trace.meta.node_addrs.len())
+            .map(NodeId)
+            .filter(|n| trace.stack_of(*n).is_none() && !trace.meta.node_addrs[n.0].is_empty())
+            .collect();
+        assert!(!peers.is_empty(), "a scripted peer with an address");
+        let w = Wire::of(&trace, &Liveness::of(&trace));
+        assert_eq!(w.conns.len(), 1, "{:?}", w.conns.keys());
+        let ((node, _), segs) = w.conns.iter().next().expect("one");
+        assert!(trace.stack_of(*node).is_some());
+        assert!(segs.iter().any(|s| s.dir == Dir::Sent && s.flags.syn()));
+        assert!(segs.iter().any(|s| s.dir == Dir::Received && s.flags.syn()));
+    }
+
     use Dir::{Received as In, Sent as Out};
     const SYN: TcpFlags = TcpFlags::SYN;
     const ACK: TcpFlags = TcpFlags::ACK;
