@@ -492,7 +492,8 @@ struct Model {
 
 impl Model {
     fn set(&mut self, t: Instant, s: State, why: &'static str, tl: &mut Timeline) {
-        if s == State::TimeWait && self.state != Some(State::TimeWait) {
+        // Only FIN-WAIT-2 and CLOSING lead to TIME-WAIT, so this is always its start.
+        if s == State::TimeWait {
             self.tw_since = Some(t);
         }
         self.state = Some(s);
