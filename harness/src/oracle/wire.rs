@@ -1083,6 +1083,27 @@ mod tests {
         );
     }
 
+    /// Our FIN sits after the data it carries: an ACK of that data alone does not acknowledge
+    /// the FIN.
+    #[test]
+    fn replay_a_fin_with_data_is_acked_past_its_data() {
+        let s = segs(&[
+            (1, Out, SYN, 100, 0, 0),
+            (2, In, SYN | ACK, 5000, 101, 0),
+            (3, Out, FIN | ACK, 101, 5001, 10),
+            (4, In, ACK, 5001, 111, 0),
+            (5, In, ACK, 5001, 112, 0),
+        ]);
+        let d = replay(&s, &[], &[], None, ms(100));
+        assert_eq!(
+            changes(&d)[2..],
+            [
+                (3, State::FinWait1, "fin-sent"),
+                (5, State::FinWait2, "fin-acked"),
+            ]
+        );
+    }
+
     /// In SYN-SENT a SYN-ACK acknowledging something other than our SYN is dropped whole
     /// (RFC 9293 §3.10.7.3): it does not set RCV.NXT, so a FIN before the right SYN-ACK is not
     /// taken, and the one after it is.
