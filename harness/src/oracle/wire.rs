@@ -617,10 +617,10 @@ impl Model {
                     if s.flags.ack() && state == State::SynSent && self.snd_nxt == Some(s.ack) {
                         self.rcv_nxt = Some(s.seq + 1u32);
                         self.set(s.time, State::Established, "syn-ack-received", tl);
-                    } else if !s.flags.ack() && state == State::SynSent {
-                        // Simultaneous open: our SYN-ACK moves us on.
-                        self.rcv_nxt = Some(s.seq + 1u32);
                     }
+                    // A bare SYN in SYN-SENT (simultaneous open): our SYN-ACK, which sets
+                    // RCV.NXT, moves us on; until then the model is in SYN-SENT, where a
+                    // segment without SYN is dropped (RFC 9293 §3.10.7.3).
                     return;
                 }
                 if s.flags.ack() {
@@ -1066,10 +1066,12 @@ mod tests {
             (1, Out, SYN, 100, 0, 0),
             (1, Out, ACK, 100, 0, 0), // SND.NXT - 1 before synchronized: no probe
             (2, In, SYN, 5000, 0, 0),
+            (2, In, FIN | ACK, 5001, 101, 0), // in SYN-SENT: dropped, no FIN taken
             (3, Out, SYN | ACK, 100, 5001, 0),
             (3, Out, ACK, 100, 5001, 0), // nor here
             (4, In, ACK, 5001, 101, 0),
             (5, In, ACK, 5001, 101, 3),
+            (6, In, FIN | ACK, 5004, 101, 0),
         ]);
         let d = replay(&s, &[], &[], None, ms(100));
         assert!(d.probes.is_empty());
@@ -1079,6 +1081,7 @@ mod tests {
                 (1, State::SynSent, "syn-sent"),
                 (3, State::SynReceived, "syn-ack-sent"),
                 (4, State::Established, "ack-received"),
+                (6, State::CloseWait, "fin-received"),
             ]
         );
     }

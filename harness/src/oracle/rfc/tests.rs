@@ -314,11 +314,11 @@ fn the_wire_model_takes_an_rst_in_the_window_only() {
     assert_eq!(closed_at(5000), None, "out of the window");
 }
 
-/// A SYN without ACK moves the wire model's RCV.NXT only in SYN-SENT (a simultaneous open,
-/// RFC 9293 §3.10.7.3). In a synchronized state it is answered with a challenge ACK at most
+/// A SYN without ACK does not move the wire model's RCV.NXT (in SYN-SENT, a simultaneous open,
+/// our SYN-ACK sets it). In a synchronized state it is answered with a challenge ACK at most
 /// (RFC 5961 §4.2) and changes nothing the host accepts: an RST at the old RCV.NXT still resets.
 #[test]
-fn the_wire_model_moves_rcv_nxt_on_a_bare_syn_in_syn_sent_only() {
+fn the_wire_model_keeps_rcv_nxt_on_a_bare_syn() {
     let mut c = Conn::default();
     c.established();
     c.rx(15, S, 5000, 0, 0);
