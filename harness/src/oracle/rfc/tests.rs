@@ -224,6 +224,27 @@ fn time_wait_too_short_from_the_wire() {
     assert_eq!(hit.rules(tw), vec![]);
 }
 
+/// A SYN that reached an earlier TIME-WAIT (and started a new incarnation) excuses nothing in
+/// the next one: only an RST or SYN since this TIME-WAIT began may have ended it.
+#[test]
+fn time_wait_hits_count_from_the_current_time_wait_only() {
+    let tw = Some(Duration::from_secs(60));
+    let mut c = Conn::default();
+    c.established();
+    c.tx(2, A | FI, 501, 101, 0);
+    c.rx(3, A | FI, 101, 502, 0);
+    c.tx(3, A, 502, 102, 0);
+    c.rx(5, S, 1000, 0, 0);
+    c.tx(5, S | A, 7000, 1001, 0);
+    c.rx(6, A, 1001, 7001, 0);
+    c.tx(7, A | FI, 7001, 1001, 0);
+    c.rx(8, A | FI, 1001, 7002, 0);
+    c.tx(8, A, 7002, 1002, 0);
+    c.rx(10_000, A | FI, 1001, 7002, 0);
+    c.tx(10_000, R, 7002, 0, 0);
+    assert_eq!(c.rules(tw), vec![Violation::TimeWaitTooShort]);
+}
+
 #[test]
 fn segment_after_reset() {
     let mut c = Conn::default();
