@@ -212,6 +212,16 @@ fn time_wait_too_short_from_the_wire() {
     late.rx(70_000, A | FI, 101, 502, 0);
     late.tx(70_000, R, 502, 0, 0);
     assert_eq!(late.rules(tw), vec![]);
+    // A SYN arriving the instant 2*MSL ends (TIME-WAIT still the last state before it): the
+    // stack may have taken it in TIME-WAIT, so an RST answering it is no violation.
+    let mut edge = Conn::default();
+    edge.established();
+    edge.tx(2, A | FI, 501, 101, 0);
+    edge.rx(3, A | FI, 101, 502, 0);
+    edge.tx(3, A, 502, 102, 0);
+    edge.rx(60_003, S, 101, 0, 0);
+    edge.tx(60_003, R | A, 0, 102, 0);
+    assert_eq!(edge.rules(tw), vec![]);
     // After an RST reached TIME-WAIT (RFC 793 lets it end TIME-WAIT) the wire cannot tell.
     let mut hit = Conn::default();
     hit.established();
