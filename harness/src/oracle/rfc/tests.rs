@@ -467,3 +467,66 @@ fn a_reported_time_wait_shorter_than_2msl_is_a_violation() {
     };
     assert_eq!(got, vec![short(0), short(3)]);
 }
+
+/// A stack's log saying its own timer ended TIME-WAIT (not early) after less than its declared
+/// 2·MSL is a violation; after 2·MSL or more, or an early end (an RST or SYN it honoured), not.
+#[test]
+fn a_logged_time_wait_end_before_2msl_is_a_violation() {
+    use crate::trace::{StackEvidence, TraceEvent, TraceMeta};
+    use stack::tcp::{TcpEvent, TimeWaitCause};
+    let tw = Duration::from_secs(60);
+    let conn = |i: u16| {
+        FourTuple::new(
+            core::net::Ipv4Addr::new(192, 0, 2, 1),
+            80,
+            core::net::Ipv4Addr::new(192, 0, 2, 2),
+            40000 + i,
+        )
+    };
+    let ended = |i: u16, after: u64, early: bool| TraceEvent {
+        time: Instant::from_secs(100 + u64::from(i)),
+        kind: TraceKind::Stack {
+            node: NodeId(0),
+            event: stack::Event {
+                time: Instant::from_secs(100 + u64::from(i)),
+                kind: stack::EventKind::Tcp(TcpEvent::TimeWaitEnded {
+                    conn: conn(i),
+                    after: Duration::from_secs(after),
+                    early,
+                    cause: if early {
+                        TimeWaitCause::RstReceived
+                    } else {
+                        TimeWaitCause::Expired
+                    },
+                }),
+            },
+        },
+    };
+    let trace = Trace {
+        meta: TraceMeta {
+            node_names: vec!["logged".into()],
+            stacks: vec![Some(StackEvidence {
+                stack: "reference".into(),
+                events: true,
+                time_wait: Some(tw),
+                ..StackEvidence::default()
+            })],
+            ..TraceMeta::default()
+        },
+        events: vec![
+            ended(0, 59, false),
+            ended(1, 60, false),
+            ended(2, 61, false),
+            ended(3, 10, true),
+        ],
+        end: Instant::from_secs(1000),
+    };
+    let mut out = Vec::new();
+    check(&trace, &Facts::extract(&trace), &mut out);
+    let got: Vec<(Option<String>, String)> =
+        out.into_iter().map(|x| (x.cause, x.connection)).collect();
+    assert_eq!(
+        got,
+        vec![(Some("time-wait-too-short".to_string()), conn(0).to_string())]
+    );
+}
