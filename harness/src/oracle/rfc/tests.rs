@@ -154,6 +154,11 @@ fn window_scale_only_if_offered() {
     ok.rx(0, S, 100, 0, 0).window_scale = Some(2);
     ok.tx(0, S | A, 500, 101, 0).window_scale = Some(7);
     assert_eq!(ok.rules(None), vec![]);
+    // Only the peer's SYN offers: a later segment of its without ACK (here an RST outside the
+    // window) changes nothing, the retransmitted SYN-ACK may still scale.
+    ok.rx(1, R, 9999, 0, 0);
+    ok.tx(2, S | A, 500, 101, 0).window_scale = Some(7);
+    assert_eq!(ok.rules(None), vec![]);
 }
 
 /// Simultaneous open (RFC 9293 §3.5 figure 7): our own SYN goes out after the peer's SYN
