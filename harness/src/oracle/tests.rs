@@ -871,3 +871,76 @@ fn cannot_judge_names_only_what_the_trace_needed() {
     expected.sort();
     assert_eq!(named_sorted, expected, "{named:?}");
 }
+
+/// A NAT forgetting a mapping is a finding only while the inside host held the connection
+/// synchronized and not in TIME-WAIT: not in SYN-SENT, TIME-WAIT or after it closed.
+#[test]
+fn nat_expiry_needs_a_synchronized_connection() {
+    use crate::trace::{TraceEvent, TraceMeta};
+    use core::net::{Ipv4Addr, SocketAddrV4};
+    let inside_ip = Ipv4Addr::new(10, 0, 0, 2);
+    let remote = SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, 2), 80);
+    let inside = |port: u16| SocketAddrV4::new(inside_ip, port);
+    let s = Instant::from_secs;
+    let expired = |port: u16| TraceEvent {
+        time: s(50),
+        kind: TraceKind::Nat {
+            node: NodeId(1),
+            event: NatEvent::MappingExpired {
+                inside: inside(port),
+                outside: SocketAddrV4::new(Ipv4Addr::new(203, 0, 113, 1), port),
+                remote,
+                idle_for: Duration::from_secs(30),
+            },
+        },
+    };
+    let states = [
+        State::Established,
+        State::SynSent,
+        State::TimeWait,
+        State::Closed,
+        State::CloseWait,
+    ];
+    let ports: Vec<u16> = (0..states.len() as u16).map(|i| 40000 + i).collect();
+    let trace = Trace {
+        meta: TraceMeta {
+            node_names: vec!["host".into(), "nat".into()],
+            node_addrs: vec![vec![inside_ip], vec![Ipv4Addr::new(203, 0, 113, 1)]],
+            ..TraceMeta::default()
+        },
+        events: ports.iter().map(|&p| expired(p)).collect(),
+        end: s(100),
+    };
+    let mut f = Facts::extract(&trace);
+    for (&p, &st) in ports.iter().zip(&states) {
+        f.timelines.insert(
+            (
+                NodeId(0),
+                FourTuple {
+                    local: inside(p),
+                    remote,
+                },
+            ),
+            wire::Timeline {
+                changes: vec![(s(10), st, "reported")],
+            },
+        );
+    }
+    let mut out = Vec::new();
+    nat_expiry(&f, &mut out);
+    let got: Vec<(FindingKind, String)> = out.into_iter().map(|x| (x.kind, x.connection)).collect();
+    let conn = |p: u16| {
+        FourTuple {
+            local: inside(p),
+            remote,
+        }
+        .to_string()
+    };
+    assert_eq!(
+        got,
+        vec![
+            (FindingKind::NatExpiry, conn(40000)),
+            (FindingKind::NatExpiry, conn(40004)),
+        ]
+    );
+}

@@ -492,7 +492,8 @@ struct Model {
 
 impl Model {
     fn set(&mut self, t: Instant, s: State, why: &'static str, tl: &mut Timeline) {
-        if s == State::TimeWait && self.state != Some(State::TimeWait) {
+        // Only FIN-WAIT-2 and CLOSING lead to TIME-WAIT, so this is always its start.
+        if s == State::TimeWait {
             self.tw_since = Some(t);
         }
         self.state = Some(s);
@@ -616,10 +617,10 @@ impl Model {
                     if s.flags.ack() && state == State::SynSent && self.snd_nxt == Some(s.ack) {
                         self.rcv_nxt = Some(s.seq + 1u32);
                         self.set(s.time, State::Established, "syn-ack-received", tl);
-                    } else if !s.flags.ack() && state == State::SynSent {
-                        // Simultaneous open: our SYN-ACK moves us on.
-                        self.rcv_nxt = Some(s.seq + 1u32);
                     }
+                    // A bare SYN in SYN-SENT (simultaneous open): our SYN-ACK, which sets
+                    // RCV.NXT, moves us on; until then the model is in SYN-SENT, where a
+                    // segment without SYN is dropped (RFC 9293 §3.10.7.3).
                     return;
                 }
                 if s.flags.ack() {
@@ -859,6 +860,36 @@ mod tests {
         assert_eq!(l.down_before(NodeId(3), ms(100)), None);
     }
 
+    /// Only stacks under test get a view: a script's scripted peer sends from its own address
+    /// too, but its segments are no stack's. The stack's view has what it sent and what was
+    /// delivered to it.
+    #[test]
+    fn only_stacks_under_test_get_a_view() {
+        use crate::run::RunOptions;
+        use crate::script::runner::{profiles_to_run, run_parsed};
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../conformance/scripts/rfc9293/3.10.1-connect-already-connected.pkt"
+        );
+        let text = std::fs::read_to_string(path).expect("ships");
+        let script = crate::script::parse(path, &text).expect("parses");
+        let prof = profiles_to_run(&script, &RunOptions::default()).expect("profiles");
+        let trace = run_parsed(&script, &prof[0], &RunOptions::default())
+            .expect("runs")
+            .trace;
+        let peers: Vec<NodeId> = (0..trace.meta.node_addrs.len())
+            .map(NodeId)
+            .filter(|n| trace.stack_of(*n).is_none() && !trace.meta.node_addrs[n.0].is_empty())
+            .collect();
+        assert!(!peers.is_empty(), "a scripted peer with an address");
+        let w = Wire::of(&trace, &Liveness::of(&trace));
+        assert_eq!(w.conns.len(), 1, "{:?}", w.conns.keys());
+        let ((node, _), segs) = w.conns.iter().next().expect("one");
+        assert!(trace.stack_of(*node).is_some());
+        assert!(segs.iter().any(|s| s.dir == Dir::Sent && s.flags.syn()));
+        assert!(segs.iter().any(|s| s.dir == Dir::Received && s.flags.syn()));
+    }
+
     use Dir::{Received as In, Sent as Out};
     const SYN: TcpFlags = TcpFlags::SYN;
     const ACK: TcpFlags = TcpFlags::ACK;
@@ -1033,18 +1064,68 @@ mod tests {
     fn replay_simultaneous_open() {
         let s = segs(&[
             (1, Out, SYN, 100, 0, 0),
+            (1, Out, ACK, 100, 0, 0), // SND.NXT - 1 before synchronized: no probe
             (2, In, SYN, 5000, 0, 0),
+            (2, In, FIN | ACK, 5001, 101, 0), // in SYN-SENT: dropped, no FIN taken
             (3, Out, SYN | ACK, 100, 5001, 0),
+            (3, Out, ACK, 100, 5001, 0), // nor here
             (4, In, ACK, 5001, 101, 0),
             (5, In, ACK, 5001, 101, 3),
+            (6, In, FIN | ACK, 5004, 101, 0),
         ]);
         let d = replay(&s, &[], &[], None, ms(100));
+        assert!(d.probes.is_empty());
         assert_eq!(
             changes(&d),
             vec![
                 (1, State::SynSent, "syn-sent"),
                 (3, State::SynReceived, "syn-ack-sent"),
                 (4, State::Established, "ack-received"),
+                (6, State::CloseWait, "fin-received"),
+            ]
+        );
+    }
+
+    /// Our FIN sits after the data it carries: an ACK of that data alone does not acknowledge
+    /// the FIN.
+    #[test]
+    fn replay_a_fin_with_data_is_acked_past_its_data() {
+        let s = segs(&[
+            (1, Out, SYN, 100, 0, 0),
+            (2, In, SYN | ACK, 5000, 101, 0),
+            (3, Out, FIN | ACK, 101, 5001, 10),
+            (4, In, ACK, 5001, 111, 0),
+            (5, In, ACK, 5001, 112, 0),
+        ]);
+        let d = replay(&s, &[], &[], None, ms(100));
+        assert_eq!(
+            changes(&d)[2..],
+            [
+                (3, State::FinWait1, "fin-sent"),
+                (5, State::FinWait2, "fin-acked"),
+            ]
+        );
+    }
+
+    /// In SYN-SENT a SYN-ACK acknowledging something other than our SYN is dropped whole
+    /// (RFC 9293 §3.10.7.3): it does not set RCV.NXT, so a FIN before the right SYN-ACK is not
+    /// taken, and the one after it is.
+    #[test]
+    fn replay_a_wrong_syn_ack_sets_nothing() {
+        let s = segs(&[
+            (1, Out, SYN, 100, 0, 0),
+            (2, In, SYN | ACK, 5000, 999, 0),
+            (3, In, FIN | ACK, 5001, 101, 0),
+            (4, In, SYN | ACK, 5000, 101, 0),
+            (5, In, FIN | ACK, 5001, 101, 0),
+        ]);
+        let d = replay(&s, &[], &[], None, ms(100));
+        assert_eq!(
+            changes(&d),
+            vec![
+                (1, State::SynSent, "syn-sent"),
+                (4, State::Established, "syn-ack-received"),
+                (5, State::CloseWait, "fin-received"),
             ]
         );
     }

@@ -190,9 +190,10 @@ impl Tcb {
     }
 
     /// RFC 7323 §4.1 RTTM: an ACK that advances SND.UNA gives an RTT sample from its TSecr
-    /// (`None` when timestamps are off or TSecr is 0, then Karn's timed segment is used).
+    /// (`None` when timestamps are off or TSecr is 0, then Karn's timed segment is used;
+    /// `paws_accepts` records a TSecr only while timestamps are on).
     pub(crate) fn rttm_sample(&mut self) -> Option<Duration> {
-        let ecr = self.ts_ecr_in.take().filter(|e| self.ts_ok && *e != 0)?;
+        let ecr = self.ts_ecr_in.take().filter(|e| *e != 0)?;
         Some(Duration::from_millis(u64::from(
             self.ts_now.wrapping_sub(ecr),
         )))

@@ -73,7 +73,8 @@ impl Buffers {
 pub(crate) struct Rare {
     /// RFC 6298 §3: the segment being timed (end sequence number, when it was sent).
     pub rtt_probe: Option<(SeqNumber, Instant)>,
-    /// When the oldest unacknowledged data was sent (user timeout, RFC 5482).
+    /// When the oldest unacknowledged data was sent (user timeout, RFC 5482); `None` while
+    /// nothing is outstanding and no zero window is being probed (`Tcb::update_timers`).
     pub ut_since: Option<Instant>,
     /// RFC 9293 §3.8.6.1 persist timer and the probes sent since the window closed.
     pub persist_at: Option<Instant>,

@@ -14,14 +14,15 @@ impl Tcb {
     /// Keepalive deadline: RFC 1122 §4.2.3.6 probes only an idle connection ("no data or
     /// acknowledgement packets have been received ... within an interval"). The k-th probe goes
     /// out at last_recv + idle + (k−1)·intvl and the connection drops at
-    /// last_recv + idle + probes·intvl, exactly.
+    /// last_recv + idle + probes·intvl, exactly. (In these states nothing but data is ever in
+    /// flight, our FIN being unsent or acknowledged, so data not yet acknowledged covers every
+    /// segment outstanding as well as data waiting to go.)
     pub fn keepalive_deadline(&self) -> Option<Instant> {
         if !self.opts.keepalive
             || !matches!(
                 self.state,
                 State::Established | State::CloseWait | State::FinWait2
             )
-            || self.snd_una != self.snd_nxt
             || self.unacked_data() > 0
         {
             return None;
@@ -32,15 +33,10 @@ impl Tcb {
     }
 
     /// RFC 5482 user timeout: sent data unacknowledged for this long aborts the connection.
+    /// (`ut_since` is kept only while something is outstanding or the persist timer runs:
+    /// `update_timers`, which every input ends with, clears it otherwise.)
     pub fn user_timeout_deadline(&self) -> Option<Instant> {
-        match (self.opts.user_timeout, self.rare().ut_since) {
-            (Some(t), Some(since))
-                if self.snd_una != self.snd_nxt || self.rare().persist_at.is_some() =>
-            {
-                Some(since + t)
-            }
-            _ => None,
-        }
+        Some(self.rare().ut_since? + self.opts.user_timeout?)
     }
 
     /// The earliest deadline of this connection.

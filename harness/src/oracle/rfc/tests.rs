@@ -154,6 +154,11 @@ fn window_scale_only_if_offered() {
     ok.rx(0, S, 100, 0, 0).window_scale = Some(2);
     ok.tx(0, S | A, 500, 101, 0).window_scale = Some(7);
     assert_eq!(ok.rules(None), vec![]);
+    // Only the peer's SYN offers: a later segment of its without ACK (here an RST outside the
+    // window) changes nothing, the retransmitted SYN-ACK may still scale.
+    ok.rx(1, R, 9999, 0, 0);
+    ok.tx(2, S | A, 500, 101, 0).window_scale = Some(7);
+    assert_eq!(ok.rules(None), vec![]);
 }
 
 /// Simultaneous open (RFC 9293 §3.5 figure 7): our own SYN goes out after the peer's SYN
@@ -212,6 +217,16 @@ fn time_wait_too_short_from_the_wire() {
     late.rx(70_000, A | FI, 101, 502, 0);
     late.tx(70_000, R, 502, 0, 0);
     assert_eq!(late.rules(tw), vec![]);
+    // A SYN arriving the instant 2*MSL ends (TIME-WAIT still the last state before it): the
+    // stack may have taken it in TIME-WAIT, so an RST answering it is no violation.
+    let mut edge = Conn::default();
+    edge.established();
+    edge.tx(2, A | FI, 501, 101, 0);
+    edge.rx(3, A | FI, 101, 502, 0);
+    edge.tx(3, A, 502, 102, 0);
+    edge.rx(60_003, S, 101, 0, 0);
+    edge.tx(60_003, R | A, 0, 102, 0);
+    assert_eq!(edge.rules(tw), vec![]);
     // After an RST reached TIME-WAIT (RFC 793 lets it end TIME-WAIT) the wire cannot tell.
     let mut hit = Conn::default();
     hit.established();
@@ -222,6 +237,27 @@ fn time_wait_too_short_from_the_wire() {
     hit.rx(10_000, A | FI, 101, 502, 0);
     hit.tx(10_000, R, 502, 0, 0);
     assert_eq!(hit.rules(tw), vec![]);
+}
+
+/// A SYN that reached an earlier TIME-WAIT (and started a new incarnation) excuses nothing in
+/// the next one: only an RST or SYN since this TIME-WAIT began may have ended it.
+#[test]
+fn time_wait_hits_count_from_the_current_time_wait_only() {
+    let tw = Some(Duration::from_secs(60));
+    let mut c = Conn::default();
+    c.established();
+    c.tx(2, A | FI, 501, 101, 0);
+    c.rx(3, A | FI, 101, 502, 0);
+    c.tx(3, A, 502, 102, 0);
+    c.rx(5, S, 1000, 0, 0);
+    c.tx(5, S | A, 7000, 1001, 0);
+    c.rx(6, A, 1001, 7001, 0);
+    c.tx(7, A | FI, 7001, 1001, 0);
+    c.rx(8, A | FI, 1001, 7002, 0);
+    c.tx(8, A, 7002, 1002, 0);
+    c.rx(10_000, A | FI, 1001, 7002, 0);
+    c.tx(10_000, R, 7002, 0, 0);
+    assert_eq!(c.rules(tw), vec![Violation::TimeWaitTooShort]);
 }
 
 #[test]
@@ -314,11 +350,11 @@ fn the_wire_model_takes_an_rst_in_the_window_only() {
     assert_eq!(closed_at(5000), None, "out of the window");
 }
 
-/// A SYN without ACK moves the wire model's RCV.NXT only in SYN-SENT (a simultaneous open,
-/// RFC 9293 §3.10.7.3). In a synchronized state it is answered with a challenge ACK at most
+/// A SYN without ACK does not move the wire model's RCV.NXT (in SYN-SENT, a simultaneous open,
+/// our SYN-ACK sets it). In a synchronized state it is answered with a challenge ACK at most
 /// (RFC 5961 §4.2) and changes nothing the host accepts: an RST at the old RCV.NXT still resets.
 #[test]
-fn the_wire_model_moves_rcv_nxt_on_a_bare_syn_in_syn_sent_only() {
+fn the_wire_model_keeps_rcv_nxt_on_a_bare_syn() {
     let mut c = Conn::default();
     c.established();
     c.rx(15, S, 5000, 0, 0);
@@ -435,4 +471,67 @@ fn a_reported_time_wait_shorter_than_2msl_is_a_violation() {
         )
     };
     assert_eq!(got, vec![short(0), short(3)]);
+}
+
+/// A stack's log saying its own timer ended TIME-WAIT (not early) after less than its declared
+/// 2·MSL is a violation; after 2·MSL or more, or an early end (an RST or SYN it honoured), not.
+#[test]
+fn a_logged_time_wait_end_before_2msl_is_a_violation() {
+    use crate::trace::{StackEvidence, TraceEvent, TraceMeta};
+    use stack::tcp::{TcpEvent, TimeWaitCause};
+    let tw = Duration::from_secs(60);
+    let conn = |i: u16| {
+        FourTuple::new(
+            core::net::Ipv4Addr::new(192, 0, 2, 1),
+            80,
+            core::net::Ipv4Addr::new(192, 0, 2, 2),
+            40000 + i,
+        )
+    };
+    let ended = |i: u16, after: u64, early: bool| TraceEvent {
+        time: Instant::from_secs(100 + u64::from(i)),
+        kind: TraceKind::Stack {
+            node: NodeId(0),
+            event: stack::Event {
+                time: Instant::from_secs(100 + u64::from(i)),
+                kind: stack::EventKind::Tcp(TcpEvent::TimeWaitEnded {
+                    conn: conn(i),
+                    after: Duration::from_secs(after),
+                    early,
+                    cause: if early {
+                        TimeWaitCause::RstReceived
+                    } else {
+                        TimeWaitCause::Expired
+                    },
+                }),
+            },
+        },
+    };
+    let trace = Trace {
+        meta: TraceMeta {
+            node_names: vec!["logged".into()],
+            stacks: vec![Some(StackEvidence {
+                stack: "reference".into(),
+                events: true,
+                time_wait: Some(tw),
+                ..StackEvidence::default()
+            })],
+            ..TraceMeta::default()
+        },
+        events: vec![
+            ended(0, 59, false),
+            ended(1, 60, false),
+            ended(2, 61, false),
+            ended(3, 10, true),
+        ],
+        end: Instant::from_secs(1000),
+    };
+    let mut out = Vec::new();
+    check(&trace, &Facts::extract(&trace), &mut out);
+    let got: Vec<(Option<String>, String)> =
+        out.into_iter().map(|x| (x.cause, x.connection)).collect();
+    assert_eq!(
+        got,
+        vec![(Some("time-wait-too-short".to_string()), conn(0).to_string())]
+    );
 }
