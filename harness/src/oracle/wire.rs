@@ -1176,6 +1176,11 @@ mod tests {
                 "{ws:?} SEQ {seq}"
             );
         }
+        // A segment without ACK advertises no window: the one before it still holds.
+        let mut v = open(None, None);
+        v.extend(segs(&[(3, Out, FIN, 101, 0, 0)]));
+        v.push(rst(5101));
+        assert_eq!(closed_by(&v), None, "window 100, not 1000");
         // SYN-SENT: the RST must carry ACK = SND.NXT.
         let syn = || segs(&[(1, Out, SYN, 100, 0, 0)]);
         for (flags, ack, closes) in [
