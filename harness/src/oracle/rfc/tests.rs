@@ -40,6 +40,16 @@ impl Conn {
         self.rx(1, A, 101, 501, 0);
         self
     }
+    /// Established, then our active close: our FIN at 2 ms, the peer's FIN and our ACK at 3 ms
+    /// put us in TIME-WAIT.
+    fn time_wait() -> Self {
+        let mut c = Conn::default();
+        c.established();
+        c.tx(2, A | FI, 501, 101, 0);
+        c.rx(3, A | FI, 101, 502, 0);
+        c.tx(3, A, 502, 102, 0);
+        c
+    }
     fn rules(&self, tw: Option<Duration>) -> Vec<Violation> {
         let d = replay(
             &self.segs,
@@ -200,39 +210,23 @@ fn time_wait_too_short_from_the_wire() {
     // Active close; the peer's FIN puts us in TIME-WAIT at 3 ms; a retransmitted FIN at 10 s
     // must draw an ACK, not an RST, while 2*MSL (60 s) runs.
     let tw = Some(Duration::from_secs(60));
-    let mut c = Conn::default();
-    c.established();
-    c.tx(2, A | FI, 501, 101, 0);
-    c.rx(3, A | FI, 101, 502, 0);
-    c.tx(3, A, 502, 102, 0);
+    let mut c = Conn::time_wait();
     c.rx(10_000, A | FI, 101, 502, 0);
     c.tx(10_000, R, 502, 0, 0);
     assert_eq!(c.rules(tw), vec![Violation::TimeWaitTooShort]);
     // After 2*MSL the RST is right.
-    let mut late = Conn::default();
-    late.established();
-    late.tx(2, A | FI, 501, 101, 0);
-    late.rx(3, A | FI, 101, 502, 0);
-    late.tx(3, A, 502, 102, 0);
+    let mut late = Conn::time_wait();
     late.rx(70_000, A | FI, 101, 502, 0);
     late.tx(70_000, R, 502, 0, 0);
     assert_eq!(late.rules(tw), vec![]);
     // A SYN arriving the instant 2*MSL ends (TIME-WAIT still the last state before it): the
     // stack may have taken it in TIME-WAIT, so an RST answering it is no violation.
-    let mut edge = Conn::default();
-    edge.established();
-    edge.tx(2, A | FI, 501, 101, 0);
-    edge.rx(3, A | FI, 101, 502, 0);
-    edge.tx(3, A, 502, 102, 0);
+    let mut edge = Conn::time_wait();
     edge.rx(60_003, S, 101, 0, 0);
     edge.tx(60_003, R | A, 0, 102, 0);
     assert_eq!(edge.rules(tw), vec![]);
     // After an RST reached TIME-WAIT (RFC 793 lets it end TIME-WAIT) the wire cannot tell.
-    let mut hit = Conn::default();
-    hit.established();
-    hit.tx(2, A | FI, 501, 101, 0);
-    hit.rx(3, A | FI, 101, 502, 0);
-    hit.tx(3, A, 502, 102, 0);
+    let mut hit = Conn::time_wait();
     hit.rx(5_000, R, 102, 0, 0);
     hit.rx(10_000, A | FI, 101, 502, 0);
     hit.tx(10_000, R, 502, 0, 0);
@@ -244,11 +238,7 @@ fn time_wait_too_short_from_the_wire() {
 #[test]
 fn time_wait_hits_count_from_the_current_time_wait_only() {
     let tw = Some(Duration::from_secs(60));
-    let mut c = Conn::default();
-    c.established();
-    c.tx(2, A | FI, 501, 101, 0);
-    c.rx(3, A | FI, 101, 502, 0);
-    c.tx(3, A, 502, 102, 0);
+    let mut c = Conn::time_wait();
     c.rx(5, S, 1000, 0, 0);
     c.tx(5, S | A, 7000, 1001, 0);
     c.rx(6, A, 1001, 7001, 0);

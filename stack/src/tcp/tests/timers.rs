@@ -6,6 +6,15 @@ use crate::tcp::{DropCause, SocketError, SocketHandle, SocketOption, State, TcpE
 use crate::time::{Duration, Instant};
 use rstest::rstest;
 
+/// The linux profile with a delayed-ACK timeout of `ms` and `quickack` segments ACKed at once
+/// first (Linux's quick-ACK mode; 0 delays from the first segment).
+fn linux_delayed_ack(ms: u64, quickack: u32) -> crate::policy::TcpPolicy {
+    let mut p = test_policy("linux");
+    p.delayed_ack = Some(Duration::from_millis(ms));
+    p.quickack = quickack;
+    p
+}
+
 #[test]
 fn syn_retries_back_off_then_time_out() {
     // linux: RTO 1 s initial, doubling, max 120 s; tcp_syn_retries 6 -> SYNs at 0,1,3,7,15,31,63,
@@ -166,10 +175,8 @@ fn rtt_sample_sets_rto_per_rfc6298() {
 
 #[test]
 fn delayed_ack_waits_then_fires() {
-    let mut p = test_policy("linux");
-    p.delayed_ack = Some(Duration::from_millis(40));
     // Delayed ACK from the first segment: Linux's quick-ACK mode off.
-    p.quickack = 0;
+    let p = linux_delayed_ack(40, 0);
     let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
     send!(k, fl(&[P, A]), 1, 1, b"one");
     recv_nothing!(k);
@@ -180,10 +187,8 @@ fn delayed_ack_waits_then_fires() {
 
 #[test]
 fn delayed_ack_acks_every_second_segment() {
-    let mut p = test_policy("linux");
-    p.delayed_ack = Some(Duration::from_millis(200));
     // Delayed ACK from the first segment: Linux's quick-ACK mode off.
-    p.quickack = 0;
+    let p = linux_delayed_ack(200, 0);
     let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
     send!(k, fl(&[P, A]), 1, 1, b"one");
     recv_nothing!(k);
@@ -198,9 +203,7 @@ fn delayed_ack_acks_every_second_segment() {
 #[case::within_the_timeout(10, true)]
 #[case::one_timeout_later(40, false)]
 fn quickack_then_pingpong_delays(#[case] reply_ms: u64, #[case] interactive: bool) {
-    let mut p = test_policy("linux");
-    p.delayed_ack = Some(Duration::from_millis(40));
-    p.quickack = 16;
+    let p = linux_delayed_ack(40, 16);
     let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
     let c = k.conn.expect("conn");
     send!(k, fl(&[P, A]), 1, 1, b"one");
@@ -435,9 +438,7 @@ fn user_timeout_counts_from_a_partial_ack_with_nothing_left_to_send() {
 /// After an idle gap longer than the RTO (strictly: `m > icsk_rto`) the budget is granted again.
 #[test]
 fn quickack_budget_follows_the_window_and_refills_after_idle() {
-    let mut p = test_policy("linux");
-    p.delayed_ack = Some(Duration::from_millis(40));
-    p.quickack = 16;
+    let mut p = linux_delayed_ack(40, 16);
     p.rcv_buf = 4 * 2 * 536;
     let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
     let h = k.conn.expect("conn");
@@ -576,9 +577,7 @@ fn zero_window_probes_back_off_then_the_retransmission_timer_takes_over() {
 /// interactive) the next data segment is still ACKed at once.
 #[test]
 fn our_data_does_not_use_up_the_quickack_budget() {
-    let mut p = test_policy("linux");
-    p.delayed_ack = Some(Duration::from_millis(40));
-    p.quickack = 2;
+    let p = linux_delayed_ack(40, 2);
     let (mut k, h) = Kit::established_without_nagle(p);
     send!(k, fl(&[P, A]), 1, 1, b"ping");
     recv!(k, A, 1, 5);
@@ -698,9 +697,7 @@ fn the_last_ephemeral_port_is_used_too() {
 /// is still ACKed at once (quick-ACK mode).
 #[test]
 fn a_bare_fin_is_no_interactive_reply() {
-    let mut p = test_policy("linux");
-    p.delayed_ack = Some(Duration::from_millis(40));
-    p.quickack = 16;
+    let p = linux_delayed_ack(40, 16);
     let mut k = Kit::fixture(Fx::Established, p, 1000, 5000);
     let c = k.conn.expect("conn");
     send!(k, fl(&[P, A]), 1, 1, b"one");
@@ -718,9 +715,7 @@ fn a_bare_fin_is_no_interactive_reply() {
 /// delayed ACK.
 #[test]
 fn a_retransmission_within_the_ato_is_an_interactive_reply() {
-    let mut p = test_policy("linux");
-    p.delayed_ack = Some(Duration::from_millis(40));
-    p.quickack = 16;
+    let p = linux_delayed_ack(40, 16);
     let (mut k, c) = Kit::established_without_nagle(p);
     k.tcp.send(k.now, c, b"abc").expect("send");
     recv!(k, A, 1, 1);
