@@ -709,20 +709,24 @@ fn half_open_names_why_the_peer_lacks_the_connection() {
     );
 }
 
-/// A half-open finding's frames (`frames_around`): the host's last segment at or before the
-/// span began and its first at or after the span ended.
-#[test]
-fn half_open_frames_bracket_the_span() {
-    use stack::wire::TcpFlags;
-    let trace = Trace::default();
-    let mut f = facts::Facts::extract(&trace);
+/// Facts of `trace` and one connection to fill in: host 0, 192.0.2.1:40000 to 192.0.2.2:80.
+fn one_connection(trace: &Trace) -> (facts::Facts<'_>, NodeId, FourTuple) {
     let conn = FourTuple::new(
         core::net::Ipv4Addr::new(192, 0, 2, 1),
         40000,
         core::net::Ipv4Addr::new(192, 0, 2, 2),
         80,
     );
-    let node = NodeId(0);
+    (facts::Facts::extract(trace), NodeId(0), conn)
+}
+
+/// A half-open finding's frames (`frames_around`): the host's last segment at or before the
+/// span began and its first at or after the span ended.
+#[test]
+fn half_open_frames_bracket_the_span() {
+    use stack::wire::TcpFlags;
+    let trace = Trace::default();
+    let (mut f, node, conn) = one_connection(&trace);
     let s = Instant::from_secs;
     f.wire.conns.insert(
         (node, conn),
@@ -749,14 +753,7 @@ fn half_open_frames_bracket_the_span() {
 fn a_deliberate_aborts_frame_is_the_first_rst_sent_after_it() {
     use stack::wire::TcpFlags;
     let trace = Trace::default();
-    let mut f = facts::Facts::extract(&trace);
-    let conn = FourTuple::new(
-        core::net::Ipv4Addr::new(192, 0, 2, 1),
-        40000,
-        core::net::Ipv4Addr::new(192, 0, 2, 2),
-        80,
-    );
-    let node = NodeId(0);
+    let (mut f, node, conn) = one_connection(&trace);
     let s = Instant::from_secs;
     let rst = TcpFlags::RST;
     f.wire.conns.insert(

@@ -11,6 +11,16 @@ const R: u16 = F::RST.0;
 const FI: u16 = F::FIN.0;
 const P: u16 = F::PSH.0;
 
+/// Connection `i` of a server at 192.0.2.1:80: client 192.0.2.2, port 40000 + `i`.
+fn conn(i: u16) -> FourTuple {
+    FourTuple::new(
+        core::net::Ipv4Addr::new(192, 0, 2, 1),
+        80,
+        core::net::Ipv4Addr::new(192, 0, 2, 2),
+        40000 + i,
+    )
+}
+
 /// A connection as its host saw it, built segment by segment.
 #[derive(Default)]
 struct Conn {
@@ -413,14 +423,6 @@ fn a_reported_time_wait_shorter_than_2msl_is_a_violation() {
     };
     let mut f = Facts::extract(&trace);
     let s = Instant::from_secs;
-    let conn = |i: u16| {
-        FourTuple::new(
-            core::net::Ipv4Addr::new(192, 0, 2, 1),
-            80,
-            core::net::Ipv4Addr::new(192, 0, 2, 2),
-            40000 + i,
-        )
-    };
     // (host, when TIME-WAIT (from 100 s) ended, what arrived then)
     let cases = [
         (0, 110, None),
@@ -470,14 +472,6 @@ fn a_logged_time_wait_end_before_2msl_is_a_violation() {
     use crate::trace::{StackEvidence, TraceEvent, TraceMeta};
     use stack::tcp::{TcpEvent, TimeWaitCause};
     let tw = Duration::from_secs(60);
-    let conn = |i: u16| {
-        FourTuple::new(
-            core::net::Ipv4Addr::new(192, 0, 2, 1),
-            80,
-            core::net::Ipv4Addr::new(192, 0, 2, 2),
-            40000 + i,
-        )
-    };
     let ended = |i: u16, after: u64, early: bool| TraceEvent {
         time: Instant::from_secs(100 + u64::from(i)),
         kind: TraceKind::Stack {
